@@ -1,0 +1,1 @@
+"""occi-twisted: an OCCI 1.2 server on Twisted."""

@@ -1,0 +1,50 @@
+"""The OCCI Core model (GFD.221): the entity, resource and link kinds."""
+
+from __future__ import annotations
+
+from .attributes import AttributeDefinition as Attr
+from .attributes import AttributeType as T
+from .categories import Kind
+
+CORE = "http://schemas.ogf.org/occi/core#"
+
+ENTITY = Kind(
+    CORE,
+    "entity",
+    title="Entity",
+    location="/entity/",
+    attributes=(
+        Attr("occi.core.id", T.STRING, mutable=False, required=True,
+             description="Immutable, unique identifier of the entity",
+             pattern=r"[A-Za-z0-9][A-Za-z0-9._~:@-]{0,127}"),
+        Attr("occi.core.title", T.STRING, description="The display name of the entity"),
+    ),
+)
+
+RESOURCE = Kind(
+    CORE,
+    "resource",
+    title="Resource",
+    parent=ENTITY,
+    location="/resource/",
+    attributes=(Attr("occi.core.summary", T.STRING, description="A summary of the resource"),),
+)
+
+LINK = Kind(
+    CORE,
+    "link",
+    title="Link",
+    parent=ENTITY,
+    location="/link/",
+    attributes=(
+        Attr("occi.core.source", T.URI, required=True,
+             description="The location of the resource the link comes from"),
+        Attr("occi.core.target", T.URI, required=True,
+             description="The location of the resource the link goes to"),
+        Attr("occi.core.target.kind", T.URI, mutable=False,
+             description="The kind of the link's target"),
+    ),
+)
+
+#: Kinds that are abstract: nothing is created with them, only with a kind derived from them.
+ABSTRACT = frozenset({ENTITY.identifier})

@@ -1,0 +1,140 @@
+"""The registry: every category the server knows, found by identifier or by location.
+
+The standard categories are fixed at start-up; user-defined mixins (tags) come and go through
+the query interface.  Those are shared state and live in the store; the registry holds the copy
+the process works with, refreshed from the store when they change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from . import core, infrastructure
+from .categories import Action, Category, Kind, Mixin
+from .errors import BadRequest, Conflict, NotFound, UnknownCategory
+
+#: What a user mixin's location may look like: one or more path segments, slash-terminated.
+_USER_LOCATION = re.compile(r"/(?:[A-Za-z0-9._~-]+/)+")
+_TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\"#<>]{1,512}#")
+
+
+class Registry:
+    """Kinds, mixins and actions by identifier, and kinds and mixins by collection location."""
+
+    def __init__(self, categories: Iterable[Category] = ()) -> None:
+        self._byId: dict[str, Category] = {}
+        self._byLocation: dict[str, Kind | Mixin] = {}
+        for category in categories:
+            self._add(category)
+
+    @classmethod
+    def standard(cls) -> Registry:
+        """A registry with OCCI Core, Infrastructure, and this server's own categories."""
+        categories: list[Category] = [core.ENTITY, core.RESOURCE, core.LINK]
+        categories.extend(infrastructure.KINDS)
+        categories.extend(infrastructure.MIXINS)
+        for kind in categories[:]:
+            if isinstance(kind, Kind):
+                categories.extend(kind.actions)
+        return cls(categories)
+
+    def _add(self, category: Category) -> None:
+        self._byId[category.identifier] = category
+        if isinstance(category, (Kind, Mixin)) and category.location:
+            self._byLocation[category.location] = category
+
+    def __iter__(self) -> Iterator[Category]:
+        return iter(self._byId.values())
+
+    def kinds(self) -> list[Kind]:
+        return [c for c in self._byId.values() if isinstance(c, Kind)]
+
+    def mixins(self) -> list[Mixin]:
+        return [c for c in self._byId.values() if isinstance(c, Mixin)]
+
+    def actions(self) -> list[Action]:
+        return [c for c in self._byId.values() if isinstance(c, Action)]
+
+    def get(self, identifier: str) -> Category | None:
+        return self._byId.get(identifier)
+
+    def category(self, scheme: str, term: str) -> Category:
+        """The category with this scheme and term, or :class:`UnknownCategory`."""
+        found = self._byId.get(scheme + term)
+        if found is None:
+            raise UnknownCategory(f"Category {scheme}{term} is not known to this server.")
+        return found
+
+    def kind(self, scheme: str, term: str) -> Kind:
+        found = self.category(scheme, term)
+        if not isinstance(found, Kind):
+            raise BadRequest(f"Category {found.identifier} is a {found.categoryClass}, "
+                             "not a kind.")
+        return found
+
+    def mixin(self, scheme: str, term: str) -> Mixin:
+        found = self.category(scheme, term)
+        if not isinstance(found, Mixin):
+            raise BadRequest(f"Category {found.identifier} is a {found.categoryClass}, "
+                             "not a mixin.")
+        return found
+
+    def action(self, scheme: str, term: str) -> Action:
+        found = self.category(scheme, term)
+        if not isinstance(found, Action):
+            raise BadRequest(f"Category {found.identifier} is a {found.categoryClass}, "
+                             "not an action.")
+        return found
+
+    def actionByTerm(self, term: str, offered: Iterable[str]) -> Action:
+        """The action called ``term`` among the identifiers ``offered`` (``?action=term``)."""
+        for identifier in offered:
+            action = self._byId.get(identifier)
+            if isinstance(action, Action) and action.term == term:
+                return action
+        raise BadRequest(f"No action called {term!r} is offered here.")
+
+    def atLocation(self, location: str) -> Kind | Mixin | None:
+        """The kind or mixin whose collection is at ``location`` (a path ending in ``/``)."""
+        return self._byLocation.get(location)
+
+    def kindForLocation(self, location: str) -> Kind:
+        collection = self._byLocation.get(location)
+        if not isinstance(collection, Kind):
+            raise NotFound(f"There is no kind collection at {location}.")
+        return collection
+
+    def defineUserMixin(self, mixin: Mixin) -> Mixin:
+        """Check a user-defined mixin and add it; returns the mixin as registered."""
+        if not _TERM.fullmatch(mixin.term):
+            raise BadRequest(f"{mixin.term!r} is not a valid category term.")
+        if not _SCHEME.fullmatch(mixin.scheme):
+            raise BadRequest(f"{mixin.scheme!r} is not a valid category scheme: it must be a "
+                             "URI ending in '#'.")
+        existing = self._byId.get(mixin.identifier)
+        if existing is not None:
+            if isinstance(existing, Mixin) and existing.owner is not None:
+                if existing.location == mixin.location:
+                    return existing
+            raise Conflict(f"Category {mixin.identifier} is already defined.")
+        if not mixin.location or not _USER_LOCATION.fullmatch(mixin.location):
+            raise BadRequest("A user mixin needs a location: a path such as /my_tag/ "
+                             "ending in '/'.")
+        if mixin.location in self._byLocation:
+            raise Conflict(f"The location {mixin.location} is already taken.")
+        self._add(mixin)
+        return mixin
+
+    def removeUserMixin(self, identifier: str) -> Mixin:
+        found = self._byId.get(identifier)
+        if found is None:
+            raise NotFound(f"Category {identifier} is not known to this server.")
+        if not isinstance(found, Mixin) or found.owner is None:
+            raise Conflict(f"Category {identifier} is defined by the server and cannot be "
+                           "removed.")
+        del self._byId[identifier]
+        if found.location:
+            self._byLocation.pop(found.location, None)
+        return found

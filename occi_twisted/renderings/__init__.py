@@ -1,0 +1,1 @@
+"""Renderings: one module per media type, pure functions between bytes and the model."""

@@ -1,0 +1,141 @@
+"""What parsers produce and renderers consume: rendering-neutral values.
+
+Parsing is split from meaning.  A parser turns bytes (and, for ``text/occi``, headers) into a
+:class:`Document` that records what the client *wrote*: category references by scheme and term,
+raw attribute values, links, locations.  The HTTP layer then resolves the references against the
+registry and validates them against the model.  That keeps every parser free of model lookups,
+and gives every rendering the same rules and the same error messages.
+
+Renderers take model objects plus a :class:`RenderContext` and produce a :class:`Rendered`:
+headers and a body, because ``text/occi`` puts its content in headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ..model import Category, Entity
+
+
+@dataclass(frozen=True)
+class CategoryRef:
+    """A category as written in a rendering.
+
+    ``cls`` is the class the client stated (``kind``, ``mixin`` or ``action``) or ``None`` when
+    the rendering does not say (JSON says it by position instead).  The remaining fields appear
+    when the client *defines* a mixin through the query interface.
+    """
+
+    scheme: str
+    term: str
+    cls: str | None = None
+    title: str | None = None
+    location: str | None = None
+    #: Identifiers of related categories: a mixin's ``depends``/``applies``, a kind's parent.
+    rel: tuple[str, ...] = ()
+    #: Attribute names a definition lists (informative only).
+    attributes: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+
+    @property
+    def identifier(self) -> str:
+        return self.scheme + self.term
+
+
+@dataclass(frozen=True)
+class LinkRef:
+    """An inline link written on its source resource."""
+
+    target: str
+    #: Identifiers of the target resource's kind, as the client wrote them in ``rel``.
+    rel: tuple[str, ...] = ()
+    #: The link's own location, if the client named one (``self=``).
+    location: str | None = None
+    #: Identifiers of the link's kind and mixins (``category=``).
+    categories: tuple[str, ...] = ()
+    attributes: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One parsed request body: everything a client can say in any rendering."""
+
+    categories: tuple[CategoryRef, ...] = ()
+    attributes: Mapping[str, object] = field(default_factory=dict)
+    links: tuple[LinkRef, ...] = ()
+    #: Entity locations (``X-OCCI-Location``), e.g. for mixin association.
+    locations: tuple[str, ...] = ()
+    #: Several entities in one body (a JSON collection); empty for a single entity.
+    entities: tuple[Document, ...] = ()
+    #: For JSON: an ``action`` member names the action to trigger.
+    action: CategoryRef | None = None
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What a renderer needs beyond the model objects.
+
+    ``base`` is the absolute URL prefix (scheme, host, port, no trailing slash) that turns the
+    model's paths into the absolute URIs OCCI 1.2 requires in ``Location`` headers.
+    """
+
+    base: str
+
+    def absolute(self, location: str) -> str:
+        """``location`` as an absolute URI; URIs that already have a scheme pass unchanged."""
+        if "://" in location or location.startswith("urn:"):
+            return location
+        return self.base + location
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendering's output: extra response headers, and the body."""
+
+    contentType: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class EntityView:
+    """An entity with what is rendered alongside it: for a resource, its outgoing links."""
+
+    entity: Entity
+    links: Sequence[Entity] = ()
+
+
+class Parser(Protocol):
+    """Reads one media type."""
+
+    def __call__(self, body: bytes, headers: Mapping[str, Sequence[str]]) -> Document: ...
+
+
+class Renderer(Protocol):
+    """Writes one media type.
+
+    ``collectionStart``/``collectionItem``/``collectionEnd`` let large listings stream: the HTTP
+    layer writes each piece as the store yields entities, so memory stays flat however long
+    the collection.  Renderings that list by reference write only each entity's location;
+    pass-by-value renderings (JSON, Atom) write the whole entity.  A media type that can only render into headers (``text/occi``) sets
+    ``streams`` to ``False`` and the HTTP layer gathers the pieces instead.
+    """
+
+    mediaType: str
+    streams: bool
+
+    def entity(self, view: EntityView, context: RenderContext) -> Rendered: ...
+
+    def categories(self, categories: Sequence[Category], context: RenderContext) -> Rendered: ...
+
+    def locations(self, locations: Sequence[str], context: RenderContext) -> Rendered: ...
+
+    def message(self, text: str, context: RenderContext) -> Rendered: ...
+
+    def collectionStart(self, context: RenderContext) -> bytes: ...
+
+    def collectionItem(self, view: EntityView, first: bool, context: RenderContext) -> bytes: ...
+
+    def collectionEnd(self, context: RenderContext) -> bytes: ...

@@ -1,0 +1,1 @@
+"""Storage of entities and shared state, behind one interface with several backends."""

@@ -1,0 +1,49 @@
+"""Install metadata for occi-twisted.
+
+The twistd dropin (``twisted/plugins/occi_plugin.py``) is shipped as package data of the
+``twisted.plugins`` namespace so that ``twistd occi`` finds it, and the top-level ``plugins/``
+folder is installed as ``occi_twisted.plugins``: the drop-in package that
+:mod:`twisted.plugin` scans for drivers and OCCI extensions.
+"""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="occi-twisted",
+    version="0.1.0",
+    description="An OCCI 1.2 server built on Twisted and Klein",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.11",
+    packages=[*find_packages(include=["occi_twisted", "occi_twisted.*"]),
+              "occi_twisted.plugins", "twisted.plugins"],
+    package_dir={"occi_twisted.plugins": "plugins"},
+    package_data={"twisted.plugins": ["occi_plugin.py"], "occi_twisted": ["py.typed"]},
+    include_package_data=False,
+    install_requires=[
+        "twisted[tls]>=24.7",
+        "klein>=24.8",
+        "wokkel>=18.0",
+        "constantly>=23.10",
+        "treq>=24.9",
+        "zope.interface>=6",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            "pytest-twisted>=1.14",
+            "hypothesis>=6.100",
+            "feedparser>=6",
+            "mypy>=1.10",
+            "mypy-zope>=1.0",
+            "ruff>=0.5",
+            "pycurl>=7.45",
+        ],
+    },
+    entry_points={},
+    classifiers=[
+        "Framework :: Twisted",
+        "Programming Language :: Python :: 3.11",
+    ],
+)
