@@ -1,0 +1,9 @@
+"""Drivers: what really performs an action on the infrastructure.
+
+The server finds drivers as :mod:`twisted.plugin` plugins in :mod:`occi_twisted.plugins` (the
+top-level ``plugins/`` folder of the source tree, where deployers can drop their own).
+"""
+
+from .interface import ActionOutcome, IDriver, IDriverFactory, InvalidTransition, findDriver
+
+__all__ = ["ActionOutcome", "IDriver", "IDriverFactory", "InvalidTransition", "findDriver"]

@@ -1,0 +1,1 @@
+"""The HTTP front end: the only room that sees requests."""

@@ -1,0 +1,739 @@
+"""The Klein application: OCCI 1.2 over HTTP (GFD.223) for the model in the store.
+
+One object holds the collaborators (store, driver, clock); one catch-all route dispatches by
+path, because collections are defined at run time (a user mixin brings its own location);
+one method turns domain errors into status codes.  Handlers parse with the renderings, decide
+with the model, write through the store, and render by negotiation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
+
+from klein import Klein
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource
+
+from .. import __version__
+from ..drivers import IDriver
+from ..model import (
+    ANONYMOUS,
+    Category,
+    Description,
+    Entity,
+    Kind,
+    Mixin,
+    newEntity,
+    updatedEntity,
+    withMixins,
+    withState,
+)
+from ..model.core import LINK
+from ..model.errors import (
+    BadRequest,
+    Conflict,
+    MethodNotAllowed,
+    NotAcceptable,
+    NotFound,
+    NotImplementedByServer,
+    OCCIError,
+    PreconditionFailed,
+    TooLarge,
+    UnsupportedMediaType,
+)
+from ..model.infrastructure import NETWORK, NETWORKINTERFACE, STORAGE, STORAGELINK
+from ..renderings import negotiation
+from ..renderings.document import Document, EntityView, RenderContext, Renderer
+from ..renderings.resolve import (
+    describeEntity,
+    describeInvocation,
+    describeMixins,
+    filterCategories,
+    localPath,
+)
+from ..store.interface import CREATE, Change, Delete, IStore, Put, Query
+from .errors import statusFor
+
+log = Logger()
+
+QUERY_PATHS = ("/-/", "/.well-known/org/ogf/occi/-/")
+#: Largest request body accepted; OCCI bodies are small, so anything larger is a mistake.
+MAX_BODY = 1024 * 1024
+#: Largest page a client may ask for with ?number=.
+MAX_PAGE = 1000
+#: Entities fetched from the store per step of a streamed listing.
+STREAM_BATCH = 500
+SERVER = f"occi-twisted/{__version__} OCCI/1.2"
+_OCCI_VERSION = re.compile(rb"OCCI/(\d+)\.(\d+)")
+_ENTITY_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
+_COLLECTION_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
+
+
+class OCCIServer:
+    """The HTTP face of one OCCI service."""
+
+    app = Klein()
+
+    def __init__(
+        self,
+        store: IStore,
+        driver: IDriver,
+        clock: IReactorTime,
+        baseURL: str | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = store.registry
+        self.driver = driver
+        self.clock = clock
+        self.baseURL = baseURL
+
+    def resource(self) -> IResource:
+        """The Twisted Web resource to serve."""
+        return self.app.resource()
+
+    # -- the one route ------------------------------------------------------------------------
+
+    @app.route("/", branch=True)
+    async def dispatch(self, request: IRequest) -> bytes | None:
+        """Route by path, and map every domain error to its status code in one place."""
+        request.setHeader(b"Server", SERVER.encode())
+        try:
+            _checkVersion(request)
+            path = request.path.decode("utf-8", "replace")
+            return await self._route(request, path)
+        except OCCIError as error:
+            return self._error(request, error)
+        except Exception:
+            log.failure("Unexpected error answering {method} {path}",
+                        method=request.method, path=request.path)
+            request.setResponseCode(500)
+            return self._plain(request, "The server failed to answer this request; "
+                                        "the failure has been logged.")
+
+    async def _route(self, request: IRequest, path: str) -> bytes | None:
+        method = request.method.decode("ascii", "replace").upper()
+        if path == "/":
+            _allow(method, ("GET", "HEAD"), "/")
+            return self._landing(request)
+        if path in QUERY_PATHS:
+            return await self._queryInterface(request, method)
+        if path.endswith("/"):
+            collection = self.registry.atLocation(path)
+            if collection is None:
+                raise NotFound(f"There is no collection at {path}.")
+            _allow(method, _COLLECTION_METHODS, path)
+            if isinstance(collection, Kind):
+                return await self._kindCollection(request, method, collection)
+            return await self._mixinCollection(request, method, collection)
+        prefix, _, entityId = path.rpartition("/")
+        kind = self.registry.atLocation(prefix + "/")
+        if not isinstance(kind, Kind) or not entityId:
+            raise NotFound(f"There is nothing at {path}.")
+        _allow(method, _ENTITY_METHODS, path)
+        return await self._entity(request, method, kind, entityId)
+
+    # -- entities ------------------------------------------------------------------------------
+
+    async def _entity(
+        self, request: IRequest, method: str, kind: Kind, entityId: str
+    ) -> bytes | None:
+        if method == "PUT":
+            return await self._putEntity(request, kind, entityId)
+        entity = await self._load(kind, entityId)
+        if method in ("GET", "HEAD"):
+            renderer = self._negotiate(request, listing=False)
+            return await self._renderEntity(request, renderer, entity)
+        if method == "DELETE":
+            self._checkIfMatch(request, entity)
+            await self.store.apply([Delete(entity.id, expect=entity.revision)])
+            return self._ok(request, f"Deleted {entity.location}.")
+        # POST: an action, or a partial update.
+        document = self._parse(request)
+        actionTerm = _query(request, "action")
+        if actionTerm is not None or document.action is not None or _onlyActions(document):
+            return await self._act(request, entity, document, actionTerm)
+        self._checkIfMatch(request, entity)
+        description = describeEntity(document, self.registry)
+        updated = updatedEntity(entity, description, now=self._now())
+        changes: list[Change] = [Put(updated, expect=entity.revision)]
+        changes.extend(await self._newLinks(updated, description))
+        await self.store.apply(changes)
+        renderer = self._negotiate(request, listing=False)
+        return await self._renderEntity(request, renderer, updated)
+
+    async def _putEntity(self, request: IRequest, kind: Kind, entityId: str) -> bytes | None:
+        document = self._parse(request)
+        description = describeEntity(document, self.registry)
+        existing = await self.store.get(entityId)
+        if existing is not None and existing.kind.location != kind.location:
+            raise Conflict(f"The id {entityId} is taken by {existing.location}.")
+        if existing is None:
+            if _header(request, b"if-match") is not None:
+                raise PreconditionFailed(f"Nothing exists at {kind.location}{entityId} yet.")
+            entity = self._provisioned(
+                newEntity(description, owner=self._owner(request), entityId=entityId,
+                          kind=kind, now=self._now())
+            )
+            changes: list[Change] = [Put(entity, expect=CREATE)]
+            changes.extend(await self._newLinks(entity, description))
+            await self.store.apply(changes)
+            request.setResponseCode(201)
+            request.setHeader(b"Location", self._context(request).absolute(entity.location))
+        else:
+            self._checkIfMatch(request, existing)
+            entity = updatedEntity(existing, description, now=self._now(), replaceAll=True)
+            changes = [Put(entity, expect=existing.revision)]
+            changes.extend(await self._newLinks(entity, description))
+            await self.store.apply(changes)
+        renderer = self._negotiate(request, listing=False)
+        return await self._renderEntity(request, renderer, entity)
+
+    async def _act(
+        self, request: IRequest, entity: Entity, document: Document, term: str | None
+    ) -> bytes | None:
+        invocation = describeInvocation(document, self.registry, term, entity.actions())
+        for _attempt in range(5):
+            self.driver.check(entity, invocation.action, invocation.attributes)
+            outcome = await self.driver.perform(entity, invocation.action,
+                                                invocation.attributes)
+            changed = withState(entity, outcome.changes, now=self._now())
+            try:
+                await self.store.apply([Put(changed, expect=entity.revision)])
+            except PreconditionFailed:
+                # Someone changed the entity meanwhile; act on what is there now.
+                entity = await self._load(entity.kind, entity.id)
+                continue
+            renderer = self._negotiate(request, listing=False)
+            return await self._renderEntity(request, renderer, changed)
+        raise Conflict(f"{entity.location} kept changing; try the action again.")
+
+    async def _load(self, kind: Kind, entityId: str) -> Entity:
+        entity = await self.store.get(entityId)
+        if entity is None or entity.kind.location != kind.location:
+            raise NotFound(f"There is no entity at {kind.location}{entityId}.")
+        return entity
+
+    async def _newLinks(self, source: Entity, description: Description) -> list[Change]:
+        """Link entities for the inline links a resource's description carries."""
+        if not description.links:
+            return []
+        if source.isLink:
+            raise BadRequest("Links can only be attached to resources, not to links.")
+        changes: list[Change] = []
+        for link in description.links:
+            target = await self._targetOf(link.target)
+            kind = link.kind or _linkKindFor(target)
+            attributes: dict[str, object] = dict(link.attributes)
+            attributes["occi.core.source"] = source.location
+            attributes["occi.core.target"] = link.target
+            if target is not None:
+                attributes["occi.core.target.kind"] = target.kind.identifier
+            entityId = None
+            if link.location is not None:
+                prefix, _, entityId = link.location.rpartition("/")
+                if kind.location != prefix + "/":
+                    raise BadRequest(f"A {kind.term} link cannot live at {link.location}.")
+            entity = self._provisioned(newEntity(
+                Description(kind=kind, mixins=link.mixins, attributes=attributes),
+                owner=source.owner, entityId=entityId or None, kind=kind, now=self._now(),
+            ))
+            changes.append(Put(entity, expect=CREATE))
+        return changes
+
+    async def _targetOf(self, location: str) -> Entity | None:
+        if not location.startswith("/"):
+            return None  # a resource elsewhere: nothing to check here
+        prefix, _, entityId = location.rpartition("/")
+        kind = self.registry.atLocation(prefix + "/")
+        if not isinstance(kind, Kind):
+            raise BadRequest(f"The link target {location} is not an entity location.")
+        entity = await self.store.get(entityId)
+        if entity is None or entity.kind.location != kind.location:
+            raise BadRequest(f"The link target {location} does not exist.")
+        return entity
+
+    def _provisioned(self, entity: Entity) -> Entity:
+        """The entity with the values the driver chooses for new entities."""
+        changes = self.driver.provision(entity)
+        if not changes:
+            return entity
+        return replace(withState(entity, changes, now=entity.created), revision=entity.revision)
+
+    # -- kind collections ----------------------------------------------------------------------
+
+    async def _kindCollection(self, request: IRequest, method: str, kind: Kind) -> bytes | None:
+        if method in ("GET", "HEAD"):
+            return await self._listing(request, self._kindQuery(request, kind))
+        if method == "PUT":
+            raise MethodNotAllowed(f"{kind.location} is a kind collection: POST to it to "
+                                   "create, or PUT to an entity location.",
+                                   ("GET", "HEAD", "POST", "DELETE"))
+        if method == "DELETE":
+            deleted = await self._forEachEntity(
+                self._kindQuery(request, kind),
+                lambda e: Delete(e.id, expect=e.revision),
+            )
+            return self._ok(request, f"Deleted {deleted} entities from {kind.location}.")
+        document = self._parse(request)
+        actionTerm = _query(request, "action")
+        if actionTerm is not None or document.action is not None:
+            return await self._actOnCollection(request, kind, document, actionTerm)
+        return await self._create(request, kind, document)
+
+    async def _create(self, request: IRequest, kind: Kind, document: Document) -> bytes | None:
+        documents = document.entities or (document,)
+        created: list[Entity] = []
+        changes: list[Change] = []
+        for item in documents:
+            description = describeEntity(item, self.registry)
+            entity = self._provisioned(
+                newEntity(description, owner=self._owner(request), kind=kind, now=self._now())
+            )
+            created.append(entity)
+            changes.append(Put(entity, expect=CREATE))
+            changes.extend(await self._newLinks(entity, description))
+        await self.store.apply(changes)
+        context = self._context(request)
+        request.setResponseCode(201)
+        request.setHeader(b"Location", context.absolute(created[0].location))
+        renderer = self._negotiate(request, listing=len(created) > 1)
+        if len(created) > 1:
+            return self._send(request, renderer.locations([e.location for e in created],
+                                                          context))
+        return await self._renderEntity(request, renderer, created[0])
+
+    async def _actOnCollection(
+        self, request: IRequest, kind: Kind, document: Document, term: str | None
+    ) -> bytes | None:
+        actions = [a.identifier for k in kind.ancestry() for a in k.actions]
+        invocation = describeInvocation(document, self.registry, term, actions)
+        done = skipped = 0
+        async for entity in self._entities(self._kindQuery(request, kind)):
+            try:
+                self.driver.check(entity, invocation.action, invocation.attributes)
+                outcome = await self.driver.perform(entity, invocation.action,
+                                                    invocation.attributes)
+                await self.store.apply([Put(withState(entity, outcome.changes,
+                                                      now=self._now()),
+                                            expect=entity.revision)])
+                done += 1
+            except (Conflict, PreconditionFailed):
+                skipped += 1
+        message = f"{invocation.action.term}: done on {done} entities"
+        if skipped:
+            message += f"; {skipped} were not in a state that allows it"
+        return self._ok(request, message + ".")
+
+    def _kindQuery(self, request: IRequest, kind: Kind) -> Query:
+        kinds = frozenset(k.identifier for k in self.registry.kinds() if k.isA(kind))
+        return self._filteredQuery(request, Query(kinds=kinds))
+
+    # -- mixin collections ---------------------------------------------------------------------
+
+    async def _mixinCollection(
+        self, request: IRequest, method: str, mixin: Mixin
+    ) -> bytes | None:
+        related = frozenset(m.identifier for m in self.registry.mixins() if m.isA(mixin))
+        query = self._filteredQuery(request, Query(mixins=related))
+        if method in ("GET", "HEAD"):
+            return await self._listing(request, query)
+        document = self._parse(request)
+        if method == "POST" and (_query(request, "action") or document.action):
+            return await self._actOnMixin(request, mixin, query, document)
+        targets = [await self._associable(loc, mixin) for loc in self._locations(document)]
+        changes: list[Change] = []
+        now = self._now()
+        if method == "DELETE":
+            if not targets:
+                targets = [e async for e in self._entities(Query(mixins=frozenset(
+                    {mixin.identifier})))]
+            for entity in targets:
+                if mixin in entity.mixins:
+                    kept = [m for m in entity.mixins if m != mixin]
+                    changes.append(Put(withMixins(entity, kept, now=now),
+                                       expect=entity.revision))
+        else:
+            chosen = {e.id for e in targets}
+            for entity in targets:
+                if mixin not in entity.mixins:
+                    changes.append(Put(withMixins(entity, [*entity.mixins, mixin], now=now),
+                                       expect=entity.revision))
+            if method == "PUT":
+                async for entity in self._entities(Query(mixins=frozenset({mixin.identifier}))):
+                    if entity.id not in chosen:
+                        kept = [m for m in entity.mixins if m != mixin]
+                        changes.append(Put(withMixins(entity, kept, now=now),
+                                           expect=entity.revision))
+        await self.store.apply(changes)
+        return self._ok(request, f"{len(changes)} entities changed in {mixin.location}.")
+
+    async def _actOnMixin(
+        self, request: IRequest, mixin: Mixin, query: Query, document: Document
+    ) -> bytes | None:
+        raise NotImplementedByServer(
+            f"Actions on the mixin collection {mixin.location} are not supported; trigger "
+            "them on each entity or on its kind collection."
+        )
+
+    async def _associable(self, location: str, mixin: Mixin) -> Entity:
+        path = localPath(location, self.registry)
+        prefix, _, entityId = path.rpartition("/")
+        kind = self.registry.atLocation(prefix + "/")
+        entity = await self.store.get(entityId) if isinstance(kind, Kind) else None
+        if entity is None or not isinstance(kind, Kind) or entity.kind.location != kind.location:
+            raise BadRequest(f"There is no entity at {location} to associate with "
+                             f"{mixin.term}.")
+        return entity
+
+    @staticmethod
+    def _locations(document: Document) -> list[str]:
+        return list(document.locations)
+
+    # -- the query interface -------------------------------------------------------------------
+
+    async def _queryInterface(self, request: IRequest, method: str) -> bytes | None:
+        _allow(method, ("GET", "HEAD", "POST", "DELETE"), "/-/")
+        if method in ("GET", "HEAD"):
+            wanted = filterCategories(self._filters(request), self.registry)
+            categories: Sequence[Category] = list(self.registry)
+            if wanted:
+                ids = {c.identifier for c in wanted}
+                categories = [c for c in categories if c.identifier in ids]
+            renderer = self._negotiate(request, listing=False)
+            return self._send(request, renderer.categories(categories, self._context(request)))
+        document = self._parse(request)
+        if method == "POST":
+            for mixin in describeMixins(document, self.registry, self._owner(request)):
+                await self.store.defineMixin(mixin)
+            return self._ok(request, "Mixin defined.")
+        if not document.categories:
+            raise BadRequest("Name the mixin to remove with a Category.")
+        for ref in document.categories:
+            await self.store.removeMixin(ref.identifier)
+        return self._ok(request, "Mixin removed.")
+
+    # -- listings ------------------------------------------------------------------------------
+
+    def _filteredQuery(self, request: IRequest, base: Query) -> Query:
+        """Narrow a listing by the Category and X-OCCI-Attribute filters of the request."""
+        document = self._filters(request)
+        kinds, mixins = set(base.kinds), set(base.mixins)
+        for category in filterCategories(document, self.registry):
+            if isinstance(category, Kind):
+                narrowed = {k.identifier for k in self.registry.kinds() if k.isA(category)}
+                kinds = kinds & narrowed if kinds else narrowed
+            elif isinstance(category, Mixin):
+                mixins.add(category.identifier)
+        attributes: dict[str, Any] = {}
+        definitions = {d.name: d for c in self.registry for d in c.attributes}
+        raw = dict(document.attributes)
+        for name, values in request.args.items():
+            key = name.decode("utf-8", "replace")
+            if key.startswith("occi.") and values:
+                raw[key] = values[0].decode("utf-8", "replace")
+        for name, value in raw.items():
+            definition = definitions.get(name)
+            attributes[name] = definition.coerce(value) if definition else value
+        return Query(kinds=frozenset(kinds), mixins=frozenset(mixins), attributes=attributes,
+                     owner=base.owner)
+
+    async def _listing(self, request: IRequest, query: Query) -> bytes | None:
+        renderer = self._negotiate(request, listing=True)
+        context = self._context(request)
+        page, number = _paging(request)
+        if page is not None:
+            entities = await self._pageAt(query, page, number)
+            views = await self._views(entities)
+            return self._send(request, _collect(renderer, views, context))
+        if not renderer.streams:
+            views = [v async for v in self._views(self._entities(query))]
+            return self._send(request, _collect(renderer, views, context))
+        request.setHeader(b"Content-Type", renderer.mediaType.encode())
+        request.setHeader(b"Vary", b"Accept")
+        if request.method == b"HEAD":
+            return b""
+        request.write(renderer.collectionStart(context))
+        first = True
+        after: str | None = None
+        while True:
+            result = await self.store.page(query, after, STREAM_BATCH)
+            chunk = [renderer.collectionItem(view, first and i == 0, context)
+                     for i, view in enumerate(await self._views(result.entities))]
+            first = first and not chunk
+            if chunk:
+                request.write(b"".join(chunk))
+            if result.cursor is None:
+                break
+            after = result.cursor
+        request.write(renderer.collectionEnd(context))
+        return None
+
+    async def _pageAt(self, query: Query, page: int, number: int) -> list[Entity]:
+        after: str | None = None
+        skip = (page - 1) * number
+        while skip > 0:
+            result = await self.store.page(query, after, min(skip, MAX_PAGE))
+            skip -= len(result.entities)
+            after = result.cursor
+            if after is None:
+                return []
+        result = await self.store.page(query, after, number)
+        return list(result.entities)
+
+    async def _entities(self, query: Query) -> AsyncIterator[Entity]:
+        after: str | None = None
+        while True:
+            result = await self.store.page(query, after, STREAM_BATCH)
+            for entity in result.entities:
+                yield entity
+            if result.cursor is None:
+                return
+            after = result.cursor
+
+    async def _forEachEntity(self, query: Query, change: Any) -> int:
+        """Apply a change to every entity a query matches, one durable batch per page."""
+        count = 0
+        batch: list[Change] = []
+        async for entity in self._entities(query):
+            batch.append(change(entity))
+        # Deleting a resource deletes its links too, so a link later in the batch may already
+        # be gone: such a batch is retried change by change, skipping what is missing.
+        for start in range(0, len(batch), STREAM_BATCH):
+            part = batch[start:start + STREAM_BATCH]
+            try:
+                await self.store.apply(part)
+                count += len(part)
+            except NotFound:
+                for single in part:
+                    try:
+                        await self.store.apply([single])
+                        count += 1
+                    except NotFound:
+                        continue
+        return count
+
+    async def _views(self, entities: Any) -> Any:
+        """Entities paired with their links: a list for a list, an iterator for an iterator."""
+        if isinstance(entities, (list, tuple)):
+            sources = [e.location for e in entities if not e.isLink]
+            links = await self.store.linksFrom(sources) if sources else {}
+            return [EntityView(e, links.get(e.location, [])) for e in entities]
+        return self._viewIterator(entities)
+
+    async def _viewIterator(self, entities: AsyncIterator[Entity]) -> AsyncIterator[EntityView]:
+        async for entity in entities:
+            links = [] if entity.isLink else (
+                await self.store.linksFrom([entity.location])).get(entity.location, [])
+            yield EntityView(entity, links)
+
+    # -- rendering -----------------------------------------------------------------------------
+
+    async def _renderEntity(
+        self, request: IRequest, renderer: Renderer, entity: Entity
+    ) -> bytes | None:
+        links: Sequence[Entity] = []
+        if not entity.isLink:
+            links = (await self.store.linksFrom([entity.location])).get(entity.location, [])
+        etag = f'"{entity.revision}-{int(entity.updated * 1000)}"'
+        request.setHeader(b"ETag", etag.encode())
+        request.setHeader(b"Vary", b"Accept")
+        if renderer.mediaType == "text/uri-list":
+            raise BadRequest("text/uri-list renders listings only; ask for another type.")
+        return self._send(request, renderer.entity(EntityView(entity, links),
+                                                   self._context(request)))
+
+    def _landing(self, request: IRequest) -> bytes:
+        renderer = self._negotiate(request, listing=True)
+        context = self._context(request)
+        locations = [QUERY_PATHS[0]] + [k.location for k in self.registry.kinds()
+                                        if k.location]
+        for location in locations:
+            request.responseHeaders.addRawHeader(
+                b"Link", f'<{context.absolute(location)}>; rel="collection"'.encode())
+        return self._send(request, renderer.locations(locations, context))
+
+    def _send(self, request: IRequest, rendered: Any) -> bytes:
+        request.setHeader(b"Content-Type", rendered.contentType.encode())
+        for name, value in rendered.headers:
+            request.responseHeaders.addRawHeader(name.encode(), value.encode())
+        body: bytes = rendered.body
+        request.setHeader(b"Content-Length", str(len(body)).encode())
+        return body
+
+    def _ok(self, request: IRequest, message: str) -> bytes:
+        try:
+            renderer = self._negotiate(request, listing=False)
+        except OCCIError:
+            return self._plain(request, message)
+        return self._send(request, renderer.message(message, self._context(request)))
+
+    def _error(self, request: IRequest, error: OCCIError) -> bytes:
+        request.setResponseCode(statusFor(error))
+        if isinstance(error, MethodNotAllowed):
+            request.setHeader(b"Allow", ", ".join(error.allowed).encode())
+        return self._plain(request, error.message)
+
+    def _plain(self, request: IRequest, message: str) -> bytes:
+        body = (message + "\n").encode("utf-8")
+        request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+        request.setHeader(b"Content-Length", str(len(body)).encode())
+        return body
+
+    # -- request parts -------------------------------------------------------------------------
+
+    def _negotiate(self, request: IRequest, *, listing: bool) -> Renderer:
+        accept = _header(request, b"accept")
+        available = negotiation.outputTypes(listing=listing)
+        chosen = negotiation.choose(accept, available)
+        if chosen is None:
+            raise NotAcceptable(
+                f"None of the requested types ({accept}) is available here; this server "
+                f"renders {', '.join(available)}."
+            )
+        return negotiation.renderer(chosen)
+
+    def _parse(self, request: IRequest) -> Document:
+        contentType = _header(request, b"content-type")
+        body = _body(request)
+        parser = negotiation.parser(contentType or "text/plain")
+        if parser is None:
+            raise UnsupportedMediaType(
+                f"This server cannot read {contentType}; send one of "
+                f"{', '.join(negotiation.inputTypes())}."
+            )
+        return parser(body, _headers(request))
+
+    def _filters(self, request: IRequest) -> Document:
+        """Category and X-OCCI-Attribute filters, which GET requests carry as headers."""
+        headers = _headers(request)
+        if not any(name in headers for name in ("category", "x-occi-attribute")):
+            return Document()
+        parser = negotiation.parser("text/occi")
+        assert parser is not None
+        return parser(b"", headers)
+
+    def _context(self, request: IRequest) -> RenderContext:
+        if self.baseURL is not None:
+            return RenderContext(self.baseURL)
+        host = _header(request, b"host")
+        if not host or not re.fullmatch(r"[A-Za-z0-9.\-_\[\]:]{1,255}", host):
+            port = request.getHost().port
+            host = f"127.0.0.1:{port}"
+        scheme = "https" if request.isSecure() else "http"
+        return RenderContext(f"{scheme}://{host}")
+
+    def _owner(self, request: IRequest) -> str:
+        """Who the request acts for; the place authentication will fill in."""
+        return ANONYMOUS
+
+    def _now(self) -> float:
+        return self.clock.seconds()
+
+    def _checkIfMatch(self, request: IRequest, entity: Entity) -> None:
+        wanted = _header(request, b"if-match")
+        if wanted is None or wanted.strip() == "*":
+            return
+        etag = f'"{entity.revision}-{int(entity.updated * 1000)}"'
+        if etag not in [tag.strip() for tag in wanted.split(",")]:
+            raise PreconditionFailed(f"{entity.location} has changed since {wanted}; GET it "
+                                     "again and retry.")
+
+
+def _collect(renderer: Renderer, views: Sequence[EntityView], context: RenderContext) -> Any:
+    """A whole listing as one rendering, for renderings that cannot stream."""
+    from ..renderings.document import Rendered
+
+    if not renderer.streams:
+        return renderer.locations([v.entity.location for v in views], context)
+    body = renderer.collectionStart(context) + b"".join(
+        renderer.collectionItem(view, i == 0, context) for i, view in enumerate(views)
+    ) + renderer.collectionEnd(context)
+    return Rendered(renderer.mediaType, body)
+
+
+def _linkKindFor(target: Entity | None) -> Kind:
+    if target is not None and target.kind.isA(NETWORK):
+        return NETWORKINTERFACE
+    if target is not None and target.kind.isA(STORAGE):
+        return STORAGELINK
+    return LINK
+
+
+def _onlyActions(document: Document) -> bool:
+    return bool(document.categories) and all(c.cls == "action" for c in document.categories)
+
+
+def _checkVersion(request: IRequest) -> None:
+    agent = request.getHeader(b"user-agent")
+    if agent is None:
+        return
+    match = _OCCI_VERSION.search(agent if isinstance(agent, bytes) else agent.encode())
+    if match and (int(match.group(1)), int(match.group(2))) > (1, 2):
+        raise NotImplementedByServer(
+            f"This server speaks OCCI/1.2; the client asked for "
+            f"OCCI/{match.group(1).decode()}.{match.group(2).decode()}."
+        )
+
+
+def _allow(method: str, allowed: Sequence[str], path: str) -> None:
+    if method not in allowed:
+        raise MethodNotAllowed(f"{path} does not take {method}; it takes "
+                               f"{', '.join(allowed)}.", tuple(allowed))
+
+
+def _header(request: IRequest, name: bytes) -> str | None:
+    values = request.requestHeaders.getRawHeaders(name)
+    if not values:
+        return None
+    return ", ".join(v.decode("latin-1") for v in values)
+
+
+def _headers(request: IRequest) -> Mapping[str, Sequence[str]]:
+    return {
+        name.decode("latin-1").lower(): [v.decode("latin-1") for v in values]
+        for name, values in request.requestHeaders.getAllRawHeaders()
+    }
+
+
+def _query(request: IRequest, name: str) -> str | None:
+    values = request.args.get(name.encode())
+    return values[0].decode("utf-8", "replace") if values else None
+
+
+def _paging(request: IRequest) -> tuple[int | None, int]:
+    page, number = _query(request, "page"), _query(request, "number")
+    if page is None and number is None:
+        return None, 0
+    try:
+        pageNo = int(page) if page is not None else 1
+        size = int(number) if number is not None else 100
+    except ValueError:
+        raise BadRequest("page and number must be whole numbers.") from None
+    if pageNo < 1 or size < 1:
+        raise BadRequest("page and number start at 1.")
+    if size > MAX_PAGE:
+        raise TooLarge(f"number may be at most {MAX_PAGE}; ask for more pages instead.")
+    return pageNo, size
+
+
+def _body(request: IRequest) -> bytes:
+    length = request.getHeader(b"content-length")
+    if length is not None:
+        try:
+            if int(length) > MAX_BODY:
+                raise TooLarge(f"Request bodies may be at most {MAX_BODY} bytes.")
+        except ValueError:
+            raise BadRequest("Content-Length is not a number.") from None
+    content = request.content
+    if content is None:
+        return b""
+    content.seek(0)
+    body: bytes = content.read(MAX_BODY + 1)
+    if len(body) > MAX_BODY:
+        raise TooLarge(f"Request bodies may be at most {MAX_BODY} bytes.")
+    return body

@@ -1,0 +1,192 @@
+"""From what a client wrote to what it means: resolving a :class:`Document` against the model.
+
+Every parser stops at syntax; this module gives every rendering the same meaning and the same
+error messages: unknown categories, a kind where a mixin belongs, an action attribute that does
+not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..model import (
+    Action,
+    Category,
+    Description,
+    Kind,
+    LinkDescription,
+    Mixin,
+    Registry,
+    Value,
+)
+from ..model.errors import BadRequest, InvalidAttribute, UnknownCategory
+from .document import CategoryRef, Document, LinkRef
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """An action to trigger, with its validated parameters."""
+
+    action: Action
+    attributes: Mapping[str, Value]
+
+
+def localPath(uri: str, registry: Registry) -> str:
+    """A location as the model stores it: our own resources by path, others as given.
+
+    Clients write locations absolute or relative, with whatever host name they used to reach
+    us; any URI whose path lies in one of our collections is taken to be ours.
+    """
+    uri = uri.strip()
+    if uri.startswith("/"):
+        return uri.split("?", 1)[0]
+    parts = urlsplit(uri)
+    if parts.scheme in ("http", "https") and parts.path:
+        prefix = parts.path[: parts.path.rfind("/") + 1]
+        if registry.atLocation(prefix) is not None or registry.atLocation(parts.path):
+            return parts.path
+    return uri
+
+
+def resolveCategory(ref: CategoryRef, registry: Registry) -> Category:
+    """The category ``ref`` names; its stated class, if any, must match."""
+    category = registry.get(ref.identifier)
+    if category is None:
+        raise UnknownCategory(f"Category {ref.identifier} is not known to this server.")
+    if ref.cls is not None and ref.cls != category.categoryClass:
+        raise BadRequest(
+            f"Category {ref.identifier} is a {category.categoryClass}, not a {ref.cls}."
+        )
+    return category
+
+
+def describeEntity(document: Document, registry: Registry) -> Description:
+    """The entity a document describes (for create, update and replace)."""
+    kind: Kind | None = None
+    mixins: list[Mixin] = []
+    for ref in document.categories:
+        category = resolveCategory(ref, registry)
+        if isinstance(category, Kind):
+            if kind is not None and kind != category:
+                raise BadRequest("An entity has exactly one kind; the request names two.")
+            kind = category
+        elif isinstance(category, Mixin):
+            mixins.append(category)
+        else:
+            raise BadRequest(
+                f"Category {category.identifier} is an action: trigger it with ?action="
+                f"{category.term}."
+            )
+    links = tuple(_describeLink(link, registry) for link in document.links)
+    return Description(
+        kind=kind,
+        mixins=tuple(mixins),
+        attributes=dict(document.attributes),
+        links=links,
+        location=document.locations[0] if document.locations else None,
+    )
+
+
+def _describeLink(link: LinkRef, registry: Registry) -> LinkDescription:
+    kind: Kind | None = None
+    mixins: list[Mixin] = []
+    for identifier in link.categories:
+        category = registry.get(identifier)
+        if category is None:
+            raise UnknownCategory(f"Category {identifier} is not known to this server.")
+        if isinstance(category, Kind):
+            kind = category
+        elif isinstance(category, Mixin):
+            mixins.append(category)
+    return LinkDescription(
+        target=localPath(link.target, registry),
+        kind=kind,
+        mixins=tuple(mixins),
+        attributes=dict(link.attributes),
+        location=localPath(link.location, registry) if link.location else None,
+    )
+
+
+def describeInvocation(
+    document: Document, registry: Registry, term: str | None, offered: Sequence[str]
+) -> Invocation:
+    """The action to trigger: named by ``?action=term`` and/or by the body's action category.
+
+    ``offered`` lists the identifiers of the actions the target entity offers.
+    """
+    named: Action | None = None
+    refs = list(document.categories)
+    if document.action is not None:
+        refs.append(document.action)
+    for ref in refs:
+        category = resolveCategory(ref, registry)
+        if not isinstance(category, Action):
+            raise BadRequest(f"Category {category.identifier} is not an action.")
+        named = category
+    if term is not None:
+        chosen = registry.actionByTerm(term, offered)
+        if named is not None and named != chosen:
+            raise BadRequest(
+                f"The query names action {term} but the body names {named.identifier}."
+            )
+    elif named is not None:
+        chosen = named
+    else:
+        raise BadRequest("Name the action to trigger, e.g. ?action=start.")
+    if chosen.identifier not in offered:
+        raise BadRequest(f"Action {chosen.term} is not offered here.")
+    values: dict[str, Value] = {}
+    for name, raw in document.attributes.items():
+        definition = chosen.attribute(name)
+        if definition is None:
+            raise InvalidAttribute(name, f"is not a parameter of the {chosen.term} action")
+        values[name] = definition.coerce(raw)
+    for definition in chosen.attributes:
+        if definition.name not in values:
+            if definition.default is not None:
+                values[definition.name] = definition.default
+            elif definition.required:
+                raise InvalidAttribute(definition.name, f"is required by {chosen.term}")
+    return Invocation(chosen, values)
+
+
+def describeMixins(document: Document, registry: Registry, owner: str) -> list[Mixin]:
+    """User mixins a client defines through the query interface (POST ``/-/``)."""
+    if not document.categories:
+        raise BadRequest("Give the mixin to define as a Category with a location.")
+    mixins = []
+    for ref in document.categories:
+        if ref.cls not in (None, "mixin"):
+            raise BadRequest(f"Only mixins can be defined by clients, not a {ref.cls}.")
+        depends: list[Mixin] = []
+        applies: list[Kind] = []
+        for identifier in ref.rel:
+            related = registry.get(identifier)
+            if isinstance(related, Mixin):
+                depends.append(related)
+            elif isinstance(related, Kind):
+                applies.append(related)
+            else:
+                raise UnknownCategory(f"Category {identifier} is not known to this server.")
+        location = localPath(ref.location, registry) if ref.location else None
+        if location is not None and not location.endswith("/"):
+            location += "/"
+        mixins.append(
+            Mixin(
+                ref.scheme,
+                ref.term,
+                title=ref.title or "",
+                depends=tuple(depends),
+                applies=tuple(applies),
+                location=location,
+                owner=owner,
+            )
+        )
+    return mixins
+
+
+def filterCategories(document: Document, registry: Registry) -> list[Category]:
+    """The categories a query-interface request filters on (``Category`` in the request)."""
+    return [resolveCategory(ref, registry) for ref in document.categories]

@@ -1,0 +1,115 @@
+"""The service tree of one server: store, then HTTP listeners, stopped in reverse.
+
+This module and :mod:`occi_twisted.tap` are the only ones that touch the global reactor;
+everything below receives it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from twisted.application import strports
+from twisted.application.service import MultiService, Service
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorCore, IReactorTime
+from twisted.logger import Logger
+from twisted.web.server import Site
+
+from .drivers.interface import driverFactories
+from .http.app import OCCIServer
+from .model import Registry
+from .store.interface import IStore
+
+if TYPE_CHECKING:
+    from .tap import Settings
+
+log = Logger()
+
+
+class ServiceError(Exception):
+    """A setting that makes the server impossible to start; the message is the one line."""
+
+
+class StoreService(Service):
+    """Opens the store before anything serves, and closes it after everything stopped."""
+
+    def __init__(self, store: IStore, reactor: IReactorCore) -> None:
+        self.store = store
+        self._reactor = reactor
+
+    def startService(self) -> None:
+        super().startService()
+        started = self.store.start()
+        started.addErrback(self._failed)
+
+    def _failed(self, failure: object) -> None:
+        log.critical("The store could not be opened: {failure.value}", failure=failure)
+        self._reactor.stop()
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()
+        return self.store.stop()
+
+
+class OCCIService(MultiService):
+    """Everything one server runs."""
+
+    def __init__(self, server: OCCIServer, store: IStore, listen: list[str],
+                 reactor: IReactorCore) -> None:
+        super().__init__()
+        self.server = server
+        StoreService(store, reactor).setServiceParent(self)
+        site = Site(server.resource())
+        site.displayTracebacks = False
+        for description in listen:
+            strports.service(description, site).setServiceParent(self)
+
+    @classmethod
+    def fromSettings(cls, settings: Settings) -> OCCIService:
+        """Check the settings against the machine and build the service, or say what is wrong."""
+        from twisted.internet import reactor
+
+        dataDir = _usableDataDir(settings.dataDir)
+        registry = Registry.standard()
+        store = _openStore(settings.store, registry, reactor)
+        factories = driverFactories()
+        if settings.driver not in factories:
+            raise ServiceError(f"no driver called {settings.driver!r}; available: "
+                               f"{', '.join(sorted(factories)) or 'none'}")
+        driver = factories[settings.driver].makeDriver(dataDir, reactor)
+        for description in settings.listen:
+            _checkEndpoint(description, reactor)
+        server = OCCIServer(store, driver, reactor, baseURL=settings.baseURL)
+        return cls(server, store, settings.listen, reactor)
+
+
+def _usableDataDir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ServiceError(f"cannot create the data directory {path}: "
+                           f"{error.strerror}") from None
+    if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
+        raise ServiceError(f"the data directory {path} is not a writable directory")
+    return path
+
+
+def _openStore(url: str, registry: Registry, reactor: IReactorTime) -> IStore:
+    if url.startswith("sqlite:"):
+        from .store.sqlite import SQLiteStore
+
+        return SQLiteStore(Path(url[len("sqlite:"):]), registry, reactor)
+    raise ServiceError(f"the store {url.split(':', 1)[0]} is not available in this version; "
+                       "use sqlite:PATH")
+
+
+def _checkEndpoint(description: str, reactor: object) -> None:
+    from twisted.internet.endpoints import serverFromString
+
+    try:
+        serverFromString(reactor, description)
+    except (ValueError, TypeError, KeyError) as error:
+        raise ServiceError(f"--listen {description!r} is not a usable endpoint: "
+                           f"{error}") from None

@@ -1,0 +1,136 @@
+"""``twistd occi``: command-line and TOML options, and the service they make.
+
+Every mistake an operator can make here (an unknown option, a malformed endpoint, a data
+directory that cannot be written) ends the process with one line on standard error and exit
+status 1: operators read that line, not a traceback.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from twisted.application.service import IService
+from twisted.python import usage
+
+DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
+
+
+class ConfigError(Exception):
+    """An option or configuration value that cannot be used; the message is the one line."""
+
+
+class Options(usage.Options):
+    """The options of ``twistd occi`` (see OCCI.md, "Launch")."""
+
+    synopsis = "[options]"
+    longdesc = (
+        "Serve OCCI 1.2 over HTTP.  Every option may also be given in a TOML file named by "
+        "--config, under the same name (listen is a list there); the command line wins."
+    )
+
+    optParameters = [
+        ["data", "d", None, "Directory for the embedded store, storage images and backups "
+                            "[default: ./occi-data]"],
+        ["store", "s", None, "sqlite:PATH (default: inside --data) or postgresql://..."],
+        ["base-url", "b", None, "Absolute URL prefix for rendered locations [default: taken "
+                                "from each request's Host header]"],
+        ["config", "c", None, "A TOML file with any of these options"],
+        ["driver", None, None, "The driver plugin that performs actions [default: simulated]"],
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self["listen"] = []
+
+    def opt_listen(self, description: str) -> None:
+        """A Twisted endpoint string to serve HTTP on (repeatable) [default:
+        tcp:8080:interface=127.0.0.1]"""
+        self["listen"].append(description)
+
+    opt_l = opt_listen
+
+    def parseOptions(self, options: list[str] | None = None) -> None:
+        # twistd answers a usage error with the whole help text before the error; an
+        # operator who mistyped one option deserves the one line that says which.
+        try:
+            super().parseOptions(options)
+        except (usage.UsageError, ConfigError) as error:
+            raise SystemExit(f"twistd occi: {error}") from None
+
+    def postOptions(self) -> None:
+        fromFile = _readConfig(self["config"]) if self["config"] else {}
+        self.settings = Settings.resolve(self, fromFile)
+
+
+class Settings:
+    """The launch settings after merging the command line over the configuration file."""
+
+    def __init__(
+        self,
+        listen: list[str],
+        dataDir: Path,
+        store: str,
+        baseURL: str | None,
+        driver: str,
+    ) -> None:
+        self.listen = listen
+        self.dataDir = dataDir
+        self.store = store
+        self.baseURL = baseURL
+        self.driver = driver
+
+    @classmethod
+    def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
+        unknown = set(fromFile) - {"listen", "data", "store", "base-url", "driver"}
+        if unknown:
+            raise ConfigError(f"unknown setting(s) in the config file: "
+                              f"{', '.join(sorted(unknown))}")
+
+        def pick(name: str, default: Any) -> Any:
+            value = options.get(name)
+            if value is None:
+                value = fromFile.get(name, default)
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(f"{name} must be a string")
+            return value
+
+        listen = list(options["listen"]) or fromFile.get("listen") or [DEFAULT_LISTEN]
+        if isinstance(listen, str):
+            listen = [listen]
+        if not all(isinstance(item, str) and item for item in listen):
+            raise ConfigError("listen must be a list of Twisted endpoint strings")
+        dataDir = Path(pick("data", "occi-data")).expanduser()
+        store = pick("store", None) or f"sqlite:{dataDir / 'occi.sqlite3'}"
+        if not (store.startswith("sqlite:") or store.startswith("postgresql://")):
+            raise ConfigError(f"--store must be sqlite:PATH or postgresql://..., not {store!r}")
+        baseURL = pick("base-url", None)
+        if baseURL is not None:
+            parts = urlsplit(baseURL)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+                raise ConfigError(f"--base-url must be an absolute http(s) URL, not {baseURL!r}")
+            baseURL = baseURL.rstrip("/")
+        return cls(listen, dataDir, store, baseURL, pick("driver", "simulated"))
+
+
+def _readConfig(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as file:
+            return tomllib.load(file)
+    except OSError as error:
+        raise ConfigError(f"cannot read the config file {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"the config file {path} is not valid TOML: {error}") from None
+
+
+def makeService(options: Options) -> IService:
+    """Build the server's service tree; an unusable setting ends the process with one line."""
+    from .service import OCCIService, ServiceError
+
+    try:
+        return OCCIService.fromSettings(options.settings)
+    except (ServiceError, ConfigError) as error:
+        raise SystemExit(f"twistd occi: {error}") from None

@@ -1,0 +1,86 @@
+"""Shared fixtures: helpers to run the real server as a separate process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def freePort() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def twistdCommand(*args: str) -> list[str]:
+    """``twistd -n occi ARGS``, with the twistd of this interpreter's environment."""
+    twistd = Path(sys.executable).parent / "twistd"
+    return [str(twistd), "-n", "--pidfile=", "occi", *args]
+
+
+def serverEnvironment() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+class RunningServer:
+    """A ``twistd -n occi`` process on a free loopback port."""
+
+    def __init__(self, dataDir: Path, *extra: str) -> None:
+        self.dataDir = dataDir
+        self.port = freePort()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra = extra
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = dataDir.parent / f"server-{self.port}.log"
+
+    def start(self, timeout: float = 20.0) -> RunningServer:
+        logFile = self.log.open("ab")
+        self.process = subprocess.Popen(
+            twistdCommand("--listen", f"tcp:{self.port}:interface=127.0.0.1",
+                          "--data", str(self.dataDir), *self.extra),
+            cwd=self.dataDir.parent, env=serverEnvironment(),
+            stdout=logFile, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush or clean up, as in a crash."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    running = RunningServer(tmp_path / "occi-data").start()
+    yield running
+    running.stop()

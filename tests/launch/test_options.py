@@ -1,0 +1,79 @@
+"""Launching with twistd: a bad option or data directory is one line and exit status 1."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from occi_twisted.tap import DEFAULT_LISTEN, ConfigError, Options
+
+from ..conftest import serverEnvironment, twistdCommand
+
+
+def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(twistdCommand(*args), cwd=tmp_path, env=serverEnvironment(),
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--bogus"], "option --bogus not recognized"),
+        (["--listen", "nonsense:1"], "is not a usable endpoint"),
+        (["--store", "mysql://x"], "--store must be"),
+        (["--base-url", "ftp://x"], "--base-url must be"),
+        (["--config", "missing.toml"], "cannot read the config file"),
+        (["--driver", "libvirt"], "no driver called 'libvirt'"),
+        (["--store", "postgresql://localhost/occi"], "not available in this version"),
+    ],
+)
+def test_bad_options_one_line_exit_1(tmp_path: Path, args: list[str], says: str) -> None:
+    result = _run(tmp_path, *args)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert says in lines[0]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_unusable_data_dir(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = _run(tmp_path, "--data", str(blocker / "sub"))
+    assert result.returncode == 1
+    assert "cannot create the data directory" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_config_file_and_command_line(tmp_path: Path) -> None:
+    config = tmp_path / "occi.toml"
+    config.write_text('listen = ["tcp:9999"]\ndata = "/srv/occi"\nbase-url = "https://c.example/"\n')
+    options = Options()
+    options.parseOptions(["--config", str(config), "--data", str(tmp_path)])
+    settings = options.settings
+    assert settings.listen == ["tcp:9999"]
+    assert settings.dataDir == tmp_path
+    assert settings.baseURL == "https://c.example"
+    assert settings.store == f"sqlite:{tmp_path / 'occi.sqlite3'}"
+
+
+def test_defaults_and_repeatable_listen() -> None:
+    options = Options()
+    options.parseOptions([])
+    assert options.settings.listen == [DEFAULT_LISTEN]
+    options = Options()
+    options.parseOptions(["--listen", "tcp:1", "--listen", "unix:/tmp/occi.sock"])
+    assert options.settings.listen == ["tcp:1", "unix:/tmp/occi.sock"]
+
+
+def test_config_rejects_unknown_keys(tmp_path: Path) -> None:
+    config = tmp_path / "occi.toml"
+    config.write_text('colour = "blue"\n')
+    with pytest.raises(SystemExit, match="unknown setting"):
+        Options().parseOptions(["--config", str(config)])
+    config.write_text("listen = [")
+    with pytest.raises(SystemExit, match="not valid TOML"):
+        Options().parseOptions(["--config", str(config)])
+    assert issubclass(ConfigError, Exception)
