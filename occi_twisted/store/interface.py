@@ -10,6 +10,9 @@ interleave (a link's source must exist; deleting a resource deletes its links; i
 are enforced inside the change set's transaction, never by a read-then-write in the caller.
 """
 
+# zope.interface methods are declared without ``self``.
+# ruff: noqa: N805
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -24,6 +27,19 @@ from ..model import Entity, Mixin, Value
 CREATE = -1
 
 
+class StoreUnavailable(Exception):  # noqa: N818 (named like the domain errors)
+    """The store cannot be used at all: an unusable path, a damaged file, a stopped store.
+
+    Unlike the domain errors (deliberately not an ``OCCIError``), this says nothing about the
+    request: the launcher turns it into a one-line error at start-up, and the HTTP layer should
+    answer 503 for it.  ``message`` is that one line.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @dataclass(frozen=True)
 class Put:
     """Store ``entity`` (under its id).
@@ -34,6 +50,13 @@ class Put:
     :class:`~occi_twisted.model.errors.PreconditionFailed`; a missing one is
     :class:`~occi_twisted.model.errors.NotFound`).  The entity's ``revision`` field is stored as
     given: callers bump it (the model's update functions do).
+
+    Inside the change set's transaction the store also checks that the kind of a stored entity
+    does not change, that every user mixin the entity carries is still defined, and, for a
+    link, that ``occi.core.source`` is the location of a resource and that a local
+    ``occi.core.target`` (a path starting with ``/``) is the location of an entity -- each
+    breach is a :class:`~occi_twisted.model.errors.Conflict`.  Earlier changes of the same set
+    count: a resource and its links can be created together.
     """
 
     entity: Entity
@@ -60,9 +83,12 @@ class Query:
     """Which entities a listing wants.
 
     ``kinds``: identifiers of acceptable kinds (the caller expands a kind to its descendants);
-    empty means any.  ``mixins``: identifiers, an entity matches if it carries any of them.
-    ``attributes``: exact values (already coerced to the attribute's type).  ``owner``: only
-    that owner's entities, when set.
+    empty means any.  ``mixins``: identifiers, an entity matches if it is associated with any
+    of them directly (as for kinds, the caller expands a mixin to the mixins that depend on it
+    when it wants those too).  ``attributes``: exact values (already coerced to the attribute's
+    type), compared by type: numbers by value (``2`` matches ``2.0``), booleans only with
+    booleans, strings only with strings, lists and hashes by their JSON text (no number
+    coercion inside them).  ``owner``: only that owner's entities, when set.
     """
 
     kinds: frozenset[str] = frozenset()
@@ -76,6 +102,9 @@ class Page:
     """One page of a listing, in a stable order (creation order).
 
     ``cursor`` is opaque: pass it back as ``after`` for the next page; ``None`` means done.
+    A cursor stays valid however the store changes meanwhile: entities created later come after
+    it, and a deleted entity is simply not listed.  A cursor the store did not give out is a
+    :class:`~occi_twisted.model.errors.BadRequest`.
     """
 
     entities: Sequence[Entity]
@@ -88,10 +117,12 @@ class IStore(Interface):
     registry = Attribute("The model registry the store resolves categories with.")
 
     def start() -> Deferred[None]:
-        """Open the store, creating its schema if needed; loads user mixins into the registry."""
+        """Open the store, creating its schema if needed; loads user mixins into the registry.
+
+        Fails with :class:`StoreUnavailable` when the store cannot be opened."""
 
     def stop() -> Deferred[None]:
-        """Finish pending writes and close."""
+        """Finish pending writes and close.  Later calls fail with :class:`StoreUnavailable`."""
 
     def get(entityId: str) -> Deferred[Entity | None]:
         """The entity with this id, or ``None``."""
@@ -101,7 +132,7 @@ class IStore(Interface):
         error (Conflict, NotFound, PreconditionFailed) having changed nothing."""
 
     def page(query: Query, after: str | None, limit: int) -> Deferred[Page]:
-        """Up to ``limit`` entities matching ``query`` after the cursor ``after``."""
+        """Up to ``limit`` (at least 1) entities matching ``query`` after the cursor ``after``."""
 
     def count(query: Query) -> Deferred[int]:
         """How many entities match ``query``."""
@@ -109,11 +140,17 @@ class IStore(Interface):
     def linksFrom(sources: Sequence[str]) -> Deferred[dict[str, list[Entity]]]:
         """The links whose ``occi.core.source`` is one of the locations ``sources``, by source.
 
-        Resources render with their links, so listings ask for a page's worth at once."""
+        Every location asked for is a key (with an empty list when nothing links from it); each
+        list is in creation order.  Resources render with their links, so listings ask for a
+        page's worth at once."""
 
     def defineMixin(mixin: Mixin) -> Deferred[Mixin]:
         """Durably add a user-defined mixin (to the store and the registry).  Defining the same
         mixin again is harmless; a clash with another category is a Conflict."""
 
     def removeMixin(identifier: str) -> Deferred[None]:
-        """Durably remove a user-defined mixin and its association with every entity."""
+        """Durably remove a user-defined mixin and its association with every entity.
+
+        Each entity that carried it loses it and gets its revision bumped (its ETag changes).
+        An unknown mixin is NotFound; a mixin of the server's own, or one another user mixin
+        depends on, is a Conflict."""

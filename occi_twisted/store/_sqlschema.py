@@ -1,0 +1,127 @@
+"""The SQLite schema, its migrations, and opening connections with the settings durability needs.
+
+``PRAGMA user_version`` holds the schema version.  :data:`MIGRATIONS` is append-only: entry
+``n`` takes a store from version ``n`` to ``n + 1``, in one transaction, so a store written by
+any earlier release is upgraded on start and a crash mid-upgrade leaves the old version intact.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+
+from .interface import StoreUnavailable
+
+#: How long a connection waits for another process's lock before giving up, in milliseconds.
+_BUSY_TIMEOUT_MS = 10_000
+
+_V1 = """
+-- seq is the rowid: creation order, never reused (AUTOINCREMENT), so keyset pages walk the
+-- table's own b-tree.  id is the entity's key: UNIQUE NOT NULL is exactly what a TEXT PRIMARY
+-- KEY would be in a rowid table.
+CREATE TABLE entities (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    kind        TEXT NOT NULL,
+    location    TEXT NOT NULL,
+    owner       TEXT NOT NULL,
+    revision    INTEGER NOT NULL,
+    is_resource INTEGER NOT NULL,
+    source      TEXT,
+    target      TEXT,
+    document    TEXT NOT NULL
+);
+CREATE INDEX entities_by_kind ON entities (kind, seq);
+CREATE INDEX entities_by_owner ON entities (owner, seq);
+CREATE INDEX entities_by_source ON entities (source) WHERE source IS NOT NULL;
+CREATE INDEX entities_by_target ON entities (target) WHERE target IS NOT NULL;
+
+CREATE TABLE entity_mixins (
+    seq   INTEGER NOT NULL,
+    mixin TEXT NOT NULL,
+    PRIMARY KEY (seq, mixin)
+) WITHOUT ROWID;
+CREATE INDEX entity_mixins_by_mixin ON entity_mixins (mixin, seq);
+
+-- seq keeps the order of definition: a user mixin may depend on one defined before it.
+CREATE TABLE user_mixins (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    identifier TEXT NOT NULL UNIQUE,
+    document   TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1,)
+
+
+def openWriter(path: str) -> sqlite3.Connection:
+    """The connection that does every write: WAL, ``synchronous=FULL``, schema up to date.
+
+    ``path`` is the database file (SQLite keeps ``-wal`` and ``-shm`` files beside it); its
+    directory is created if need be.  Raises :class:`StoreUnavailable` with one line a person
+    can act on when the directory or the file cannot be used.
+    """
+    directory = os.path.dirname(path) or "."
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except FileExistsError:
+        raise StoreUnavailable(
+            f"Cannot use {path} as the store: {directory} is not a directory."
+        ) from None
+    except OSError as problem:
+        raise StoreUnavailable(
+            f"Cannot use {path} as the store: cannot create {directory}: {problem.strerror}."
+        ) from None
+    if os.path.isdir(path):
+        raise StoreUnavailable(f"Cannot use {path} as the store: it is a directory.")
+    try:
+        connection = sqlite3.connect(path, isolation_level=None, cached_statements=256)
+    except sqlite3.Error as problem:
+        raise StoreUnavailable(f"Cannot open the store {path}: {problem}.") from None
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise StoreUnavailable(
+                f"Cannot use {path}: its file system does not support SQLite's WAL mode."
+            )
+        # FULL: the WAL is fsynced at every commit, so an acknowledged write survives a crash
+        # of the machine, not only of the process.
+        connection.execute("PRAGMA synchronous = FULL")
+        _migrate(connection, path)
+    except sqlite3.Error as problem:
+        connection.close()
+        raise StoreUnavailable(f"Cannot open the store {path}: {problem}.") from None
+    except StoreUnavailable:
+        connection.close()
+        raise
+    return connection
+
+
+def openReader(path: str) -> sqlite3.Connection:
+    """A connection for the reads on the reactor thread; WAL lets it read during commits."""
+    try:
+        connection = sqlite3.connect(path, isolation_level=None, cached_statements=256)
+        connection.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        connection.execute("PRAGMA query_only = ON")
+    except sqlite3.Error as problem:
+        raise StoreUnavailable(f"Cannot open the store {path}: {problem}.") from None
+    return connection
+
+
+def _migrate(connection: sqlite3.Connection, path: str) -> None:
+    version: int = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise StoreUnavailable(
+            f"The store {path} has schema version {version}, newer than this server's "
+            f"{len(MIGRATIONS)}: run a newer occi-twisted."
+        )
+    for target, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        try:
+            connection.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {target};\nCOMMIT;"
+            )
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise

@@ -1,0 +1,150 @@
+"""What one change set does to the SQLite database, run on the writer thread.
+
+Every function here runs inside the change set's SAVEPOINT (see :mod:`._writer`): it may raise
+a domain error at any point and the savepoint rolls back whatever it did.  Only plain data
+arrives here (records built on the reactor thread), never model objects or the registry.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..model.errors import NotFound
+from . import _rules
+from .serial import EntityRecord, canonical
+
+
+@dataclass(frozen=True)
+class PutRecord:
+    """A :class:`~.interface.Put` with its entity turned into a record."""
+
+    record: EntityRecord
+    expect: int | None
+
+
+@dataclass(frozen=True)
+class DeleteId:
+    """A :class:`~.interface.Delete`, as it is (it holds only plain data already)."""
+
+    entityId: str
+    expect: int | None
+
+
+class _Transaction:
+    """The database as the change set sees it: a :class:`._rules.View` over the connection."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    def stored(self, entityId: str) -> _rules.Stored | None:
+        row = self._db.execute(
+            "SELECT seq, kind, location, revision, is_resource FROM entities WHERE id = ?",
+            (entityId,),
+        ).fetchone()
+        if row is None:
+            return None
+        seq, kind, location, revision, isResource = row
+        return _rules.Stored(seq, kind, location, revision, bool(isResource))
+
+    def hasUserMixin(self, identifier: str) -> bool:
+        found = self._db.execute(
+            "SELECT 1 FROM user_mixins WHERE identifier = ?", (identifier,)
+        ).fetchone()
+        return found is not None
+
+
+def applyChanges(connection: sqlite3.Connection, changes: Sequence[PutRecord | DeleteId]) -> None:
+    """Apply a change set, each change checked against the state its predecessors left."""
+    view = _Transaction(connection)
+    for change in changes:
+        if isinstance(change, PutRecord):
+            _put(connection, view, change.record, change.expect)
+        else:
+            _delete(connection, view, change.entityId, change.expect)
+
+
+def _put(
+    db: sqlite3.Connection, view: _Transaction, record: EntityRecord, expect: int | None
+) -> None:
+    existing = _rules.checkPut(view, record, expect)
+    if existing is not None:
+        seq = existing.seq
+        db.execute(
+            "UPDATE entities SET owner = ?, revision = ?, source = ?, target = ?, document = ?"
+            " WHERE seq = ?",
+            (record.owner, record.revision, record.source, record.target, record.document, seq),
+        )
+        db.execute("DELETE FROM entity_mixins WHERE seq = ?", (seq,))
+    else:
+        cursor = db.execute(
+            "INSERT INTO entities (id, kind, location, owner, revision, is_resource, source,"
+            " target, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.id, record.kind, record.location, record.owner, record.revision,
+             record.isResource, record.source, record.target, record.document),
+        )
+        assert cursor.lastrowid is not None
+        seq = cursor.lastrowid
+    if record.mixins:
+        db.executemany(
+            "INSERT INTO entity_mixins (seq, mixin) VALUES (?, ?)",
+            [(seq, mixin) for mixin in record.mixins],
+        )
+
+
+def _delete(
+    db: sqlite3.Connection, view: _Transaction, entityId: str, expect: int | None
+) -> None:
+    """Delete the entity, then every link from or to it, then links to those, and so on."""
+    doomed = [(existing := _rules.checkDelete(view, entityId, expect)).seq]
+    locations = {existing.seq: existing.location}
+    seen: set[int] = set()
+    while doomed:
+        seq = doomed.pop()
+        if seq in seen:
+            continue
+        seen.add(seq)
+        db.execute("DELETE FROM entities WHERE seq = ?", (seq,))
+        db.execute("DELETE FROM entity_mixins WHERE seq = ?", (seq,))
+        location = locations[seq]
+        for linkSeq, linkLocation in db.execute(
+            "SELECT seq, location FROM entities WHERE source = ? OR target = ?",
+            (location, location),
+        ).fetchall():
+            locations[linkSeq] = linkLocation
+            doomed.append(linkSeq)
+
+
+def defineUserMixin(connection: sqlite3.Connection, identifier: str, document: str) -> None:
+    """Store a user mixin; defining one that exists already keeps the first definition."""
+    connection.execute(
+        "INSERT INTO user_mixins (identifier, document) VALUES (?, ?)"
+        " ON CONFLICT (identifier) DO NOTHING",
+        (identifier, document),
+    )
+
+
+def removeUserMixin(connection: sqlite3.Connection, identifier: str, now: float) -> None:
+    """Remove a user mixin and its associations, bumping the revision of every entity that
+    carried it (its document changes, so must its ETag)."""
+    if connection.execute(
+        "DELETE FROM user_mixins WHERE identifier = ?", (identifier,)
+    ).rowcount == 0:
+        raise NotFound(f"Category {identifier} is not known to this server.")
+    carriers = connection.execute(
+        "SELECT e.seq, e.document FROM entity_mixins AS m JOIN entities AS e ON e.seq = m.seq"
+        " WHERE m.mixin = ?",
+        (identifier,),
+    ).fetchall()
+    for seq, text in carriers:
+        document = json.loads(text)
+        document["mixins"] = [m for m in document["mixins"] if m != identifier]
+        document["revision"] += 1
+        document["updated"] = now
+        connection.execute(
+            "UPDATE entities SET revision = ?, document = ? WHERE seq = ?",
+            (document["revision"], canonical(document), seq),
+        )
+    connection.execute("DELETE FROM entity_mixins WHERE mixin = ?", (identifier,))

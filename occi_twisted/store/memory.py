@@ -1,0 +1,289 @@
+"""A store in dictionaries: for tests, and the reference the SQLite store is checked against.
+
+It keeps the same documents as the SQLite store (canonical JSON, categories by identifier), so
+a test that passes here exercises the same serialisation, and it applies the same rules
+(:mod:`._rules`).  Nothing is durable; listings are linear scans, which is fine at test sizes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IReactorTime
+from zope.interface import implementer
+
+from ..model import Entity, Mixin, Registry, Value
+from . import _rules
+from .interface import Change, IStore, Page, Put, Query, StoreUnavailable
+from .serial import (
+    EntityRecord,
+    canonical,
+    defineUserMixins,
+    entityFromDict,
+    mixinToDict,
+    recordOf,
+)
+
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A stored entity: its creation sequence number, record, and attributes for filtering."""
+
+    seq: int
+    record: EntityRecord
+    attributes: Mapping[str, Value]
+
+    @classmethod
+    def of(cls, seq: int, record: EntityRecord) -> _Row:
+        return cls(seq, record, json.loads(record.document)["attributes"])
+
+    def mentions(self, location: str) -> bool:
+        """Whether this is a link from or to ``location``."""
+        return location in (self.record.source, self.record.target)
+
+
+@implementer(IStore)
+class MemoryStore:
+    """Entities and user mixins in dictionaries, with the semantics of the durable stores.
+
+    A change set is staged in a :class:`_Staged` overlay -- every rule checked against the
+    committed state plus the set's earlier changes -- and merged only once all of it passed,
+    so a failing set changes nothing.  ``clock``, when given, stamps the ``updated`` time of
+    entities that lose a removed mixin.
+    """
+
+    def __init__(self, registry: Registry, clock: IReactorTime | None = None) -> None:
+        self.registry = registry
+        self._clock = clock
+        self._rows: dict[str, _Row] = {}
+        #: Link ids by the locations they come from or go to: what a delete cascades along.
+        self._linksAt: defaultdict[str, set[str]] = defaultdict(set)
+        #: Documents of user mixins by identifier, in the order they were defined.
+        self._userMixins: dict[str, dict[str, Value]] = {}
+        self._lastSeq = 0
+        self._running = False
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> Deferred[None]:
+        def start() -> None:
+            defineUserMixins(self.registry, self._userMixins.values())
+            self._running = True
+
+        return maybeDeferred(start)
+
+    def stop(self) -> Deferred[None]:
+        self._running = False
+        return maybeDeferred(lambda: None)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def get(self, entityId: str) -> Deferred[Entity | None]:
+        def get() -> Entity | None:
+            row = self._rows.get(entityId)
+            return None if row is None else self._entity(row)
+
+        return self._run(get)
+
+    def page(self, query: Query, after: str | None, limit: int) -> Deferred[Page]:
+        def page() -> Page:
+            _rules.checkLimit(limit)
+            start = _rules.cursorAfter(after)
+            found: list[_Row] = []
+            for row in self._matching(query):
+                if row.seq > start:
+                    found.append(row)
+                    if len(found) > limit:
+                        break
+            shown = found[:limit]
+            cursor = str(shown[-1].seq) if len(found) > limit else None
+            return Page([self._entity(row) for row in shown], cursor)
+
+        return self._run(page)
+
+    def count(self, query: Query) -> Deferred[int]:
+        return self._run(lambda: sum(1 for _ in self._matching(query)))
+
+    def linksFrom(self, sources: Sequence[str]) -> Deferred[dict[str, list[Entity]]]:
+        def linksFrom() -> dict[str, list[Entity]]:
+            links: dict[str, list[Entity]] = {}
+            for source in sources:
+                rows = [
+                    self._rows[linkId]
+                    for linkId in self._linksAt.get(source, ())
+                    if self._rows[linkId].record.source == source
+                ]
+                rows.sort(key=lambda row: row.seq)
+                links[source] = [self._entity(row) for row in rows]
+            return links
+
+        return self._run(linksFrom)
+
+    # -- writes ------------------------------------------------------------------------
+
+    def apply(self, changes: Sequence[Change]) -> Deferred[None]:
+        def apply() -> None:
+            staged = _Staged(self)
+            for change in changes:
+                if isinstance(change, Put):
+                    staged.put(recordOf(change.entity), change.expect)
+                else:
+                    staged.delete(change.entityId, change.expect)
+            self._merge(staged.rows)
+
+        return self._run(apply)
+
+    def defineMixin(self, mixin: Mixin) -> Deferred[Mixin]:
+        def define() -> Mixin:
+            registered = self.registry.defineUserMixin(mixin)
+            self._userMixins.setdefault(registered.identifier, mixinToDict(registered))
+            return registered
+
+        return self._run(define)
+
+    def removeMixin(self, identifier: str) -> Deferred[None]:
+        def remove() -> None:
+            _rules.checkRemovable(self.registry, identifier)
+            changed: dict[str, _Row | None] = {}
+            for row in self._rows.values():
+                if identifier in row.record.mixins:
+                    entity = self._entity(row)
+                    less = replace(
+                        entity,
+                        mixins=tuple(m for m in entity.mixins if m.identifier != identifier),
+                        revision=entity.revision + 1,
+                        updated=entity.updated if self._clock is None else self._clock.seconds(),
+                    )
+                    changed[row.record.id] = _Row.of(row.seq, recordOf(less))
+            self._merge(changed)
+            del self._userMixins[identifier]
+            self.registry.removeUserMixin(identifier)
+
+        return self._run(remove)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _run(self, work: Callable[[], _T]) -> Deferred[_T]:
+        """Run ``work`` now, as a Deferred; refuse once the store is stopped."""
+
+        def checked() -> _T:
+            if not self._running:
+                raise StoreUnavailable("The store is not running: it was stopped or never started.")
+            return work()
+
+        return maybeDeferred(checked)
+
+    def _entity(self, row: _Row) -> Entity:
+        # A fresh parse each time, so callers never share mutable values with the store.
+        return entityFromDict(json.loads(row.record.document), self.registry)
+
+    def _matching(self, query: Query) -> Iterator[_Row]:
+        """Rows matching ``query`` in creation order."""
+        # Dictionaries keep insertion order, which is creation order except after a
+        # replacement; sorting an almost sorted list is linear.
+        for row in sorted(self._rows.values(), key=lambda row: row.seq):
+            if _matches(row, query):
+                yield row
+
+    def _nextSeq(self) -> int:
+        self._lastSeq += 1
+        return self._lastSeq
+
+    def _merge(self, changed: Mapping[str, _Row | None]) -> None:
+        """Make staged rows (``None``: deleted) the committed state, indexes included."""
+        for entityId, row in changed.items():
+            old = self._rows.get(entityId)
+            if old is not None:
+                for location in (old.record.source, old.record.target):
+                    if location is not None:
+                        self._linksAt[location].discard(entityId)
+                        if not self._linksAt[location]:
+                            del self._linksAt[location]
+            if row is None:
+                self._rows.pop(entityId, None)
+                continue
+            self._rows[entityId] = row
+            for location in (row.record.source, row.record.target):
+                if location is not None:
+                    self._linksAt[location].add(entityId)
+
+
+class _Staged:
+    """One change set in progress: the committed rows with the set's changes on top."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        #: The set's changes by entity id; ``None`` marks a deletion.
+        self.rows: dict[str, _Row | None] = {}
+
+    def row(self, entityId: str) -> _Row | None:
+        if entityId in self.rows:
+            return self.rows[entityId]
+        return self._store._rows.get(entityId)
+
+    def stored(self, entityId: str) -> _rules.Stored | None:
+        row = self.row(entityId)
+        if row is None:
+            return None
+        record = row.record
+        return _rules.Stored(
+            row.seq, record.kind, record.location, record.revision, record.isResource
+        )
+
+    def hasUserMixin(self, identifier: str) -> bool:
+        return identifier in self._store._userMixins
+
+    def put(self, record: EntityRecord, expect: int | None) -> None:
+        existing = _rules.checkPut(self, record, expect)
+        seq = existing.seq if existing is not None else self._store._nextSeq()
+        self.rows[record.id] = _Row.of(seq, record)
+
+    def delete(self, entityId: str, expect: int | None) -> None:
+        _rules.checkDelete(self, entityId, expect)
+        doomed = [entityId]
+        while doomed:
+            row = self.row(doomed.pop())
+            if row is None:
+                continue
+            self.rows[row.record.id] = None
+            doomed.extend(self._linksAt(row.record.location))
+
+    def _linksAt(self, location: str) -> list[str]:
+        candidates = set(self._store._linksAt.get(location, ()))
+        candidates.update(i for i, row in self.rows.items() if row and row.mentions(location))
+        return [
+            i for i in candidates if (row := self.row(i)) is not None and row.mentions(location)
+        ]
+
+
+def _matches(row: _Row, query: Query) -> bool:
+    record = row.record
+    if query.kinds and record.kind not in query.kinds:
+        return False
+    if query.owner is not None and record.owner != query.owner:
+        return False
+    if query.mixins and query.mixins.isdisjoint(record.mixins):
+        return False
+    return all(
+        name in row.attributes and sameValue(row.attributes[name], wanted)
+        for name, wanted in query.attributes.items()
+    )
+
+
+def sameValue(stored: Any, wanted: Value) -> bool:
+    """Whether a stored attribute value matches a filter's, by the rules of :class:`Query`:
+    numbers by value, anything else by canonical JSON text (so ``True`` is not ``1``)."""
+    if _isNumber(wanted) and _isNumber(stored):
+        return bool(stored == wanted)
+    return canonical(stored) == canonical(wanted)
+
+
+def _isNumber(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,0 +1,218 @@
+"""The embedded default store: one SQLite file, durable before any Deferred fires.
+
+Two connections to one WAL-mode database:
+
+- writes go to a :class:`~._writer.GroupCommitWriter` thread, which commits every change set
+  queued during the previous fsync in one transaction (``synchronous=FULL``), each in its own
+  savepoint; that is what lets hundreds of concurrent requests each get a durable answer
+  without each paying a whole fsync.
+- reads run synchronously on the reactor thread on a second connection.  They are indexed
+  lookups taking microseconds, cheaper than a thread hop, and WAL lets them proceed while the
+  writer commits.  A write's Deferred fires after its commit, so a read issued from its
+  callback sees it.
+
+Everything that crosses to the writer thread is plain data: entities become
+:class:`~.serial.EntityRecord` on the reactor thread, where the registry lives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from functools import partial
+from typing import TypeVar
+
+from twisted.internet.defer import Deferred, fail, maybeDeferred
+from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
+from zope.interface import implementer
+
+from ..model import Entity, Mixin, Registry
+from ..model.errors import OCCIError
+from . import _rules, _sqlread, _sqlwrite
+from ._sqlschema import openReader, openWriter
+from ._writer import GroupCommitWriter
+from .interface import Change, IStore, Page, Put, Query, StoreUnavailable
+from .serial import canonical, defineUserMixins, entityFromDict, mixinToDict, recordOf
+
+_T = TypeVar("_T")
+
+
+@implementer(IStore)
+class SQLiteStore:
+    """Entities and user mixins in the SQLite database file ``path``.
+
+    The file and its directory are created if need be; SQLite keeps its ``-wal`` and ``-shm``
+    files beside it.  ``reactor`` delivers the writer thread's results (``callFromThread``)
+    and, as every reactor does, tells the time (``seconds``) stamped on entities that lose a
+    removed user mixin.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], registry: Registry, reactor: IReactorFromThreads
+    ) -> None:
+        self.registry = registry
+        self._path = os.fspath(path)
+        self._reactor = reactor
+        self._writer: GroupCommitWriter | None = None
+        self._reader: sqlite3.Connection | None = None
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed since :meth:`start`: fewer than change sets under load."""
+        return 0 if self._writer is None else self._writer.commits
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._start())
+
+    async def _start(self) -> None:
+        if self._writer is not None:
+            raise StoreUnavailable(f"The store {self._path} is already running.")
+        writer = self._writer = GroupCommitWriter(
+            partial(openWriter, self._path), self._reactor
+        )
+        try:
+            await writer.start()
+            self._reader = openReader(self._path)
+            documents = _sqlread.userMixins(self._reader)
+            defineUserMixins(self.registry, (json.loads(text) for text in documents))
+        except sqlite3.Error as problem:
+            await self._stop()
+            raise StoreUnavailable(f"Cannot open the store {self._path}: {problem}.") from None
+        except BaseException:
+            await self._stop()
+            raise
+
+    def stop(self) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await writer.stop()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.close()
+
+    # -- reads (on the reactor thread) ---------------------------------------------------
+
+    def get(self, entityId: str) -> Deferred[Entity | None]:
+        def get(db: sqlite3.Connection) -> Entity | None:
+            text = _sqlread.document(db, entityId)
+            return None if text is None else self._entity(text)
+
+        return self._read(get)
+
+    def page(self, query: Query, after: str | None, limit: int) -> Deferred[Page]:
+        def page(db: sqlite3.Connection) -> Page:
+            _rules.checkLimit(limit)
+            rows, more = _sqlread.page(db, query, _rules.cursorAfter(after), limit)
+            cursor = str(rows[-1][0]) if more else None
+            return Page([self._entity(text) for _, text in rows], cursor)
+
+        return self._read(page)
+
+    def count(self, query: Query) -> Deferred[int]:
+        return self._read(partial(_sqlread.count, query=query))
+
+    def linksFrom(self, sources: Sequence[str]) -> Deferred[dict[str, list[Entity]]]:
+        def linksFrom(db: sqlite3.Connection) -> dict[str, list[Entity]]:
+            links: dict[str, list[Entity]] = {source: [] for source in sources}
+            for source, text in _sqlread.linksFrom(db, sources):
+                links[source].append(self._entity(text))
+            return links
+
+        return self._read(linksFrom)
+
+    # -- writes (on the writer thread) ---------------------------------------------------
+
+    def apply(self, changes: Sequence[Change]) -> Deferred[None]:
+        try:
+            prepared = [
+                _sqlwrite.PutRecord(recordOf(change.entity), change.expect)
+                if isinstance(change, Put)
+                else _sqlwrite.DeleteId(change.entityId, change.expect)
+                for change in changes
+            ]
+        except Exception:
+            return fail()
+        return self._write(partial(_sqlwrite.applyChanges, changes=prepared))
+
+    def defineMixin(self, mixin: Mixin) -> Deferred[Mixin]:
+        return Deferred.fromCoroutine(self._defineMixin(mixin))
+
+    async def _defineMixin(self, mixin: Mixin) -> Mixin:
+        self._checkRunning()
+        # The registry first, synchronously: it checks the mixin, and a change set issued
+        # right after this call may use the mixin (the writer keeps the order).
+        known = self.registry.get(mixin.identifier) is not None
+        registered = self.registry.defineUserMixin(mixin)
+        document = canonical(mixinToDict(registered))
+        try:
+            await self._write(
+                partial(_sqlwrite.defineUserMixin, identifier=registered.identifier,
+                        document=document)
+            )
+        except BaseException:
+            if not known:
+                _forget(self.registry, registered)
+            raise
+        return registered
+
+    def removeMixin(self, identifier: str) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._removeMixin(identifier))
+
+    async def _removeMixin(self, identifier: str) -> None:
+        self._checkRunning()
+        mixin = _rules.checkRemovable(self.registry, identifier)
+        # Out of the registry at once, so no new change set can associate it; a change set
+        # already queued that does is refused inside its transaction.
+        self.registry.removeUserMixin(identifier)
+        clock = IReactorTime(self._reactor, None)
+        now = clock.seconds() if clock is not None else 0.0
+        try:
+            await self._write(partial(_sqlwrite.removeUserMixin, identifier=identifier, now=now))
+        except BaseException:
+            with suppress(OCCIError):  # defined again meanwhile: that definition stands
+                self.registry.defineUserMixin(mixin)
+            raise
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _checkRunning(self) -> None:
+        if self._writer is None or self._reader is None:
+            raise StoreUnavailable(
+                f"The store {self._path} is not running: it was stopped or never started."
+            )
+
+    def _read(self, work: Callable[[sqlite3.Connection], _T]) -> Deferred[_T]:
+        def read() -> _T:
+            self._checkRunning()
+            assert self._reader is not None
+            try:
+                return work(self._reader)
+            except sqlite3.Error as problem:
+                raise StoreUnavailable(f"The store could not be read: {problem}.") from problem
+
+        return maybeDeferred(read)
+
+    def _write(self, work: Callable[[sqlite3.Connection], _T]) -> Deferred[_T]:
+        try:
+            self._checkRunning()
+        except StoreUnavailable:
+            return fail()
+        assert self._writer is not None
+        return self._writer.submit(work)
+
+    def _entity(self, text: str) -> Entity:
+        return entityFromDict(json.loads(text), self.registry)
+
+
+def _forget(registry: Registry, mixin: Mixin) -> None:
+    """Take back a user mixin the registry took before its write failed."""
+    with suppress(OCCIError):
+        registry.removeUserMixin(mixin.identifier)
