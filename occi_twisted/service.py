@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from twisted.application import strports
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorCore, IReactorTime
+from twisted.internet.interfaces import IReactorCore, IReactorFromThreads
 from twisted.logger import Logger
 from twisted.web.server import Site
 
 from .drivers.interface import driverFactories
 from .http.app import OCCIServer
 from .model import Registry
-from .store.interface import IStore
+from .store.interface import IStore, StoreUnavailable
 
 if TYPE_CHECKING:
     from .tap import Settings
@@ -40,7 +40,7 @@ class StoreService(Service):
         self._reactor = reactor
 
     def startService(self) -> None:
-        super().startService()
+        super().startService()  # type: ignore[no-untyped-call]
         started = self.store.start()
         started.addErrback(self._failed)
 
@@ -49,7 +49,7 @@ class StoreService(Service):
         self._reactor.stop()
 
     def stopService(self) -> Deferred[None]:
-        super().stopService()
+        super().stopService()  # type: ignore[no-untyped-call]
         return self.store.stop()
 
 
@@ -58,9 +58,9 @@ class OCCIService(MultiService):
 
     def __init__(self, server: OCCIServer, store: IStore, listen: list[str],
                  reactor: IReactorCore) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.server = server
-        StoreService(store, reactor).setServiceParent(self)
+        StoreService(store, reactor).setServiceParent(self)  # type: ignore[no-untyped-call]
         site = Site(server.resource())
         site.displayTracebacks = False
         for description in listen:
@@ -69,8 +69,10 @@ class OCCIService(MultiService):
     @classmethod
     def fromSettings(cls, settings: Settings) -> OCCIService:
         """Check the settings against the machine and build the service, or say what is wrong."""
-        from twisted.internet import reactor
+        from twisted.internet import reactor as globalReactor
 
+        # The global reactor provides every reactor interface; its stub says fewer.
+        reactor: Any = globalReactor
         dataDir = _usableDataDir(settings.dataDir)
         registry = Registry.standard()
         store = _openStore(settings.store, registry, reactor)
@@ -96,11 +98,16 @@ def _usableDataDir(path: Path) -> Path:
     return path
 
 
-def _openStore(url: str, registry: Registry, reactor: IReactorTime) -> IStore:
+def _openStore(url: str, registry: Registry, reactor: IReactorFromThreads) -> IStore:
     if url.startswith("sqlite:"):
         from .store.sqlite import SQLiteStore
 
-        return SQLiteStore(Path(url[len("sqlite:"):]), registry, reactor)
+        store = SQLiteStore(Path(url[len("sqlite:"):]), registry, reactor)
+        try:
+            store.preflight()
+        except StoreUnavailable as error:
+            raise ServiceError(error.message) from None
+        return store
     raise ServiceError(f"the store {url.split(':', 1)[0]} is not available in this version; "
                        "use sqlite:PATH")
 

@@ -43,7 +43,7 @@ class Options(usage.Options):
     ]
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self["listen"] = []
 
     def opt_listen(self, description: str) -> None:
@@ -57,7 +57,7 @@ class Options(usage.Options):
         # twistd answers a usage error with the whole help text before the error; an
         # operator who mistyped one option deserves the one line that says which.
         try:
-            super().parseOptions(options)
+            super().parseOptions(options)  # type: ignore[no-untyped-call]
         except (usage.UsageError, ConfigError) as error:
             raise SystemExit(f"twistd occi: {error}") from None
 

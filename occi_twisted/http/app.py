@@ -56,7 +56,7 @@ from ..renderings.resolve import (
     filterCategories,
     localPath,
 )
-from ..store.interface import CREATE, Change, Delete, IStore, Put, Query
+from ..store.interface import CREATE, Change, Delete, IStore, Put, Query, StoreUnavailable
 from .errors import statusFor
 
 log = Logger()
@@ -108,6 +108,12 @@ class OCCIServer:
             return await self._route(request, path)
         except OCCIError as error:
             return self._error(request, error)
+        except StoreUnavailable as error:
+            log.error("Store unavailable: {message}", message=error.message)
+            request.setResponseCode(503)
+            request.setHeader(b"Retry-After", b"5")
+            return self._plain(request, "The store is unavailable right now; nothing was "
+                                        "changed. Try again shortly.")
         except Exception:
             log.failure("Unexpected error answering {method} {path}",
                         method=request.method, path=request.path)
@@ -443,35 +449,55 @@ class OCCIServer:
                      owner=base.owner)
 
     async def _listing(self, request: IRequest, query: Query) -> bytes | None:
+        """Answer a listing; streamed page by page when the rendering can stream.
+
+        Resources come before links (pass-by-value renderings group them), each group in
+        creation order, so every group is its own store query.
+        """
         renderer = self._negotiate(request, listing=True)
         context = self._context(request)
         page, number = _paging(request)
         if page is not None:
             entities = await self._pageAt(query, page, number)
-            views = await self._views(entities)
-            return self._send(request, _collect(renderer, views, context))
+            return self._send(request, _collect(renderer, await self._views(entities), context))
         if not renderer.streams:
-            views = [v async for v in self._views(self._entities(query))]
+            views = []
+            for group in self._groups(query):
+                views.extend(await self._views([e async for e in self._entities(group)]))
             return self._send(request, _collect(renderer, views, context))
         request.setHeader(b"Content-Type", renderer.mediaType.encode())
         request.setHeader(b"Vary", b"Accept")
         if request.method == b"HEAD":
             return b""
         request.write(renderer.collectionStart(context))
-        first = True
-        after: str | None = None
-        while True:
-            result = await self.store.page(query, after, STREAM_BATCH)
-            chunk = [renderer.collectionItem(view, first and i == 0, context)
-                     for i, view in enumerate(await self._views(result.entities))]
-            first = first and not chunk
-            if chunk:
-                request.write(b"".join(chunk))
-            if result.cursor is None:
-                break
-            after = result.cursor
+        for group in self._groups(query):
+            first = True
+            after: str | None = None
+            while True:
+                result = await self.store.page(group, after, STREAM_BATCH)
+                views = await self._views(result.entities)
+                if views:
+                    request.write(b"".join(
+                        renderer.collectionItem(view, first and i == 0, context)
+                        for i, view in enumerate(views)
+                    ))
+                    first = False
+                if result.cursor is None:
+                    break
+                after = result.cursor
         request.write(renderer.collectionEnd(context))
         return None
+
+    def _groups(self, query: Query) -> list[Query]:
+        """``query`` split into its resources and its links, in that order."""
+        kinds = query.kinds or frozenset(k.identifier for k in self.registry.kinds())
+        resources = frozenset(k for k in kinds if not self._isLinkKind(k))
+        links = kinds - resources
+        return [replace(query, kinds=group) for group in (resources, links) if group]
+
+    def _isLinkKind(self, identifier: str) -> bool:
+        kind = self.registry.get(identifier)
+        return isinstance(kind, Kind) and kind.isA(LINK)
 
     async def _pageAt(self, query: Query, page: int, number: int) -> list[Entity]:
         after: str | None = None
@@ -517,19 +543,11 @@ class OCCIServer:
                         continue
         return count
 
-    async def _views(self, entities: Any) -> Any:
-        """Entities paired with their links: a list for a list, an iterator for an iterator."""
-        if isinstance(entities, (list, tuple)):
-            sources = [e.location for e in entities if not e.isLink]
-            links = await self.store.linksFrom(sources) if sources else {}
-            return [EntityView(e, links.get(e.location, [])) for e in entities]
-        return self._viewIterator(entities)
-
-    async def _viewIterator(self, entities: AsyncIterator[Entity]) -> AsyncIterator[EntityView]:
-        async for entity in entities:
-            links = [] if entity.isLink else (
-                await self.store.linksFrom([entity.location])).get(entity.location, [])
-            yield EntityView(entity, links)
+    async def _views(self, entities: Sequence[Entity]) -> list[EntityView]:
+        """Entities paired with their links, fetched for the whole batch at once."""
+        sources = [e.location for e in entities if not e.isLink]
+        links = await self.store.linksFrom(sources) if sources else {}
+        return [EntityView(e, links.get(e.location, [])) for e in entities]
 
     # -- rendering -----------------------------------------------------------------------------
 
@@ -542,8 +560,6 @@ class OCCIServer:
         etag = f'"{entity.revision}-{int(entity.updated * 1000)}"'
         request.setHeader(b"ETag", etag.encode())
         request.setHeader(b"Vary", b"Accept")
-        if renderer.mediaType == "text/uri-list":
-            raise BadRequest("text/uri-list renders listings only; ask for another type.")
         return self._send(request, renderer.entity(EntityView(entity, links),
                                                    self._context(request)))
 
@@ -590,6 +606,11 @@ class OCCIServer:
         accept = _header(request, b"accept")
         available = negotiation.outputTypes(listing=listing)
         chosen = negotiation.choose(accept, available)
+        if chosen is None and not listing and negotiation.choose(
+            accept, negotiation.outputTypes(listing=True)
+        ):
+            raise BadRequest("That type renders listings only, and this is not a listing; "
+                             "ask for another type.")
         if chosen is None:
             raise NotAcceptable(
                 f"None of the requested types ({accept}) is available here; this server "
@@ -645,13 +666,16 @@ class OCCIServer:
 
 
 def _collect(renderer: Renderer, views: Sequence[EntityView], context: RenderContext) -> Any:
-    """A whole listing as one rendering, for renderings that cannot stream."""
+    """A whole listing as one rendering, for renderings that cannot stream (or one page)."""
     from ..renderings.document import Rendered
 
     if not renderer.streams:
         return renderer.locations([v.entity.location for v in views], context)
+    resources = [v for v in views if not v.entity.isLink]
+    links = [v for v in views if v.entity.isLink]
     body = renderer.collectionStart(context) + b"".join(
-        renderer.collectionItem(view, i == 0, context) for i, view in enumerate(views)
+        renderer.collectionItem(view, i == 0, context)
+        for group in (resources, links) for i, view in enumerate(group)
     ) + renderer.collectionEnd(context)
     return Rendered(renderer.mediaType, body)
 

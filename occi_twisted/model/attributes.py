@@ -125,12 +125,15 @@ class AttributeDefinition:
         if kind is AttributeType.FLOAT:
             if isinstance(raw, bool):
                 raise InvalidAttribute(self.name, f"must be a number, not {_show(raw)}")
-            if isinstance(raw, (int, float)):
-                number = float(raw)
-            elif isinstance(raw, str) and _FLOAT_RE.fullmatch(raw.strip()):
-                number = float(raw.strip())
-            else:
-                raise InvalidAttribute(self.name, f"must be a number, not {_show(raw)}")
+            try:
+                if isinstance(raw, (int, float)):
+                    number = float(raw)
+                elif isinstance(raw, str) and _FLOAT_RE.fullmatch(raw.strip()):
+                    number = float(raw.strip())
+                else:
+                    raise InvalidAttribute(self.name, f"must be a number, not {_show(raw)}")
+            except OverflowError:
+                raise InvalidAttribute(self.name, "is too large a number") from None
             if not math.isfinite(number):
                 raise InvalidAttribute(self.name, "must be a finite number")
             return number
@@ -145,7 +148,11 @@ class AttributeDefinition:
         # The remaining types are all strings on the wire.
         if isinstance(raw, bool):
             text = "true" if raw else "false"
-        elif isinstance(raw, (int, float)):
+        elif isinstance(raw, int):
+            if abs(raw) >= 10**1000:
+                raise InvalidAttribute(self.name, "is too long a number")
+            text = str(raw)
+        elif isinstance(raw, float):
             text = _num(raw)
         elif isinstance(raw, str):
             text = raw
@@ -190,9 +197,11 @@ def _num(value: float) -> str:
     """Render a number the way a person writes it: 2, not 2.0."""
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return repr(value)
+    return _show(value)
 
 
 def _show(raw: object) -> str:
+    if isinstance(raw, int) and abs(raw) > 10**40:
+        return "a number of more than 40 digits"
     text = repr(raw)
     return text if len(text) <= 40 else text[:37] + "..."

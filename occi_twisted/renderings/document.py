@@ -26,6 +26,10 @@ class CategoryRef:
     ``cls`` is the class the client stated (``kind``, ``mixin`` or ``action``) or ``None`` when
     the rendering does not say (JSON says it by position instead).  The remaining fields appear
     when the client *defines* a mixin through the query interface.
+
+    An empty ``scheme`` means the client gave the term alone (``kind=compute`` in an HTML
+    form, written by a person): the resolver picks the one category with that term (for an
+    action, among the actions the entity offers) or says the term is ambiguous.
     """
 
     scheme: str
@@ -119,8 +123,15 @@ class Renderer(Protocol):
     ``collectionStart``/``collectionItem``/``collectionEnd`` let large listings stream: the HTTP
     layer writes each piece as the store yields entities, so memory stays flat however long
     the collection.  Renderings that list by reference write only each entity's location;
-    pass-by-value renderings (JSON, Atom) write the whole entity.  A media type that can only render into headers (``text/occi``) sets
-    ``streams`` to ``False`` and the HTTP layer gathers the pieces instead.
+    pass-by-value renderings (JSON, Atom) write the whole entity.  A media type that can only
+    render into headers (``text/occi``) sets ``streams`` to ``False`` and the HTTP layer
+    gathers the pieces instead.
+
+    The order of the pieces: the HTTP layer yields every *resource* of a listing before any
+    *link*, and passes ``first=True`` for the first resource and again for the first link.
+    GFD.225 renders a collection as ``{"resources": [...], "links": [...]}``, so a rendering
+    that groups by sort must learn where one group ends and the next begins, and the pieces
+    are stateless.  Renderings that do not group simply ignore ``first`` where it repeats.
     """
 
     mediaType: str

@@ -50,9 +50,18 @@ def localPath(uri: str, registry: Registry) -> str:
     return uri
 
 
-def resolveCategory(ref: CategoryRef, registry: Registry) -> Category:
-    """The category ``ref`` names; its stated class, if any, must match."""
-    category = registry.get(ref.identifier)
+def resolveCategory(
+    ref: CategoryRef, registry: Registry, among: Sequence[str] | None = None
+) -> Category:
+    """The category ``ref`` names; its stated class, if any, must match.
+
+    A reference with no scheme (a person typing ``kind=compute`` in a form) names the one
+    category with that term, looked for among the identifiers ``among`` when given.
+    """
+    if ref.scheme:
+        category = registry.get(ref.identifier)
+    else:
+        category = _byTerm(ref, registry, among)
     if category is None:
         raise UnknownCategory(f"Category {ref.identifier} is not known to this server.")
     if ref.cls is not None and ref.cls != category.categoryClass:
@@ -60,6 +69,20 @@ def resolveCategory(ref: CategoryRef, registry: Registry) -> Category:
             f"Category {ref.identifier} is a {category.categoryClass}, not a {ref.cls}."
         )
     return category
+
+
+def _byTerm(ref: CategoryRef, registry: Registry, among: Sequence[str] | None) -> Category | None:
+    candidates = [
+        category for category in registry
+        if category.term == ref.term
+        and (ref.cls is None or category.categoryClass == ref.cls)
+        and (among is None or category.identifier in among)
+    ]
+    if len(candidates) > 1:
+        schemes = ", ".join(sorted(c.scheme for c in candidates))
+        raise BadRequest(f"The term {ref.term!r} is ambiguous: give its scheme, one of "
+                         f"{schemes}.")
+    return candidates[0] if candidates else None
 
 
 def describeEntity(document: Document, registry: Registry) -> Description:
@@ -121,7 +144,7 @@ def describeInvocation(
     if document.action is not None:
         refs.append(document.action)
     for ref in refs:
-        category = resolveCategory(ref, registry)
+        category = resolveCategory(ref, registry, offered if not ref.scheme else None)
         if not isinstance(category, Action):
             raise BadRequest(f"Category {category.identifier} is not an action.")
         named = category

@@ -66,6 +66,18 @@ class SQLiteStore:
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    def preflight(self) -> None:
+        """Open the database once and close it, synchronously.
+
+        The launcher calls this before the reactor runs, so that a store that cannot be
+        used stops ``twistd`` with one line and exit status 1 instead of a server that
+        starts and then has nothing to serve from.
+        """
+        try:
+            openWriter(self._path).close()
+        except sqlite3.Error as problem:
+            raise StoreUnavailable(f"Cannot open the store {self._path}: {problem}.") from None
+
     def start(self) -> Deferred[None]:
         return Deferred.fromCoroutine(self._start())
 

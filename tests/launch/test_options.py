@@ -77,3 +77,13 @@ def test_config_rejects_unknown_keys(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="not valid TOML"):
         Options().parseOptions(["--config", str(config)])
     assert issubclass(ConfigError, Exception)
+
+
+def test_data_that_is_no_database(tmp_path: Path) -> None:
+    data = tmp_path / "occi-data"
+    data.mkdir()
+    (data / "occi.sqlite3").write_bytes(b"this is not a database" * 100)
+    result = _run(tmp_path, "--data", str(data))
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "store" in result.stderr

@@ -1,0 +1,70 @@
+"""An in-memory server for HTTP tests: the real app over a memory store, driven by StubTreq."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from treq.testing import StubTreq
+from twisted.internet.task import Clock
+
+from occi_twisted.http.app import OCCIServer
+from occi_twisted.model import Registry
+from occi_twisted.plugins.simulated import SimulatedDriver
+from occi_twisted.store.memory import MemoryStore
+
+BASE = "http://occi.test"
+INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+COMPUTE_CATEGORY = f'compute; scheme="{INFRA}"; class="kind"'
+
+
+@dataclass
+class Answer:
+    code: int
+    headers: dict[str, list[str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        values = self.headers.get(name.lower())
+        return values[0] if values else None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode()
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Client:
+    """Requests to the in-memory server, answered in full."""
+
+    def __init__(self) -> None:
+        self.clock = Clock()
+        self.clock.advance(1_700_000_000)
+        self.store = MemoryStore(Registry.standard())
+        self.server = OCCIServer(self.store, SimulatedDriver(seed=1), self.clock)
+        self.treq = StubTreq(self.server.resource())
+
+    async def request(self, method: str, path: str, body: bytes | str = b"",
+                      **headers: str) -> Answer:
+        if isinstance(body, str):
+            body = body.encode()
+        sent = {name.replace("_", "-"): [value] for name, value in headers.items()}
+        response = await self.treq.request(method, BASE + path, data=body or None,
+                                           headers=sent)
+        content = await response.content()
+        received = {name.decode().lower(): [v.decode() for v in values]
+                    for name, values in response.headers.getAllRawHeaders()}
+        return Answer(response.code, received, content)
+
+    async def create(self, kind: str = "compute", body: str = "", **headers: str) -> str:
+        """Create an entity with a text/plain body; returns its path."""
+        category = f'Category: {kind}; scheme="{INFRA}"; class="kind"\n'
+        answer = await self.request("POST", f"/{kind}/", category + body,
+                                    Content_Type="text/plain", Accept="text/plain", **headers)
+        assert answer.code == 201, answer.text
+        location = answer.header("location")
+        assert location is not None and location.startswith(BASE)
+        return location[len(BASE):]
