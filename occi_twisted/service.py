@@ -69,10 +69,10 @@ class OCCIService(MultiService):
     @classmethod
     def fromSettings(cls, settings: Settings) -> OCCIService:
         """Check the settings against the machine and build the service, or say what is wrong."""
-        from twisted.internet import reactor as globalReactor
+        from twisted.internet import reactor as global_reactor
 
         # The global reactor provides every reactor interface; its stub says fewer.
-        reactor: Any = globalReactor
+        reactor: Any = global_reactor
         dataDir = _usableDataDir(settings.dataDir)
         registry = Registry.standard()
         store = _openStore(settings.store, registry, reactor)

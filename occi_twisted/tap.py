@@ -105,7 +105,7 @@ class Settings:
             raise ConfigError("listen must be a list of Twisted endpoint strings")
         dataDir = Path(pick("data", "occi-data")).expanduser()
         store = pick("store", None) or f"sqlite:{dataDir / 'occi.sqlite3'}"
-        if not (store.startswith("sqlite:") or store.startswith("postgresql://")):
+        if not store.startswith(("sqlite:", "postgresql://")):
             raise ConfigError(f"--store must be sqlite:PATH or postgresql://..., not {store!r}")
         baseURL = pick("base-url", None)
         if baseURL is not None:

@@ -9,8 +9,8 @@ with the model, write through the store, and render by negotiation.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from klein import Klein
@@ -48,7 +48,7 @@ from ..model.errors import (
 )
 from ..model.infrastructure import NETWORK, NETWORKINTERFACE, STORAGE, STORAGELINK
 from ..renderings import negotiation
-from ..renderings.document import Document, EntityView, RenderContext, Renderer
+from ..renderings.document import Document, EntityView, RenderContext, Rendered, Renderer
 from ..renderings.resolve import (
     describeEntity,
     describeInvocation,
@@ -667,8 +667,6 @@ class OCCIServer:
 
 def _collect(renderer: Renderer, views: Sequence[EntityView], context: RenderContext) -> Any:
     """A whole listing as one rendering, for renderings that cannot stream (or one page)."""
-    from ..renderings.document import Rendered
-
     if not renderer.streams:
         return renderer.locations([v.entity.location for v in views], context)
     resources = [v for v in views if not v.entity.isLink]

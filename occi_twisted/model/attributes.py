@@ -15,12 +15,11 @@ import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Union
 
 from .errors import InvalidAttribute
 
 #: What an attribute value may be once validated.
-Value = Union[str, int, float, bool, list["Value"], dict[str, "Value"]]
+Value = str | int | float | bool | list["Value"] | dict[str, "Value"]
 
 
 class AttributeType(Enum):

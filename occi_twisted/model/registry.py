@@ -115,9 +115,9 @@ class Registry:
                              "URI ending in '#'.")
         existing = self._byId.get(mixin.identifier)
         if existing is not None:
-            if isinstance(existing, Mixin) and existing.owner is not None:
-                if existing.location == mixin.location:
-                    return existing
+            if (isinstance(existing, Mixin) and existing.owner is not None
+                    and existing.location == mixin.location):
+                return existing
             raise Conflict(f"Category {mixin.identifier} is already defined.")
         if not mixin.location or not _USER_LOCATION.fullmatch(mixin.location):
             raise BadRequest("A user mixin needs a location: a path such as /my_tag/ "

@@ -58,10 +58,7 @@ def resolveCategory(
     A reference with no scheme (a person typing ``kind=compute`` in a form) names the one
     category with that term, looked for among the identifiers ``among`` when given.
     """
-    if ref.scheme:
-        category = registry.get(ref.identifier)
-    else:
-        category = _byTerm(ref, registry, among)
+    category = registry.get(ref.identifier) if ref.scheme else _byTerm(ref, registry, among)
     if category is None:
         raise UnknownCategory(f"Category {ref.identifier} is not known to this server.")
     if ref.cls is not None and ref.cls != category.categoryClass:

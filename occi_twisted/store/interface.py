@@ -11,7 +11,6 @@ are enforced inside the change set's transaction, never by a read-then-write in 
 """
 
 # zope.interface methods are declared without ``self``.
-# ruff: noqa: N805
 
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ from ..model import Entity, Mixin, Value
 CREATE = -1
 
 
-class StoreUnavailable(Exception):  # noqa: N818 (named like the domain errors)
+class StoreUnavailable(Exception):
     """The store cannot be used at all: an unusable path, a damaged file, a stopped store.
 
     Unlike the domain errors (deliberately not an ``OCCIError``), this says nothing about the

@@ -13,7 +13,7 @@ from ..conftest import serverEnvironment, twistdCommand
 
 
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(twistdCommand(*args), cwd=tmp_path, env=serverEnvironment(),
+    return subprocess.run(twistdCommand(*args), check=False, cwd=tmp_path, env=serverEnvironment(),
                           capture_output=True, text=True, timeout=60)
 
 

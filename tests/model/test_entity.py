@@ -49,7 +49,7 @@ def test_templates_give_defaults_and_exclude_each_other() -> None:
 
 
 def test_required_attribute_missing() -> None:
-    with pytest.raises(BadRequest, match="occi.storage.size"):
+    with pytest.raises(BadRequest, match=r"occi\.storage\.size"):
         newEntity(Description(kind=STORAGE))
 
 
@@ -74,7 +74,7 @@ def test_abstract_and_mismatched_kinds() -> None:
 
 
 def test_link_needs_source_and_target() -> None:
-    with pytest.raises(BadRequest, match="occi.core.source"):
+    with pytest.raises(BadRequest, match=r"occi\.core\.source"):
         newEntity(Description(kind=LINK, attributes={"occi.core.target": "/network/1"}))
 
 
