@@ -70,6 +70,8 @@ MAX_PAGE = 1000
 STREAM_BATCH = 500
 SERVER = f"occi-twisted/{__version__} OCCI/1.2"
 _OCCI_VERSION = re.compile(rb"OCCI/(\d+)\.(\d+)")
+#: Renderings that answer a create with the new location rather than the entity.
+_BY_REFERENCE = frozenset({"text/plain", "text/occi", "text/uri-list"})
 _ENTITY_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 _COLLECTION_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
 
@@ -123,6 +125,9 @@ class OCCIServer:
 
     async def _route(self, request: IRequest, path: str) -> bytes | None:
         method = request.method.decode("ascii", "replace").upper()
+        if method not in ("GET", "HEAD"):
+            # Refuse an unsatisfiable Accept before anything is written, not after.
+            self._negotiate(request, listing=False)
         if path == "/":
             _allow(method, ("GET", "HEAD"), "/")
             return self._landing(request)
@@ -231,7 +236,14 @@ class OCCIServer:
         if source.isLink:
             raise BadRequest("Links can only be attached to resources, not to links.")
         changes: list[Change] = []
+        existing = (await self.store.linksFrom([source.location])).get(source.location, [])
+        devices = {str(e.attributes.get("occi.storagelink.deviceid")) for e in existing}
         for link in description.links:
+            if "?action=" in link.target:
+                continue  # an action link, rendered for the client, not a link to create
+            if link.location is not None and any(e.location == link.location
+                                                 for e in existing):
+                continue  # a link the resource already has, echoed back by a full PUT
             target = await self._targetOf(link.target)
             kind = link.kind or _linkKindFor(target)
             attributes: dict[str, object] = dict(link.attributes)
@@ -239,6 +251,10 @@ class OCCIServer:
             attributes["occi.core.target"] = link.target
             if target is not None:
                 attributes["occi.core.target.kind"] = target.kind.identifier
+            if kind.isA(STORAGELINK) and "occi.storagelink.deviceid" not in attributes:
+                device = _nextDevice(devices)
+                devices.add(device)
+                attributes["occi.storagelink.deviceid"] = device
             entityId = None
             if link.location is not None:
                 prefix, _, entityId = link.location.rpartition("/")
@@ -250,6 +266,24 @@ class OCCIServer:
             ))
             changes.append(Put(entity, expect=CREATE))
         return changes
+
+    async def _linkEnds(self, description: Description) -> Description:
+        """A link's source and target as local paths, and its target's kind recorded.
+
+        Clients name the ends with absolute URIs on whatever host name they used; the store
+        checks that the source exists, this checks the target when it is one of ours.
+        """
+        attributes = dict(description.attributes)
+        for name in ("occi.core.source", "occi.core.target"):
+            value = attributes.get(name)
+            if isinstance(value, str):
+                attributes[name] = localPath(value, self.registry)
+        target = attributes.get("occi.core.target")
+        if isinstance(target, str):
+            entity = await self._targetOf(target)
+            if entity is not None:
+                attributes["occi.core.target.kind"] = entity.kind.identifier
+        return replace(description, attributes=attributes)
 
     async def _targetOf(self, location: str) -> Entity | None:
         if not location.startswith("/"):
@@ -276,8 +310,8 @@ class OCCIServer:
         if method in ("GET", "HEAD"):
             return await self._listing(request, self._kindQuery(request, kind))
         if method == "PUT":
-            raise MethodNotAllowed(f"{kind.location} is a kind collection: POST to it to "
-                                   "create, or PUT to an entity location.",
+            raise MethodNotAllowed(f"The kind collection {kind.location} takes POST to create; "
+                                   "PUT goes to an entity location.",
                                    ("GET", "HEAD", "POST", "DELETE"))
         if method == "DELETE":
             deleted = await self._forEachEntity(
@@ -297,6 +331,8 @@ class OCCIServer:
         changes: list[Change] = []
         for item in documents:
             description = describeEntity(item, self.registry)
+            if kind.isA(LINK):
+                description = await self._linkEnds(description)
             entity = self._provisioned(
                 newEntity(description, owner=self._owner(request), kind=kind, now=self._now())
             )
@@ -308,7 +344,8 @@ class OCCIServer:
         request.setResponseCode(201)
         request.setHeader(b"Location", context.absolute(created[0].location))
         renderer = self._negotiate(request, listing=len(created) > 1)
-        if len(created) > 1:
+        if len(created) > 1 or renderer.mediaType in _BY_REFERENCE:
+            # Text clients (pOCCI among them) look for the new location in the body.
             return self._send(request, renderer.locations([e.location for e in created],
                                                           context))
         return await self._renderEntity(request, renderer, created[0])
@@ -573,8 +610,9 @@ class OCCIServer:
                 b"Link", f'<{context.absolute(location)}>; rel="collection"'.encode())
         return self._send(request, renderer.locations(locations, context))
 
-    def _send(self, request: IRequest, rendered: Any) -> bytes:
+    def _send(self, request: IRequest, rendered: Rendered) -> bytes:
         request.setHeader(b"Content-Type", rendered.contentType.encode())
+        request.setHeader(b"Vary", b"Accept")
         for name, value in rendered.headers:
             request.responseHeaders.addRawHeader(name.encode(), value.encode())
         body: bytes = rendered.body
@@ -665,7 +703,9 @@ class OCCIServer:
                                      "again and retry.")
 
 
-def _collect(renderer: Renderer, views: Sequence[EntityView], context: RenderContext) -> Any:
+def _collect(
+    renderer: Renderer, views: Sequence[EntityView], context: RenderContext
+) -> Rendered:
     """A whole listing as one rendering, for renderings that cannot stream (or one page)."""
     if not renderer.streams:
         return renderer.locations([v.entity.location for v in views], context)
@@ -676,6 +716,14 @@ def _collect(renderer: Renderer, views: Sequence[EntityView], context: RenderCon
         for group in (resources, links) for i, view in enumerate(group)
     ) + renderer.collectionEnd(context)
     return Rendered(renderer.mediaType, body)
+
+
+def _nextDevice(taken: set[str]) -> str:
+    """The first virtio disk name a compute's storage links do not use yet."""
+    for letter in "bcdefghijklmnopqrstuvwxyz":
+        if f"/dev/vd{letter}" not in taken:
+            return f"/dev/vd{letter}"
+    raise Conflict("This compute has no free device name left for another storage link.")
 
 
 def _linkKindFor(target: Entity | None) -> Kind:
@@ -704,7 +752,7 @@ def _checkVersion(request: IRequest) -> None:
 
 def _allow(method: str, allowed: Sequence[str], path: str) -> None:
     if method not in allowed:
-        raise MethodNotAllowed(f"{path} does not take {method}; it takes "
+        raise MethodNotAllowed(f"The location {path} does not take {method}; it takes "
                                f"{', '.join(allowed)}.", tuple(allowed))
 
 
@@ -735,11 +783,12 @@ def _paging(request: IRequest) -> tuple[int | None, int]:
         pageNo = int(page) if page is not None else 1
         size = int(number) if number is not None else 100
     except ValueError:
-        raise BadRequest("page and number must be whole numbers.") from None
+        raise BadRequest("The query parameters page and number must be whole numbers.") from None
     if pageNo < 1 or size < 1:
-        raise BadRequest("page and number start at 1.")
+        raise BadRequest("The query parameters page and number start at 1.")
     if size > MAX_PAGE:
-        raise TooLarge(f"number may be at most {MAX_PAGE}; ask for more pages instead.")
+        raise TooLarge(f"A page holds at most {MAX_PAGE} entities; ask for more pages "
+                       "instead.")
     return pageNo, size
 
 

@@ -11,6 +11,7 @@ a sentence a person can act on.
 from __future__ import annotations
 
 import ipaddress
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -136,6 +137,14 @@ class AttributeDefinition:
             if not math.isfinite(number):
                 raise InvalidAttribute(self.name, "must be a finite number")
             return number
+        if kind in (AttributeType.LIST, AttributeType.HASH) and isinstance(raw, str):
+            # The text renderings can carry lists and hashes only as quoted JSON text.
+            try:
+                raw = json.loads(raw)
+            except (ValueError, RecursionError):
+                raise InvalidAttribute(
+                    self.name, f"must be a {kind.value} written as JSON, not {_show(raw)}"
+                ) from None
         if kind is AttributeType.LIST:
             if isinstance(raw, list):
                 return [_plain(item, self.name) for item in raw]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from treq.testing import StubTreq
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
+from twisted.python.failure import Failure
 
 from occi_twisted.http.app import OCCIServer
 from occi_twisted.model import Registry
@@ -17,6 +20,24 @@ from occi_twisted.store.memory import MemoryStore
 BASE = "http://occi.test"
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 COMPUTE_CATEGORY = f'compute; scheme="{INFRA}"; class="kind"'
+
+
+T = TypeVar("T")
+
+
+def synchronously(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine that needs no reactor turn (StubTreq over a memory store) to its end.
+
+    Property tests run many examples inside one test; each example must be complete when
+    hypothesis looks at it, so they run this way rather than through pytest-twisted.
+    """
+    results: list[T | Failure] = []
+    Deferred.fromCoroutine(coroutine).addBoth(results.append)
+    assert results, "the request did not complete without the reactor"
+    result = results[0]
+    if isinstance(result, Failure):
+        result.raiseException()
+    return result  # type: ignore[return-value]
 
 
 @dataclass
@@ -44,6 +65,9 @@ class Client:
         self.clock = Clock()
         self.clock.advance(1_700_000_000)
         self.store = MemoryStore(Registry.standard())
+        started: list[object] = []
+        self.store.start().addBoth(started.append)
+        assert started == [None], started
         self.server = OCCIServer(self.store, SimulatedDriver(seed=1), self.clock)
         self.treq = StubTreq(self.server.resource())
 

@@ -32,8 +32,8 @@ BAD: dict[AttributeType, list[object]] = {
     AttributeType.INTEGER: ["two", 2.5, True, None, [1]],
     AttributeType.FLOAT: ["two", True, None, "nan", float("inf")],
     AttributeType.BOOLEAN: ["yes", 1, None],
-    AttributeType.LIST: ["a", 1, None],
-    AttributeType.HASH: ["a", [1], None],
+    AttributeType.LIST: ["a", 1, None, "{}"],
+    AttributeType.HASH: ["a", [1], None, "[1]"],
     AttributeType.ENUM: ["no-such-value", None],
     AttributeType.IP: ["300.1.1.1", "host", None],
     AttributeType.CIDR: ["192.0.2.0/99", None],
@@ -49,6 +49,7 @@ def _good(definition: AttributeDefinition) -> object:
         samples = {
             "occi.core.id": "b10fa926-41a6-4125-ae94-bfad2670ca87",
             "occi.compute.hostname": "vm1.example.com",
+            "occi.compute.architecture": "x64",
             "occi.network.label": "private",
             "occi.networkinterface.mac": "02:00:5e:10:00:01",
         }
@@ -89,6 +90,8 @@ def test_strings_from_forms_are_coerced() -> None:
     assert memory.coerce(3) == 3.0
     assert flag.coerce("TRUE") is True
     assert AttributeDefinition("s").coerce(2.0) == "2"
+    assert AttributeDefinition("l", AttributeType.LIST).coerce('["a", 1]') == ["a", 1]
+    assert AttributeDefinition("h", AttributeType.HASH).coerce('{"a": 1}') == {"a": 1}
 
 
 @given(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(),

@@ -1,0 +1,922 @@
+"""The OCCI text renderings (GFD.229): ``text/plain`` (alias ``text/occi+plain``) and ``text/occi``.
+
+Both renderings share one grammar (GFD.229 section 4) of four fields::
+
+    Category: compute; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"
+    Link: </network/1>; rel="...#network"; self="/networkinterface/2"; category="...#ni"
+    X-OCCI-Attribute: occi.compute.cores=2
+    X-OCCI-Location: http://example.com/compute/1
+
+``text/plain`` writes them as lines of the body; ``text/occi`` writes them as HTTP header fields
+and the body is ``OK``.  Each field may carry several comma-separated values (the ABNF's ``#``
+rule), in the body as well as in headers.
+
+Reading (:func:`parsePlain`, :func:`parseOcci`) is liberal where the meaning is plain: header
+names in any case, CRLF or LF or CR, extra whitespace, folded continuation lines (including the
+spec's own examples, which end lines in ``\\``), values without quotes where nothing else could
+be meant, a missing ``class`` (scheme and term name the category), a trailing ``;``.
+Everything else -- an unclosed quote, an unknown parameter, a number too long -- raises
+:class:`~occi_twisted.model.errors.BadRequest` with one sentence that names the line or header;
+nothing else ever escapes, whatever the bytes.  Size limits bound the work.
+
+Attribute values are typed by their spelling: a quoted string is a ``str``, ``2`` an ``int``,
+``2.0`` or ``1e3`` a ``float``, ``true``/``false`` a ``bool``; anything else bare is taken as the
+string it spells.  Lists and hashes travel as quoted JSON text; the model decides.
+
+Quoted strings use the RFC 7230 escapes ``\\"`` and ``\\\\`` plus, so that any string survives one
+line, ``\\n``, ``\\r``, ``\\t`` and ``\\uXXXX`` for other control characters (and, in headers,
+for everything beyond ASCII).
+
+Writing follows GFD.229 and what pOCCI 1.0.3 (the compliance tester) can read:
+
+* Category and Link lines use the model's paths (``location="/compute/"``, ``</network/1>``),
+  as GFD.229's examples do; pOCCI builds URLs as *its base URL + location*, so an absolute
+  location there would break it.  ``X-OCCI-Location`` is always absolute.
+* A mixin's ``rel`` is its first ``depends`` only (GFD.229 section 5.6.2); a kind's is its
+  parent.
+* Empty parameters (``title=""``) are left out: pOCCI fails on an empty quoted parameter.
+* Floats are written positionally, never with an exponent (pOCCI reads ``[0-9.+-]+`` only),
+  and always with a ``.``, so that they read back as floats, exactly.
+* Lines end in CRLF (the ABNF's ``CRLF``).
+* Action links ``</compute/1?action=stop>; rel="...#stop"`` follow the links; a client that
+  sends them back (GET, edit, PUT) is not asking for a link, so the parsers drop them.
+
+Rendering is on the hot path of every GET: a category's rendering is cached per category
+object, an entity's action links per set of categories, and values are escaped only when they
+need it.
+"""
+
+from __future__ import annotations
+
+import json as stdjson
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, NoReturn
+
+from ..model import Category, Entity, Kind, Mixin, availableActions
+from ..model.errors import BadRequest
+from . import urilist
+from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
+from .urilist import uriText
+
+if TYPE_CHECKING:
+    from .negotiation import MediaTypes
+
+PLAIN_TYPE = "text/plain"
+PLAIN_ALIAS = "text/occi+plain"
+OCCI_TYPE = "text/occi"
+
+CATEGORY = "Category"
+LINK = "Link"
+ATTRIBUTE = "X-OCCI-Attribute"
+LOCATION = "X-OCCI-Location"
+
+EOL = "\r\n"
+
+#: Largest body or sum of OCCI header values read.
+MAX_BODY = 2 * 1024 * 1024
+#: Longest line (or header value); room for the model's longest string, escaped.
+MAX_LINE = 256 * 1024
+#: Most lines in a body, or OCCI header instances in a request.
+MAX_LINES = 10_000
+#: Most values (categories, links, attributes, locations) in one document.
+MAX_VALUES = 10_000
+#: Most attributes in one document, and on one link.
+MAX_ATTRIBUTES = 1_000
+#: Longest identifier, scheme, location or attribute name.
+MAX_NAME = 2048
+#: Most digits in an integer, and characters in a float (a double needs at most ~330).
+MAX_DIGITS = 300
+MAX_FLOAT = 400
+#: Header lines the renderer writes are cut at about this length: few lines for clients that
+#: count headers (Python's http.client stops at 100), none too long for those that measure
+#: them (curl, Twisted).
+MAX_HEADER_LINE = 8 * 1024
+
+#: The ``rel`` of a link whose target's kind is unknown: every link target is a resource.
+RESOURCE_KIND = "http://schemas.ogf.org/occi/core#resource"
+
+_SOURCE, _TARGET, _TARGET_KIND = "occi.core.source", "occi.core.target", "occi.core.target.kind"
+
+
+# -- the lexer ------------------------------------------------------------------------------
+#
+# A field value is a comma-separated list of values; Category and Link values are themselves
+# ';'-separated lists of parameters.  Quoted strings and <URI> may hold either separator.
+# Every quantifier is possessive, so that no input can make the matcher backtrack.
+
+_QUOTED_PART = r'"(?:[^"\\]++|\\.)*+"'
+_PARAMETERS = re.compile(rf'(?:{_QUOTED_PART}|<[^<>]*+>|[^",;<]++)*+', re.S)
+_ITEMS = re.compile(rf'(?:{_QUOTED_PART}|<[^<>]*+>|[^",<]++)*+', re.S)
+_QUOTED = re.compile(r'"((?:[^"\\]++|\\.)*+)"', re.S)
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_FIELD = re.compile(r"[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*:(.*)", re.S)
+_TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,255}")
+_PARAMETER = re.compile(r"[ \t]*([A-Za-z0-9_][A-Za-z0-9_.:-]*)[ \t]*=[ \t]*")
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}")
+_ATTRIBUTE_DEFINITION = re.compile(
+    r"[ \t]*([A-Za-z0-9_][A-Za-z0-9_.:-]{0,254})(?:\{([^{}]*)\})?[ \t]*"
+)
+_URI = re.compile(rf'[^\s"<>\\\x00-\x1f\x7f]{{1,{MAX_NAME}}}')
+# ASCII digits only: \d would take any script's digits, and int() would read them.
+_INT = re.compile(r"[+-]?[0-9]+")
+_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_BARE = re.compile(r'[^"\\\x00-\x1f\x7f]+')
+_ESCAPE = re.compile(
+    r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|u([0-9a-fA-F]{4})|(.))",
+    re.S,
+)
+_ESCAPED_CHARACTERS = {"n": "\n", "r": "\r", "t": "\t"}
+
+_FIELDS = {
+    "category": CATEGORY,
+    "link": LINK,
+    "x-occi-attribute": ATTRIBUTE,
+    "x-occi-location": LOCATION,
+}
+#: In a body, pOCCI (and others) also write a location list as ``Location:``.
+_BODY_FIELDS = {**_FIELDS, "location": LOCATION}
+_CLASSES = frozenset({"kind", "mixin", "action"})
+_CATEGORY_PARAMETERS = ("scheme", "class", "title", "rel", "location", "attributes", "actions")
+_PROPERTIES = frozenset({"immutable", "required"})
+
+
+class _EscapeError(Exception):
+    """A ``\\u`` escape names half a surrogate pair; raised inside ``re.sub``."""
+
+
+def _fail(problem: str, where: str) -> NoReturn:
+    raise BadRequest(f"{problem} ({where}).")
+
+
+def _show(text: str) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _short(text: str) -> str:
+    """A name or URI to quote in a message, cut so that messages stay short."""
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _split(text: str, pattern: re.Pattern[str], where: str) -> list[list[str]]:
+    """The values of a field (split at ``,``), each a list of its parts (split at ``;`` when
+    ``pattern`` is :data:`_PARAMETERS`), stripped.  Values with nothing in them are dropped."""
+    values: list[list[str]] = []
+    parts: list[str] = []
+    position, end = 0, len(text)
+    while True:
+        match = pattern.match(text, position)
+        if match is None:  # the pattern matches the empty string, so never
+            _fail("The value cannot be read", where)
+        parts.append(match.group().strip())
+        position = match.end()
+        if position >= end:
+            break
+        separator = text[position]
+        if separator == '"':
+            _fail(f"A quoted string is not closed: {_show(text[position:])}", where)
+        if separator == "<":
+            _fail(f"A '<' is not closed by '>': {_show(text[position:])}", where)
+        position += 1
+        if separator == ",":
+            values.append(parts)
+            parts = []
+    values.append(parts)
+    return [value for value in values if any(value)]
+
+
+def _unescape(text: str, where: str) -> str:
+    if "\\" not in text:
+        return text
+    try:
+        return _ESCAPE.sub(_unescapeOne, text)
+    except _EscapeError:
+        _fail("A quoted string holds half a UTF-16 surrogate pair as a \\u escape", where)
+
+
+def _unescapeOne(match: re.Match[str]) -> str:
+    high, low, code, char = match.groups()
+    if high is not None:
+        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
+    if code is not None:
+        point = int(code, 16)
+        if 0xD800 <= point <= 0xDFFF:
+            raise _EscapeError
+        return chr(point)
+    return _ESCAPED_CHARACTERS.get(char, char)
+
+
+def _quotedValue(raw: str, what: str, where: str) -> tuple[str, str]:
+    """A quoted string at the start of ``raw``: its text, and what follows it."""
+    match = _QUOTED.match(raw)
+    if match is None:
+        _fail(f"The quoted {what} is not closed: {_show(raw)}", where)
+    return _unescape(match.group(1), where), raw[match.end():]
+
+
+def _parameters(parts: Sequence[str], what: str, where: str) -> list[tuple[str, str, bool]]:
+    """``name=value`` parameters as (name as written, text, whether it was quoted).
+
+    Several parameters may share a part when their values are quoted: GFD.229's own example
+    leaves out a ``;`` (``scheme="..." class="kind"``), and the meaning is plain.
+    """
+    found: list[tuple[str, str, bool]] = []
+    for part in parts:
+        rest = part
+        while rest:
+            match = _PARAMETER.match(rest)
+            if match is None:
+                _fail(f"The {what} parameter {_show(rest)} is not of the form name=value", where)
+            name = match.group(1)
+            rest = rest[match.end():]
+            if rest.startswith('"'):
+                value, rest = _quotedValue(rest, f"{what} parameter {name}", where)
+                rest = rest.strip()
+                if rest and not _PARAMETER.match(rest):
+                    _fail(f"The {what} parameter {name} has text after its closing quote: "
+                          f"{_show(rest)}", where)
+                found.append((name, value, True))
+            else:
+                if '"' in rest or "\\" in rest:
+                    _fail(f"The {what} parameter {name} has a stray quote or backslash: "
+                          f"{_show(rest)}", where)
+                found.append((name, rest.strip(), False))
+                rest = ""
+    return found
+
+
+def _uri(text: str, what: str, where: str) -> str:
+    if not _URI.fullmatch(text):
+        _fail(f"The {what} {_show(text)} is not a URI", where)
+    return text
+
+
+def _identifier(text: str, what: str, where: str) -> str:
+    """A category identifier, ``scheme#term``."""
+    scheme, hash_, term = text.rpartition("#")
+    if not hash_ or not scheme or not term or not _URI.fullmatch(text):
+        _fail(f"The {what} {_show(text)} is not a category identifier (scheme#term)", where)
+    return text
+
+
+def _identifiers(text: str, what: str, where: str) -> tuple[str, ...]:
+    found = tuple(_identifier(item, what, where) for item in text.split())
+    if not found:
+        _fail(f"The {what} is empty", where)
+    return found
+
+
+def _attributeName(name: str, what: str, where: str) -> str:
+    if not _ATTRIBUTE_NAME.fullmatch(name):
+        _fail(f"The {what} names the attribute {_show(name)}, which is not an attribute name",
+              where)
+    return name
+
+
+def _attributeValue(raw: str, name: str, where: str) -> object:
+    """A value as the text renderings type it by its spelling."""
+    if not raw:
+        _fail(f"The attribute {name} has no value", where)
+    if raw[0] == '"':
+        value, rest = _quotedValue(raw, f"value of {name}", where)
+        if rest.strip(" \t;"):
+            _fail(f"The attribute {name} has text after its closing quote: {_show(rest)}", where)
+        return value
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if _INT.fullmatch(raw):
+        if len(raw) > MAX_DIGITS:
+            _fail(f"The attribute {name} has a number of more than {MAX_DIGITS} digits", where)
+        return int(raw)
+    if _FLOAT.fullmatch(raw):
+        if len(raw) > MAX_FLOAT:
+            _fail(f"The attribute {name} has a number longer than {MAX_FLOAT} characters",
+                  where)
+        number = float(raw)
+        if not math.isfinite(number):
+            _fail(f"The attribute {name} has a number too large for a float", where)
+        return number
+    if not _BARE.fullmatch(raw):
+        _fail(f"The value of the attribute {name} has a stray quote, backslash or control "
+              f"character; quote it as a string: {_show(raw)}", where)
+    # Unquoted, not a number, not a boolean: the string it spells (``x86``, ``active``).
+    return raw
+
+
+def _category(parts: list[str], where: str) -> CategoryRef:
+    term = parts[0]
+    if not term:
+        _fail("A Category needs a term before its first ';'", where)
+    if not _TERM.fullmatch(term):
+        _fail(f"The Category term {_show(term)} may hold only letters, digits, '-', '_' and '.'",
+              where)
+    label = _short(term)
+    found: dict[str, str] = {}
+    for written, value, _quoted in _parameters(parts[1:], "Category", where):
+        name = written.lower()
+        if name not in _CATEGORY_PARAMETERS:
+            _fail(f"GFD.229 defines no Category parameter {name}; the parameters are "
+                  f"{', '.join(_CATEGORY_PARAMETERS)}", where)
+        if name in found:
+            _fail(f"The Category {label} gives {name} twice", where)
+        found[name] = value
+    scheme = found.get("scheme")
+    if scheme is None:
+        _fail(f"The Category {label} needs its scheme, e.g. {label}; "
+              f'scheme="http://schemas.ogf.org/occi/infrastructure#"', where)
+    _uri(scheme, f"scheme of the Category {label}", where)
+    cls = found.get("class")
+    if cls is not None:
+        cls = cls.lower()
+        if cls not in _CLASSES:
+            _fail(f"The class of the Category {label} is {_show(found['class'])}; it must be "
+                  "kind, mixin or action", where)
+    location = found.get("location")
+    if location is not None:
+        _uri(location, f"location of the Category {label}", where)
+    rel = found.get("rel")
+    actions = found.get("actions")
+    attributes = found.get("attributes")
+    return CategoryRef(
+        scheme,
+        term,
+        cls=cls,
+        title=found.get("title"),
+        location=location,
+        rel=_identifiers(rel, f"rel of the Category {label}", where) if rel is not None else (),
+        attributes=_definitions(attributes, term, where) if attributes is not None else (),
+        actions=(_identifiers(actions, f"actions of the Category {label}", where)
+                 if actions is not None else ()),
+    )
+
+
+def _definitions(text: str, term: str, where: str) -> tuple[str, ...]:
+    """The names of ``attributes="occi.core.id{immutable required} occi.core.title"``."""
+    names: list[str] = []
+    position = 0
+    while position < len(text):
+        match = _ATTRIBUTE_DEFINITION.match(text, position)
+        if match is None or match.end() == position:
+            _fail(f"The attributes of the Category {_short(term)} cannot be read from "
+                  f"{_show(text[position:])}", where)
+        for word in (match.group(2) or "").split():
+            if word.lower() not in _PROPERTIES:
+                _fail(f"The attribute {_short(match.group(1))} of the Category {_short(term)} "
+                      f"has the property {_show(word)}; GFD.229 knows only immutable and "
+                      "required", where)
+        names.append(match.group(1))
+        position = match.end()
+    return tuple(names)
+
+
+def _link(parts: list[str], where: str) -> LinkRef | None:
+    """A Link value; ``None`` for an action link, which names an action, not a link."""
+    first = parts[0]
+    if first.startswith("<") and first.endswith(">"):
+        first = first[1:-1].strip()
+    elif "<" in first or ">" in first:
+        _fail(f"The Link target {_show(first)} must be written as <URI>", where)
+    if not first:
+        _fail("A Link needs a target, written <URI>, before its first ';'", where)
+    target = _uri(first, "Link target", where)
+    label = _short(target)
+    rel: tuple[str, ...] = ()
+    location: str | None = None
+    categories: tuple[str, ...] = ()
+    attributes: dict[str, object] = {}
+    seen: set[str] = set()
+    for written, value, quoted in _parameters(parts[1:], "Link", where):
+        name = written.lower()
+        if name in ("rel", "self", "category"):
+            if name in seen:
+                _fail(f"The Link to {label} gives {name} twice", where)
+            seen.add(name)
+            if name == "rel":
+                rel = _identifiers(value, f"rel of the Link to {label}", where)
+            elif name == "self":
+                location = _uri(value, f"self of the Link to {label}", where)
+            else:
+                categories = _identifiers(value, f"category of the Link to {label}", where)
+            continue
+        _attributeName(written, "Link", where)
+        if written in attributes:
+            _fail(f"The Link to {label} gives the attribute {written} twice", where)
+        if len(attributes) >= MAX_ATTRIBUTES:
+            _fail(f"The Link to {label} has more than {MAX_ATTRIBUTES} attributes", where)
+        attributes[written] = value if quoted else _attributeValue(value, written, where)
+    if "?action=" in target:
+        return None
+    return LinkRef(target=target, rel=rel, location=location, categories=categories,
+                   attributes=attributes)
+
+
+def _attribute(item: str, where: str) -> tuple[str, object]:
+    name, equals, raw = item.partition("=")
+    name = name.strip()
+    if not equals:
+        _fail(f"The X-OCCI-Attribute {_show(item)} is not of the form name=value", where)
+    _attributeName(name, "X-OCCI-Attribute", where)
+    raw = raw.strip()
+    if not raw.startswith('"'):
+        raw = raw.rstrip(" \t;")  # the trailing ';' some clients copy from Category lines
+    return name, _attributeValue(raw, name, where)
+
+
+def _location(item: str, where: str) -> str:
+    if item.startswith("<") and item.endswith(">"):
+        item = item[1:-1].strip()
+    return _uri(item, "X-OCCI-Location", where)
+
+
+class _DocumentBuilder:
+    """Collects the values of every field into one :class:`Document`."""
+
+    def __init__(self) -> None:
+        self.categories: list[CategoryRef] = []
+        self.links: list[LinkRef] = []
+        self.attributes: dict[str, object] = {}
+        self.locations: list[str] = []
+        self.count = 0
+
+    def add(self, field: str, text: str, where: str) -> None:
+        pattern = _PARAMETERS if field in (CATEGORY, LINK) else _ITEMS
+        for parts in _split(text, pattern, where):
+            self.count += 1
+            if self.count > MAX_VALUES:
+                _fail(f"The request has more than {MAX_VALUES} OCCI values", where)
+            if field == CATEGORY:
+                self.categories.append(_category(parts, where))
+            elif field == LINK:
+                link = _link(parts, where)
+                if link is not None:
+                    self.links.append(link)
+            elif field == ATTRIBUTE:
+                name, value = _attribute(parts[0], where)
+                if name in self.attributes:
+                    _fail(f"The attribute {name} is given twice", where)
+                if len(self.attributes) >= MAX_ATTRIBUTES:
+                    _fail(f"The request has more than {MAX_ATTRIBUTES} attributes", where)
+                self.attributes[name] = value
+            else:
+                self.locations.append(_location(parts[0], where))
+
+    def document(self) -> Document:
+        return Document(
+            categories=tuple(self.categories),
+            attributes=self.attributes,
+            links=tuple(self.links),
+            locations=tuple(self.locations),
+        )
+
+
+def _isOK(body: bytes) -> bool:
+    """Whether a body is empty or the ``OK`` that ``text/occi`` (and pOCCI) send."""
+    stripped = body.strip()
+    return not stripped or stripped.upper() == b"OK"
+
+
+def _bodyFields(body: bytes, builder: _DocumentBuilder, mediaType: str) -> None:
+    if len(body) > MAX_BODY:
+        raise BadRequest(f"The {mediaType} body is larger than {MAX_BODY // 1024} KiB.")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(f"The {mediaType} body is not valid UTF-8.") from None
+    lines = _LINE_BREAK.split(text.removeprefix("\ufeff"))
+    if len(lines) > MAX_LINES:
+        raise BadRequest(f"The {mediaType} body has more than {MAX_LINES} lines.")
+    pending: tuple[str, str, str] | None = None  # field, value so far, where
+    for number, line in enumerate(lines, 1):
+        if len(line) > MAX_LINE:
+            raise BadRequest(f"Line {number} of the {mediaType} body is longer than "
+                             f"{MAX_LINE // 1024} KiB.")
+        if not line.strip():
+            continue
+        match = _FIELD.match(line)
+        name = match.group(1).lower() if match is not None else ""
+        if line[0] in " \t" and pending is not None and name not in _BODY_FIELDS:
+            # A folded continuation of the previous line (obs-fold, or the spec's examples,
+            # which end the folded line with a backslash).
+            field, value, where = pending
+            value = value.rstrip()
+            value = value[:-1] if value.endswith("\\") else value
+            if len(value) + len(line) > MAX_LINE:
+                raise BadRequest(f"Line {number} of the {mediaType} body continues a line "
+                                 f"to more than {MAX_LINE // 1024} KiB.")
+            pending = (field, value + " " + line.strip(), where)
+            continue
+        if pending is not None:
+            builder.add(*pending)
+        if match is None:
+            raise BadRequest(f"Line {number} of the {mediaType} body is not of the form "
+                             f"'Name: value': {_show(line)}.")
+        known = _BODY_FIELDS.get(name)
+        if known is None:
+            raise BadRequest(f"Line {number} of the {mediaType} body is a "
+                             f"{_show(match.group(1))} field; the text rendering has only "
+                             "Category, Link, X-OCCI-Attribute and X-OCCI-Location.")
+        pending = (known, match.group(2), f"line {number}")
+    if pending is not None:
+        builder.add(*pending)
+
+
+def parsePlain(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Document:
+    """Read a ``text/plain`` (``text/occi+plain``) request body: OCCI fields as lines.
+
+    ``headers`` are not read: in this rendering everything is in the body.
+    """
+    builder = _DocumentBuilder()
+    if not _isOK(body):
+        _bodyFields(body, builder, PLAIN_TYPE)
+    return builder.document()
+
+
+def parseOcci(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Document:
+    """Read a ``text/occi`` request: the OCCI fields in its headers.
+
+    Header names are matched in any case; a field may appear several times and each value may
+    list several, comma-separated.  The body should be empty or ``OK``; a client that puts the
+    fields in the body instead is understood too.
+    """
+    builder = _DocumentBuilder()
+    total = instances = 0
+    for rawName, rawValues in (headers or {}).items():
+        field = _FIELDS.get(rawName.lower())
+        if field is None:
+            continue
+        values: Sequence[str] = [rawValues] if isinstance(rawValues, str) else rawValues
+        for rawValue in values:
+            instances += 1
+            total += len(rawValue)
+            if instances > MAX_LINES:
+                raise BadRequest(f"The request has more than {MAX_LINES} OCCI header fields.")
+            if total > MAX_BODY:
+                raise BadRequest(f"The request's OCCI header fields hold more than "
+                                 f"{MAX_BODY // 1024} KiB.")
+            if len(rawValue) > MAX_LINE:
+                raise BadRequest(f"A {field} header field is longer than {MAX_LINE // 1024} "
+                                 "KiB.")
+            builder.add(field, _headerText(rawValue), f"the {field} header")
+    if not _isOK(body):
+        _bodyFields(body, builder, OCCI_TYPE)
+    return builder.document()
+
+
+def _headerText(value: str) -> str:
+    """A header value as text: the HTTP layer decodes headers as Latin-1, clients send UTF-8."""
+    if value.isascii():
+        return value
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
+_NEEDS_ESCAPE_ASCII = re.compile(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]')
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escapeOne(match: re.Match[str]) -> str:
+    char = match.group()
+    escaped = _ESCAPES.get(char)
+    if escaped is not None:
+        return escaped
+    point = ord(char)
+    if point > 0xFFFF:
+        point -= 0x10000
+        return f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}"
+    return f"\\u{point:04x}"
+
+
+def quoted(text: str, ascii: bool = False) -> str:
+    """``text`` as a quoted string; with ``ascii``, every character beyond ASCII escaped
+    (for header fields, which are not UTF-8)."""
+    pattern = _NEEDS_ESCAPE_ASCII if ascii else _NEEDS_ESCAPE
+    if pattern.search(text) is None:
+        return f'"{text}"'
+    return '"' + pattern.sub(_escapeOne, text) + '"'
+
+
+def floatText(number: float) -> str:
+    """A float written so that it reads back as the same float, and as a float.
+
+    ``repr`` gives the shortest exact digits; an exponent is spelt out positionally because
+    pOCCI reads numbers as ``[0-9.+-]+`` only.
+    """
+    text = repr(number)
+    if "e" in text or "E" in text:
+        text = format(Decimal(text), "f")
+    if "." not in text:
+        text += ".0"
+    return text
+
+
+def attributeValue(value: object, ascii: bool = False) -> str:
+    """An attribute value as GFD.229 writes it: strings quoted, numbers and booleans bare."""
+    kind = type(value)
+    if kind is str:  # the common case first, without isinstance chains
+        return quoted(value, ascii)  # type: ignore[arg-type]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        return floatText(value) if math.isfinite(value) else quoted(repr(value))
+    if isinstance(value, (list, dict)):
+        return quoted(stdjson.dumps(value, ensure_ascii=False, separators=(",", ":")), ascii)
+    return quoted(str(value), ascii)
+
+
+def _parameter(name: str, value: str, ascii: bool) -> str:
+    return f"; {name}={quoted(value, ascii)}"
+
+
+#: A category's rendering, by the category's identity, definition or reference, and ASCII or
+#: not.  The cache holds the category object itself, so an id cannot be reused while cached.
+_categoryCache: dict[tuple[int, bool, bool], tuple[Category, str]] = {}
+_CACHE_SIZE = 1024
+
+
+def categoryValue(category: Category, definition: bool = False, ascii: bool = False) -> str:
+    """A kind, mixin or action as a Category value.
+
+    With ``definition`` (the query interface) it also lists the category's own attributes,
+    with their properties, and its actions.
+    """
+    key = (id(category), definition, ascii)
+    hit = _categoryCache.get(key)
+    if hit is not None:
+        return hit[1]
+    if len(_categoryCache) >= _CACHE_SIZE:
+        _categoryCache.clear()
+    text = _categoryValue(category, definition, ascii)
+    _categoryCache[key] = (category, text)
+    return text
+
+
+def _categoryValue(category: Category, definition: bool, ascii: bool) -> str:
+    parts = [f"{category.term}; scheme={quoted(category.scheme, ascii)}; "
+             f'class="{category.categoryClass}"']
+    if category.title:
+        parts.append(_parameter("title", category.title, ascii))
+    rel: str | None = None
+    location: str | None = None
+    actions: Sequence[Category] = ()
+    if isinstance(category, Kind):
+        rel = category.parent.identifier if category.parent is not None else None
+        location, actions = category.location, category.actions
+    elif isinstance(category, Mixin):
+        # GFD.229 section 5.6.2: only the first of depends; applies is not rendered.
+        rel = category.depends[0].identifier if category.depends else None
+        location, actions = category.location, category.actions
+    if rel:
+        parts.append(_parameter("rel", rel, ascii))
+    if location:
+        parts.append(f'; location="{uriText(location)}"')
+    if definition:
+        if category.attributes:
+            parts.append(f'; attributes="{_definitionsText(category)}"')
+        if actions:
+            parts.append(_parameter("actions", " ".join(a.identifier for a in actions), ascii))
+    return "".join(parts)
+
+
+def _definitionsText(category: Category) -> str:
+    names = []
+    for definition in category.attributes:
+        properties = []
+        if not definition.mutable:
+            properties.append("immutable")
+        if definition.required:
+            properties.append("required")
+        names.append(f"{definition.name}{{{' '.join(properties)}}}" if properties
+                     else definition.name)
+    return " ".join(names)
+
+
+#: The tail of each action link (``?action=term>; rel="..."``) an entity with these categories
+#: offers, by the identities of the categories (held, as for the category cache).
+_actionCache: dict[tuple[int, ...], tuple[tuple[Category, ...], tuple[str, ...]]] = {}
+
+
+def _actionTails(entity: Entity) -> tuple[str, ...]:
+    key = (id(entity.kind), *map(id, entity.mixins))
+    hit = _actionCache.get(key)
+    if hit is not None:
+        return hit[1]
+    if len(_actionCache) >= _CACHE_SIZE:
+        _actionCache.clear()
+    tails = tuple(
+        f'?action={action.term}>; rel="{action.identifier}"'
+        for action in availableActions(entity.kind, entity.mixins)
+    )
+    _actionCache[key] = ((entity.kind, *entity.mixins), tails)
+    return tails
+
+
+def _attributeValues(attributes: Mapping[str, object], ascii: bool) -> list[str]:
+    return [f"{name}={attributeValue(value, ascii)}" for name, value in attributes.items()]
+
+
+def linkValue(link: Entity, ascii: bool = False) -> str:
+    """An outgoing link as a Link value on its source: its target, the target's kind, its
+    own location, kind and mixins, and all of its attributes."""
+    attributes = link.attributes
+    target = uriText(str(attributes.get(_TARGET, "")))
+    rel = uriText(str(attributes.get(_TARGET_KIND) or RESOURCE_KIND))
+    categories = " ".join([link.kind.identifier, *(m.identifier for m in link.mixins)])
+    head = (f'<{target}>; rel="{rel}"; self="{uriText(link.location)}"; '
+            f'category="{categories}"')
+    return "; ".join([head, *_attributeValues(attributes, ascii)])
+
+
+def entityValues(view: EntityView, ascii: bool = False) -> tuple[list[str], list[str], list[str]]:
+    """The Category, Link and X-OCCI-Attribute values of an entity (GFD.229 section 5.1)."""
+    entity = view.entity
+    categories = [categoryValue(entity.kind, False, ascii)]
+    categories.extend(categoryValue(mixin, False, ascii) for mixin in entity.mixins)
+    links = [linkValue(link, ascii) for link in view.links]
+    location = "<" + uriText(entity.location)
+    links.extend(location + tail for tail in _actionTails(entity))
+    return categories, links, _attributeValues(entity.attributes, ascii)
+
+
+def _lines(name: str, values: Iterable[str]) -> list[str]:
+    prefix = name + ": "
+    return [prefix + value for value in values]
+
+
+def _body(lines: list[str]) -> bytes:
+    return (EOL.join(lines) + EOL).encode("utf-8") if lines else b""
+
+
+def _headers(name: str, values: Sequence[str]) -> list[tuple[str, str]]:
+    """``values`` as few header fields as fit in :data:`MAX_HEADER_LINE` each."""
+    fields: list[tuple[str, str]] = []
+    current: list[str] = []
+    size = 0
+    for value in values:
+        if current and size + len(value) > MAX_HEADER_LINE:
+            fields.append((name, ", ".join(current)))
+            current, size = [], 0
+        current.append(value)
+        size += len(value) + 2
+    if current:
+        fields.append((name, ", ".join(current)))
+    return fields
+
+
+class PlainRenderer:
+    """Writes ``text/plain``: the OCCI fields as lines of the body."""
+
+    mediaType = PLAIN_TYPE
+    contentType = "text/plain; charset=utf-8"
+    streams = True
+
+    def entity(self, view: EntityView, context: RenderContext) -> Rendered:
+        categories, links, attributes = entityValues(view)
+        lines = _lines(CATEGORY, categories)
+        lines += _lines(LINK, links)
+        lines += _lines(ATTRIBUTE, attributes)
+        return Rendered(self.contentType, _body(lines))
+
+    def categories(self, categories: Sequence[Category], context: RenderContext) -> Rendered:
+        values = [categoryValue(category, True) for category in categories]
+        return Rendered(self.contentType, _body(_lines(CATEGORY, values)))
+
+    def locations(self, locations: Sequence[str], context: RenderContext) -> Rendered:
+        values = [uriText(context.absolute(location)) for location in locations]
+        return Rendered(self.contentType, _body(_lines(LOCATION, values)))
+
+    def message(self, text: str, context: RenderContext) -> Rendered:
+        return Rendered(self.contentType, (text + EOL).encode("utf-8"))
+
+    def collectionStart(self, context: RenderContext) -> bytes:
+        return b""
+
+    def collectionItem(self, view: EntityView, first: bool, context: RenderContext) -> bytes:
+        location = uriText(context.absolute(view.entity.location))
+        return f"{LOCATION}: {location}{EOL}".encode()
+
+    def collectionEnd(self, context: RenderContext) -> bytes:
+        return b""
+
+
+class HeaderRenderer:
+    """Writes ``text/occi``: the OCCI fields as response headers, ``OK`` as the body.
+
+    Header fields are not UTF-8, so strings are written with ``\\uXXXX`` escapes beyond
+    ASCII.  A listing can only be written whole (``streams`` is false): the HTTP layer
+    gathers it and calls :meth:`locations`, and the collection pieces write nothing.
+    """
+
+    mediaType = OCCI_TYPE
+    streams = False
+    body = b"OK"
+
+    def entity(self, view: EntityView, context: RenderContext) -> Rendered:
+        categories, links, attributes = entityValues(view, ascii=True)
+        headers = _headers(CATEGORY, categories)
+        headers += _headers(LINK, links)
+        headers += _headers(ATTRIBUTE, attributes)
+        return Rendered(OCCI_TYPE, self.body, tuple(headers))
+
+    def categories(self, categories: Sequence[Category], context: RenderContext) -> Rendered:
+        values = [categoryValue(category, True, ascii=True) for category in categories]
+        return Rendered(OCCI_TYPE, self.body, tuple(_headers(CATEGORY, values)))
+
+    def locations(self, locations: Sequence[str], context: RenderContext) -> Rendered:
+        values = [uriText(context.absolute(location)) for location in locations]
+        return Rendered(OCCI_TYPE, self.body, tuple(_headers(LOCATION, values)))
+
+    def message(self, text: str, context: RenderContext) -> Rendered:
+        return Rendered(OCCI_TYPE, self.body)
+
+    def collectionStart(self, context: RenderContext) -> bytes:
+        return b""
+
+    def collectionItem(self, view: EntityView, first: bool, context: RenderContext) -> bytes:
+        return b""
+
+    def collectionEnd(self, context: RenderContext) -> bytes:
+        return b""
+
+
+PLAIN = PlainRenderer()
+OCCI = HeaderRenderer()
+
+
+# -- documents, as a client writes them ---------------------------------------------------
+
+
+def _refValue(ref: CategoryRef, ascii: bool) -> str:
+    parts = [ref.term, f"; scheme={quoted(ref.scheme, ascii)}"]
+    if ref.cls is not None:
+        parts.append(f'; class="{ref.cls}"')
+    if ref.title is not None:
+        parts.append(_parameter("title", ref.title, ascii))
+    if ref.rel:
+        parts.append(f'; rel="{" ".join(ref.rel)}"')
+    if ref.location is not None:
+        parts.append(f"; location={quoted(ref.location, ascii)}")
+    if ref.attributes:
+        parts.append(f'; attributes="{" ".join(ref.attributes)}"')
+    if ref.actions:
+        parts.append(f'; actions="{" ".join(ref.actions)}"')
+    return "".join(parts)
+
+
+def _linkRefValue(link: LinkRef, ascii: bool) -> str:
+    parts = [f"<{link.target}>"]
+    if link.rel:
+        parts.append(f'rel="{" ".join(link.rel)}"')
+    if link.location is not None:
+        parts.append(f'self="{link.location}"')
+    if link.categories:
+        parts.append(f'category="{" ".join(link.categories)}"')
+    parts.extend(_attributeValues(link.attributes, ascii))
+    return "; ".join(parts)
+
+
+def documentValues(
+    document: Document, ascii: bool = False
+) -> list[tuple[str, list[str]]]:
+    """The fields that write ``document`` (what a client sends), each with its values."""
+    return [
+        (CATEGORY, [_refValue(ref, ascii) for ref in document.categories]),
+        (LINK, [_linkRefValue(link, ascii) for link in document.links]),
+        (ATTRIBUTE, _attributeValues(document.attributes, ascii)),
+        (LOCATION, list(document.locations)),
+    ]
+
+
+def formatPlain(document: Document) -> bytes:
+    """``document`` as a ``text/plain`` request body."""
+    lines: list[str] = []
+    for name, values in documentValues(document):
+        lines += _lines(name, values)
+    return _body(lines)
+
+
+def formatHeaders(document: Document) -> tuple[tuple[str, str], ...]:
+    """``document`` as ``text/occi`` request headers."""
+    fields: list[tuple[str, str]] = []
+    for name, values in documentValues(document, ascii=True):
+        fields += _headers(name, values)
+    return tuple(fields)
+
+
+def register(types: MediaTypes) -> None:
+    """Add the text renderings, and ``text/uri-list`` for listings, to the media types."""
+    types.add(PLAIN_TYPE, parser=parsePlain, renderer=PLAIN)
+    types.add(OCCI_TYPE, parser=parseOcci, renderer=OCCI)
+    urilist.register(types)
