@@ -58,6 +58,7 @@ from ..renderings.resolve import (
 )
 from ..store.interface import CREATE, Change, Delete, IStore, Put, Query, StoreUnavailable
 from .errors import statusFor
+from .stream import Stream
 
 log = Logger()
 
@@ -69,7 +70,9 @@ MAX_PAGE = 1000
 #: Entities fetched from the store per step of a streamed listing.
 STREAM_BATCH = 500
 SERVER = f"occi-twisted/{__version__} OCCI/1.2"
+_SERVER = SERVER.encode()
 _OCCI_VERSION = re.compile(rb"OCCI/(\d+)\.(\d+)")
+_HOST = re.compile(r"[A-Za-z0-9.\-_\[\]:]{1,255}")
 #: Renderings that answer a create with the new location rather than the entity.
 _BY_REFERENCE = frozenset({"text/plain", "text/occi", "text/uri-list"})
 _ENTITY_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
@@ -93,6 +96,8 @@ class OCCIServer:
         self.driver = driver
         self.clock = clock
         self.baseURL = baseURL
+        self._base = RenderContext(baseURL) if baseURL is not None else None
+        self._contexts: dict[tuple[bool, str], RenderContext] = {}
 
     def resource(self) -> IResource:
         """The Twisted Web resource to serve."""
@@ -103,7 +108,7 @@ class OCCIServer:
     @app.route("/", branch=True)
     async def dispatch(self, request: IRequest) -> bytes | None:
         """Route by path, and map every domain error to its status code in one place."""
-        request.setHeader(b"Server", SERVER.encode())
+        request.setHeader(b"Server", _SERVER)
         try:
             _checkVersion(request)
             path = request.path.decode("utf-8", "replace")
@@ -506,23 +511,25 @@ class OCCIServer:
         request.setHeader(b"Vary", b"Accept")
         if request.method == b"HEAD":
             return b""
-        request.write(renderer.collectionStart(context))
+        stream = Stream(request, self.clock)
+        stream.write(renderer.collectionStart(context))
         for group in self._groups(query):
             first = True
             after: str | None = None
-            while True:
+            while not stream.stopped:
                 result = await self.store.page(group, after, STREAM_BATCH)
                 views = await self._views(result.entities)
-                if views:
-                    request.write(b"".join(
-                        renderer.collectionItem(view, first and i == 0, context)
-                        for i, view in enumerate(views)
-                    ))
-                    first = False
+                stream.write(b"".join(
+                    renderer.collectionItem(view, first and i == 0, context)
+                    for i, view in enumerate(views)
+                ))
+                first = first and not views
                 if result.cursor is None:
                     break
                 after = result.cursor
-        request.write(renderer.collectionEnd(context))
+                await stream.turn()
+        stream.write(renderer.collectionEnd(context))
+        stream.finish()
         return None
 
     def _groups(self, query: Query) -> list[Query]:
@@ -594,9 +601,7 @@ class OCCIServer:
         links: Sequence[Entity] = []
         if not entity.isLink:
             links = (await self.store.linksFrom([entity.location])).get(entity.location, [])
-        etag = f'"{entity.revision}-{int(entity.updated * 1000)}"'
-        request.setHeader(b"ETag", etag.encode())
-        request.setHeader(b"Vary", b"Accept")
+        request.setHeader(b"ETag", _etag(entity).encode())
         return self._send(request, renderer.entity(EntityView(entity, links),
                                                    self._context(request)))
 
@@ -677,14 +682,20 @@ class OCCIServer:
         return parser(b"", headers)
 
     def _context(self, request: IRequest) -> RenderContext:
-        if self.baseURL is not None:
-            return RenderContext(self.baseURL)
+        """Where rendered locations point: --base-url, else the host the client asked."""
+        if self._base is not None:
+            return self._base
         host = _header(request, b"host")
-        if not host or not re.fullmatch(r"[A-Za-z0-9.\-_\[\]:]{1,255}", host):
-            port = request.getHost().port
-            host = f"127.0.0.1:{port}"
-        scheme = "https" if request.isSecure() else "http"
-        return RenderContext(f"{scheme}://{host}")
+        if not host or not _HOST.fullmatch(host):
+            host = f"127.0.0.1:{request.getHost().port}"
+        key = (request.isSecure(), host)
+        context = self._contexts.get(key)
+        if context is None:
+            if len(self._contexts) > 256:
+                self._contexts.clear()  # many host names: a scan, not worth remembering
+            context = self._contexts[key] = RenderContext(
+                f"{'https' if key[0] else 'http'}://{host}")
+        return context
 
     def _owner(self, request: IRequest) -> str:
         """Who the request acts for; the place authentication will fill in."""
@@ -697,8 +708,7 @@ class OCCIServer:
         wanted = _header(request, b"if-match")
         if wanted is None or wanted.strip() == "*":
             return
-        etag = f'"{entity.revision}-{int(entity.updated * 1000)}"'
-        if etag not in [tag.strip() for tag in wanted.split(",")]:
+        if _etag(entity) not in [tag.strip() for tag in wanted.split(",")]:
             raise PreconditionFailed(f"{entity.location} has changed since {wanted}; GET it "
                                      "again and retry.")
 
@@ -716,6 +726,11 @@ def _collect(
         for group in (resources, links) for i, view in enumerate(group)
     ) + renderer.collectionEnd(context)
     return Rendered(renderer.mediaType, body)
+
+
+def _etag(entity: Entity) -> str:
+    """A strong validator that changes with every revision, also across delete and re-create."""
+    return f'"{entity.revision}-{int(entity.updated * 1000)}"'
 
 
 def _nextDevice(taken: set[str]) -> str:

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 
 from treq.testing import StubTreq
 from twisted.internet.defer import Deferred
-from twisted.internet.task import Clock
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import Clock, LoopingCall
 from twisted.python.failure import Failure
 
 from occi_twisted.http.app import OCCIServer
@@ -61,9 +62,13 @@ class Answer:
 class Client:
     """Requests to the in-memory server, answered in full."""
 
-    def __init__(self) -> None:
-        self.clock = Clock()
-        self.clock.advance(1_700_000_000)
+    def __init__(self, clock: IReactorTime | None = None) -> None:
+        """``clock`` defaults to a fixed :class:`Clock`; pass the reactor for listings of
+        more than one page, which give the reactor a turn between pages."""
+        if clock is None:
+            clock = Clock()
+            clock.advance(1_700_000_000)
+        self.clock = clock
         self.store = MemoryStore(Registry.standard())
         started: list[object] = []
         self.store.start().addBoth(started.append)
@@ -76,9 +81,20 @@ class Client:
         if isinstance(body, str):
             body = body.encode()
         sent = {name.replace("_", "-"): [value] for name, value in headers.items()}
-        response = await self.treq.request(method, BASE + path, data=body or None,
-                                           headers=sent)
-        content = await response.content()
+        pump = None
+        if not isinstance(self.clock, Clock):
+            # Answers written over several reactor turns reach StubTreq's client only when
+            # it is flushed, so keep flushing while the answer streams.
+            pump = LoopingCall(self.treq.flush)
+            pump.clock = self.clock
+            pump.start(0.001)
+        try:
+            response = await self.treq.request(method, BASE + path, data=body or None,
+                                               headers=sent)
+            content = await response.content()
+        finally:
+            if pump is not None:
+                pump.stop()
         received = {name.decode().lower(): [v.decode() for v in values]
                     for name, values in response.headers.getAllRawHeaders()}
         return Answer(response.code, received, content)
