@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +41,8 @@ class Options(usage.Options):
                                 "from each request's Host header]"],
         ["config", "c", None, "A TOML file with any of these options"],
         ["driver", None, None, "The driver plugin that performs actions [default: simulated]"],
+        ["access-log", None, None, "Write an access line per request to this file "
+                                   "[default: no access log]"],
     ]
 
     def __init__(self) -> None:
@@ -66,26 +69,20 @@ class Options(usage.Options):
         self.settings = Settings.resolve(self, fromFile)
 
 
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """The launch settings after merging the command line over the configuration file."""
 
-    def __init__(
-        self,
-        listen: list[str],
-        dataDir: Path,
-        store: str,
-        baseURL: str | None,
-        driver: str,
-    ) -> None:
-        self.listen = listen
-        self.dataDir = dataDir
-        self.store = store
-        self.baseURL = baseURL
-        self.driver = driver
+    listen: list[str]
+    dataDir: Path
+    store: str
+    baseURL: str | None
+    driver: str
+    accessLog: str | None = None
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
-        unknown = set(fromFile) - {"listen", "data", "store", "base-url", "driver"}
+        unknown = set(fromFile) - {"listen", "data", "store", "base-url", "driver", "access-log"}
         if unknown:
             raise ConfigError(f"unknown setting(s) in the config file: "
                               f"{', '.join(sorted(unknown))}")
@@ -113,7 +110,8 @@ class Settings:
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
                 raise ConfigError(f"--base-url must be an absolute http(s) URL, not {baseURL!r}")
             baseURL = baseURL.rstrip("/")
-        return cls(listen, dataDir, store, baseURL, pick("driver", "simulated"))
+        return cls(listen=listen, dataDir=dataDir, store=store, baseURL=baseURL,
+                   driver=pick("driver", "simulated"), accessLog=pick("access-log", None))
 
 
 def _readConfig(path: str) -> dict[str, Any]:

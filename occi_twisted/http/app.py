@@ -491,21 +491,29 @@ class OCCIServer:
                      owner=base.owner)
 
     async def _listing(self, request: IRequest, query: Query) -> bytes | None:
-        """Answer a listing; streamed page by page when the rendering can stream.
+        """Answer a listing: whole when it fits one page, else streamed page by page.
 
         Resources come before links (pass-by-value renderings group them), each group in
         creation order, so every group is its own store query.
         """
         renderer = self._negotiate(request, listing=True)
         context = self._context(request)
+        withLinks = renderer.mediaType not in _BY_REFERENCE
         page, number = _paging(request)
         if page is not None:
             entities = await self._pageAt(query, page, number)
-            return self._send(request, _collect(renderer, await self._views(entities), context))
+            views = await self._views(entities, withLinks)
+            return self._send(request, _collect(renderer, views, context))
+        groups = self._groups(query)
+        firstPage = await self.store.page(groups[0], None, STREAM_BATCH) if groups else None
+        if firstPage is None or (firstPage.cursor is None and len(groups) == 1):
+            views = await self._views(firstPage.entities if firstPage else [], withLinks)
+            return self._send(request, _collect(renderer, views, context))
         if not renderer.streams:
             views = []
-            for group in self._groups(query):
-                views.extend(await self._views([e async for e in self._entities(group)]))
+            for group in groups:
+                views.extend(await self._views([e async for e in self._entities(group)],
+                                               withLinks))
             return self._send(request, _collect(renderer, views, context))
         request.setHeader(b"Content-Type", renderer.mediaType.encode())
         request.setHeader(b"Vary", b"Accept")
@@ -513,12 +521,15 @@ class OCCIServer:
             return b""
         stream = Stream(request, self.clock)
         stream.write(renderer.collectionStart(context))
-        for group in self._groups(query):
+        for group in groups:
             first = True
             after: str | None = None
             while not stream.stopped:
-                result = await self.store.page(group, after, STREAM_BATCH)
-                views = await self._views(result.entities)
+                if firstPage is not None:
+                    result, firstPage = firstPage, None
+                else:
+                    result = await self.store.page(group, after, STREAM_BATCH)
+                views = await self._views(result.entities, withLinks)
                 stream.write(b"".join(
                     renderer.collectionItem(view, first and i == 0, context)
                     for i, view in enumerate(views)
@@ -587,9 +598,14 @@ class OCCIServer:
                         continue
         return count
 
-    async def _views(self, entities: Sequence[Entity]) -> list[EntityView]:
-        """Entities paired with their links, fetched for the whole batch at once."""
-        sources = [e.location for e in entities if not e.isLink]
+    async def _views(
+        self, entities: Sequence[Entity], withLinks: bool = True
+    ) -> list[EntityView]:
+        """Entities paired with their links, fetched for the whole batch at once.
+
+        Renderings that list by reference write locations only, and need no links.
+        """
+        sources = [e.location for e in entities if not e.isLink] if withLinks else []
         links = await self.store.linksFrom(sources) if sources else {}
         return [EntityView(e, links.get(e.location, [])) for e in entities]
 

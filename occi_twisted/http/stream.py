@@ -9,7 +9,7 @@ answer pile up in the transport's buffer.
 from __future__ import annotations
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IPushProducer, IReactorTime
+from twisted.internet.interfaces import IConsumer, IPushProducer, IReactorTime
 from twisted.web.iweb import IRequest
 from zope.interface import implementer
 
@@ -20,10 +20,11 @@ class Stream:
 
     def __init__(self, request: IRequest, clock: IReactorTime) -> None:
         self._request = request
+        self._consumer = IConsumer(request)
         self._clock = clock
         self._resumed: Deferred[None] | None = None
         self.stopped = False
-        request.registerProducer(self, True)
+        self._consumer.registerProducer(self, True)
 
     def write(self, data: bytes) -> None:
         if data and not self.stopped:
@@ -38,7 +39,7 @@ class Stream:
         return pause
 
     def finish(self) -> None:
-        self._request.unregisterProducer()
+        self._consumer.unregisterProducer()
 
     # IPushProducer
 

@@ -38,6 +38,8 @@ from .interface import Change, IStore, Page, Put, Query, StoreUnavailable
 from .serial import canonical, defineUserMixins, entityFromDict, mixinToDict, recordOf
 
 _T = TypeVar("_T")
+#: Decoded documents kept at most: about fifteen megabytes of entities.
+_DECODED_MAX = 10_000
 
 
 @implementer(IStore)
@@ -58,6 +60,7 @@ class SQLiteStore:
         self._reactor = reactor
         self._writer: GroupCommitWriter | None = None
         self._reader: sqlite3.Connection | None = None
+        self._decoded: dict[str, Entity] = {}
 
     @property
     def commits(self) -> int:
@@ -162,6 +165,7 @@ class SQLiteStore:
         # The registry first, synchronously: it checks the mixin, and a change set issued
         # right after this call may use the mixin (the writer keeps the order).
         known = self.registry.get(mixin.identifier) is not None
+        self._decoded.clear()
         registered = self.registry.defineUserMixin(mixin)
         document = canonical(mixinToDict(registered))
         try:
@@ -183,6 +187,7 @@ class SQLiteStore:
         mixin = _rules.checkRemovable(self.registry, identifier)
         # Out of the registry at once, so no new change set can associate it; a change set
         # already queued that does is refused inside its transaction.
+        self._decoded.clear()
         self.registry.removeUserMixin(identifier)
         clock = IReactorTime(self._reactor, None)
         now = clock.seconds() if clock is not None else 0.0
@@ -221,7 +226,19 @@ class SQLiteStore:
         return self._writer.submit(work)
 
     def _entity(self, text: str) -> Entity:
-        return entityFromDict(json.loads(text), self.registry)
+        """The entity a stored document describes, decoded once per document.
+
+        A document's text determines its entity as long as the registry's user mixins stay
+        as they are (defining or removing one clears this), and decoding costs more than
+        the read itself: listings and repeated GETs find most documents here.
+        """
+        entity = self._decoded.get(text)
+        if entity is None:
+            entity = entityFromDict(json.loads(text), self.registry)
+            if len(self._decoded) >= _DECODED_MAX:
+                self._decoded.clear()
+            self._decoded[text] = entity
+        return entity
 
 
 def _forget(registry: Registry, mixin: Mixin) -> None:

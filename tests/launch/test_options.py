@@ -87,3 +87,12 @@ def test_data_that_is_no_database(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "store" in result.stderr
+
+
+def test_access_log_only_when_asked(tmp_path: Path) -> None:
+    options = Options()
+    options.parseOptions(["--access-log", str(tmp_path / "access.log")])
+    assert options.settings.accessLog == str(tmp_path / "access.log")
+    options = Options()
+    options.parseOptions([])
+    assert options.settings.accessLog is None
