@@ -327,7 +327,9 @@ class OCCIServer:
         document = self._parse(request)
         actionTerm = _query(request, "action")
         if actionTerm is not None or document.action is not None:
-            return await self._actOnCollection(request, kind, document, actionTerm)
+            offered = [a.identifier for k in kind.ancestry() for a in k.actions]
+            return await self._actOnCollection(request, self._kindQuery(request, kind),
+                                               offered, document, actionTerm)
         return await self._create(request, kind, document)
 
     async def _create(self, request: IRequest, kind: Kind, document: Document) -> bytes | None:
@@ -356,12 +358,16 @@ class OCCIServer:
         return await self._renderEntity(request, renderer, created[0])
 
     async def _actOnCollection(
-        self, request: IRequest, kind: Kind, document: Document, term: str | None
+        self, request: IRequest, query: Query, offered: Sequence[str], document: Document,
+        term: str | None,
     ) -> bytes | None:
-        actions = [a.identifier for k in kind.ancestry() for a in k.actions]
-        invocation = describeInvocation(document, self.registry, term, actions)
+        """Trigger an action on every entity of a collection that is in a state to take it."""
+        invocation = describeInvocation(document, self.registry, term, offered)
         done = skipped = 0
-        async for entity in self._entities(self._kindQuery(request, kind)):
+        async for entity in self._entities(query):
+            if invocation.action.identifier not in entity.actions():
+                skipped += 1
+                continue
             try:
                 self.driver.check(entity, invocation.action, invocation.attributes)
                 outcome = await self.driver.perform(entity, invocation.action,
@@ -374,7 +380,8 @@ class OCCIServer:
                 skipped += 1
         message = f"{invocation.action.term}: done on {done} entities"
         if skipped:
-            message += f"; {skipped} were not in a state that allows it"
+            message += (f"; skipped {skipped} that do not offer it or are not in a state "
+                        "for it")
         return self._ok(request, message + ".")
 
     def _kindQuery(self, request: IRequest, kind: Kind) -> Query:
@@ -391,9 +398,12 @@ class OCCIServer:
         if method in ("GET", "HEAD"):
             return await self._listing(request, query)
         document = self._parse(request)
-        if method == "POST" and (_query(request, "action") or document.action):
-            return await self._actOnMixin(request, mixin, query, document)
-        targets = [await self._associable(loc, mixin) for loc in self._locations(document)]
+        actionTerm = _query(request, "action")
+        if method == "POST" and (actionTerm is not None or document.action is not None):
+            offered = [a.identifier for k in self.registry.kinds() for a in k.actions]
+            offered += [a.identifier for m in mixin.closure() for a in m.actions]
+            return await self._actOnCollection(request, query, offered, document, actionTerm)
+        targets = [await self._associable(loc, mixin) for loc in document.locations]
         changes: list[Change] = []
         now = self._now()
         if method == "DELETE":
@@ -420,14 +430,6 @@ class OCCIServer:
         await self.store.apply(changes)
         return self._ok(request, f"{len(changes)} entities changed in {mixin.location}.")
 
-    async def _actOnMixin(
-        self, request: IRequest, mixin: Mixin, query: Query, document: Document
-    ) -> bytes | None:
-        raise NotImplementedByServer(
-            f"Actions on the mixin collection {mixin.location} are not supported; trigger "
-            "them on each entity or on its kind collection."
-        )
-
     async def _associable(self, location: str, mixin: Mixin) -> Entity:
         path = localPath(location, self.registry)
         prefix, _, entityId = path.rpartition("/")
@@ -437,10 +439,6 @@ class OCCIServer:
             raise BadRequest(f"There is no entity at {location} to associate with "
                              f"{mixin.term}.")
         return entity
-
-    @staticmethod
-    def _locations(document: Document) -> list[str]:
-        return list(document.locations)
 
     # -- the query interface -------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from . import core, infrastructure
 from .categories import Action, Category, Kind, Mixin
-from .errors import BadRequest, Conflict, NotFound, UnknownCategory
+from .errors import BadRequest, Conflict, NotFound
 
 #: What a user mixin's location may look like: one or more path segments, slash-terminated.
 _USER_LOCATION = re.compile(r"/(?:[A-Za-z0-9._~-]+/)+")
@@ -60,34 +60,6 @@ class Registry:
     def get(self, identifier: str) -> Category | None:
         return self._byId.get(identifier)
 
-    def category(self, scheme: str, term: str) -> Category:
-        """The category with this scheme and term, or :class:`UnknownCategory`."""
-        found = self._byId.get(scheme + term)
-        if found is None:
-            raise UnknownCategory(f"Category {scheme}{term} is not known to this server.")
-        return found
-
-    def kind(self, scheme: str, term: str) -> Kind:
-        found = self.category(scheme, term)
-        if not isinstance(found, Kind):
-            raise BadRequest(f"Category {found.identifier} is a {found.categoryClass}, "
-                             "not a kind.")
-        return found
-
-    def mixin(self, scheme: str, term: str) -> Mixin:
-        found = self.category(scheme, term)
-        if not isinstance(found, Mixin):
-            raise BadRequest(f"Category {found.identifier} is a {found.categoryClass}, "
-                             "not a mixin.")
-        return found
-
-    def action(self, scheme: str, term: str) -> Action:
-        found = self.category(scheme, term)
-        if not isinstance(found, Action):
-            raise BadRequest(f"Category {found.identifier} is a {found.categoryClass}, "
-                             "not an action.")
-        return found
-
     def actionByTerm(self, term: str, offered: Iterable[str]) -> Action:
         """The action called ``term`` among the identifiers ``offered`` (``?action=term``)."""
         for identifier in offered:
@@ -99,12 +71,6 @@ class Registry:
     def atLocation(self, location: str) -> Kind | Mixin | None:
         """The kind or mixin whose collection is at ``location`` (a path ending in ``/``)."""
         return self._byLocation.get(location)
-
-    def kindForLocation(self, location: str) -> Kind:
-        collection = self._byLocation.get(location)
-        if not isinstance(collection, Kind):
-            raise NotFound(f"There is no kind collection at {location}.")
-        return collection
 
     def defineUserMixin(self, mixin: Mixin) -> Mixin:
         """Check a user-defined mixin and add it; returns the mixin as registered."""

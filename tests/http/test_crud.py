@@ -211,3 +211,21 @@ async def test_if_match_prevents_lost_updates() -> None:
     assert lost.code == 412
     again = await client.request("GET", path, Accept="text/plain")
     assert "occi.compute.cores=2" in again.text
+
+
+@pt.ensureDeferred
+async def test_action_on_mixin_collection() -> None:
+    client = Client()
+    tagged, other = await client.create(), await client.create()
+    await client.request("POST", "/-/", 'Category: web; scheme="http://example.com/tags#"; '
+                         'class="mixin"; location="/web/"\n', **TEXT)
+    await client.request("POST", "/web/", f"X-OCCI-Location: {BASE}{tagged}\n", **TEXT)
+    network = await client.create("network")
+    await client.request("POST", "/web/", f"X-OCCI-Location: {BASE}{network}\n", **TEXT)
+    acted = await client.request("POST", "/web/?action=start", "", **TEXT)
+    assert acted.code == 200, acted.text
+    assert "done on 1 entities; skipped 1" in acted.text
+    started = await client.request("GET", tagged, Accept="text/plain")
+    assert 'occi.compute.state="active"' in started.text
+    untouched = await client.request("GET", other, Accept="text/plain")
+    assert 'occi.compute.state="inactive"' in untouched.text
