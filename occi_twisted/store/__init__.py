@@ -1,4 +1,5 @@
-"""Storage of entities and shared state, behind one interface with several backends."""
+"""Storage of entities, persistent requests and shared state, behind one interface with
+several backends."""
 
 from .interface import (
     CREATE,
@@ -11,10 +12,12 @@ from .interface import (
     StoreUnavailable,
 )
 from .memory import MemoryStore
+from .requests import AddRequest, RequestPage, RequestRecord, RequestState, newRequest
 from .sqlite import SQLiteStore
 
 __all__ = [
     "CREATE",
+    "AddRequest",
     "Change",
     "Delete",
     "IStore",
@@ -22,6 +25,10 @@ __all__ = [
     "Page",
     "Put",
     "Query",
+    "RequestPage",
+    "RequestRecord",
+    "RequestState",
     "SQLiteStore",
     "StoreUnavailable",
+    "newRequest",
 ]

@@ -51,7 +51,41 @@ CREATE TABLE user_mixins (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1,)
+_V2 = """
+-- Persistent requests (store/requests.py).  seq is creation order, as for entities; JSON
+-- columns hold canonical text.  Only the partial indexes below are read to claim or to find
+-- the next due time, so pending requests stay on disk until claimed.
+CREATE TABLE requests (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               TEXT NOT NULL UNIQUE,
+    entity_id        TEXT NOT NULL,
+    owner            TEXT NOT NULL,
+    action           TEXT NOT NULL,
+    attributes       TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    not_before       REAL NOT NULL,
+    created          REAL NOT NULL,
+    updated          REAL NOT NULL,
+    progress         TEXT NOT NULL,
+    checkpoint       TEXT,
+    attempts         INTEGER NOT NULL,
+    started          REAL,
+    finished         REAL,
+    message          TEXT NOT NULL,
+    claimed_by       TEXT,
+    lease_until      REAL,
+    cancel_requested INTEGER NOT NULL,
+    revision         INTEGER NOT NULL
+);
+CREATE INDEX requests_by_entity ON requests (entity_id, seq);
+-- Waiting requests by due time; what claims and timers read.
+CREATE INDEX requests_waiting ON requests (not_before)
+    WHERE state IN ('queued', 'scheduled');
+-- Running requests by the end of their lease: a lease that ends unrenewed is a dead node.
+CREATE INDEX requests_leased ON requests (lease_until) WHERE state = 'running';
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 
 
 def openWriter(path: str) -> sqlite3.Connection:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..model.errors import NotFound
-from . import _rules
+from . import _rules, _sqlrequests
+from ._sqlrequests import NewRequest
 from .serial import EntityRecord, canonical
 
 
@@ -56,14 +57,19 @@ class _Transaction:
         return found is not None
 
 
-def applyChanges(connection: sqlite3.Connection, changes: Sequence[PutRecord | DeleteId]) -> None:
+PreparedChange = PutRecord | DeleteId | NewRequest
+
+
+def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChange]) -> None:
     """Apply a change set, each change checked against the state its predecessors left."""
     view = _Transaction(connection)
     for change in changes:
         if isinstance(change, PutRecord):
             _put(connection, view, change.record, change.expect)
-        else:
+        elif isinstance(change, DeleteId):
             _delete(connection, view, change.entityId, change.expect)
+        else:
+            _sqlrequests.insert(connection, change.row)
 
 
 def _put(

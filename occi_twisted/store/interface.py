@@ -3,11 +3,16 @@
 Every backend (memory for tests, SQLite embedded, PostgreSQL for several nodes) implements
 :class:`IStore` and passes the same contract tests (``tests/store/contract.py``).
 
-Writes are *change sets*: a list of :class:`Put` and :class:`Delete` applied atomically, and
-durable before the returned Deferred fires -- the HTTP layer answers 2xx only after that, which
-is what makes every 2xx survive ``kill -9``.  Referential rules that must hold however requests
+Writes are *change sets*: a list of :class:`Put`, :class:`Delete` and
+:class:`~.requests.AddRequest` applied atomically, and durable before the returned Deferred
+fires -- the HTTP layer answers 2xx only after that, which is what makes every 2xx survive
+``kill -9``.  Referential rules that must hold however requests
 interleave (a link's source must exist; deleting a resource deletes its links; ids are unique)
 are enforced inside the change set's transaction, never by a read-then-write in the caller.
+
+Persistent requests (:mod:`.requests`) live here too: every transition of one (claimed by a
+node, checkpointed, finished, cancelled) is one transaction, which is what lets several nodes
+share the work without running anything twice.
 """
 
 # zope.interface methods are declared without ``self``.
@@ -21,6 +26,7 @@ from twisted.internet.defer import Deferred
 from zope.interface import Attribute, Interface
 
 from ..model import Entity, Mixin, Value
+from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 
 #: ``Put.expect`` for "this must be a new entity".
 CREATE = -1
@@ -74,7 +80,7 @@ class Delete:
     expect: int | None = None
 
 
-Change = Put | Delete
+Change = Put | Delete | AddRequest
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,9 @@ class IStore(Interface):
 
     def apply(changes: Sequence[Change]) -> Deferred[None]:
         """Apply the changes atomically; fires once they are durable, or fails with a domain
-        error (Conflict, NotFound, PreconditionFailed) having changed nothing."""
+        error (Conflict, NotFound, PreconditionFailed) having changed nothing.
+
+        An :class:`AddRequest` among them stores a request in the same transaction."""
 
     def page(query: Query, after: str | None, limit: int) -> Deferred[Page]:
         """Up to ``limit`` (at least 1) entities matching ``query`` after the cursor ``after``."""
@@ -153,3 +161,93 @@ class IStore(Interface):
         Each entity that carried it loses it and gets its revision bumped (its ETag changes).
         An unknown mixin is NotFound; a mixin of the server's own, or one another user mixin
         depends on, is a Conflict."""
+
+    # -- requests (see :mod:`.requests`) ---------------------------------------------------
+    #
+    # Times are given by the caller (the scheduler's clock), never read by the store: leases
+    # and due times are compared with the clock that set them, which tests drive.
+
+    def addRequest(record: RequestRecord) -> Deferred[None]:
+        """Store a new request (see :func:`.requests.newRequest`); fires once it is durable.
+
+        As ``apply([AddRequest(record)])``: its entity must exist (NotFound) and its id be new
+        (Conflict)."""
+
+    def getRequest(requestId: str) -> Deferred[RequestRecord | None]:
+        """The request with this id, or ``None``."""
+
+    def listRequests(
+        entityId: str | None, after: str | None, limit: int
+    ) -> Deferred[RequestPage]:
+        """Up to ``limit`` (at least 1) requests of the entity ``entityId`` (``None``: of every
+        entity) in creation order, after the cursor ``after``; cursors as for :meth:`page`."""
+
+    def claimDue(
+        node: str, now: float, limit: int, leaseSeconds: float
+    ) -> Deferred[list[RequestRecord]]:
+        """Atomically claim for ``node`` up to ``limit`` requests due at ``now``, longest due
+        first.
+
+        Due: waiting (queued or scheduled) with ``notBefore <= now``, or running with a lease
+        that ended at or before ``now`` (its node crashed, or stalled).  Each claimed request
+        becomes running, held by ``node`` until ``now + leaseSeconds``, one more attempt, and
+        durable before this fires; no two claims, from whatever node, ever get the same
+        request while its lease holds.  Nothing else is read: pending requests cost nothing
+        until they are claimed."""
+
+    def checkpoint(
+        requestId: str,
+        node: str,
+        *,
+        now: float,
+        leaseSeconds: float,
+        progress: Mapping[str, Value] | None = None,
+        checkpoint: Value | None = None,
+    ) -> Deferred[RequestRecord]:
+        """Durably save the running request's progress and checkpoint (``None``: unchanged)
+        and renew ``node``'s lease until ``now + leaseSeconds``; fires with the record, whose
+        ``cancelRequested`` tells the runner to stop.  Conflict if ``node`` does not hold the
+        request (another node took it over, or it ended); NotFound if there is none."""
+
+    def finish(
+        requestId: str,
+        node: str,
+        *,
+        now: float,
+        state: RequestState,
+        message: str,
+        progress: Mapping[str, Value] | None = None,
+    ) -> Deferred[RequestRecord]:
+        """End the request ``node`` holds as succeeded, failed or cancelled, with a message for
+        the client (and final progress, if given).  Conflict and NotFound as for
+        :meth:`checkpoint`."""
+
+    def release(
+        requestId: str,
+        node: str,
+        *,
+        now: float,
+        notBefore: float,
+        message: str,
+        countAttempt: bool = True,
+    ) -> Deferred[RequestRecord]:
+        """Make the request ``node`` holds wait again until ``notBefore``, keeping its progress
+        and checkpoint: a retry after a transient failure, or work interrupted by an orderly
+        stop (``countAttempt=False`` gives that attempt back).  A request whose cancellation
+        was asked is cancelled instead.  Conflict and NotFound as for :meth:`checkpoint`."""
+
+    def cancel(requestId: str, now: float) -> Deferred[RequestRecord]:
+        """Cancel: a waiting request at once; a running one sets ``cancelRequested``, which
+        its runner sees at its next checkpoint.  Harmless when already cancelled or asked;
+        Conflict when it succeeded or failed; NotFound when there is no such request."""
+
+    def nextDue(now: float) -> Deferred[float | None]:
+        """The earliest time after ``now`` at which a request becomes due (a ``notBefore``, or
+        the end of a lease), or ``None``: when a scheduler's timer should next claim."""
+
+    def releaseNode(node: str, now: float) -> Deferred[list[RequestRecord]]:
+        """Make every request that ``node`` was running waiting again, due at once; returns them.
+
+        For a node starting up: what its earlier life left running died with it, and need not
+        wait for the lease to end.  Only a node that is running nothing may call it, and node
+        names must be unique among the nodes sharing a store."""

@@ -2,7 +2,8 @@
 
 It keeps the same documents as the SQLite store (canonical JSON, categories by identifier), so
 a test that passes here exercises the same serialisation, and it applies the same rules
-(:mod:`._rules`).  Nothing is durable; listings are linear scans, which is fine at test sizes.
+(:mod:`._rules`, and :mod:`._requestrules` for requests, kept in :mod:`._memrequests`).
+Nothing is durable; listings are linear scans, which is fine at test sizes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred, maybeDeferred
@@ -18,8 +20,10 @@ from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from ..model import Entity, Mixin, Registry, Value
-from . import _rules
-from .interface import Change, IStore, Page, Put, Query, StoreUnavailable
+from . import _requestrules, _rules
+from ._memrequests import RequestTable
+from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
+from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 from .serial import (
     EntityRecord,
     canonical,
@@ -69,6 +73,7 @@ class MemoryStore:
         self._userMixins: dict[str, dict[str, Value]] = {}
         self._lastSeq = 0
         self._running = False
+        self._requests = RequestTable()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -134,9 +139,12 @@ class MemoryStore:
             for change in changes:
                 if isinstance(change, Put):
                     staged.put(recordOf(change.entity), change.expect)
-                else:
+                elif isinstance(change, Delete):
                     staged.delete(change.entityId, change.expect)
+                else:
+                    staged.addRequest(change.record)
             self._merge(staged.rows)
+            self._requests.insert(staged.requests)
 
         return self._run(apply)
 
@@ -167,6 +175,62 @@ class MemoryStore:
             self.registry.removeUserMixin(identifier)
 
         return self._run(remove)
+
+    # -- requests ----------------------------------------------------------------------
+
+    def addRequest(self, record: RequestRecord) -> Deferred[None]:
+        return self.apply([AddRequest(record)])
+
+    def getRequest(self, requestId: str) -> Deferred[RequestRecord | None]:
+        return self._run(lambda: self._requests.get(requestId))
+
+    def listRequests(
+        self, entityId: str | None, after: str | None, limit: int
+    ) -> Deferred[RequestPage]:
+        return self._run(lambda: self._requests.page(entityId, after, limit))
+
+    def claimDue(
+        self, node: str, now: float, limit: int, leaseSeconds: float
+    ) -> Deferred[list[RequestRecord]]:
+        return self._run(lambda: self._requests.claimDue(node, now, limit, leaseSeconds))
+
+    def checkpoint(
+        self, requestId: str, node: str, *, now: float, leaseSeconds: float,
+        progress: Mapping[str, Value] | None = None, checkpoint: Value | None = None,
+    ) -> Deferred[RequestRecord]:
+        return self._change(requestId, partial(
+            _requestrules.checkpointed, node=node, now=now, leaseSeconds=leaseSeconds,
+            progress=progress, checkpoint=checkpoint))
+
+    def finish(
+        self, requestId: str, node: str, *, now: float, state: RequestState, message: str,
+        progress: Mapping[str, Value] | None = None,
+    ) -> Deferred[RequestRecord]:
+        return self._change(requestId, partial(
+            _requestrules.finished, node=node, now=now, state=state, message=message,
+            progress=progress))
+
+    def release(
+        self, requestId: str, node: str, *, now: float, notBefore: float, message: str,
+        countAttempt: bool = True,
+    ) -> Deferred[RequestRecord]:
+        return self._change(requestId, partial(
+            _requestrules.released, node=node, now=now, notBefore=notBefore, message=message,
+            countAttempt=countAttempt))
+
+    def cancel(self, requestId: str, now: float) -> Deferred[RequestRecord]:
+        return self._change(requestId, partial(_requestrules.cancelled, now=now))
+
+    def nextDue(self, now: float) -> Deferred[float | None]:
+        return self._run(lambda: self._requests.nextDue(now))
+
+    def releaseNode(self, node: str, now: float) -> Deferred[list[RequestRecord]]:
+        return self._run(lambda: self._requests.releaseNode(node, now))
+
+    def _change(
+        self, requestId: str, transition: Callable[[RequestRecord], RequestRecord]
+    ) -> Deferred[RequestRecord]:
+        return self._run(lambda: self._requests.change(requestId, transition))
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -222,6 +286,8 @@ class _Staged:
         self._store = store
         #: The set's changes by entity id; ``None`` marks a deletion.
         self.rows: dict[str, _Row | None] = {}
+        #: The set's new requests, as rows, in order.
+        self.requests: list[_requestrules.Row] = []
 
     def row(self, entityId: str) -> _Row | None:
         if entityId in self.rows:
@@ -254,6 +320,15 @@ class _Staged:
                 continue
             self.rows[row.record.id] = None
             doomed.extend(self._linksAt(row.record.location))
+
+    def addRequest(self, record: RequestRecord) -> None:
+        _requestrules.checkNew(record)
+        row = _requestrules.toRow(record)
+        if self._store._requests.has(record.id) or any(r[0] == record.id for r in self.requests):
+            raise _requestrules.duplicate(record.id)
+        if self.stored(record.entityId) is None:
+            raise _requestrules.noEntity(record.entityId)
+        self.requests.append(row)
 
     def _linksAt(self, location: str) -> list[str]:
         candidates = set(self._store._linksAt.get(location, ()))

@@ -13,6 +13,10 @@ Two connections to one WAL-mode database:
 
 Everything that crosses to the writer thread is plain data: entities become
 :class:`~.serial.EntityRecord` on the reactor thread, where the registry lives.
+
+Requests (:mod:`._sqlrequests`) follow the same split: every transition -- a claim above all
+-- is a unit of work on the writer thread, so it reads and writes under SQLite's write lock,
+which several stores (nodes) on one file share; reading one runs on the reactor thread.
 """
 
 from __future__ import annotations
@@ -20,21 +24,22 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from functools import partial
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from twisted.internet.defer import Deferred, fail, maybeDeferred
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from zope.interface import implementer
 
-from ..model import Entity, Mixin, Registry
+from ..model import Entity, Mixin, Registry, Value
 from ..model.errors import OCCIError
-from . import _rules, _sqlread, _sqlwrite
+from . import _requestrules, _rules, _sqlread, _sqlrequests, _sqlwrite
 from ._sqlschema import openReader, openWriter
 from ._writer import GroupCommitWriter
-from .interface import Change, IStore, Page, Put, Query, StoreUnavailable
+from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
+from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 from .serial import canonical, defineUserMixins, entityFromDict, mixinToDict, recordOf
 
 _T = TypeVar("_T")
@@ -147,12 +152,7 @@ class SQLiteStore:
 
     def apply(self, changes: Sequence[Change]) -> Deferred[None]:
         try:
-            prepared = [
-                _sqlwrite.PutRecord(recordOf(change.entity), change.expect)
-                if isinstance(change, Put)
-                else _sqlwrite.DeleteId(change.entityId, change.expect)
-                for change in changes
-            ]
+            prepared = [_prepare(change) for change in changes]
         except Exception:
             return fail()
         return self._write(partial(_sqlwrite.applyChanges, changes=prepared))
@@ -198,6 +198,80 @@ class SQLiteStore:
                 self.registry.defineUserMixin(mixin)
             raise
 
+    # -- requests (claims and transitions on the writer thread) -------------------------
+
+    def addRequest(self, record: RequestRecord) -> Deferred[None]:
+        return self.apply([AddRequest(record)])
+
+    def getRequest(self, requestId: str) -> Deferred[RequestRecord | None]:
+        return self._read(partial(_sqlrequests.get, requestId=requestId))
+
+    def listRequests(
+        self, entityId: str | None, after: str | None, limit: int
+    ) -> Deferred[RequestPage]:
+        def listRequests(db: sqlite3.Connection) -> RequestPage:
+            _rules.checkLimit(limit)
+            found, more = _sqlrequests.page(db, entityId, _rules.cursorAfter(after), limit)
+            cursor = str(found[-1][0]) if more else None
+            return RequestPage([record for _, record in found], cursor)
+
+        return self._read(listRequests)
+
+    def claimDue(
+        self, node: str, now: float, limit: int, leaseSeconds: float
+    ) -> Deferred[list[RequestRecord]]:
+        return self._write(partial(_sqlrequests.claimDue, node=node, now=now, limit=limit,
+                                   leaseSeconds=leaseSeconds))
+
+    def checkpoint(
+        self, requestId: str, node: str, *, now: float, leaseSeconds: float,
+        progress: Mapping[str, Value] | None = None, checkpoint: Value | None = None,
+    ) -> Deferred[RequestRecord]:
+        try:
+            # Copied here, on the reactor thread: the writer thread must not see the
+            # caller's mutable values, and a value that is not JSON fails now.
+            progress, checkpoint = _plain(progress), _plain(checkpoint)
+        except (TypeError, ValueError):
+            return fail()
+        return self._change(requestId, partial(
+            _requestrules.checkpointed, node=node, now=now, leaseSeconds=leaseSeconds,
+            progress=progress, checkpoint=checkpoint))
+
+    def finish(
+        self, requestId: str, node: str, *, now: float, state: RequestState, message: str,
+        progress: Mapping[str, Value] | None = None,
+    ) -> Deferred[RequestRecord]:
+        try:
+            progress = _plain(progress)
+        except (TypeError, ValueError):
+            return fail()
+        return self._change(requestId, partial(
+            _requestrules.finished, node=node, now=now, state=state, message=message,
+            progress=progress))
+
+    def release(
+        self, requestId: str, node: str, *, now: float, notBefore: float, message: str,
+        countAttempt: bool = True,
+    ) -> Deferred[RequestRecord]:
+        return self._change(requestId, partial(
+            _requestrules.released, node=node, now=now, notBefore=notBefore, message=message,
+            countAttempt=countAttempt))
+
+    def cancel(self, requestId: str, now: float) -> Deferred[RequestRecord]:
+        return self._change(requestId, partial(_requestrules.cancelled, now=now))
+
+    def nextDue(self, now: float) -> Deferred[float | None]:
+        return self._read(partial(_sqlrequests.nextDue, now=now))
+
+    def releaseNode(self, node: str, now: float) -> Deferred[list[RequestRecord]]:
+        return self._write(partial(_sqlrequests.releaseNode, node=node, now=now))
+
+    def _change(
+        self, requestId: str, transition: Callable[[RequestRecord], RequestRecord]
+    ) -> Deferred[RequestRecord]:
+        return self._write(partial(_sqlrequests.change, requestId=requestId,
+                                   transition=transition))
+
     # -- helpers -----------------------------------------------------------------------
 
     def _checkRunning(self) -> None:
@@ -239,6 +313,24 @@ class SQLiteStore:
                 self._decoded.clear()
             self._decoded[text] = entity
         return entity
+
+
+def _prepare(change: Change) -> _sqlwrite.PreparedChange:
+    """A change as plain data for the writer thread (``ValueError``: a value is not JSON)."""
+    if isinstance(change, Put):
+        return _sqlwrite.PutRecord(recordOf(change.entity), change.expect)
+    if isinstance(change, Delete):
+        return _sqlwrite.DeleteId(change.entityId, change.expect)
+    _requestrules.checkNew(change.record)
+    return _sqlrequests.NewRequest(_requestrules.toRow(change.record))
+
+
+_J = TypeVar("_J")
+
+
+def _plain(value: _J) -> _J:
+    """A private copy of a JSON value (``ValueError``/``TypeError`` if it is not JSON)."""
+    return value if value is None else cast(_J, json.loads(canonical(value)))
 
 
 def _forget(registry: Registry, mixin: Mixin) -> None:

@@ -40,6 +40,8 @@ from occi_twisted.store.interface import (
     StoreUnavailable,
 )
 
+from .requests_contract import RequestContract
+
 TAGS = "http://example.com/tags#"
 
 #: Any string, lone surrogates included: a JSON body may escape them (``"\\ud800"``).
@@ -126,8 +128,10 @@ async def ids(store: IStore, query: Query = EVERYTHING, limit: int = 1000) -> li
     return [entity.id for entity in page.entities]
 
 
-class StoreContract:
-    """Tests of :class:`IStore` semantics; subclasses provide :meth:`makeStore`."""
+class StoreContract(RequestContract):
+    """Tests of :class:`IStore` semantics; subclasses provide :meth:`makeStore`.
+
+    The tests of persistent requests come from :class:`RequestContract`."""
 
     def makeStore(self, path: Path, registry: Registry) -> IStore:
         """A new, unstarted store keeping its data at ``path`` (a file name in a temp dir)."""

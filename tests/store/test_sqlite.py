@@ -42,7 +42,7 @@ class TestSQLiteStore(StoreContract):
         assert self.path.is_file()
         with sqlite3.connect(self.path) as db:
             assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+            assert db.execute("PRAGMA user_version").fetchone()[0] == 2
             assert db.execute("SELECT id, kind, owner FROM entities").fetchall() == [
                 ("c1", "http://schemas.ogf.org/occi/infrastructure#compute", "alice")]
         db.close()

@@ -1,0 +1,35 @@
+"""Persistent requests, run: claimed from the store when due, checkpointed, resumed after a
+crash, retried when they fail for now, stopped in order; and the daily windows they wait for."""
+
+from .runner import (
+    Interrupted,
+    LeaseLost,
+    RequestCancelled,
+    RetryPolicy,
+    RunContext,
+    Runner,
+    RunResult,
+    StopRun,
+    TransientError,
+)
+from .service import Observer, Scheduler
+from .windows import lastWindow, localZone, nextWindow, parseTimeOfDay, windowDue
+
+__all__ = [
+    "Interrupted",
+    "LeaseLost",
+    "Observer",
+    "RequestCancelled",
+    "RetryPolicy",
+    "RunContext",
+    "RunResult",
+    "Runner",
+    "Scheduler",
+    "StopRun",
+    "TransientError",
+    "lastWindow",
+    "localZone",
+    "nextWindow",
+    "parseTimeOfDay",
+    "windowDue",
+]
