@@ -476,12 +476,13 @@ class OCCIServer:
             elif isinstance(category, Mixin):
                 mixins.add(category.identifier)
         attributes: dict[str, Any] = {}
-        definitions = {d.name: d for c in self.registry for d in c.attributes}
         raw = dict(document.attributes)
         for name, values in request.args.items():
             key = name.decode("utf-8", "replace")
             if key.startswith("occi.") and values:
                 raw[key] = values[0].decode("utf-8", "replace")
+        # Attribute filters are rare; the definitions are gathered only when one is given.
+        definitions = {d.name: d for c in self.registry for d in c.attributes} if raw else {}
         for name, value in raw.items():
             definition = definitions.get(name)
             attributes[name] = definition.coerce(value) if definition else value
