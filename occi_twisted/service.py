@@ -1,4 +1,4 @@
-"""The service tree of one server: store, then HTTP listeners, stopped in reverse.
+"""The service tree of one server: the store, then what needs it, stopped in reverse.
 
 This module and :mod:`occi_twisted.tap` are the only ones that touch the global reactor;
 everything below receives it.
@@ -16,14 +16,18 @@ from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorCore, IReactorFromThreads
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.http import Request
 from twisted.web.resource import IResource
 from twisted.web.server import Site
 
-from .drivers.interface import driverFactories
+from .drivers.interface import IDriver, driverFactories
 from .http.app import OCCIServer
 from .model import Registry
-from .store.interface import IStore, StoreUnavailable
+from .model.infrastructure import STORAGE
+from .operations import Operations
+from .scheduler import localZone
+from .store.interface import IStore, Query, StoreUnavailable
 
 if TYPE_CHECKING:
     from .tap import Settings
@@ -35,25 +39,79 @@ class ServiceError(Exception):
     """A setting that makes the server impossible to start; the message is the one line."""
 
 
-class StoreService(Service):
-    """Opens the store before anything serves, and closes it after everything stopped."""
+class StoreService(MultiService):
+    """Opens the store, then starts what needs it (its children); stops them, then closes
+    the store.  Nothing serves or runs before the store is open."""
 
     def __init__(self, store: IStore, reactor: IReactorCore) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
         self.store = store
         self._reactor = reactor
+        self._opened = False
 
     def startService(self) -> None:
-        super().startService()  # type: ignore[no-untyped-call]
+        Service.startService(self)
         started = self.store.start()
-        started.addErrback(self._failed)
+        started.addCallbacks(self._open, self._failed)
 
-    def _failed(self, failure: object) -> None:
+    def _open(self, ignored: object) -> None:
+        self._opened = True
+        if self.running:
+            for child in self:
+                child.startService()
+
+    def _failed(self, failure: Failure) -> None:
         log.critical("The store could not be opened: {failure.value}", failure=failure)
         self._reactor.stop()
 
     def stopService(self) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
+        if self._opened:
+            await MultiService.stopService(self)
+        else:
+            Service.stopService(self)
+        await self.store.stop()
+
+
+class DriverService(Service):
+    """Starts the driver, then has it catch up with the store: after a crash, a change the
+    store recorded may not have reached the infrastructure (an image not yet created)."""
+
+    def __init__(self, driver: IDriver, store: IStore) -> None:
+        self.driver = driver
+        self.store = store
+        #: The catch-up in progress (tests wait for it).
+        self.reconciled: Deferred[int] | None = None
+
+    def startService(self) -> None:
+        super().startService()  # type: ignore[no-untyped-call]
+        self.driver.start()
+        self.reconciled = Deferred.fromCoroutine(self._reconcile())
+        self.reconciled.addErrback(_caughtUpFailed)
+
+    async def _reconcile(self) -> int:
+        count, after = 0, None
+        query = Query(kinds=frozenset({STORAGE.identifier}))
+        while self.running:
+            page = await self.store.page(query, after, 500)
+            for entity in page.entities:
+                await self.driver.realize(entity, entity)
+                count += 1
+            if page.cursor is None:
+                break
+            after = page.cursor
+        return count
+
+    def stopService(self) -> Deferred[None]:
         super().stopService()  # type: ignore[no-untyped-call]
-        return self.store.stop()
+        return self.driver.stop()
+
+
+def _caughtUpFailed(failure: Failure) -> int:
+    log.failure("The driver could not catch up with the store", failure)
+    return 0
 
 
 class OCCISite(Site):
@@ -73,16 +131,24 @@ class OCCISite(Site):
 
 
 class OCCIService(MultiService):
-    """Everything one server runs."""
+    """Everything one server runs: the store, and once it is open the driver, the scheduler,
+    the backup policy and the HTTP listeners -- stopped in the reverse order, so requests
+    still running reach a checkpoint while the store is open."""
 
-    def __init__(self, server: OCCIServer, store: IStore, listen: list[str],
-                 reactor: IReactorCore, accessLog: str | None = None) -> None:
+    def __init__(self, server: OCCIServer, store: IStore, driver: IDriver,
+                 operations: Operations, listen: list[str], reactor: IReactorCore, *,
+                 accessLog: str | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.server = server
-        StoreService(store, reactor).setServiceParent(self)  # type: ignore[no-untyped-call]
+        self.operations = operations
+        opened = StoreService(store, reactor)
+        opened.setServiceParent(self)  # type: ignore[no-untyped-call]
+        DriverService(driver, store).setServiceParent(opened)  # type: ignore[no-untyped-call]
+        operations.scheduler.setServiceParent(opened)  # type: ignore[no-untyped-call]
+        operations.policy.setServiceParent(opened)  # type: ignore[no-untyped-call]
         site = OCCISite(server.resource(), accessLog)
         for description in listen:
-            strports.service(description, site).setServiceParent(self)
+            strports.service(description, site).setServiceParent(opened)
 
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
@@ -98,17 +164,25 @@ class OCCIService(MultiService):
         # The global reactor provides every reactor interface; its stub says fewer.
         reactor: Any = global_reactor
         dataDir = _usableDataDir(settings.dataDir)
+        try:
+            zone = localZone()
+        except ValueError as error:
+            raise ServiceError(f"TZ: {error}") from None
         registry = Registry.standard()
         store = _openStore(settings.store, registry, reactor)
         factories = driverFactories()
         if settings.driver not in factories:
             raise ServiceError(f"no driver called {settings.driver!r}; available: "
                                f"{', '.join(sorted(factories)) or 'none'}")
-        driver = factories[settings.driver].makeDriver(dataDir, reactor)
+        driver = factories[settings.driver].makeDriver(dataDir, reactor, reactor)
         for description in settings.listen:
             _checkEndpoint(description, reactor)
-        server = OCCIServer(store, driver, reactor, baseURL=settings.baseURL)
-        return cls(server, store, settings.listen, reactor, settings.accessLog)
+        operations = Operations.build(store, driver, reactor, node=settings.node,
+                                      backupAt=settings.backupAt, zone=zone,
+                                      concurrency=settings.concurrency)
+        server = OCCIServer(store, driver, reactor, operations.desk, baseURL=settings.baseURL)
+        return cls(server, store, driver, operations, settings.listen, reactor,
+                   accessLog=settings.accessLog)
 
 
 def _usableDataDir(path: Path) -> Path:

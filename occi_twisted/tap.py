@@ -7,9 +7,12 @@ status 1: operators read that line, not a traceback.
 
 from __future__ import annotations
 
+import re
+import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +20,10 @@ from urllib.parse import urlsplit
 from twisted.application.service import IService
 from twisted.python import usage
 
+from .scheduler.windows import parseTimeOfDay
+
 DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
+_NODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class ConfigError(Exception):
@@ -43,6 +49,11 @@ class Options(usage.Options):
         ["driver", None, None, "The driver plugin that performs actions [default: simulated]"],
         ["access-log", None, None, "Write an access line per request to this file "
                                    "[default: no access log]"],
+        ["backup-at", None, None, "Daily backup window, HH:MM[:SS] server local time (TZ "
+                                  "honoured) [default: 00:00]"],
+        ["node", None, None, "This node's name among the servers sharing a store; stable "
+                             "across restarts [default: the host name]"],
+        ["concurrency", None, None, "Requests run at once by this node [default: 32]"],
     ]
 
     def __init__(self) -> None:
@@ -79,10 +90,14 @@ class Settings:
     baseURL: str | None
     driver: str
     accessLog: str | None = None
+    backupAt: time = time(0, 0)
+    node: str = "local"
+    concurrency: int = 32
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
-        unknown = set(fromFile) - {"listen", "data", "store", "base-url", "driver", "access-log"}
+        unknown = set(fromFile) - {"listen", "data", "store", "base-url", "driver", "access-log",
+                                   "backup-at", "node", "concurrency"}
         if unknown:
             raise ConfigError(f"unknown setting(s) in the config file: "
                               f"{', '.join(sorted(unknown))}")
@@ -110,8 +125,25 @@ class Settings:
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
                 raise ConfigError(f"--base-url must be an absolute http(s) URL, not {baseURL!r}")
             baseURL = baseURL.rstrip("/")
+        try:
+            backupAt = parseTimeOfDay(pick("backup-at", "00:00"))
+        except ValueError as error:
+            raise ConfigError(f"--backup-at: {error}") from None
+        node = pick("node", None) or socket.gethostname() or "local"
+        if not _NODE.fullmatch(node):
+            raise ConfigError(f"--node must be 1-64 letters, digits, '.', '_' or '-', "
+                              f"not {node[:70]!r}")
+        concurrency = options.get("concurrency") or fromFile.get("concurrency", 32)
+        try:
+            concurrency = int(concurrency)
+        except (TypeError, ValueError):
+            raise ConfigError(f"--concurrency must be a whole number, not "
+                              f"{str(concurrency)[:40]!r}") from None
+        if not 1 <= concurrency <= 1024:
+            raise ConfigError(f"--concurrency must be between 1 and 1024, not {concurrency}")
         return cls(listen=listen, dataDir=dataDir, store=store, baseURL=baseURL,
-                   driver=pick("driver", "simulated"), accessLog=pick("access-log", None))
+                   driver=pick("driver", "simulated"), accessLog=pick("access-log", None),
+                   backupAt=backupAt, node=node, concurrency=concurrency)
 
 
 def _readConfig(path: str) -> dict[str, Any]:

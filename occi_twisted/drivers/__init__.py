@@ -4,6 +4,14 @@ The server finds drivers as :mod:`twisted.plugin` plugins in :mod:`occi_twisted.
 top-level ``plugins/`` folder of the source tree, where deployers can drop their own).
 """
 
-from .interface import ActionOutcome, IDriver, IDriverFactory, InvalidTransition, findDriver
+from .interface import (
+    ActionContext,
+    ActionOutcome,
+    IDriver,
+    IDriverFactory,
+    InvalidTransition,
+    findDriver,
+)
 
-__all__ = ["ActionOutcome", "IDriver", "IDriverFactory", "InvalidTransition", "findDriver"]
+__all__ = ["ActionContext", "ActionOutcome", "IDriver", "IDriverFactory", "InvalidTransition",
+           "findDriver"]

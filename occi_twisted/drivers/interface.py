@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.plugin import IPlugin, getPlugins
 from zope.interface import Attribute, Interface
 
@@ -21,28 +22,67 @@ class InvalidTransition(Conflict):
 
 @dataclass(frozen=True)
 class ActionOutcome:
-    """What a finished action changed: new values of server-managed attributes."""
+    """What a finished action changed: new values of server-managed attributes, and a line
+    for the request's message."""
 
     changes: Mapping[str, Value] = field(default_factory=dict)
+    message: str = ""
+    #: Final progress for the request; ``None`` keeps the last one reported.
+    progress: Mapping[str, Value] | None = None
+
+
+class ActionContext(Protocol):
+    """What a driver sees of the request an action runs for (the scheduler's run context).
+
+    Long work goes in slices: after each, ``checkpoint`` makes the progress (for clients) and
+    the checkpoint (for a resume) durable, and raises when the work must stop -- cancelled,
+    the server stopping -- which the driver lets propagate after cleaning up.  A run that
+    resumes after a crash finds its last checkpoint in ``saved``."""
+
+    clock: IReactorTime
+
+    @property
+    def saved(self) -> Value | None: ...
+
+    def checkpoint(
+        self, progress: Mapping[str, Value] | None = None, checkpoint: Value | None = None
+    ) -> Deferred[None]: ...
 
 
 class IDriver(Interface):
     """Performs actions on real (or simulated) infrastructure."""
 
+    def start() -> None:
+        """Take the resources the driver needs (threads, connections); called once the
+        store is open, before any other call but :meth:`provision` and :meth:`check`."""
+
+    def stop() -> Deferred[None]:
+        """Let them go; fires once the driver is idle."""
+
     def provision(entity: Entity) -> Mapping[str, Value]:
         """Server-chosen attribute values for a new entity (e.g. a link's interface name).
 
-        Called before the entity is stored; must not block."""
+        Called before the entity is stored, and again before every change of it is stored
+        (with the entity as changed); raises a domain error to refuse what the
+        infrastructure cannot be (a disk larger than the file system allows).  Must not
+        block."""
 
     def check(entity: Entity, action: Action, attributes: Mapping[str, Value]) -> None:
         """Raise :class:`InvalidTransition` if ``action`` cannot run on ``entity`` now.
 
-        Called before anything is stored, so a refused action changes nothing."""
+        Called before a request is stored, so a refused action changes nothing; and again
+        when the request runs, since the entity may have changed meanwhile."""
 
     def perform(
-        entity: Entity, action: Action, attributes: Mapping[str, Value]
+        entity: Entity, action: Action, attributes: Mapping[str, Value], context: ActionContext
     ) -> Deferred[ActionOutcome]:
-        """Carry out ``action``; fires with the state it leaves the entity in."""
+        """Carry out ``action`` for the request of ``context``; fires with the state it leaves
+        the entity in.  May run again after a crash: resume from ``context.saved``."""
+
+    def realize(before: Entity | None, after: Entity | None) -> Deferred[None]:
+        """Make the infrastructure match a change already stored: ``before`` is ``None`` for a
+        creation, ``after`` for a deletion.  Must be idempotent: after a crash the server
+        calls it again with ``before == after`` for every entity."""
 
 
 class IDriverFactory(Interface):
@@ -51,8 +91,9 @@ class IDriverFactory(Interface):
     name = Attribute("The name operators give with --driver.")
     description = Attribute("One line saying what the driver drives.")
 
-    def makeDriver(dataDir: Path, clock: IReactorTime) -> IDriver:
-        """A driver keeping whatever files it needs under ``dataDir``."""
+    def makeDriver(dataDir: Path, clock: IReactorTime, threads: IReactorFromThreads) -> IDriver:
+        """A driver keeping whatever files it needs under ``dataDir``; ``clock`` and
+        ``threads`` are both the reactor, named for what the driver uses it for."""
 
 
 def driverFactories() -> dict[str, IDriverFactory]:

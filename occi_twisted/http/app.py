@@ -47,8 +47,11 @@ from ..model.errors import (
     UnsupportedMediaType,
 )
 from ..model.infrastructure import NETWORK, NETWORKINTERFACE, STORAGE, STORAGELINK
+from ..model.requests import PREFIX as REQUEST_PREFIX
+from ..operations import RequestDesk, parseTimestamp, requestETag, requestsPath, requestView
 from ..renderings import negotiation
 from ..renderings.document import Document, EntityView, RenderContext, Rendered, Renderer
+from ..renderings.form import walkthroughRequest
 from ..renderings.resolve import (
     describeEntity,
     describeInvocation,
@@ -57,7 +60,9 @@ from ..renderings.resolve import (
     localPath,
 )
 from ..store.interface import CREATE, Change, Delete, IStore, Put, Query, StoreUnavailable
+from ..store.requests import RequestRecord, RequestState
 from .errors import statusFor
+from .prefer import preferences
 from .stream import Stream
 
 log = Logger()
@@ -69,6 +74,12 @@ MAX_BODY = 1024 * 1024
 MAX_PAGE = 1000
 #: Entities fetched from the store per step of a streamed listing.
 STREAM_BATCH = 500
+#: Seconds an action may take and still be answered 200 rather than 202 (see Prefer).
+WAIT_BUDGET = 3.0
+#: ``{entity}/requests``, ``{entity}/requests/`` and ``{entity}/requests/{id}``.
+_REQUESTS_PATH = re.compile(r"(/.+/)([^/]+)/requests(?:/([^/]*))?")
+#: Attribute names under which a client asks for a request to wait until a time.
+_NOT_BEFORE = ("not_before", f"{REQUEST_PREFIX}.not_before")
 SERVER = f"occi-twisted/{__version__} OCCI/1.2"
 _SERVER = SERVER.encode()
 _OCCI_VERSION = re.compile(rb"OCCI/(\d+)\.(\d+)")
@@ -89,13 +100,18 @@ class OCCIServer:
         store: IStore,
         driver: IDriver,
         clock: IReactorTime,
+        desk: RequestDesk,
+        *,
         baseURL: str | None = None,
+        waitBudget: float = WAIT_BUDGET,
     ) -> None:
         self.store = store
         self.registry = store.registry
         self.driver = driver
         self.clock = clock
+        self.desk = desk
         self.baseURL = baseURL
+        self.waitBudget = waitBudget
         self._base = RenderContext(baseURL) if baseURL is not None else None
         self._contexts: dict[tuple[bool, str], RenderContext] = {}
 
@@ -138,6 +154,9 @@ class OCCIServer:
             return self._landing(request)
         if path in QUERY_PATHS:
             return await self._queryInterface(request, method)
+        sub = _REQUESTS_PATH.fullmatch(path)
+        if sub is not None:
+            return await self._requests(request, method, *sub.groups())
         if path.endswith("/"):
             collection = self.registry.atLocation(path)
             if collection is None:
@@ -167,6 +186,7 @@ class OCCIServer:
         if method == "DELETE":
             self._checkIfMatch(request, entity)
             await self.store.apply([Delete(entity.id, expect=entity.revision)])
+            await self._realize(entity, None)
             return self._ok(request, f"Deleted {entity.location}.")
         # POST: an action, or a partial update.
         document = self._parse(request)
@@ -175,10 +195,11 @@ class OCCIServer:
             return await self._act(request, entity, document, actionTerm)
         self._checkIfMatch(request, entity)
         description = describeEntity(document, self.registry)
-        updated = updatedEntity(entity, description, now=self._now())
+        updated = self._admitted(updatedEntity(entity, description, now=self._now()))
         changes: list[Change] = [Put(updated, expect=entity.revision)]
         changes.extend(await self._newLinks(updated, description))
         await self.store.apply(changes)
+        await self._realize(entity, updated)
         renderer = self._negotiate(request, listing=False)
         return await self._renderEntity(request, renderer, updated)
 
@@ -198,35 +219,119 @@ class OCCIServer:
             changes: list[Change] = [Put(entity, expect=CREATE)]
             changes.extend(await self._newLinks(entity, description))
             await self.store.apply(changes)
+            await self._realize(None, entity)
             request.setResponseCode(201)
             request.setHeader(b"Location", self._context(request).absolute(entity.location))
         else:
             self._checkIfMatch(request, existing)
-            entity = updatedEntity(existing, description, now=self._now(), replaceAll=True)
+            entity = self._admitted(
+                updatedEntity(existing, description, now=self._now(), replaceAll=True))
             changes = [Put(entity, expect=existing.revision)]
             changes.extend(await self._newLinks(entity, description))
             await self.store.apply(changes)
+            await self._realize(existing, entity)
         renderer = self._negotiate(request, listing=False)
         return await self._renderEntity(request, renderer, entity)
 
     async def _act(
         self, request: IRequest, entity: Entity, document: Document, term: str | None
     ) -> bytes | None:
-        invocation = describeInvocation(document, self.registry, term, entity.actions())
-        for _attempt in range(5):
-            self.driver.check(entity, invocation.action, invocation.attributes)
-            outcome = await self.driver.perform(entity, invocation.action,
-                                                invocation.attributes)
-            changed = withState(entity, outcome.changes, now=self._now())
-            try:
-                await self.store.apply([Put(changed, expect=entity.revision)])
-            except PreconditionFailed:
-                # Someone changed the entity meanwhile; act on what is there now.
-                entity = await self._load(entity.kind, entity.id)
-                continue
+        """An action: a request, answered 200 if it ends within the client's wait budget
+        (the entity as it left it), else 202 with the request's location."""
+        record = self._plan(request, entity, document, term)
+        prefer = preferences(_allHeaders(request, b"prefer"))
+        ended = await self.desk.submitAndWait(record, prefer.budget(self.waitBudget))
+        applied = prefer.applied()
+        if applied is not None:
+            request.setHeader(b"Preference-Applied", applied.encode())
+        context = self._context(request)
+        monitor = context.absolute(requestView(ended, entity).location)
+        request.responseHeaders.addRawHeader(b"Link", f'<{monitor}>; rel="monitor"'.encode())
+        if ended.state is RequestState.SUCCEEDED:
             renderer = self._negotiate(request, listing=False)
-            return await self._renderEntity(request, renderer, changed)
-        raise Conflict(f"{entity.location} kept changing; try the action again.")
+            return await self._renderEntity(request, renderer,
+                                            await self._load(entity.kind, entity.id))
+        if ended.state.isFinal:
+            raise Conflict(ended.message or f"The action {ended.state.value}.")
+        return self._accepted(request, ended, entity)
+
+    def _plan(
+        self, request: IRequest, entity: Entity, document: Document, term: str | None
+    ) -> RequestRecord:
+        """The request a client's action document asks for, checked with the driver (an
+        invalid transition is refused now, before anything is stored)."""
+        notBefore, document = _notBefore(walkthroughRequest(document))
+        invocation = describeInvocation(document, self.registry, term, entity.actions())
+        self.driver.check(entity, invocation.action, invocation.attributes)
+        return self.desk.plan(entity, invocation.action, invocation.attributes,
+                              owner=self._owner(request), notBefore=notBefore)
+
+    def _accepted(self, request: IRequest, record: RequestRecord, entity: Entity) -> bytes:
+        request.setResponseCode(202)
+        view = requestView(record, entity)
+        request.setHeader(b"Location", self._context(request).absolute(view.location))
+        return self._sendRequest(request, record, entity)
+
+    def _sendRequest(self, request: IRequest, record: RequestRecord, entity: Entity) -> bytes:
+        renderer = self._negotiate(request, listing=False)
+        request.setHeader(b"ETag", requestETag(record).encode())
+        return self._send(request, renderer.entity(EntityView(requestView(record, entity)),
+                                                   self._context(request)))
+
+    # -- requests of an entity -------------------------------------------------------------------
+
+    async def _requests(self, request: IRequest, method: str, prefix: str, entityId: str,
+                        requestId: str | None) -> bytes | None:
+        kind = self.registry.atLocation(prefix)
+        if not isinstance(kind, Kind):
+            raise NotFound(f"There is nothing at {request.path.decode('utf-8', 'replace')}.")
+        entity = await self._load(kind, entityId)
+        if not requestId:
+            _allow(method, ("GET", "HEAD", "POST"), requestsPath(entity))
+            if method == "POST":
+                return await self._newRequest(request, entity)
+            return await self._listRequests(request, entity)
+        _allow(method, ("GET", "HEAD", "DELETE"), f"{requestsPath(entity)}{requestId}")
+        record = await self.store.getRequest(requestId)
+        if record is None or record.entityId != entity.id:
+            raise NotFound(f"{entity.location} has no request {requestId}.")
+        if method == "DELETE":
+            record = await self.desk.scheduler.cancel(record.id)
+            return self._sendRequest(request, record, entity)
+        prefer = preferences(_allHeaders(request, b"prefer"))
+        if prefer.wait is not None and _header(request, b"if-none-match") == requestETag(record):
+            # A long poll: answer when the request changes, or when the wait is over.
+            record = await self.desk.waitForChange(record, prefer.wait)
+        if _header(request, b"if-none-match") == requestETag(record):
+            request.setResponseCode(304)
+            request.setHeader(b"ETag", requestETag(record).encode())
+            return b""
+        return self._sendRequest(request, record, entity)
+
+    async def _newRequest(self, request: IRequest, entity: Entity) -> bytes | None:
+        record = self._plan(request, entity, self._parse(request), _query(request, "action"))
+        prefer = preferences(_allHeaders(request, b"prefer"))
+        budget = 0.0 if prefer.wait is None else prefer.wait
+        ended = await self.desk.submitAndWait(record, budget)
+        if ended.state.isFinal:
+            request.setResponseCode(201)
+            request.setHeader(b"Location", self._context(request).absolute(
+                requestView(ended, entity).location))
+            return self._sendRequest(request, ended, entity)
+        return self._accepted(request, ended, entity)
+
+    async def _listRequests(self, request: IRequest, entity: Entity) -> bytes | None:
+        renderer = self._negotiate(request, listing=True)
+        _, number = _paging(request)
+        after = _query(request, "after")
+        page = await self.store.listRequests(entity.id, after, number)
+        context = self._context(request)
+        if page.cursor is not None:
+            following = f"{requestsPath(entity)}?after={page.cursor}&number={number}"
+            request.responseHeaders.addRawHeader(
+                b"Link", f'<{context.absolute(following)}>; rel="next"'.encode())
+        views = [EntityView(requestView(record, entity)) for record in page.requests]
+        return self._send(request, _collect(renderer, views, context))
 
     async def _load(self, kind: Kind, entityId: str) -> Entity:
         entity = await self.store.get(entityId)
@@ -309,6 +414,23 @@ class OCCIServer:
             return entity
         return replace(withState(entity, changes, now=entity.created), revision=entity.revision)
 
+    def _admitted(self, entity: Entity) -> Entity:
+        """A changed entity, once the driver agrees the infrastructure can be so."""
+        self.driver.provision(entity)
+        return entity
+
+    async def _realize(self, before: Entity | None, after: Entity | None) -> None:
+        """Have the driver follow a stored change (create, resize, delete an image).
+
+        The change stands either way: a failure is logged, and the driver is asked again
+        for every entity when the server next starts."""
+        changed = after or before
+        try:
+            await self.driver.realize(before, after)
+        except Exception:
+            log.failure("The driver could not follow the change of {location}",
+                        location=changed.location if changed is not None else "?")
+
     # -- kind collections ----------------------------------------------------------------------
 
     async def _kindCollection(self, request: IRequest, method: str, kind: Kind) -> bytes | None:
@@ -319,10 +441,15 @@ class OCCIServer:
                                    "PUT goes to an entity location.",
                                    ("GET", "HEAD", "POST", "DELETE"))
         if method == "DELETE":
-            deleted = await self._forEachEntity(
-                self._kindQuery(request, kind),
-                lambda e: Delete(e.id, expect=e.revision),
-            )
+            gone: list[Entity] = []
+
+            def delete(entity: Entity) -> Delete:
+                gone.append(entity)
+                return Delete(entity.id, expect=entity.revision)
+
+            deleted = await self._forEachEntity(self._kindQuery(request, kind), delete)
+            for entity in gone:
+                await self._realize(entity, None)
             return self._ok(request, f"Deleted {deleted} entities from {kind.location}.")
         document = self._parse(request)
         actionTerm = _query(request, "action")
@@ -347,6 +474,8 @@ class OCCIServer:
             changes.append(Put(entity, expect=CREATE))
             changes.extend(await self._newLinks(entity, description))
         await self.store.apply(changes)
+        for entity in created:
+            await self._realize(None, entity)
         context = self._context(request)
         request.setResponseCode(201)
         request.setHeader(b"Location", context.absolute(created[0].location))
@@ -361,27 +490,45 @@ class OCCIServer:
         self, request: IRequest, query: Query, offered: Sequence[str], document: Document,
         term: str | None,
     ) -> bytes | None:
-        """Trigger an action on every entity of a collection that is in a state to take it."""
-        invocation = describeInvocation(document, self.registry, term, offered)
-        done = skipped = 0
+        """Trigger an action on every entity of a collection that is in a state to take it:
+        one request each, stored together; 200 if all end within the wait budget, else 202
+        with the requests' locations."""
+        invocation = describeInvocation(_notBefore(document)[1], self.registry, term, offered)
+        records: list[tuple[RequestRecord, Entity]] = []
+        skipped = 0
         async for entity in self._entities(query):
-            if invocation.action.identifier not in entity.actions():
+            try:
+                record = self._plan(request, entity, document, term)
+            except (Conflict, BadRequest):
                 skipped += 1
                 continue
-            try:
-                self.driver.check(entity, invocation.action, invocation.attributes)
-                outcome = await self.driver.perform(entity, invocation.action,
-                                                    invocation.attributes)
-                await self.store.apply([Put(withState(entity, outcome.changes,
-                                                      now=self._now()),
-                                            expect=entity.revision)])
+            records.append((record, entity))
+        await self.desk.submit([record for record, _ in records])
+        prefer = preferences(_allHeaders(request, b"prefer"))
+        deadline = self._now() + prefer.budget(self.waitBudget)
+        pending: list[str] = []
+        done = failed = 0
+        for record, entity in records:
+            ended = await self.desk.waitForEnd(record, max(0.0, deadline - self._now()))
+            if ended.state is RequestState.SUCCEEDED:
                 done += 1
-            except (Conflict, PreconditionFailed):
-                skipped += 1
+            elif ended.state.isFinal:
+                failed += 1
+            else:
+                pending.append(requestView(ended, entity).location)
         message = f"{invocation.action.term}: done on {done} entities"
+        if failed:
+            message += f"; failed on {failed}"
         if skipped:
             message += (f"; skipped {skipped} that do not offer it or are not in a state "
                         "for it")
+        if pending:
+            request.setResponseCode(202)
+            message += f"; {len(pending)} still running (their requests are listed)"
+            context = self._context(request)
+            for location in pending[:MAX_PAGE]:
+                request.responseHeaders.addRawHeader(
+                    b"Link", f'<{context.absolute(location)}>; rel="monitor"'.encode())
         return self._ok(request, message + ".")
 
     def _kindQuery(self, request: IRequest, kind: Kind) -> Query:
@@ -798,6 +945,26 @@ def _headers(request: IRequest) -> Mapping[str, Sequence[str]]:
         name.decode("latin-1").lower(): [v.decode("latin-1") for v in values]
         for name, values in request.requestHeaders.getAllRawHeaders()
     }
+
+
+def _allHeaders(request: IRequest, name: bytes) -> list[str]:
+    values = request.requestHeaders.getRawHeaders(name) or []
+    return [value.decode("latin-1") for value in values]
+
+
+def _notBefore(document: Document) -> tuple[float | None, Document]:
+    """The time a client asked a request to wait for, and the document without it."""
+    named = [name for name in document.attributes if name in _NOT_BEFORE]
+    if not named:
+        return None, document
+    raw = document.attributes[named[0]]
+    try:
+        when = parseTimestamp(str(raw))
+    except ValueError:
+        raise BadRequest(f"not_before {str(raw)[:60]!r} is not an RFC 3339 time (e.g. "
+                         "2026-11-27T03:00:00Z) nor epoch seconds.") from None
+    rest = {k: v for k, v in document.attributes.items() if k not in _NOT_BEFORE}
+    return when, replace(document, attributes=rest)
 
 
 def _query(request: IRequest, name: str) -> str | None:

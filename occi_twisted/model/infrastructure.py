@@ -129,13 +129,24 @@ SECURE_ERASE = Action(
     ),
 )
 
+RESTORE = Action(
+    OWN_STORAGE_ACTIONS,
+    "restore",
+    title="Put a backup's bytes back on the storage",
+    attributes=(
+        Attr("backup", T.STRING, pattern=r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}",
+             description="The backup to restore (as the backup listed it); the newest if "
+                         "not given"),
+    ),
+)
+
 STORAGE = Kind(
     INFRA,
     "storage",
     title="Storage Resource",
     parent=RESOURCE,
     location="/storage/",
-    actions=(ONLINE, OFFLINE, BACKUP, SNAPSHOT, RESIZE, SECURE_ERASE),
+    actions=(ONLINE, OFFLINE, BACKUP, SNAPSHOT, RESIZE, SECURE_ERASE, RESTORE),
     attributes=(
         Attr("occi.storage.size", T.FLOAT, required=True, minimum=0, maximum=1 << 20,
              description="Storage size of the instance in gigabytes"),

@@ -8,15 +8,15 @@ learnt counts, and the other node's run stands.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from twisted.internet.defer import maybeDeferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from ..model import Value
-from ..model.errors import Conflict, OCCIError
-from ..store.interface import IStore
+from ..model.errors import Conflict, OCCIError, PreconditionFailed
+from ..store.interface import Change, IStore
 from ..store.requests import RequestRecord, RequestState
 from .runner import (
     Interrupted,
@@ -77,16 +77,22 @@ class Outcomes:
                 _log.failure("Request {id} ({action}) failed.", id=record.id,
                              action=record.action)
             return await self.finish(run, RequestState.FAILED, _describe(problem))
-        return await self.finish(run, result.state, result.message, result.progress)
+        try:
+            return await self.finish(run, result.state, result.message, result.progress,
+                                     result.changes)
+        except PreconditionFailed:
+            # The entity changed between the run and its end: run again on what is there.
+            return await self.retryLater(run, TransientError(
+                "The entity changed while the action ran.", retryAfter=0.0))
 
     async def finish(
         self, run: RunContext, state: RequestState, message: str,
-        progress: Mapping[str, Value] | None = None,
+        progress: Mapping[str, Value] | None = None, changes: Sequence[Change] = (),
     ) -> RequestRecord | None:
         try:
             return await self._store.finish(
                 run.record.id, self._node, now=self._clock.seconds(), state=state,
-                message=message, progress=progress,
+                message=message, progress=progress, changes=changes,
             )
         except Conflict as problem:
             _log.warn("Node {node} lost request {id} before it ended: {why}", node=self._node,

@@ -20,7 +20,7 @@ How a run ends:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from twisted.internet.defer import Deferred
@@ -28,7 +28,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from ..model import Value
 from ..model.errors import Conflict
-from ..store.interface import IStore
+from ..store.interface import Change, IStore
 from ..store.requests import RequestRecord, RequestState
 
 
@@ -40,6 +40,9 @@ class RunResult:
     message: str = ""
     #: Final progress (e.g. ``{"percent": 100}``); ``None`` keeps the last checkpoint's.
     progress: Mapping[str, Value] | None = field(default=None)
+    #: Entity changes committed with the end (see :meth:`IStore.finish`): an action's effect
+    #: on its entity and the end of its request are durable together.
+    changes: Sequence[Change] = ()
 
     def __post_init__(self) -> None:
         if not self.state.isFinal:
@@ -120,6 +123,11 @@ class RunContext:
         self.stopping = False
         #: Set once the store says another node holds the request.
         self.lost = False
+
+    @property
+    def saved(self) -> Value | None:
+        """The checkpoint to resume from: ``None`` on a first run."""
+        return self.record.checkpoint
 
     @property
     def cancelRequested(self) -> bool:

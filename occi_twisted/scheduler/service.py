@@ -20,7 +20,7 @@ before they stop).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, succeed
@@ -29,7 +29,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ..store.interface import IStore
-from ..store.requests import RequestRecord
+from ..store.requests import AddRequest, RequestRecord
 from ._outcome import Outcomes
 from .runner import LeaseLost, RetryPolicy, RunContext, Runner
 
@@ -107,10 +107,18 @@ class Scheduler(Service):
         return Deferred.fromCoroutine(self._submit(record))
 
     async def _submit(self, record: RequestRecord) -> RequestRecord:
-        await self.store.addRequest(record)
-        self._notify(record)
-        self.wake()
+        await self.submitAll([record])
         return record
+
+    def submitAll(self, records: Sequence[RequestRecord]) -> Deferred[None]:
+        """Store new requests in one transaction (all or none), then as :meth:`submit`."""
+        return Deferred.fromCoroutine(self._submitAll(records))
+
+    async def _submitAll(self, records: Sequence[RequestRecord]) -> None:
+        await self.store.apply([AddRequest(record) for record in records])
+        for record in records:
+            self._notify(record)
+        self.wake()
 
     def cancel(self, requestId: str) -> Deferred[RequestRecord]:
         """Cancel a request (see :meth:`IStore.cancel`); a run of it on this node learns at

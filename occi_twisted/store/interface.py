@@ -217,10 +217,16 @@ class IStore(Interface):
         state: RequestState,
         message: str,
         progress: Mapping[str, Value] | None = None,
+        changes: Sequence[Change] = (),
     ) -> Deferred[RequestRecord]:
         """End the request ``node`` holds as succeeded, failed or cancelled, with a message for
         the client (and final progress, if given).  Conflict and NotFound as for
-        :meth:`checkpoint`."""
+        :meth:`checkpoint`.
+
+        ``changes`` (as for :meth:`apply`) commit in the same transaction: what an action
+        made of its entity and the end of its request are durable together or not at all,
+        so a crash between the two can never make an action run twice.  A refused change
+        (e.g. PreconditionFailed: the entity changed meanwhile) leaves the request running."""
 
     def release(
         requestId: str,

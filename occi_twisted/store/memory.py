@@ -134,19 +134,21 @@ class MemoryStore:
     # -- writes ------------------------------------------------------------------------
 
     def apply(self, changes: Sequence[Change]) -> Deferred[None]:
-        def apply() -> None:
-            staged = _Staged(self)
-            for change in changes:
-                if isinstance(change, Put):
-                    staged.put(recordOf(change.entity), change.expect)
-                elif isinstance(change, Delete):
-                    staged.delete(change.entityId, change.expect)
-                else:
-                    staged.addRequest(change.record)
-            self._merge(staged.rows)
-            self._requests.insert(staged.requests)
+        return self._run(lambda: self._stage(changes))
 
-        return self._run(apply)
+    def _stage(self, changes: Sequence[Change]) -> None:
+        """Check every change against the rows as the earlier ones leave them, then keep
+        them all -- or raise, having kept none."""
+        staged = _Staged(self)
+        for change in changes:
+            if isinstance(change, Put):
+                staged.put(recordOf(change.entity), change.expect)
+            elif isinstance(change, Delete):
+                staged.delete(change.entityId, change.expect)
+            else:
+                staged.addRequest(change.record)
+        self._merge(staged.rows)
+        self._requests.insert(staged.requests)
 
     def defineMixin(self, mixin: Mixin) -> Deferred[Mixin]:
         def define() -> Mixin:
@@ -204,11 +206,19 @@ class MemoryStore:
 
     def finish(
         self, requestId: str, node: str, *, now: float, state: RequestState, message: str,
-        progress: Mapping[str, Value] | None = None,
+        progress: Mapping[str, Value] | None = None, changes: Sequence[Change] = (),
     ) -> Deferred[RequestRecord]:
-        return self._change(requestId, partial(
-            _requestrules.finished, node=node, now=now, state=state, message=message,
-            progress=progress))
+        transition = partial(_requestrules.finished, node=node, now=now, state=state,
+                             message=message, progress=progress)
+
+        def finish() -> RequestRecord:
+            # Check the request's transition before touching anything, so that a refusal
+            # from either part leaves both as they were.
+            ended = transition(_requestrules.found(requestId, self._requests.get(requestId)))
+            self._stage(changes)
+            return self._requests.change(requestId, lambda record: ended)
+
+        return self._run(finish)
 
     def release(
         self, requestId: str, node: str, *, now: float, notBefore: float, message: str,

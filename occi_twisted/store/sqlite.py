@@ -239,15 +239,23 @@ class SQLiteStore:
 
     def finish(
         self, requestId: str, node: str, *, now: float, state: RequestState, message: str,
-        progress: Mapping[str, Value] | None = None,
+        progress: Mapping[str, Value] | None = None, changes: Sequence[Change] = (),
     ) -> Deferred[RequestRecord]:
         try:
             progress = _plain(progress)
+            prepared = [_prepare(change) for change in changes]
         except (TypeError, ValueError):
             return fail()
-        return self._change(requestId, partial(
-            _requestrules.finished, node=node, now=now, state=state, message=message,
-            progress=progress))
+        transition = partial(_requestrules.finished, node=node, now=now, state=state,
+                             message=message, progress=progress)
+
+        def finish(db: sqlite3.Connection) -> RequestRecord:
+            # One savepoint: a refusal from either part rolls back both.
+            ended = _sqlrequests.change(db, requestId, transition)
+            _sqlwrite.applyChanges(db, prepared)
+            return ended
+
+        return self._write(finish)
 
     def release(
         self, requestId: str, node: str, *, now: float, notBefore: float, message: str,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from datetime import UTC, time
 from typing import Any, TypeVar
 
 from treq.testing import StubTreq
@@ -13,8 +14,10 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import Clock, LoopingCall
 from twisted.python.failure import Failure
 
+from occi_twisted.drivers.disks import DiskDriver
 from occi_twisted.http.app import OCCIServer
 from occi_twisted.model import Registry
+from occi_twisted.operations import Operations
 from occi_twisted.plugins.simulated import SimulatedDriver
 from occi_twisted.store.memory import MemoryStore
 
@@ -62,9 +65,12 @@ class Answer:
 class Client:
     """Requests to the in-memory server, answered in full."""
 
-    def __init__(self, clock: IReactorTime | None = None) -> None:
+    def __init__(self, clock: IReactorTime | None = None, *,
+                 timings: Mapping[tuple[str, str], float] | None = None,
+                 disks: DiskDriver | None = None, waitBudget: float = 3.0) -> None:
         """``clock`` defaults to a fixed :class:`Clock`; pass the reactor for listings of
-        more than one page, which give the reactor a turn between pages."""
+        more than one page, which give the reactor a turn between pages.  Actions are
+        instant unless ``timings`` say otherwise (see the simulated driver)."""
         if clock is None:
             clock = Clock()
             clock.advance(1_700_000_000)
@@ -73,7 +79,12 @@ class Client:
         started: list[object] = []
         self.store.start().addBoth(started.append)
         assert started == [None], started
-        self.server = OCCIServer(self.store, SimulatedDriver(seed=1), self.clock)
+        self.driver = SimulatedDriver(seed=1, timings=timings, disks=disks)
+        self.operations = Operations.build(self.store, self.driver, clock, node="test",
+                                           backupAt=time(0, 0), zone=UTC)
+        self.operations.scheduler.startService()
+        self.server = OCCIServer(self.store, self.driver, self.clock, self.operations.desk,
+                                 waitBudget=waitBudget)
         self.treq = StubTreq(self.server.resource())
 
     async def request(self, method: str, path: str, body: bytes | str = b"",

@@ -52,6 +52,7 @@ def _good(definition: AttributeDefinition) -> object:
             "occi.compute.architecture": "x64",
             "occi.network.label": "private",
             "occi.networkinterface.mac": "02:00:5e:10:00:01",
+            "backup": "backup-20261127T000000Z",
         }
         return samples[definition.name]
     if definition.type in (AttributeType.INTEGER, AttributeType.FLOAT):

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import pytest_twisted
 
-from occi_twisted.model import Description, Entity, newEntity
-from occi_twisted.model.errors import BadRequest, Conflict, NotFound
+from occi_twisted.model import Description, Entity, newEntity, withState
+from occi_twisted.model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from occi_twisted.model.infrastructure import COMPUTE
 from occi_twisted.store.interface import CREATE, Change, IStore, Put, StoreUnavailable
 from occi_twisted.store.requests import AddRequest, RequestRecord, RequestState, newRequest
@@ -187,6 +187,32 @@ class RequestContract:
         assert await claimedIds(store, "n", 99999.0) == []
         await failure(store.finish("r", "n", now=1006.0, state=RequestState.FAILED,
                                    message="again"), Conflict)
+
+    @pytest_twisted.ensureDeferred
+    async def test_finishCommitsEntityChangesWithTheEnd(self, store: IStore) -> None:
+        await withEntity(store, "c1")
+        await store.addRequest(request(requestId="r"))
+        await store.claimDue("n", 1000.0, 1, LEASE)
+        before = await store.get("c1")
+        assert before is not None
+        stopped = withState(before, {"occi.compute.state": "inactive"}, now=1004.0)
+        # A stale entity revision refuses both parts: the request still runs.
+        stale = withState(before, {"occi.compute.state": "error"}, now=1004.0)
+        await failure(store.finish("r", "n", now=1004.0, state=RequestState.SUCCEEDED,
+                                   message="", changes=[Put(stale, expect=99)]),
+                      PreconditionFailed)
+        assert (await store.getRequest("r")).state is RequestState.RUNNING  # type: ignore[union-attr]
+        # Another node's finish refuses both parts: the entity stays as it was.
+        await failure(store.finish("r", "other", now=1004.0, state=RequestState.SUCCEEDED,
+                                   message="", changes=[Put(stopped, expect=before.revision)]),
+                      Conflict)
+        assert (await store.get("c1")) == before
+        done = await store.finish("r", "n", now=1005.0, state=RequestState.SUCCEEDED,
+                                  message="Stopped.",
+                                  changes=[Put(stopped, expect=before.revision)])
+        assert done.state is RequestState.SUCCEEDED
+        after = await store.get("c1")
+        assert after is not None and after.attributes["occi.compute.state"] == "inactive"
 
     @pytest_twisted.ensureDeferred
     async def test_releaseWaitsAgain(self, store: IStore) -> None:

@@ -1,0 +1,253 @@
+"""The storage driver: each storage resource is a sparse file under ``--data``, and its actions
+(resize, snapshot, backup, restore, secure erase) are the jobs of :mod:`.storage`.
+
+Every blocking call runs in the driver's own small thread pool -- disk work must not starve the
+reactor, nor the store's writer, of a thread -- and the long jobs run in slices that end in a
+checkpoint of the request, so a crash resumes them where they were.  Jobs on one storage run
+one at a time: a backup taken while an erase is half way would save neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from twisted.internet.defer import Deferred, DeferredLock, succeed
+from twisted.internet.interfaces import IReactorFromThreads
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from ..model import Action, Entity, Value
+from ..model.errors import BadRequest
+from ..model.infrastructure import (
+    BACKUP,
+    BACKUP_POLICY,
+    RESIZE,
+    RESTORE,
+    SECURE_ERASE,
+    SNAPSHOT,
+    STORAGE,
+)
+from .interface import ActionContext, ActionOutcome, InvalidTransition
+from .storage import (
+    CopyState,
+    DiskImages,
+    EraseState,
+    NoSuchImage,
+    Progress,
+    SlicedJob,
+    bytesOf,
+    runJob,
+)
+
+_log = Logger()
+
+_T = TypeVar("_T")
+_S = TypeVar("_S", EraseState, CopyState)
+
+#: The actions this driver performs, by identifier.
+ACTIONS = frozenset(a.identifier for a in (BACKUP, SNAPSHOT, RESIZE, SECURE_ERASE, RESTORE))
+#: Largest image: ext4's largest file (16 TiB with 4 KiB blocks), the common case.
+MAX_GIB = 16 * 1024
+#: Backups kept of a storage without a backup policy.
+DEFAULT_KEEP = 7
+#: Actions that overwrite the storage's bytes: a disk in use must be taken offline first.
+_DESTRUCTIVE = frozenset({SECURE_ERASE.identifier, RESTORE.identifier})
+
+
+def requestProgress(progress: Progress) -> dict[str, Value]:
+    """A job's progress as a request shows it (see :class:`~..store.requests.RequestRecord`)."""
+    return {
+        "percent": round(progress.percent, 2),
+        "phase": str(progress.phase),
+        "pass": progress.passNumber,
+        "passes": progress.passes,
+        "bytes": progress.bytesDone,
+        "totalBytes": progress.bytesTotal,
+    }
+
+
+class DiskDriver:
+    """Storage images and their jobs, for :class:`~occi_twisted.plugins.simulated` and any
+    driver that keeps storages as files.  ``threads`` sizes the I/O pool: two keeps a disk
+    busy without making every job slower."""
+
+    def __init__(self, images: DiskImages, reactor: IReactorFromThreads, *,
+                 threads: int = 2, sliceSeconds: float = 0.25) -> None:
+        self.images = images
+        self._reactor = reactor
+        self._pool = ThreadPool(minthreads=0, maxthreads=threads, name="occi-disks")
+        self._sliceSeconds = sliceSeconds
+        self._locks: dict[str, DeferredLock] = {}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._pool.start()
+
+    def stop(self) -> Deferred[None]:
+        # Jobs saw the scheduler stop at their last checkpoint; the pool's threads are idle
+        # or finishing one chunk, which joining waits for.
+        self._pool.stop()
+        return succeed(None)
+
+    # -- the driver's parts for storages --------------------------------------------------------
+
+    def provision(self, entity: Entity) -> Mapping[str, Value]:
+        size = entity.attributes.get("occi.storage.size")
+        if isinstance(size, (int, float)) and size > MAX_GIB:
+            raise BadRequest(f"occi.storage.size {size:g} GiB is more than this server's "
+                             f"largest disk image ({MAX_GIB} GiB).")
+        return {}
+
+    def check(self, entity: Entity, action: Action, attributes: Mapping[str, Value]) -> None:
+        state = entity.attributes.get("occi.storage.state")
+        if action.identifier in _DESTRUCTIVE and state == "online":
+            raise InvalidTransition(
+                f"Cannot {action.term} storage {entity.id}: it is online; take it offline "
+                "first (action offline), so that nothing uses it while it is overwritten.")
+        if action is RESIZE:
+            self.provision(_resized(entity, attributes))
+
+    def realize(self, before: Entity | None, after: Entity | None) -> Deferred[None]:
+        """Create, resize or delete the image to match the stored storage."""
+        if after is not None and after.kind.isA(STORAGE):
+            size = after.attributes.get("occi.storage.size")
+            if isinstance(size, (int, float)):
+                return self._exclusive(after.id, lambda: self._inThread(
+                    self._ensure, after.id, float(size)))
+        elif before is not None and before.kind.isA(STORAGE):
+            return self._exclusive(before.id, lambda: self._inThread(self._remove, before.id))
+        return succeed(None)
+
+    def perform(self, entity: Entity, action: Action, attributes: Mapping[str, Value],
+                context: ActionContext) -> Deferred[ActionOutcome]:
+        return self._exclusive(entity.id, lambda: Deferred.fromCoroutine(
+            self._perform(entity, action, attributes, context)))
+
+    async def _perform(self, entity: Entity, action: Action, attributes: Mapping[str, Value],
+                       context: ActionContext) -> ActionOutcome:
+        storageId = entity.id
+        size = entity.attributes.get("occi.storage.size")
+        if isinstance(size, (int, float)):
+            await self._inThread(self._ensure, storageId, float(size), False)
+        saved = context.saved if isinstance(context.saved, dict) else {}
+        if action is RESIZE:
+            newSize = _size(attributes)
+            await self._inThread(self.images.resize, storageId, newSize)
+            return ActionOutcome({"occi.storage.size": newSize},
+                                 f"Resized to {newSize:g} GiB.")
+        if action is SECURE_ERASE:
+            passes, pattern = int(str(attributes.get("passes", 3))), str(
+                attributes.get("pattern", "dod3"))
+            erase = self.images.eraseJob(
+                storageId, passes, pattern, resumeFrom=_state(saved, EraseState.fromJSON))
+            done = await self._run(erase, context, {})
+            return ActionOutcome({}, f"Erased: {done.describe()}, last pass verified.",
+                                 requestProgress(done))
+        if action is SNAPSHOT:
+            name = str(saved.get("name") or _stamp(context.clock.seconds()))
+            snapshot = self.images.snapshotJob(
+                storageId, name, resumeFrom=_state(saved, CopyState.fromJSON))
+            done = await self._run(snapshot, context, {"name": name})
+            return ActionOutcome({}, f"Snapshot {name} taken.", requestProgress(done))
+        if action is BACKUP:
+            created = saved.get("created")
+            if not isinstance(created, (int, float)):
+                created = context.clock.seconds()
+            backup = self.images.backupJob(
+                storageId, float(created), keep=_keep(entity),
+                resumeFrom=_state(saved, CopyState.fromJSON))
+            done = await self._run(backup, context, {"created": created})
+            result = backup.result
+            digest = f" (SHA-256 {result.sha256})" if result is not None else ""
+            return ActionOutcome({}, f"Backup {backup.name} made{digest}.",
+                                 requestProgress(done))
+        if action is RESTORE:
+            chosen = attributes.get("backup") or saved.get("backup")
+            name = chosen if isinstance(chosen, str) else ""
+            if not name:
+                backups = await self._inThread(self.images.backups, storageId)
+                if not backups:
+                    raise InvalidTransition(f"Storage {storageId} has no backup to restore.")
+                name = backups[-1].name
+            restore = self.images.restoreJob(
+                storageId, name, resumeFrom=_state(saved, CopyState.fromJSON))
+            done = await self._run(restore, context, {"backup": name})
+            return ActionOutcome({}, f"Restored backup {name}.", requestProgress(done))
+        raise InvalidTransition(f"The storage driver cannot perform {action.term}.")
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _run(self, job: SlicedJob[_S], context: ActionContext,
+             extra: Mapping[str, Value]) -> Deferred[Progress]:
+        """Run a sliced job, checkpointing its state (with ``extra``) after every slice."""
+
+        def checkpoint(state: _S, progress: Progress) -> Deferred[None]:
+            return context.checkpoint(requestProgress(progress),
+                                      {**extra, "job": state.toJSON()})
+
+        return runJob(job, self._reactor, self._pool, checkpoint, self._sliceSeconds)
+
+    def _ensure(self, storageId: str, sizeGiB: float, resize: bool = True) -> None:
+        """The image exists with the size stored (creating it sparse, or resizing it)."""
+        try:
+            current = self.images.sizeOf(storageId)
+        except NoSuchImage:
+            self.images.create(storageId, sizeGiB)
+            return
+        if resize and current != bytesOf(sizeGiB):
+            self.images.resize(storageId, sizeGiB)
+
+    def _remove(self, storageId: str) -> None:
+        with suppress(NoSuchImage):
+            self.images.delete(storageId)
+
+    def _inThread(self, work: Callable[..., _T], *args: object) -> Deferred[_T]:
+        return deferToThreadPool(self._reactor, self._pool, work, *args)
+
+    def _exclusive(self, storageId: str, work: Callable[[], Deferred[_T]]) -> Deferred[_T]:
+        lock = self._locks.get(storageId)
+        if lock is None:
+            lock = self._locks[storageId] = DeferredLock()
+
+        def release(result: _T) -> _T:
+            if not lock.locked and not lock.waiting:
+                self._locks.pop(storageId, None)
+            return result
+
+        return lock.run(work).addBoth(release)
+
+
+def _size(attributes: Mapping[str, Value]) -> float:
+    size = attributes.get("size")
+    if not isinstance(size, (int, float)) or isinstance(size, bool):
+        raise BadRequest("resize needs a size in GiB.")
+    return float(size)
+
+
+def _resized(entity: Entity, attributes: Mapping[str, Value]) -> Entity:
+    return replace(entity, attributes={**entity.attributes, "occi.storage.size": _size(attributes)})
+
+
+def _keep(entity: Entity) -> int:
+    """How many backups to keep: the backup policy's count, else the server's default."""
+    if any(m.identifier == BACKUP_POLICY.identifier for m in entity.mixins):
+        keep = entity.attributes.get("occi-twisted.backup.keep")
+        if isinstance(keep, int) and keep >= 1:
+            return keep
+    return DEFAULT_KEEP
+
+
+def _state(saved: Mapping[str, Value], load: Callable[[str], _S]) -> _S | None:
+    job = saved.get("job")
+    return load(job) if isinstance(job, str) else None
+
+
+def _stamp(when: float) -> str:
+    return datetime.fromtimestamp(when, UTC).strftime("snapshot-%Y%m%dT%H%M%SZ")
+

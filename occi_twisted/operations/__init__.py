@@ -1,0 +1,51 @@
+"""Operations: what turns a client's action into work done -- the request desk the HTTP layer
+hands actions to, the runner that performs them through the driver, and the daily backup
+policy -- put together around one scheduler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time, tzinfo
+
+from twisted.internet.interfaces import IReactorTime
+
+from ..drivers import IDriver
+from ..scheduler import RetryPolicy, Runner, Scheduler
+from ..store.interface import IStore
+from .desk import WINDOWED, RequestDesk, RequestWatch
+from .policy import BackupPolicy
+from .runner import ActionRunner
+from .view import parseTimestamp, requestETag, requestsPath, requestView, timestamp
+
+
+@dataclass(frozen=True)
+class Operations:
+    """The parts that run requests on one node."""
+
+    desk: RequestDesk
+    scheduler: Scheduler
+    policy: BackupPolicy
+
+    @classmethod
+    def build(
+        cls, store: IStore, driver: IDriver, clock: IReactorTime, *, node: str,
+        backupAt: time, zone: tzinfo, concurrency: int = 32, leaseSeconds: float = 60.0,
+        retry: RetryPolicy | None = None, pollInterval: float | None = None,
+    ) -> Operations:
+        runner = ActionRunner(store, driver, clock)
+        runners: dict[str, Runner] = {action.identifier: runner
+                                      for action in store.registry.actions()}
+        watch = RequestWatch(clock)
+        scheduler = Scheduler(store, clock, node, runners, concurrency=concurrency,
+                              leaseSeconds=leaseSeconds, retry=retry,
+                              pollInterval=pollInterval, observer=watch)
+        desk = RequestDesk(store, scheduler, watch, clock, backupAt=backupAt, zone=zone)
+        policy = BackupPolicy(store, desk, clock, backupAt=backupAt, zone=zone)
+        return cls(desk, scheduler, policy)
+
+
+__all__ = [
+    "WINDOWED", "ActionRunner", "BackupPolicy", "Operations", "RequestDesk", "RequestWatch",
+    "parseTimestamp", "requestETag", "requestView", "requestsPath", "timestamp",
+]

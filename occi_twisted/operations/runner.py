@@ -1,0 +1,56 @@
+"""The one runner of every action: the request's entity, through the driver, back to the store.
+
+The scheduler hands it a claimed request; it reads the entity as it is now, asks the driver
+whether the action may still run (the entity may have changed since the request was made),
+lets the driver do the work (checkpointing through the run context), and returns the state the
+entity is left in as changes that the store commits together with the request's end -- so an
+action's effect is recorded exactly once, whatever crashes when.
+"""
+
+from __future__ import annotations
+
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorTime
+
+from ..drivers import IDriver
+from ..model import Action, withState
+from ..scheduler import RunContext, RunResult
+from ..store.interface import Change, IStore, Put
+from ..store.requests import RequestRecord, RequestState
+
+
+class ActionRunner:
+    """Runs requests' actions through ``driver`` on the entities of ``store``."""
+
+    def __init__(self, store: IStore, driver: IDriver, clock: IReactorTime) -> None:
+        self._store = store
+        self._driver = driver
+        self._clock = clock
+
+    def __call__(self, record: RequestRecord, context: RunContext) -> Deferred[RunResult]:
+        return Deferred.fromCoroutine(self._run(record, context))
+
+    async def _run(self, record: RequestRecord, context: RunContext) -> RunResult:
+        entity = await self._store.get(record.entityId)
+        if entity is None:
+            return RunResult(RequestState.FAILED,
+                             f"The entity {record.entityId} was deleted before the action ran.")
+        action = self._store.registry.get(record.action)
+        if not isinstance(action, Action) or action.identifier not in entity.actions():
+            return RunResult(RequestState.FAILED,
+                             f"{entity.location} does not offer the action {record.action}.")
+        self._driver.check(entity, action, record.attributes)
+        outcome = await self._driver.perform(entity, action, record.attributes, context)
+        changes: list[Change] = []
+        if outcome.changes:
+            # Read again: the entity may have been changed (its title, say) while the action
+            # ran; a change after this read makes the store refuse the end, and the run is
+            # tried again on what is there then.
+            latest = await self._store.get(entity.id)
+            if latest is None:
+                return RunResult(RequestState.FAILED,
+                                 f"{entity.location} was deleted while the action ran.")
+            changed = withState(latest, outcome.changes, now=self._clock.seconds())
+            changes.append(Put(changed, expect=latest.revision))
+        return RunResult(RequestState.SUCCEEDED, outcome.message or f"{action.term}: done.",
+                         outcome.progress, changes)
