@@ -136,7 +136,7 @@ class OCCIService(MultiService):
     still running reach a checkpoint while the store is open."""
 
     def __init__(self, server: OCCIServer, store: IStore, driver: IDriver,
-                 operations: Operations, listen: list[str], reactor: IReactorCore, *,
+                 operations: Operations, *, listen: list[str], reactor: IReactorCore,
                  accessLog: str | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.server = server
@@ -181,8 +181,8 @@ class OCCIService(MultiService):
                                       backupAt=settings.backupAt, zone=zone,
                                       concurrency=settings.concurrency)
         server = OCCIServer(store, driver, reactor, operations.desk, baseURL=settings.baseURL)
-        return cls(server, store, driver, operations, settings.listen, reactor,
-                   accessLog=settings.accessLog)
+        return cls(server, store, driver, operations, listen=settings.listen,
+                   reactor=reactor, accessLog=settings.accessLog)
 
 
 def _usableDataDir(path: Path) -> Path:

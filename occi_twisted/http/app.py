@@ -323,6 +323,7 @@ class OCCIServer:
     async def _listRequests(self, request: IRequest, entity: Entity) -> bytes | None:
         renderer = self._negotiate(request, listing=True)
         _, number = _paging(request)
+        number = number or MAX_PAGE
         after = _query(request, "after")
         page = await self.store.listRequests(entity.id, after, number)
         context = self._context(request)
