@@ -15,7 +15,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from ..model import Value
-from ..model.errors import Conflict, OCCIError, PreconditionFailed
+from ..model.errors import Conflict, NotFound, OCCIError, PreconditionFailed
 from ..store.interface import Change, IStore
 from ..store.requests import RequestRecord, RequestState
 from .runner import (
@@ -84,6 +84,10 @@ class Outcomes:
             # The entity changed between the run and its end: run again on what is there.
             return await self.retryLater(run, TransientError(
                 "The entity changed while the action ran.", retryAfter=0.0))
+        except NotFound:
+            # The entity was deleted between the run and its end: nothing left to change.
+            return await self.finish(run, RequestState.FAILED,
+                                     "The entity was deleted while the action ran.")
 
     async def finish(
         self, run: RunContext, state: RequestState, message: str,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,11 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["--config", "missing.toml"], "cannot read the config file"),
         (["--driver", "libvirt"], "no driver called 'libvirt'"),
         (["--store", "postgresql://localhost/occi"], "not available in this version"),
+        (["--backup-at", "25:00"], "--backup-at"),
+        (["--backup-at", "midnight"], "is not a time of day"),
+        (["--node", "a b"], "--node must be"),
+        (["--concurrency", "0"], "--concurrency must be between"),
+        (["--concurrency", "many"], "--concurrency must be a whole number"),
     ],
 )
 def test_bad_options_one_line_exit_1(tmp_path: Path, args: list[str], says: str) -> None:
@@ -66,6 +72,28 @@ def test_defaults_and_repeatable_listen() -> None:
     options = Options()
     options.parseOptions(["--listen", "tcp:1", "--listen", "unix:/tmp/occi.sock"])
     assert options.settings.listen == ["tcp:1", "unix:/tmp/occi.sock"]
+
+
+def test_request_settings(tmp_path: Path) -> None:
+    config = tmp_path / "occi.toml"
+    config.write_text('backup-at = "02:30"\nnode = "node-a"\nconcurrency = 8\n')
+    options = Options()
+    options.parseOptions(["--config", str(config), "--backup-at", "03:15:30"])
+    settings = options.settings
+    assert settings.backupAt == time(3, 15, 30)
+    assert settings.node == "node-a" and settings.concurrency == 8
+    defaults = Options()
+    defaults.parseOptions([])
+    assert defaults.settings.backupAt == time(0, 0)
+    assert defaults.settings.concurrency == 32 and defaults.settings.node
+
+
+def test_bad_time_zone_is_one_line(tmp_path: Path) -> None:
+    env = {**serverEnvironment(), "TZ": "Mars/Olympus_Mons"}
+    result = subprocess.run(twistdCommand("--data", str(tmp_path / "d")), check=False,
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0 and "TZ" in result.stderr
 
 
 def test_config_rejects_unknown_keys(tmp_path: Path) -> None:

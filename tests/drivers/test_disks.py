@@ -1,0 +1,210 @@
+"""The storage driver on real files: images follow the stored storages, and the actions run
+as sliced jobs that checkpoint into the request and resume from it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.task import Clock
+
+from occi_twisted.drivers import InvalidTransition
+from occi_twisted.drivers.disks import MAX_GIB, DiskDriver
+from occi_twisted.drivers.storage import GIB, DiskImages
+from occi_twisted.model import Description, Entity, Value, newEntity, withState
+from occi_twisted.model.errors import BadRequest
+from occi_twisted.model.infrastructure import (
+    BACKUP,
+    BACKUP_POLICY,
+    RESIZE,
+    RESTORE,
+    SECURE_ERASE,
+    SNAPSHOT,
+    STORAGE,
+)
+
+MIB = 1 << 20
+
+
+@dataclass
+class Context:
+    """A request's run context, as the scheduler gives it, recording every checkpoint."""
+
+    clock: IReactorTime
+    saved: Value | None = None
+    progress: list[Mapping[str, Value]] = field(default_factory=list)
+
+    def checkpoint(self, progress: Mapping[str, Value] | None = None,
+                   checkpoint: Value | None = None) -> Deferred[None]:
+        if progress is not None:
+            self.progress.append(progress)
+        if checkpoint is not None:
+            self.saved = checkpoint
+        return succeed(None)
+
+
+def storage(sizeGiB: float, *, state: str = "offline", keep: int | None = None) -> Entity:
+    attributes: dict[str, object] = {"occi.storage.size": sizeGiB}
+    mixins = ()
+    if keep is not None:
+        attributes["occi-twisted.backup.keep"] = keep
+        mixins = (BACKUP_POLICY,)
+    made = newEntity(Description(kind=STORAGE, mixins=mixins, attributes=attributes))
+    return withState(made, {"occi.storage.state": state}, now=0.0)
+
+
+@pytest.fixture
+def driver(tmp_path: Path) -> DiskDriver:
+    disks = DiskDriver(DiskImages(tmp_path), reactor, sliceSeconds=0.05)
+    disks.start()
+    yield disks  # type: ignore[misc]
+    disks.stop()
+
+
+def image(driver: DiskDriver, entity: Entity) -> Path:
+    return driver.images.imagePath(entity.id)
+
+
+@pytest_twisted.ensureDeferred
+async def test_images_follow_the_store(driver: DiskDriver) -> None:
+    entity = storage(4 / 1024)
+    await driver.realize(None, entity)
+    path = image(driver, entity)
+    assert path.stat().st_size == 4 * MIB
+    assert path.stat().st_blocks == 0  # sparse: no space until written
+    bigger = replace(entity, attributes={**entity.attributes, "occi.storage.size": 8 / 1024})
+    await driver.realize(entity, bigger)
+    assert path.stat().st_size == 8 * MIB
+    # Idempotent: the server repeats realize for every storage after a crash.
+    await driver.realize(bigger, bigger)
+    assert path.stat().st_size == 8 * MIB
+    await driver.realize(bigger, None)
+    assert not path.exists()
+    await driver.realize(bigger, None)  # deleting what is gone is harmless
+
+
+def test_refuses_what_the_file_system_cannot_hold(driver: DiskDriver) -> None:
+    with pytest.raises(BadRequest, match="largest disk image"):
+        driver.provision(storage(MAX_GIB + 1))
+    with pytest.raises(BadRequest):
+        driver.check(storage(1), RESIZE, {"size": float(MAX_GIB * 2)})
+    driver.provision(storage(MAX_GIB))
+
+
+def test_destructive_actions_need_an_offline_storage(driver: DiskDriver) -> None:
+    online = storage(1, state="online")
+    for action in (SECURE_ERASE, RESTORE):
+        with pytest.raises(InvalidTransition, match="offline first"):
+            driver.check(online, action, {})
+    driver.check(online, BACKUP, {})
+    driver.check(online, SNAPSHOT, {})
+    driver.check(storage(1), SECURE_ERASE, {})
+
+
+@pytest_twisted.ensureDeferred
+async def test_secure_erase_reports_passes_and_leaves_the_last_pattern(
+        driver: DiskDriver) -> None:
+    entity = storage(2 / 1024)
+    await driver.realize(None, entity)
+    context = Context(reactor)
+    outcome = await driver.perform(entity, SECURE_ERASE, {"passes": 3, "pattern": "ones"},
+                                   context)
+    assert "verified" in outcome.message
+    assert outcome.progress is not None and outcome.progress["percent"] == 100
+    assert image(driver, entity).read_bytes() == b"\xff" * (2 * MIB)
+    passes = [p["pass"] for p in context.progress]
+    assert passes == sorted(passes) and passes[-1] == 3
+    done = [p["bytes"] for p in context.progress]
+    assert done == sorted(done) and done[-1] == 4 * 2 * MIB  # three passes and a read back
+
+
+@pytest_twisted.ensureDeferred
+async def test_erase_resumes_from_the_saved_checkpoint(driver: DiskDriver) -> None:
+    entity = storage(2 / 1024)
+    await driver.realize(None, entity)
+    first = Context(reactor)
+    await driver.perform(entity, SECURE_ERASE, {"passes": 1, "pattern": "zeros"}, first)
+    # A resume from the finished state does no more I/O and ends at once.
+    again = Context(reactor, saved=first.saved)
+    outcome = await driver.perform(entity, SECURE_ERASE, {"passes": 1, "pattern": "zeros"},
+                                   again)
+    assert outcome.progress is not None and outcome.progress["percent"] == 100
+    assert again.progress == []
+
+
+@pytest_twisted.ensureDeferred
+async def test_resize_snapshot_backup_restore(driver: DiskDriver) -> None:
+    entity = storage(1 / 1024, keep=2)
+    await driver.realize(None, entity)
+    path = image(driver, entity)
+    path.write_bytes(b"first" * 1000)
+    clock = Clock()
+    clock.advance(1_717_200_000)
+
+    resized = await driver.perform(entity, RESIZE, {"size": 2 / 1024}, Context(clock))
+    assert resized.changes == {"occi.storage.size": 2 / 1024}
+    assert path.stat().st_size == 2 * MIB
+
+    snapshot = await driver.perform(entity, SNAPSHOT, {}, Context(clock))
+    assert "Snapshot snapshot-20240601T000000Z taken" in snapshot.message
+    assert driver.images.snapshots(entity.id) == ["snapshot-20240601T000000Z"]
+
+    for _ in range(3):  # the policy keeps two
+        clock.advance(60)
+        made = await driver.perform(entity, BACKUP, {}, Context(clock))
+        assert "SHA-256" in made.message
+    backups = driver.images.backups(entity.id)
+    assert [b.created for b in backups] == [1_717_200_120.0, 1_717_200_180.0]
+
+    path.write_bytes(b"changed")
+    restored = await driver.perform(entity, RESTORE, {}, Context(clock))
+    assert backups[-1].name in restored.message
+    assert path.read_bytes().startswith(b"first" * 1000)
+    assert path.stat().st_size == 2 * MIB
+
+
+@pytest_twisted.ensureDeferred
+async def test_restore_without_backups_is_refused(driver: DiskDriver) -> None:
+    entity = storage(1 / 1024)
+    await driver.realize(None, entity)
+    with pytest.raises(InvalidTransition, match="no backup"):
+        await driver.perform(entity, RESTORE, {}, Context(reactor))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_missing_image_is_made_before_an_action(driver: DiskDriver) -> None:
+    # The store recorded the storage but the server died before the image was made.
+    entity = storage(1 / 1024)
+    outcome = await driver.perform(entity, SECURE_ERASE, {"passes": 1, "pattern": "zeros"},
+                                   Context(reactor))
+    assert outcome.progress is not None and outcome.progress["bytes"] == 2 * MIB
+    assert image(driver, entity).stat().st_size == MIB
+    assert GIB == 1024 * MIB
+
+
+@pytest_twisted.ensureDeferred
+async def test_start_up_catches_up_with_the_store(tmp_path: Path) -> None:
+    # Storages stored, images missing (the server died between the two): the driver service
+    # makes them when it starts.
+    from occi_twisted.model import Registry
+    from occi_twisted.service import DriverService
+    from occi_twisted.store import CREATE, MemoryStore, Put
+
+    store = MemoryStore(Registry.standard())
+    await store.start()
+    entities = [storage(n / 1024) for n in (1, 2, 3)]
+    await store.apply([Put(entity, expect=CREATE) for entity in entities])
+    disks = DiskDriver(DiskImages(tmp_path), reactor)
+    service = DriverService(disks, store)
+    service.startService()
+    assert service.reconciled is not None
+    assert await service.reconciled == 3
+    sizes = [disks.images.imagePath(e.id).stat().st_size for e in entities]
+    assert sizes == [MIB, 2 * MIB, 3 * MIB]
+    await service.stopService()
