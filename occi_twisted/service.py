@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from twisted.application import strports
+from twisted.application.internet import TimerService
 from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred
-from twisted.internet.interfaces import IReactorCore, IReactorFromThreads
+from twisted.internet.interfaces import IReactorCore, IReactorFromThreads, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http import Request
@@ -23,6 +24,7 @@ from twisted.web.server import Site
 
 from .drivers.interface import IDriver, driverFactories
 from .http.app import OCCIServer
+from .http.idempotency import ANSWER_TTL
 from .model import Registry
 from .model.infrastructure import STORAGE
 from .operations import Operations
@@ -109,6 +111,11 @@ class DriverService(Service):
         return self.driver.stop()
 
 
+def _forgetAnswers(store: IStore, clock: IReactorTime) -> Deferred[int]:
+    """Idempotency-Key answers older than a day are forgotten (hourly)."""
+    return store.forgetAnswers(clock.seconds() - ANSWER_TTL)
+
+
 def _caughtUpFailed(failure: Failure) -> int:
     log.failure("The driver could not catch up with the store", failure)
     return 0
@@ -146,6 +153,9 @@ class OCCIService(MultiService):
         DriverService(driver, store).setServiceParent(opened)  # type: ignore[no-untyped-call]
         operations.scheduler.setServiceParent(opened)  # type: ignore[no-untyped-call]
         operations.policy.setServiceParent(opened)  # type: ignore[no-untyped-call]
+        expiry = TimerService(3600, _forgetAnswers, store, reactor)
+        expiry.clock = reactor
+        expiry.setServiceParent(opened)
         site = OCCISite(server.resource(), accessLog)
         for description in listen:
             strports.service(description, site).setServiceParent(opened)

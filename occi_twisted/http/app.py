@@ -9,7 +9,7 @@ with the model, write through the store, and render by negotiation.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -59,8 +59,10 @@ from ..renderings.resolve import (
     filterCategories,
     localPath,
 )
+from ..store.answers import Answer, KeyTaken, RememberAnswer
 from ..store.interface import CREATE, Change, Delete, IStore, Put, Query, StoreUnavailable
 from ..store.requests import RequestRecord, RequestState
+from . import idempotency
 from .errors import statusFor
 from .prefer import preferences
 from .stream import Stream
@@ -309,10 +311,23 @@ class OCCIServer:
         return self._sendRequest(request, record, entity)
 
     async def _newRequest(self, request: IRequest, entity: Entity) -> bytes | None:
+        once = await self._once(request)
+        if isinstance(once, bytes):
+            return once
         record = self._plan(request, entity, self._parse(request), _query(request, "action"))
         prefer = preferences(_allHeaders(request, b"prefer"))
-        budget = 0.0 if prefer.wait is None else prefer.wait
-        ended = await self.desk.submitAndWait(record, budget)
+        if once is not None or prefer.wait is None:
+            # Answered at once (a remembered answer is the one the commit makes).
+            request.setResponseCode(202)
+            view = requestView(record, entity)
+            request.setHeader(b"Location", self._context(request).absolute(view.location))
+            request.setHeader(b"ETag", requestETag(record).encode())
+            rendered = self._negotiate(request, listing=False).entity(
+                EntityView(view), self._context(request))
+            return await self._commitAnswer(
+                request, once, [], rendered,
+                commit=lambda changes: self.desk.scheduler.submitAll([record], changes))
+        ended = await self.desk.submitAndWait(record, prefer.wait)
         if ended.state.isFinal:
             request.setResponseCode(201)
             request.setHeader(b"Location", self._context(request).absolute(
@@ -461,6 +476,9 @@ class OCCIServer:
         return await self._create(request, kind, document)
 
     async def _create(self, request: IRequest, kind: Kind, document: Document) -> bytes | None:
+        once = await self._once(request)
+        if isinstance(once, bytes):
+            return once
         documents = document.entities or (document,)
         created: list[Entity] = []
         changes: list[Change] = []
@@ -474,18 +492,69 @@ class OCCIServer:
             created.append(entity)
             changes.append(Put(entity, expect=CREATE))
             changes.extend(await self._newLinks(entity, description))
-        await self.store.apply(changes)
-        for entity in created:
-            await self._realize(None, entity)
         context = self._context(request)
         request.setResponseCode(201)
         request.setHeader(b"Location", context.absolute(created[0].location))
         renderer = self._negotiate(request, listing=len(created) > 1)
         if len(created) > 1 or renderer.mediaType in _BY_REFERENCE:
             # Text clients (pOCCI among them) look for the new location in the body.
-            return self._send(request, renderer.locations([e.location for e in created],
-                                                          context))
-        return await self._renderEntity(request, renderer, created[0])
+            rendered = renderer.locations([e.location for e in created], context)
+        else:
+            # Rendered before the commit (a remembered answer commits with it), so its
+            # links are the ones this change set makes.
+            new = created[0]
+            links = [c.entity for c in changes if isinstance(c, Put) and c.entity.isLink
+                     and c.entity.source == new.location]
+            request.setHeader(b"ETag", _etag(new).encode())
+            rendered = renderer.entity(EntityView(new, links), context)
+        return await self._commitAnswer(request, once, changes, rendered,
+                                        after=lambda: self._realizeAll(created))
+
+    async def _realizeAll(self, created: Sequence[Entity]) -> None:
+        for entity in created:
+            await self._realize(None, entity)
+
+    async def _once(self, request: IRequest) -> bytes | tuple[str, str] | None:
+        """For a POST with an ``Idempotency-Key``: the remembered answer to send again, or
+        the key and the request's fingerprint to remember this answer under."""
+        key = idempotency.keyOf(request)
+        if key is None:
+            return None
+        printed = idempotency.fingerprint(request, _body(request))
+        answer = await self.store.recall(self._owner(request), key)
+        if answer is not None:
+            return idempotency.replay(request, answer, printed)
+        return key, printed
+
+    async def _commitAnswer(
+        self, request: IRequest, once: tuple[str, str] | None, changes: list[Change],
+        rendered: Rendered, *, after: Callable[[], Awaitable[None]] | None = None,
+        commit: Callable[[list[Change]], Awaitable[None]] | None = None,
+    ) -> bytes | None:
+        """Commit ``changes`` (with ``commit``, the store's ``apply`` unless given) -- with
+        the answer, under the request's Idempotency-Key -- then run ``after`` and send the
+        answer.  A concurrent POST with the same key that committed first makes this one
+        replay its answer instead."""
+        commit = commit or self.store.apply
+        after = after or _nothing
+        if once is not None:
+            key, printed = once
+            body = self._send(request, rendered)
+            status: int = getattr(request, "code", 200)
+            answer = Answer(self._owner(request), key, printed, status,
+                            idempotency.keptHeaders(request), body, self._now())
+            try:
+                await commit([*changes, RememberAnswer(answer)])
+            except KeyTaken:
+                first = await self.store.recall(answer.owner, key)
+                if first is None:
+                    raise
+                return idempotency.replay(request, first, printed)
+            await after()
+            return body
+        await commit(changes)
+        await after()
+        return self._send(request, rendered)
 
     async def _actOnCollection(
         self, request: IRequest, query: Query, offered: Sequence[str], document: Document,
@@ -946,6 +1015,10 @@ def _headers(request: IRequest) -> Mapping[str, Sequence[str]]:
         name.decode("latin-1").lower(): [v.decode("latin-1") for v in values]
         for name, values in request.requestHeaders.getAllRawHeaders()
     }
+
+
+async def _nothing() -> None:
+    """Nothing to do after a commit."""
 
 
 def _allHeaders(request: IRequest, name: bytes) -> list[str]:

@@ -63,7 +63,7 @@ class Outcomes:
                 raise TypeError(f"The runner of {record.action} returned {result!r}, "
                                 "not a RunResult.")
         except RequestCancelled:
-            return await self.finish(run, RequestState.CANCELLED, _CANCELLED)
+            return await self.finish(run, RequestState.CANCELLED, _cancelledAt(run.record))
         except Interrupted:
             return await self.giveBack(run)
         except LeaseLost as lost:
@@ -137,6 +137,19 @@ class Outcomes:
             f"Attempt {attempts} failed: {problem.message} It is tried again in {delay:g} s.",
             countAttempt=True,
         )
+
+
+def _cancelledAt(record: RequestRecord) -> str:
+    """The cancellation message, saying how far the work got."""
+    progress = record.progress
+    parts = []
+    if "pass" in progress and "passes" in progress:
+        parts.append(f"in pass {progress['pass']} of {progress['passes']}")
+    if "percent" in progress:
+        parts.append(f"{progress['percent']}% done")
+    if not parts:
+        return _CANCELLED
+    return f"Cancelled at the client's request, {', '.join(parts)}."
 
 
 def _describe(problem: BaseException) -> str:

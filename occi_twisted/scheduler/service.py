@@ -28,7 +28,7 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from ..store.interface import IStore
+from ..store.interface import Change, IStore
 from ..store.requests import AddRequest, RequestRecord
 from ._outcome import Outcomes
 from .runner import LeaseLost, RetryPolicy, RunContext, Runner
@@ -110,12 +110,17 @@ class Scheduler(Service):
         await self.submitAll([record])
         return record
 
-    def submitAll(self, records: Sequence[RequestRecord]) -> Deferred[None]:
-        """Store new requests in one transaction (all or none), then as :meth:`submit`."""
-        return Deferred.fromCoroutine(self._submitAll(records))
+    def submitAll(
+        self, records: Sequence[RequestRecord], alongside: Sequence[Change] = ()
+    ) -> Deferred[None]:
+        """Store new requests in one transaction (all or none) with the changes
+        ``alongside`` (a remembered answer, say), then as :meth:`submit`."""
+        return Deferred.fromCoroutine(self._submitAll(records, alongside))
 
-    async def _submitAll(self, records: Sequence[RequestRecord]) -> None:
-        await self.store.apply([AddRequest(record) for record in records])
+    async def _submitAll(
+        self, records: Sequence[RequestRecord], alongside: Sequence[Change]
+    ) -> None:
+        await self.store.apply([*(AddRequest(record) for record in records), *alongside])
         for record in records:
             self._notify(record)
         self.wake()

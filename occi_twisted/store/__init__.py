@@ -1,6 +1,7 @@
 """Storage of entities, persistent requests and shared state, behind one interface with
 several backends."""
 
+from .answers import Answer, KeyTaken, RememberAnswer
 from .interface import (
     CREATE,
     Change,
@@ -18,13 +19,16 @@ from .sqlite import SQLiteStore
 __all__ = [
     "CREATE",
     "AddRequest",
+    "Answer",
     "Change",
     "Delete",
     "IStore",
+    "KeyTaken",
     "MemoryStore",
     "Page",
     "Put",
     "Query",
+    "RememberAnswer",
     "RequestPage",
     "RequestRecord",
     "RequestState",

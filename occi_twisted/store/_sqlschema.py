@@ -85,7 +85,22 @@ CREATE INDEX requests_waiting ON requests (not_before)
 CREATE INDEX requests_leased ON requests (lease_until) WHERE state = 'running';
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+_V3 = """
+-- Remembered answers of POSTs with an Idempotency-Key (store/answers.py), per owner.
+CREATE TABLE answers (
+    owner       TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status      INTEGER NOT NULL,
+    headers     TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    created     REAL NOT NULL,
+    PRIMARY KEY (owner, key)
+) WITHOUT ROWID;
+CREATE INDEX answers_by_age ON answers (created);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 
 
 def openWriter(path: str) -> sqlite3.Connection:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from ..model.errors import NotFound
 from . import _rules, _sqlrequests
 from ._sqlrequests import NewRequest
+from .answers import Answer, RememberAnswer, keyTaken
 from .serial import EntityRecord, canonical
 
 
@@ -57,7 +58,7 @@ class _Transaction:
         return found is not None
 
 
-PreparedChange = PutRecord | DeleteId | NewRequest
+PreparedChange = PutRecord | DeleteId | NewRequest | RememberAnswer
 
 
 def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChange]) -> None:
@@ -68,8 +69,39 @@ def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChang
             _put(connection, view, change.record, change.expect)
         elif isinstance(change, DeleteId):
             _delete(connection, view, change.entityId, change.expect)
+        elif isinstance(change, RememberAnswer):
+            _remember(connection, change.answer)
         else:
             _sqlrequests.insert(connection, change.row)
+
+
+def _remember(db: sqlite3.Connection, answer: Answer) -> None:
+    try:
+        db.execute(
+            "INSERT INTO answers (owner, key, fingerprint, status, headers, body, created)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (answer.owner, answer.key, answer.fingerprint, answer.status,
+             json.dumps(answer.headers), answer.body, answer.created),
+        )
+    except sqlite3.IntegrityError:
+        raise keyTaken(answer.key) from None
+
+
+def recall(db: sqlite3.Connection, owner: str, key: str) -> Answer | None:
+    row = db.execute(
+        "SELECT fingerprint, status, headers, body, created FROM answers"
+        " WHERE owner = ? AND key = ?", (owner, key),
+    ).fetchone()
+    if row is None:
+        return None
+    fingerprint, status, headers, body, created = row
+    return Answer(owner, key, fingerprint, status,
+                  tuple((str(name), str(value)) for name, value in json.loads(headers)),
+                  bytes(body), created)
+
+
+def forgetAnswers(db: sqlite3.Connection, before: float) -> int:
+    return db.execute("DELETE FROM answers WHERE created < ?", (before,)).rowcount
 
 
 def _put(

@@ -26,6 +26,7 @@ from twisted.internet.defer import Deferred
 from zope.interface import Attribute, Interface
 
 from ..model import Entity, Mixin, Value
+from .answers import Answer, RememberAnswer
 from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 
 #: ``Put.expect`` for "this must be a new entity".
@@ -80,7 +81,7 @@ class Delete:
     expect: int | None = None
 
 
-Change = Put | Delete | AddRequest
+Change = Put | Delete | AddRequest | RememberAnswer
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,13 @@ class IStore(Interface):
         Each entity that carried it loses it and gets its revision bumped (its ETag changes).
         An unknown mixin is NotFound; a mixin of the server's own, or one another user mixin
         depends on, is a Conflict."""
+
+    def recall(owner: str, key: str) -> Deferred[Answer | None]:
+        """The answer remembered for ``owner``'s ``Idempotency-Key`` ``key``, if any (see
+        :mod:`.answers`; a :class:`RememberAnswer` in a change set stores one)."""
+
+    def forgetAnswers(before: float) -> Deferred[int]:
+        """Forget the answers remembered before ``before``; how many were forgotten."""
 
     # -- requests (see :mod:`.requests`) ---------------------------------------------------
     #

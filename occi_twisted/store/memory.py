@@ -22,6 +22,7 @@ from zope.interface import implementer
 from ..model import Entity, Mixin, Registry, Value
 from . import _requestrules, _rules
 from ._memrequests import RequestTable
+from .answers import Answer, RememberAnswer, keyTaken
 from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
 from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 from .serial import (
@@ -74,6 +75,7 @@ class MemoryStore:
         self._lastSeq = 0
         self._running = False
         self._requests = RequestTable()
+        self._answers: dict[tuple[str, str], Answer] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -145,10 +147,14 @@ class MemoryStore:
                 staged.put(recordOf(change.entity), change.expect)
             elif isinstance(change, Delete):
                 staged.delete(change.entityId, change.expect)
+            elif isinstance(change, RememberAnswer):
+                staged.remember(change.answer)
             else:
                 staged.addRequest(change.record)
         self._merge(staged.rows)
         self._requests.insert(staged.requests)
+        for answer in staged.answers:
+            self._answers[(answer.owner, answer.key)] = answer
 
     def defineMixin(self, mixin: Mixin) -> Deferred[Mixin]:
         def define() -> Mixin:
@@ -177,6 +183,20 @@ class MemoryStore:
             self.registry.removeUserMixin(identifier)
 
         return self._run(remove)
+
+    # -- remembered answers ------------------------------------------------------------
+
+    def recall(self, owner: str, key: str) -> Deferred[Answer | None]:
+        return self._run(lambda: self._answers.get((owner, key)))
+
+    def forgetAnswers(self, before: float) -> Deferred[int]:
+        def forget() -> int:
+            old = [k for k, answer in self._answers.items() if answer.created < before]
+            for k in old:
+                del self._answers[k]
+            return len(old)
+
+        return self._run(forget)
 
     # -- requests ----------------------------------------------------------------------
 
@@ -298,6 +318,8 @@ class _Staged:
         self.rows: dict[str, _Row | None] = {}
         #: The set's new requests, as rows, in order.
         self.requests: list[_requestrules.Row] = []
+        #: The set's remembered answers.
+        self.answers: list[Answer] = []
 
     def row(self, entityId: str) -> _Row | None:
         if entityId in self.rows:
@@ -330,6 +352,12 @@ class _Staged:
                 continue
             self.rows[row.record.id] = None
             doomed.extend(self._linksAt(row.record.location))
+
+    def remember(self, answer: Answer) -> None:
+        key = (answer.owner, answer.key)
+        if key in self._store._answers or any((a.owner, a.key) == key for a in self.answers):
+            raise keyTaken(answer.key)
+        self.answers.append(answer)
 
     def addRequest(self, record: RequestRecord) -> None:
         _requestrules.checkNew(record)

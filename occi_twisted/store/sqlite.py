@@ -38,6 +38,7 @@ from ..model.errors import OCCIError
 from . import _requestrules, _rules, _sqlread, _sqlrequests, _sqlwrite
 from ._sqlschema import openReader, openWriter
 from ._writer import GroupCommitWriter
+from .answers import Answer, RememberAnswer
 from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
 from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 from .serial import canonical, defineUserMixins, entityFromDict, mixinToDict, recordOf
@@ -198,6 +199,14 @@ class SQLiteStore:
                 self.registry.defineUserMixin(mixin)
             raise
 
+    # -- remembered answers ------------------------------------------------------------
+
+    def recall(self, owner: str, key: str) -> Deferred[Answer | None]:
+        return self._read(partial(_sqlwrite.recall, owner=owner, key=key))
+
+    def forgetAnswers(self, before: float) -> Deferred[int]:
+        return self._write(partial(_sqlwrite.forgetAnswers, before=before))
+
     # -- requests (claims and transitions on the writer thread) -------------------------
 
     def addRequest(self, record: RequestRecord) -> Deferred[None]:
@@ -325,6 +334,8 @@ class SQLiteStore:
 
 def _prepare(change: Change) -> _sqlwrite.PreparedChange:
     """A change as plain data for the writer thread (``ValueError``: a value is not JSON)."""
+    if isinstance(change, RememberAnswer):
+        return change
     if isinstance(change, Put):
         return _sqlwrite.PutRecord(recordOf(change.entity), change.expect)
     if isinstance(change, Delete):

@@ -40,6 +40,7 @@ from occi_twisted.store.interface import (
     StoreUnavailable,
 )
 
+from .answers_contract import AnswerContract
 from .requests_contract import RequestContract
 
 TAGS = "http://example.com/tags#"
@@ -128,7 +129,7 @@ async def ids(store: IStore, query: Query = EVERYTHING, limit: int = 1000) -> li
     return [entity.id for entity in page.entities]
 
 
-class StoreContract(RequestContract):
+class StoreContract(RequestContract, AnswerContract):
     """Tests of :class:`IStore` semantics; subclasses provide :meth:`makeStore`.
 
     The tests of persistent requests come from :class:`RequestContract`."""

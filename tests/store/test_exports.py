@@ -8,8 +8,9 @@ from occi_twisted.store import interface, memory, sqlite
 
 def test_exports() -> None:
     assert sorted(store.__all__) == sorted([
-        "CREATE", "AddRequest", "Change", "Delete", "IStore", "MemoryStore", "Page", "Put",
-        "Query", "RequestPage", "RequestRecord", "RequestState", "SQLiteStore",
+        "CREATE", "AddRequest", "Answer", "Change", "Delete", "IStore", "KeyTaken",
+        "MemoryStore", "Page", "Put", "Query", "RememberAnswer", "RequestPage", "RequestRecord",
+        "RequestState", "SQLiteStore",
         "StoreUnavailable", "newRequest",
     ])
     assert store.IStore is interface.IStore

@@ -20,6 +20,7 @@ from twisted.internet.defer import DeferredList, ensureDeferred, gatherResults
 from occi_twisted.model import Entity, Registry
 from occi_twisted.model.errors import Conflict
 from occi_twisted.store import _sqlread
+from occi_twisted.store._sqlschema import MIGRATIONS
 from occi_twisted.store.interface import Delete, IStore, Query, StoreUnavailable
 from occi_twisted.store.sqlite import SQLiteStore
 
@@ -42,7 +43,7 @@ class TestSQLiteStore(StoreContract):
         assert self.path.is_file()
         with sqlite3.connect(self.path) as db:
             assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-            assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+            assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
             assert db.execute("SELECT id, kind, owner FROM entities").fetchall() == [
                 ("c1", "http://schemas.ogf.org/occi/infrastructure#compute", "alice")]
         db.close()
