@@ -19,7 +19,7 @@ share the work without running anything twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from twisted.internet.defer import Deferred
@@ -27,6 +27,7 @@ from zope.interface import Attribute, Interface
 
 from ..model import Entity, Mixin, Value
 from .answers import Answer, RememberAnswer
+from .events import Event, EventPage, Subscription
 from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 
 #: ``Put.expect`` for "this must be a new entity".
@@ -169,6 +170,44 @@ class IStore(Interface):
 
     def forgetAnswers(before: float) -> Deferred[int]:
         """Forget the answers remembered before ``before``; how many were forgotten."""
+
+    # -- events (see :mod:`.events`) ----------------------------------------------------------
+    #
+    # Every change set, request transition and mixin removal appends its events in its own
+    # transaction (a lease renewal alone appends none).
+
+    def eventsAfter(after: int, limit: int) -> Deferred[list[Event]]:
+        """Up to ``limit`` events with ``seq > after``, oldest first: what a follower of the
+        whole store has not seen yet."""
+
+    def events(
+        node: str, *, requestId: str | None = None, before: int | None = None, limit: int = 50
+    ) -> Deferred[EventPage]:
+        """The events of ``node`` -- ``/`` (all), a kind collection (``/compute/``) or an
+        entity's location -- and only those of request ``requestId`` if given, newest first,
+        with ``seq < before`` if given; ``more`` says whether older ones exist."""
+
+    def addEventListener(listener: Callable[[], None]) -> None:
+        """Call ``listener`` (on the reactor thread, with no arguments) after each commit
+        that appended events; it reads them with :meth:`eventsAfter`."""
+
+    def removeEventListener(listener: Callable[[], None]) -> None:
+        """Stop calling ``listener``."""
+
+    # -- pubsub subscriptions (XEP-0060 state, shared by the nodes serving one cloud) --------
+
+    def subscribe(subscription: Subscription) -> Deferred[Subscription]:
+        """Keep ``subscription``; if ``jid`` is subscribed to ``node`` already, that one is
+        kept (and returned) with the new options."""
+
+    def unsubscribe(node: str, jid: str, subid: str | None = None) -> Deferred[bool]:
+        """Remove ``jid``'s subscription to ``node`` (that ``subid``, if given); whether one
+        was there."""
+
+    def subscriptions(
+        node: str | None = None, jid: str | None = None
+    ) -> Deferred[list[Subscription]]:
+        """The subscriptions to ``node`` and/or of ``jid`` (``None``: any), oldest first."""
 
     # -- requests (see :mod:`.requests`) ---------------------------------------------------
     #

@@ -1,0 +1,96 @@
+"""Events: one per change of an entity and per step of a request, kept by the store.
+
+The store writes each event in the transaction that makes its change, so an event is durable
+before anyone is told of it, and there is no change without its event nor an event without its
+change.  Events are numbered (``seq``) in commit order across the whole store: a reader that
+has seen up to ``seq`` N asks for what came after N and misses nothing, which is how the feeds,
+the long polls and the XMPP publisher follow the store, on one node or several.
+
+An event names where it belongs: its entity's location (``/compute/<id>``), that entity's kind
+collection (``/compute/``), and its request, if it is a step of one.  ``content`` is the new
+state as plain JSON: the entity's stored document (``{}`` once deleted), or the request's
+record; renderings turn it into what clients read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ..model import Value
+
+
+class EventType(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    DELETED = "deleted"
+    #: Only the entity's mixins changed: a mixin (a template, a tag) associated or removed.
+    MIXINS = "mixins"
+    QUEUED = "queued"
+    SCHEDULED = "scheduled"
+    STARTED = "started"
+    PROGRESS = "progress"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    #: A running request was asked to stop (it ends as cancelled at its next checkpoint).
+    CANCELLING = "cancelling"
+
+    @property
+    def isRequestStep(self) -> bool:
+        return self not in (EventType.CREATED, EventType.UPDATED, EventType.DELETED,
+                            EventType.MIXINS)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One stored event (see the module's docstring)."""
+
+    seq: int
+    #: A random UUID: the Atom entry's ``urn:uuid:`` id, and the XMPP item id.
+    id: str
+    type: EventType
+    entityId: str
+    #: The entity's path, e.g. ``/compute/<id>``.
+    location: str
+    #: The entity's kind collection, e.g. ``/compute/``.
+    collection: str
+    requestId: str | None
+    owner: str
+    #: Epoch seconds.
+    updated: float
+    #: One line for people, e.g. ``compute /compute/<id> updated``.
+    title: str
+    content: Mapping[str, Value] = field(default_factory=dict)
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The pubsub nodes (and feeds) the event belongs to, narrowest first."""
+        return (self.location, self.collection, "/")
+
+
+def newEventId() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """Events in ``seq`` order (ascending or descending, as asked), and whether more follow
+    in that direction."""
+
+    events: Sequence[Event]
+    more: bool
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A subscription to a pubsub node, as XEP-0060 keeps it: who (a bare or full JID), to
+    what node, with which options (XEP-0060 ``pubsub#`` subscribe options, as strings)."""
+
+    node: str
+    jid: str
+    subid: str
+    options: Mapping[str, str] = field(default_factory=dict)
+    created: float = 0.0
