@@ -18,9 +18,11 @@ from .requests import RequestPage, RequestRecord, RequestState
 class RequestTable:
     """Every request, by id, with its creation sequence number."""
 
-    def __init__(self) -> None:
+    def __init__(self, changed: Callable[[RequestRecord | None, RequestRecord], None]) -> None:
+        """``changed(before, after)`` is told of every request stored (for its event)."""
         self._rows: dict[str, tuple[int, rules.Row]] = {}
         self._lastSeq = 0
+        self._changed = changed
 
     def has(self, requestId: str) -> bool:
         return requestId in self._rows
@@ -30,6 +32,7 @@ class RequestTable:
         for row in rows:
             self._lastSeq += 1
             self._rows[row[0]] = (self._lastSeq, row)
+            self._changed(None, rules.fromRow(row))
 
     def get(self, requestId: str) -> RequestRecord | None:
         found = self._rows.get(requestId)
@@ -85,7 +88,9 @@ class RequestTable:
 
     def _store(self, record: RequestRecord) -> RequestRecord:
         """Keep ``record``; returns it as a reader would get it, sharing nothing."""
-        seq, _ = self._rows[record.id]
+        seq, before = self._rows[record.id]
         row = rules.toRow(record)
         self._rows[record.id] = (seq, row)
-        return rules.fromRow(row)
+        stored = rules.fromRow(row)
+        self._changed(rules.fromRow(before), stored)
+        return stored

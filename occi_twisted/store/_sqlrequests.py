@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import _eventrules, _sqlevents
 from . import _requestrules as rules
 from .requests import RequestRecord
 
@@ -42,6 +43,9 @@ def insert(db: sqlite3.Connection, row: rules.Row) -> None:
         raise rules.noEntity(entityId)
     marks = ", ".join("?" * len(rules.COLUMNS))
     db.execute(f"INSERT INTO requests ({_COLUMNS}) VALUES ({marks})", row)
+    location = _sqlevents.locationOf(db, entityId)
+    if location is not None:
+        _sqlevents.append(db, _eventrules.requestRow(None, rules.fromRow(row), location))
 
 
 def get(db: sqlite3.Connection, requestId: str) -> RequestRecord | None:
@@ -85,9 +89,12 @@ def claimDue(
         (now, limit),
     ).fetchall()
     due = sorted(waiting + expired, key=lambda row: (row[0], row[1]))[:limit]
-    claimed = [rules.claimed(rules.fromRow(row[2:]), node, now, leaseSeconds) for row in due]
-    for record in claimed:
-        _update(db, record)
+    claimed = []
+    for row in due:
+        before = rules.fromRow(row[2:])
+        record = rules.claimed(before, node, now, leaseSeconds)
+        _update(db, record, before)
+        claimed.append(record)
     return claimed
 
 
@@ -113,23 +120,28 @@ def change(
     record = rules.found(requestId, get(db, requestId))
     after = transition(record)
     if after is not record:
-        _update(db, after)
+        _update(db, after, record)
     return after
 
 
 def releaseNode(db: sqlite3.Connection, node: str, now: float) -> list[RequestRecord]:
-    orphans = [
-        rules.orphaned(rules.fromRow(row), now)
-        for row in db.execute(f"{_SELECT} WHERE {_RUNNING} AND claimed_by = ?", (node,))
-    ]
-    for record in orphans:
-        _update(db, record)
+    orphans = []
+    for row in db.execute(f"{_SELECT} WHERE {_RUNNING} AND claimed_by = ?",
+                          (node,)).fetchall():
+        before = rules.fromRow(row)
+        record = rules.orphaned(before, now)
+        _update(db, record, before)
+        orphans.append(record)
     return orphans
 
 
 _ASSIGN = ", ".join(f"{column} = ?" for column in rules.COLUMNS[1:])
 
 
-def _update(db: sqlite3.Connection, record: RequestRecord) -> None:
+def _update(db: sqlite3.Connection, record: RequestRecord, before: RequestRecord) -> None:
     row = rules.toRow(record)
     db.execute(f"UPDATE requests SET {_ASSIGN} WHERE id = ?", (*row[1:], row[0]))
+    if record.revision != before.revision:
+        location = _sqlevents.locationOf(db, record.entityId)
+        if location is not None:
+            _sqlevents.append(db, _eventrules.requestRow(before, record, location))

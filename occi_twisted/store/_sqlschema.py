@@ -100,7 +100,39 @@ CREATE TABLE answers (
 CREATE INDEX answers_by_age ON answers (created);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+_V4 = """
+-- Events (store/events.py): one per change, in commit order (seq), written in the change's
+-- transaction.  Feeds read them newest first by node: the entity, its collection, or all.
+CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          TEXT NOT NULL UNIQUE,
+    type        TEXT NOT NULL,
+    entity_id   TEXT NOT NULL,
+    location    TEXT NOT NULL,
+    collection  TEXT NOT NULL,
+    request_id  TEXT,
+    owner       TEXT NOT NULL,
+    updated     REAL NOT NULL,
+    title       TEXT NOT NULL,
+    content     TEXT NOT NULL
+);
+CREATE INDEX events_by_location ON events (location, seq);
+CREATE INDEX events_by_collection ON events (collection, seq);
+CREATE INDEX events_by_request ON events (request_id, seq) WHERE request_id IS NOT NULL;
+
+-- XEP-0060 subscriptions to the nodes the events are published on.
+CREATE TABLE subscriptions (
+    node    TEXT NOT NULL,
+    jid     TEXT NOT NULL,
+    subid   TEXT NOT NULL,
+    options TEXT NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (node, jid)
+) WITHOUT ROWID;
+CREATE INDEX subscriptions_by_jid ON subscriptions (jid);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 
 
 def openWriter(path: str) -> sqlite3.Connection:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..model.errors import NotFound
-from . import _rules, _sqlrequests
+from . import _eventrules, _rules, _sqlevents, _sqlrequests
 from ._sqlrequests import NewRequest
 from .answers import Answer, RememberAnswer, keyTaken
 from .serial import EntityRecord, canonical
@@ -33,6 +33,8 @@ class DeleteId:
 
     entityId: str
     expect: int | None
+    #: When, for the events of what is deleted.
+    now: float
 
 
 class _Transaction:
@@ -68,7 +70,7 @@ def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChang
         if isinstance(change, PutRecord):
             _put(connection, view, change.record, change.expect)
         elif isinstance(change, DeleteId):
-            _delete(connection, view, change.entityId, change.expect)
+            _delete(connection, view, change.entityId, change.expect, change.now)
         elif isinstance(change, RememberAnswer):
             _remember(connection, change.answer)
         else:
@@ -108,8 +110,10 @@ def _put(
     db: sqlite3.Connection, view: _Transaction, record: EntityRecord, expect: int | None
 ) -> None:
     existing = _rules.checkPut(view, record, expect)
+    old: str | None = None
     if existing is not None:
         seq = existing.seq
+        old = db.execute("SELECT document FROM entities WHERE seq = ?", (seq,)).fetchone()[0]
         db.execute(
             "UPDATE entities SET owner = ?, revision = ?, source = ?, target = ?, document = ?"
             " WHERE seq = ?",
@@ -130,10 +134,13 @@ def _put(
             "INSERT INTO entity_mixins (seq, mixin) VALUES (?, ?)",
             [(seq, mixin) for mixin in record.mixins],
         )
+    _sqlevents.append(db, _eventrules.entityRow(
+        record.kind, record.id, record.location, record.owner, old=old, new=record.document,
+        now=0.0))
 
 
 def _delete(
-    db: sqlite3.Connection, view: _Transaction, entityId: str, expect: int | None
+    db: sqlite3.Connection, view: _Transaction, entityId: str, expect: int | None, now: float
 ) -> None:
     """Delete the entity, then every link from or to it, then links to those, and so on."""
     doomed = [(existing := _rules.checkDelete(view, entityId, expect)).seq]
@@ -144,6 +151,11 @@ def _delete(
         if seq in seen:
             continue
         seen.add(seq)
+        gone = db.execute("SELECT id, kind, location, owner FROM entities WHERE seq = ?",
+                          (seq,)).fetchone()
+        if gone is not None:
+            _sqlevents.append(db, _eventrules.entityRow(
+                gone[1], gone[0], gone[2], gone[3], old=None, new=None, now=now))
         db.execute("DELETE FROM entities WHERE seq = ?", (seq,))
         db.execute("DELETE FROM entity_mixins WHERE seq = ?", (seq,))
         location = locations[seq]
@@ -172,17 +184,20 @@ def removeUserMixin(connection: sqlite3.Connection, identifier: str, now: float)
     ).rowcount == 0:
         raise NotFound(f"Category {identifier} is not known to this server.")
     carriers = connection.execute(
-        "SELECT e.seq, e.document FROM entity_mixins AS m JOIN entities AS e ON e.seq = m.seq"
-        " WHERE m.mixin = ?",
+        "SELECT e.seq, e.document, e.id, e.kind, e.location, e.owner FROM entity_mixins AS m"
+        " JOIN entities AS e ON e.seq = m.seq WHERE m.mixin = ?",
         (identifier,),
     ).fetchall()
-    for seq, text in carriers:
+    for seq, text, entityId, kind, location, owner in carriers:
         document = json.loads(text)
         document["mixins"] = [m for m in document["mixins"] if m != identifier]
         document["revision"] += 1
         document["updated"] = now
+        changed = canonical(document)
         connection.execute(
             "UPDATE entities SET revision = ?, document = ? WHERE seq = ?",
-            (document["revision"], canonical(document), seq),
+            (document["revision"], changed, seq),
         )
+        _sqlevents.append(connection, _eventrules.entityRow(
+            kind, entityId, location, owner, old=text, new=changed, now=now))
     connection.execute("DELETE FROM entity_mixins WHERE mixin = ?", (identifier,))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..model import Value
+from .requests import RequestRecord, RequestState
 
 
 class EventType(StrEnum):
@@ -94,3 +95,30 @@ class Subscription:
     subid: str
     options: Mapping[str, str] = field(default_factory=dict)
     created: float = 0.0
+
+
+def requestOfEvent(event: Event) -> RequestRecord | None:
+    """The request a request step's ``content`` holds (``None`` for an entity event); the
+    checkpoint and the lease, which clients never see, are not kept in events."""
+    content = event.content
+    if event.requestId is None or not isinstance(content, Mapping):
+        return None
+    def time(name: str) -> float | None:
+        value = content.get(name)
+        return float(value) if isinstance(value, (int, float)) else None
+
+    attributes = content.get("attributes")
+    progress = content.get("progress")
+    return RequestRecord(
+        id=str(content.get("id", event.requestId)), entityId=event.entityId,
+        owner=str(content.get("owner", event.owner)), action=str(content.get("action", "")),
+        attributes=dict(attributes) if isinstance(attributes, Mapping) else {},
+        state=RequestState(str(content.get("state", "queued"))),
+        notBefore=time("notBefore") or event.updated, created=time("created") or event.updated,
+        updated=time("updated") or event.updated,
+        progress=dict(progress) if isinstance(progress, Mapping) else {},
+        attempts=int(str(content.get("attempts", 0))), started=time("started"),
+        finished=time("finished"), message=str(content.get("message", "")),
+        claimedBy=None, cancelRequested=bool(content.get("cancelRequested", False)),
+        revision=int(str(content.get("revision", 1))),
+    )

@@ -9,6 +9,7 @@ Nothing is durable; listings are linear scans, which is fine at test sizes.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -20,9 +21,10 @@ from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from ..model import Entity, Mixin, Registry, Value
-from . import _requestrules, _rules
+from . import _eventrules, _requestrules, _rules
 from ._memrequests import RequestTable
 from .answers import Answer, RememberAnswer, keyTaken
+from .events import Event, EventPage, Subscription
 from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
 from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 from .serial import (
@@ -74,8 +76,11 @@ class MemoryStore:
         self._userMixins: dict[str, dict[str, Value]] = {}
         self._lastSeq = 0
         self._running = False
-        self._requests = RequestTable()
+        self._requests = RequestTable(self._requestChanged)
         self._answers: dict[tuple[str, str], Answer] = {}
+        self._events: list[Event] = []
+        self._listeners: list[Callable[[], None]] = []
+        self._subscriptions: dict[tuple[str, str], Subscription] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -184,6 +189,83 @@ class MemoryStore:
 
         return self._run(remove)
 
+    # -- events and subscriptions ------------------------------------------------------
+
+    def eventsAfter(self, after: int, limit: int) -> Deferred[list[Event]]:
+        return self._run(lambda: self._events[max(0, after):max(0, after) + limit])
+
+    def events(self, node: str, *, requestId: str | None = None, before: int | None = None,
+               limit: int = 50) -> Deferred[EventPage]:
+        def page() -> EventPage:
+            found: list[Event] = []
+            end = len(self._events) if before is None else min(len(self._events), before - 1)
+            for event in reversed(self._events[:max(0, end)]):
+                if requestId is not None and event.requestId != requestId:
+                    continue
+                if node != "/" and node not in (event.location, event.collection):
+                    continue
+                found.append(event)
+                if len(found) > limit:
+                    break
+            return EventPage(found[:limit], len(found) > limit)
+
+        return self._run(page)
+
+    def addEventListener(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def removeEventListener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def subscribe(self, subscription: Subscription) -> Deferred[Subscription]:
+        def subscribe() -> Subscription:
+            key = (subscription.node, subscription.jid)
+            existing = self._subscriptions.get(key)
+            kept = subscription if existing is None else replace(
+                existing, options=dict(subscription.options))
+            self._subscriptions[key] = kept
+            return kept
+
+        return self._run(subscribe)
+
+    def unsubscribe(self, node: str, jid: str, subid: str | None = None) -> Deferred[bool]:
+        def unsubscribe() -> bool:
+            existing = self._subscriptions.get((node, jid))
+            if existing is None or (subid is not None and existing.subid != subid):
+                return False
+            del self._subscriptions[(node, jid)]
+            return True
+
+        return self._run(unsubscribe)
+
+    def subscriptions(self, node: str | None = None, jid: str | None = None
+                      ) -> Deferred[list[Subscription]]:
+        return self._run(lambda: [
+            s for s in self._subscriptions.values()
+            if (node is None or s.node == node) and (jid is None or s.jid == jid)
+        ])
+
+    def _entityChanged(self, old: _Row | None, new: _Row | None) -> None:
+        either = new or old
+        if either is None:
+            return
+        record = either.record
+        now = self._clock.seconds() if self._clock is not None else time.time()
+        self._append(_eventrules.entityRow(
+            record.kind, record.id, record.location, record.owner,
+            old=old.record.document if old is not None else None,
+            new=new.record.document if new is not None else None, now=now))
+
+    def _requestChanged(self, before: RequestRecord | None, after: RequestRecord) -> None:
+        row = self._rows.get(after.entityId)
+        if row is not None:
+            self._append(_eventrules.requestRow(before, after, row.record.location))
+
+    def _append(self, row: _eventrules.Row | None) -> None:
+        if row is not None:
+            self._events.append(_eventrules.fromRow(len(self._events) + 1, row))
+
     # -- remembered answers ------------------------------------------------------------
 
     def recall(self, owner: str, key: str) -> Deferred[Answer | None]:
@@ -270,7 +352,12 @@ class MemoryStore:
         def checked() -> _T:
             if not self._running:
                 raise StoreUnavailable("The store is not running: it was stopped or never started.")
-            return work()
+            seen = len(self._events)
+            result = work()
+            if len(self._events) > seen:
+                for listener in list(self._listeners):
+                    listener()
+            return result
 
         return maybeDeferred(checked)
 
@@ -294,6 +381,7 @@ class MemoryStore:
         """Make staged rows (``None``: deleted) the committed state, indexes included."""
         for entityId, row in changed.items():
             old = self._rows.get(entityId)
+            self._entityChanged(old, row)
             if old is not None:
                 for location in (old.record.source, old.record.target):
                     if location is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from functools import partial
@@ -31,17 +32,21 @@ from typing import TypeVar, cast
 
 from twisted.internet.defer import Deferred, fail, maybeDeferred
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
+from twisted.logger import Logger
 from zope.interface import implementer
 
 from ..model import Entity, Mixin, Registry, Value
 from ..model.errors import OCCIError
-from . import _requestrules, _rules, _sqlread, _sqlrequests, _sqlwrite
+from . import _requestrules, _rules, _sqlevents, _sqlread, _sqlrequests, _sqlwrite
 from ._sqlschema import openReader, openWriter
 from ._writer import GroupCommitWriter
 from .answers import Answer, RememberAnswer
+from .events import Event, EventPage, Subscription
 from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
 from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 from .serial import canonical, defineUserMixins, entityFromDict, mixinToDict, recordOf
+
+_log = Logger()
 
 _T = TypeVar("_T")
 #: Decoded documents kept at most: about fifteen megabytes of entities.
@@ -67,6 +72,9 @@ class SQLiteStore:
         self._writer: GroupCommitWriter | None = None
         self._reader: sqlite3.Connection | None = None
         self._decoded: dict[str, Entity] = {}
+        self._listeners: list[Callable[[], None]] = []
+        self._telling = False
+        self._clock = IReactorTime(reactor, None)
 
     @property
     def commits(self) -> int:
@@ -153,7 +161,7 @@ class SQLiteStore:
 
     def apply(self, changes: Sequence[Change]) -> Deferred[None]:
         try:
-            prepared = [_prepare(change) for change in changes]
+            prepared = [_prepare(change, self._now()) for change in changes]
         except Exception:
             return fail()
         return self._write(partial(_sqlwrite.applyChanges, changes=prepared))
@@ -190,14 +198,62 @@ class SQLiteStore:
         # already queued that does is refused inside its transaction.
         self._decoded.clear()
         self.registry.removeUserMixin(identifier)
-        clock = IReactorTime(self._reactor, None)
-        now = clock.seconds() if clock is not None else 0.0
+        now = self._now()
         try:
             await self._write(partial(_sqlwrite.removeUserMixin, identifier=identifier, now=now))
         except BaseException:
             with suppress(OCCIError):  # defined again meanwhile: that definition stands
                 self.registry.defineUserMixin(mixin)
             raise
+
+    # -- events and subscriptions ------------------------------------------------------
+
+    def eventsAfter(self, after: int, limit: int) -> Deferred[list[Event]]:
+        return self._read(partial(_sqlevents.after, seq=after, limit=limit))
+
+    def events(self, node: str, *, requestId: str | None = None, before: int | None = None,
+               limit: int = 50) -> Deferred[EventPage]:
+        return self._read(partial(_sqlevents.page, node=node, requestId=requestId,
+                                  before=before, limit=max(1, limit)))
+
+    def addEventListener(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def removeEventListener(self, listener: Callable[[], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def subscribe(self, subscription: Subscription) -> Deferred[Subscription]:
+        return self._write(partial(_sqlevents.subscribe, subscription=subscription))
+
+    def unsubscribe(self, node: str, jid: str, subid: str | None = None) -> Deferred[bool]:
+        return self._write(partial(_sqlevents.unsubscribe, node=node, jid=jid, subid=subid))
+
+    def subscriptions(self, node: str | None = None, jid: str | None = None
+                      ) -> Deferred[list[Subscription]]:
+        return self._read(partial(_sqlevents.subscriptions, node=node, jid=jid))
+
+    def _tellSoon(self) -> None:
+        """After a commit: tell the listeners once per reactor turn, however many commits
+        the turn saw (a group commit is many)."""
+        if not self._listeners or self._telling:
+            return
+        self._telling = True
+        if self._clock is None:
+            self._tell()
+        else:
+            self._clock.callLater(0, self._tell)
+
+    def _tell(self) -> None:
+        self._telling = False
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:
+                _log.failure("An event listener failed")
+
+    def _now(self) -> float:
+        return self._clock.seconds() if self._clock is not None else time.time()
 
     # -- remembered answers ------------------------------------------------------------
 
@@ -252,7 +308,7 @@ class SQLiteStore:
     ) -> Deferred[RequestRecord]:
         try:
             progress = _plain(progress)
-            prepared = [_prepare(change) for change in changes]
+            prepared = [_prepare(change, self._now()) for change in changes]
         except (TypeError, ValueError):
             return fail()
         transition = partial(_requestrules.finished, node=node, now=now, state=state,
@@ -314,7 +370,13 @@ class SQLiteStore:
         except StoreUnavailable:
             return fail()
         assert self._writer is not None
-        return self._writer.submit(work)
+        written = self._writer.submit(work)
+        written.addCallback(self._written)
+        return written
+
+    def _written(self, result: _T) -> _T:
+        self._tellSoon()
+        return result
 
     def _entity(self, text: str) -> Entity:
         """The entity a stored document describes, decoded once per document.
@@ -332,14 +394,14 @@ class SQLiteStore:
         return entity
 
 
-def _prepare(change: Change) -> _sqlwrite.PreparedChange:
+def _prepare(change: Change, now: float) -> _sqlwrite.PreparedChange:
     """A change as plain data for the writer thread (``ValueError``: a value is not JSON)."""
     if isinstance(change, RememberAnswer):
         return change
     if isinstance(change, Put):
         return _sqlwrite.PutRecord(recordOf(change.entity), change.expect)
     if isinstance(change, Delete):
-        return _sqlwrite.DeleteId(change.entityId, change.expect)
+        return _sqlwrite.DeleteId(change.entityId, change.expect, now)
     _requestrules.checkNew(change.record)
     return _sqlrequests.NewRequest(_requestrules.toRow(change.record))
 

@@ -41,6 +41,7 @@ from occi_twisted.store.interface import (
 )
 
 from .answers_contract import AnswerContract
+from .events_contract import EventContract
 from .requests_contract import RequestContract
 
 TAGS = "http://example.com/tags#"
@@ -129,7 +130,7 @@ async def ids(store: IStore, query: Query = EVERYTHING, limit: int = 1000) -> li
     return [entity.id for entity in page.entities]
 
 
-class StoreContract(RequestContract, AnswerContract):
+class StoreContract(RequestContract, AnswerContract, EventContract):
     """Tests of :class:`IStore` semantics; subclasses provide :meth:`makeStore`.
 
     The tests of persistent requests come from :class:`RequestContract`."""

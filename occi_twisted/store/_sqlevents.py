@@ -1,0 +1,99 @@
+"""The events and subscriptions tables of the SQLite store.
+
+Appends run on the writer thread inside the change's savepoint, so an event commits with its
+change or not at all; reads run on the reactor thread.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from . import _eventrules as rules
+from .events import Event, EventPage, Subscription
+
+_COLUMNS = ", ".join(rules.COLUMNS)
+_INSERT = (f"INSERT INTO events ({_COLUMNS}) VALUES "
+           f"({', '.join('?' * len(rules.COLUMNS))})")
+
+
+def append(db: sqlite3.Connection, row: rules.Row | None) -> None:
+    if row is not None:
+        db.execute(_INSERT, row)
+
+
+def locationOf(db: sqlite3.Connection, entityId: str) -> str | None:
+    found = db.execute("SELECT location FROM entities WHERE id = ?", (entityId,)).fetchone()
+    return None if found is None else str(found[0])
+
+
+def after(db: sqlite3.Connection, seq: int, limit: int) -> list[Event]:
+    rows = db.execute(f"SELECT seq, {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                      (seq, limit)).fetchall()
+    return [rules.fromRow(row[0], row[1:]) for row in rows]
+
+
+def page(db: sqlite3.Connection, node: str, requestId: str | None, before: int | None,
+         limit: int) -> EventPage:
+    """Newest first, through the index of the node's kind."""
+    conditions: list[str] = []
+    values: list[object] = []
+    if requestId is not None:
+        conditions.append("request_id = ?")
+        values.append(requestId)
+    if node != "/":
+        conditions.append("collection = ?" if node.endswith("/") else "location = ?")
+        values.append(node)
+    if before is not None:
+        conditions.append("seq < ?")
+        values.append(before)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = db.execute(
+        f"SELECT seq, {_COLUMNS} FROM events {where} ORDER BY seq DESC LIMIT ?",
+        (*values, limit + 1),
+    ).fetchall()
+    return EventPage([rules.fromRow(row[0], row[1:]) for row in rows[:limit]],
+                     len(rows) > limit)
+
+
+def subscribe(db: sqlite3.Connection, subscription: Subscription) -> Subscription:
+    existing = db.execute("SELECT subid, created FROM subscriptions WHERE node = ? AND jid = ?",
+                          (subscription.node, subscription.jid)).fetchone()
+    options = json.dumps(dict(subscription.options), sort_keys=True)
+    if existing is not None:
+        db.execute("UPDATE subscriptions SET options = ? WHERE node = ? AND jid = ?",
+                   (options, subscription.node, subscription.jid))
+        return Subscription(subscription.node, subscription.jid, existing[0],
+                            dict(subscription.options), float(existing[1]))
+    db.execute("INSERT INTO subscriptions (node, jid, subid, options, created)"
+               " VALUES (?, ?, ?, ?, ?)",
+               (subscription.node, subscription.jid, subscription.subid, options,
+                subscription.created))
+    return subscription
+
+
+def unsubscribe(db: sqlite3.Connection, node: str, jid: str, subid: str | None) -> bool:
+    if subid is None:
+        cursor = db.execute("DELETE FROM subscriptions WHERE node = ? AND jid = ?", (node, jid))
+    else:
+        cursor = db.execute("DELETE FROM subscriptions WHERE node = ? AND jid = ? AND subid = ?",
+                            (node, jid, subid))
+    return cursor.rowcount > 0
+
+
+def subscriptions(db: sqlite3.Connection, node: str | None, jid: str | None
+                  ) -> list[Subscription]:
+    conditions: list[str] = []
+    values: list[object] = []
+    if node is not None:
+        conditions.append("node = ?")
+        values.append(node)
+    if jid is not None:
+        conditions.append("jid = ?")
+        values.append(jid)
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    rows = db.execute(
+        f"SELECT node, jid, subid, options, created FROM subscriptions {where}"
+        " ORDER BY created, node, jid", values).fetchall()
+    return [Subscription(row[0], row[1], row[2], json.loads(row[3]), float(row[4]))
+            for row in rows]

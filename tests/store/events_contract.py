@@ -1,0 +1,152 @@
+"""The contract of events and subscriptions, kept by every store: one event per change, in
+the change's transaction, in commit order; none for a refused change or a lease renewal."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_twisted
+
+from occi_twisted.model import Description, Mixin, newEntity, withMixins, withState
+from occi_twisted.model.errors import Conflict
+from occi_twisted.model.infrastructure import NETWORK, NETWORKINTERFACE
+from occi_twisted.store.events import EventType, Subscription, requestOfEvent
+from occi_twisted.store.interface import CREATE, Delete, IStore, Put
+from occi_twisted.store.requests import RequestState
+
+from .requests_contract import LEASE, compute, request, withEntity
+
+
+async def types(store: IStore, after: int = 0) -> list[EventType]:
+    return [event.type for event in await store.eventsAfter(after, 1000)]
+
+
+class EventContract:
+    @pytest_twisted.ensureDeferred
+    async def test_entity_changes_make_events(self, store: IStore) -> None:
+        c1 = compute("c1")
+        await store.apply([Put(c1, expect=CREATE)])
+        [created] = await store.eventsAfter(0, 10)
+        assert created.type is EventType.CREATED and created.seq == 1
+        assert (created.entityId, created.location, created.collection) == (
+            "c1", "/compute/c1", "/compute/")
+        assert created.owner == "alice" and created.requestId is None
+        assert created.content["attributes"]["occi.core.id"] == "c1"  # type: ignore[index]
+        assert created.title == "compute /compute/c1 created"
+        assert created.nodes == ("/compute/c1", "/compute/", "/")
+
+        changed = withState(c1, {"occi.compute.state": "active"}, now=200.0)
+        await store.apply([Put(changed, expect=c1.revision)])
+        tag = await store.defineMixin(Mixin("http://example.com/tags#", "blue",
+                                            location="/blue/"))
+        tagged = withMixins(changed, [tag], now=300.0)
+        await store.apply([Put(tagged, expect=changed.revision)])
+        assert await types(store) == [EventType.CREATED, EventType.UPDATED, EventType.MIXINS]
+        updated = (await store.eventsAfter(1, 1))[0]
+        assert updated.updated == 200.0
+
+    @pytest_twisted.ensureDeferred
+    async def test_a_delete_makes_one_event_per_entity_it_takes(self, store: IStore) -> None:
+        network = newEntity(Description(kind=NETWORK), entityId="n1", now=100.0)
+        c1 = compute("c1")
+        link = newEntity(Description(kind=NETWORKINTERFACE, attributes={
+            "occi.core.source": "/compute/c1", "occi.core.target": "/network/n1"}),
+            entityId="l1", now=100.0)
+        await store.apply([Put(network, expect=CREATE), Put(c1, expect=CREATE),
+                           Put(link, expect=CREATE)])
+        await store.apply([Delete("c1")])
+        deleted = await store.eventsAfter(3, 10)
+        assert sorted((e.type, e.location) for e in deleted) == [
+            (EventType.DELETED, "/compute/c1"), (EventType.DELETED, "/networkinterface/l1")]
+        assert all(e.content == {} for e in deleted)
+
+    @pytest_twisted.ensureDeferred
+    async def test_a_refused_change_makes_no_event(self, store: IStore) -> None:
+        await withEntity(store, "c1")
+        with pytest.raises(Conflict):
+            await store.apply([Put(compute("c2"), expect=CREATE), Put(compute("c1"),
+                                                                     expect=CREATE)])
+        assert await types(store) == [EventType.CREATED]
+
+    @pytest_twisted.ensureDeferred
+    async def test_every_step_of_a_request(self, store: IStore) -> None:
+        await withEntity(store, "c1")
+        await store.addRequest(request(requestId="r"))
+        await store.claimDue("n", 1000.0, 1, LEASE)
+        await store.checkpoint("r", "n", now=1001.0, leaseSeconds=LEASE)  # a renewal: no event
+        await store.checkpoint("r", "n", now=1002.0, leaseSeconds=LEASE,
+                               progress={"percent": 50})
+        await store.cancel("r", 1003.0)
+        await store.finish("r", "n", now=1004.0, state=RequestState.CANCELLED,
+                           message="Cancelled.")
+        steps = (await store.eventsAfter(1, 100))
+        assert [e.type for e in steps] == [EventType.QUEUED, EventType.STARTED,
+                                           EventType.PROGRESS, EventType.CANCELLING,
+                                           EventType.CANCELLED]
+        assert {e.requestId for e in steps} == {"r"}
+        assert {e.location for e in steps} == {"/compute/c1"}
+        progress = requestOfEvent(steps[2])
+        assert progress is not None and progress.progress == {"percent": 50}
+        assert "checkpoint" not in steps[2].content
+
+    @pytest_twisted.ensureDeferred
+    async def test_retries_and_restarts_are_steps_too(self, store: IStore) -> None:
+        await withEntity(store, "c1")
+        await store.addRequest(request(requestId="r", notBefore=2000.0))
+        await store.claimDue("n", 2000.0, 1, LEASE)
+        await store.release("r", "n", now=2001.0, notBefore=2100.0, message="busy")
+        await store.claimDue("n", 2100.0, 1, LEASE)
+        await store.releaseNode("n", 2101.0)
+        assert await types(store, 1) == [EventType.SCHEDULED, EventType.STARTED,
+                                         EventType.SCHEDULED, EventType.STARTED,
+                                         EventType.QUEUED]
+
+    @pytest_twisted.ensureDeferred
+    async def test_reading_by_node_newest_first(self, store: IStore) -> None:
+        await withEntity(store, "c1", "c2")
+        await store.apply([Put(newEntity(Description(kind=NETWORK), entityId="n1", now=1.0),
+                               expect=CREATE)])
+        await store.addRequest(request(requestId="r"))
+        everything = await store.events("/")
+        assert [e.seq for e in everything.events] == [4, 3, 2, 1] and not everything.more
+        computes = await store.events("/compute/")
+        assert [e.entityId for e in computes.events] == ["c1", "c2", "c1"]
+        one = await store.events("/compute/c1", limit=1)
+        assert [e.type for e in one.events] == [EventType.QUEUED] and one.more
+        older = await store.events("/compute/c1", before=one.events[0].seq)
+        assert [e.type for e in older.events] == [EventType.CREATED] and not older.more
+        only = await store.events("/compute/c1", requestId="r")
+        assert [e.requestId for e in only.events] == ["r"]
+        assert (await store.events("/network/n1")).events[0].entityId == "n1"
+
+    @pytest_twisted.ensureDeferred
+    async def test_listeners_hear_of_commits(self, store: IStore) -> None:
+        heard: list[int] = []
+        store.addEventListener(lambda: heard.append(1))
+        await withEntity(store, "c1")
+        await _turn()
+        assert heard
+        store.removeEventListener(heard.append)  # not registered: harmless
+
+    @pytest_twisted.ensureDeferred
+    async def test_subscriptions(self, store: IStore) -> None:
+        first = await store.subscribe(Subscription("/compute/", "a@x/r", "s1", {}, 1.0))
+        again = await store.subscribe(Subscription("/compute/", "a@x/r", "s2",
+                                                   {"pubsub#deliver": "true"}, 2.0))
+        assert first.subid == again.subid == "s1"
+        assert again.options == {"pubsub#deliver": "true"}
+        await store.subscribe(Subscription("/", "b@x", "s3", {}, 3.0))
+        assert [s.jid for s in await store.subscriptions("/compute/")] == ["a@x/r"]
+        assert [s.node for s in await store.subscriptions(jid="b@x")] == ["/"]
+        assert len(await store.subscriptions()) == 2
+        assert not await store.unsubscribe("/compute/", "a@x/r", "wrong")
+        assert await store.unsubscribe("/compute/", "a@x/r")
+        assert not await store.unsubscribe("/compute/", "a@x/r")
+        assert [s.jid for s in await store.subscriptions()] == ["b@x"]
+
+
+async def _turn() -> None:
+    """Let the reactor run once: a store may tell its listeners on the next turn."""
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    await deferLater(reactor, 0.01, lambda: None)
