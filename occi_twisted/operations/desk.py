@@ -44,7 +44,8 @@ class RequestWatch:
     def __call__(self, record: RequestRecord) -> None:
         for listener in self.listeners:
             listener(record)
-        for waiter in self._waiters.pop(record.id, []):
+        # A copy: each waiter takes itself out of the list as it fires.
+        for waiter in list(self._waiters.pop(record.id, [])):
             waiter.callback(record)
 
     def nextChange(self, requestId: str, timeout: float) -> Deferred[RequestRecord | None]:
