@@ -187,6 +187,8 @@ class OCCIService(MultiService):
         driver = factories[settings.driver].makeDriver(dataDir, reactor, reactor)
         for description in settings.listen:
             _checkEndpoint(description, reactor)
+        if settings.xmpp is not None:
+            _checkClientEndpoint(settings.xmpp[0], reactor)
         operations = Operations.build(store, driver, reactor, node=settings.node,
                                       backupAt=settings.backupAt, zone=zone,
                                       concurrency=settings.concurrency)
@@ -218,6 +220,16 @@ def _openStore(url: str, registry: Registry, reactor: IReactorFromThreads) -> IS
         return store
     raise ServiceError(f"the store {url.split(':', 1)[0]} is not available in this version; "
                        "use sqlite:PATH")
+
+
+def _checkClientEndpoint(description: str, reactor: object) -> None:
+    from twisted.internet.endpoints import clientFromString
+
+    try:
+        clientFromString(reactor, description)
+    except (ValueError, TypeError, KeyError) as error:
+        raise ServiceError(f"--xmpp-component {description!r} is not a usable endpoint: "
+                           f"{error}") from None
 
 
 def _checkEndpoint(description: str, reactor: object) -> None:

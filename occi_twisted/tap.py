@@ -24,6 +24,9 @@ from .scheduler.windows import parseTimeOfDay
 
 DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
 _NODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+#: A component's JID is a domain: labels of letters, digits and hyphens.
+_JID = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                  r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
 
 
 class ConfigError(Exception):
@@ -54,6 +57,11 @@ class Options(usage.Options):
         ["node", None, None, "This node's name among the servers sharing a store; stable "
                              "across restarts [default: the host name]"],
         ["concurrency", None, None, "Requests run at once by this node [default: 32]"],
+        ["xmpp-component", None, None, "Connect to an XMPP server as a XEP-0114 component at "
+                                       "this endpoint (e.g. tcp:localhost:5347) and serve "
+                                       "XEP-0060 pubsub [default: off]"],
+        ["xmpp-jid", None, None, "The component's JID (e.g. pubsub.example.com)"],
+        ["xmpp-secret", None, None, "The component's shared secret"],
     ]
 
     def __init__(self) -> None:
@@ -93,11 +101,14 @@ class Settings:
     backupAt: time = time(0, 0)
     node: str = "local"
     concurrency: int = 32
+    #: The XMPP component connection, when configured: endpoint, JID, secret.
+    xmpp: tuple[str, str, str] | None = None
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
         unknown = set(fromFile) - {"listen", "data", "store", "base-url", "driver", "access-log",
-                                   "backup-at", "node", "concurrency"}
+                                   "backup-at", "node", "concurrency", "xmpp-component",
+                                   "xmpp-jid", "xmpp-secret"}
         if unknown:
             raise ConfigError(f"unknown setting(s) in the config file: "
                               f"{', '.join(sorted(unknown))}")
@@ -141,9 +152,19 @@ class Settings:
                               f"{str(concurrency)[:40]!r}") from None
         if not 1 <= concurrency <= 1024:
             raise ConfigError(f"--concurrency must be between 1 and 1024, not {concurrency}")
+        xmppParts = [pick(f"xmpp-{part}", None) for part in ("component", "jid", "secret")]
+        xmpp: tuple[str, str, str] | None = None
+        if any(xmppParts):
+            component, jid, secret = xmppParts
+            if not (component and jid and secret):
+                raise ConfigError("--xmpp-component, --xmpp-jid and --xmpp-secret go together")
+            if not _JID.fullmatch(jid):
+                raise ConfigError(f"--xmpp-jid must be a domain name such as "
+                                  f"pubsub.example.com, not {jid[:70]!r}")
+            xmpp = (component, jid, secret)
         return cls(listen=listen, dataDir=dataDir, store=store, baseURL=baseURL,
                    driver=pick("driver", "simulated"), accessLog=pick("access-log", None),
-                   backupAt=backupAt, node=node, concurrency=concurrency)
+                   backupAt=backupAt, node=node, concurrency=concurrency, xmpp=xmpp)
 
 
 def _readConfig(path: str) -> dict[str, Any]:

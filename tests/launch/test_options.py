@@ -33,6 +33,11 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["--node", "a b"], "--node must be"),
         (["--concurrency", "0"], "--concurrency must be between"),
         (["--concurrency", "many"], "--concurrency must be a whole number"),
+        (["--xmpp-component", "tcp:localhost:5347"], "go together"),
+        (["--xmpp-component", "tcp:localhost:5347", "--xmpp-jid", "not a jid",
+          "--xmpp-secret", "s"], "--xmpp-jid must be a domain name"),
+        (["--xmpp-component", "nonsense:1", "--xmpp-jid", "pubsub.localhost",
+          "--xmpp-secret", "s"], "--xmpp-component"),
     ],
 )
 def test_bad_options_one_line_exit_1(tmp_path: Path, args: list[str], says: str) -> None:
