@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from klein import Klein
 from twisted.internet.interfaces import IReactorTime
@@ -62,9 +64,11 @@ from ..renderings.resolve import (
 from ..store.answers import Answer, KeyTaken, RememberAnswer
 from ..store.interface import CREATE, Change, Delete, IStore, Put, Query, StoreUnavailable
 from ..store.requests import RequestRecord, RequestState
-from . import idempotency
+from . import idempotency, templates
 from .errors import statusFor
+from .feeds import ATOM, LOG_PATH, FeedScope, answer, scopeOf
 from .prefer import preferences
+from .representations import FORMATS, HTML, formatsOf, representations
 from .stream import Stream
 
 log = Logger()
@@ -147,7 +151,7 @@ class OCCIServer:
                                         "the failure has been logged.")
 
     async def _route(self, request: IRequest, path: str) -> bytes | None:
-        method = request.method.decode("ascii", "replace").upper()
+        method = _formMethod(request) or request.method.decode("ascii", "replace").upper()
         if method not in ("GET", "HEAD"):
             # Refuse an unsatisfiable Accept before anything is written, not after.
             self._negotiate(request, listing=False)
@@ -156,9 +160,19 @@ class OCCIServer:
             return self._landing(request)
         if path in QUERY_PATHS:
             return await self._queryInterface(request, method)
+        log = LOG_PATH.fullmatch(path)
+        scope = scopeOf(log.group(1), self.registry) if log is not None else None
+        if scope is not None:
+            _allow(method, ("GET", "HEAD"), scope.path)
+            return await self._feed(request, scope)
         sub = _REQUESTS_PATH.fullmatch(path)
         if sub is not None:
             return await self._requests(request, method, *sub.groups())
+        if path.startswith(templates.PATH):
+            _allow(method, ("GET", "HEAD"), path)
+            return await self._template(request, path[len(templates.PATH):])
+        if not path.endswith("/") and self.registry.atLocation(path + "/") is not None:
+            path += "/"  # the walkthrough's "POST /compute": the collection
         if path.endswith("/"):
             collection = self.registry.atLocation(path)
             if collection is None:
@@ -183,7 +197,12 @@ class OCCIServer:
             return await self._putEntity(request, kind, entityId)
         entity = await self._load(kind, entityId)
         if method in ("GET", "HEAD"):
+            if _query(request, "format") is None and negotiation.acceptsAnything(
+                    _header(request, b"accept")):
+                return self._multipleChoices(request, entity)
             renderer = self._negotiate(request, listing=False)
+            if self._notModified(request, entity):
+                return b""
             return await self._renderEntity(request, renderer, entity)
         if method == "DELETE":
             self._checkIfMatch(request, entity)
@@ -301,9 +320,12 @@ class OCCIServer:
             record = await self.desk.scheduler.cancel(record.id)
             return self._sendRequest(request, record, entity)
         prefer = preferences(_allHeaders(request, b"prefer"))
-        if prefer.wait is not None and _header(request, b"if-none-match") == requestETag(record):
-            # A long poll: answer when the request changes, or when the wait is over.
+        seen = _header(request, b"if-none-match")
+        if prefer.wait is not None and seen in (None, requestETag(record)):
+            # A long poll: answer when the request changes from what the client has (or
+            # from what it is now), or when the wait is over.
             record = await self.desk.waitForChange(record, prefer.wait)
+            request.setHeader(b"Preference-Applied", f"wait={prefer.wait:g}".encode())
         if _header(request, b"if-none-match") == requestETag(record):
             request.setResponseCode(304)
             request.setHeader(b"ETag", requestETag(record).encode())
@@ -834,18 +856,93 @@ class OCCIServer:
         if not entity.isLink:
             links = (await self.store.linksFrom([entity.location])).get(entity.location, [])
         request.setHeader(b"ETag", _etag(entity).encode())
+        request.setHeader(b"Last-Modified", _httpDate(entity.updated))
         return self._send(request, renderer.entity(EntityView(entity, links),
                                                    self._context(request)))
+
+    def _multipleChoices(self, request: IRequest, entity: Entity) -> bytes:
+        """The walkthrough's answer to a client that stated no preference: 300, with the
+        HTML rendering as the suggestion and every representation's own URL."""
+        context = self._context(request)
+        choices = representations(entity.location, negotiation.outputTypes(listing=False))
+        request.setResponseCode(300)
+        preferred = next((url for url, type in choices if type == HTML), choices[0][0])
+        request.setHeader(b"Location", context.absolute(preferred).encode())
+        for url, type in choices:
+            request.responseHeaders.addRawHeader(b"Link", (
+                f'<{context.absolute(url)}>; rel="alternate"; type="{type}"').encode())
+        request.setHeader(b"ETag", _etag(entity).encode())
+        request.setHeader(b"Last-Modified", _httpDate(entity.updated))
+        request.setHeader(b"Vary", b"Accept")
+        lines = [f"{entity.location} is available as:"]
+        lines += [f"{type}: {context.absolute(url)}" for url, type in choices]
+        body = self._plain(request, "\n".join(lines))
+        return b"" if request.method == b"HEAD" else body
+
+    def _notModified(self, request: IRequest, entity: Entity) -> bool:
+        """A conditional GET the client's copy satisfies: 304, headers only."""
+        etag = _etag(entity)
+        match = _header(request, b"if-none-match")
+        since = _header(request, b"if-modified-since")
+        if match is not None:
+            fresh = match.strip() == "*" or etag in [t.strip() for t in match.split(",")]
+        elif since is not None:
+            try:
+                fresh = int(entity.updated) <= parsedate_to_datetime(since).timestamp()
+            except (TypeError, ValueError):
+                fresh = False
+        else:
+            fresh = False
+        if fresh:
+            request.setResponseCode(304)
+            request.setHeader(b"ETag", etag.encode())
+            request.setHeader(b"Last-Modified", _httpDate(entity.updated))
+        return fresh
+
+    async def _template(self, request: IRequest, term: str) -> bytes | None:
+        """``/templates/``: the templates; ``/templates/<term>``: a resource made from one,
+        to POST back to its collection."""
+        if not term:
+            renderer = self._negotiate(request, listing=True)
+            return self._send(request, renderer.locations(
+                [templates.PATH + t.term for t in templates.templates(self.registry)],
+                self._context(request)))
+        template = templates.templateNamed(self.registry, term)
+        if template is None:
+            raise NotFound(f"There is no template called {term[:60]!r}.")
+        entity = templates.instantiate(template, owner=self._owner(request), now=self._now())
+        renderer = self._negotiate(request, listing=False)
+        request.setHeader(b"Cache-Control", b"no-store")  # a new id each time
+        return self._send(request, renderer.entity(EntityView(entity), self._context(request)))
+
+    async def _feed(self, request: IRequest, scope: FeedScope) -> bytes:
+        accept = _header(request, b"accept")
+        if accept is not None and negotiation.choose(accept, [ATOM]) is None:
+            raise NotAcceptable(f"{scope.path} is an Atom feed; accept {ATOM}.")
+        if scope.entityId is not None:
+            entity = await self.store.get(scope.entityId)
+            if entity is None or entity.location != scope.node:
+                raise NotFound(f"There is nothing at {scope.node}.")
+            if scope.requestId is not None:
+                record = await self.store.getRequest(scope.requestId)
+                if record is None or record.entityId != entity.id:
+                    raise NotFound(f"{scope.node} has no request {scope.requestId}.")
+        body = await answer(request, scope, self.store, self.registry,
+                            self._context(request))
+        return b"" if request.method == b"HEAD" else body
 
     def _landing(self, request: IRequest) -> bytes:
         renderer = self._negotiate(request, listing=True)
         context = self._context(request)
         locations = [QUERY_PATHS[0]] + [k.location for k in self.registry.kinds()
-                                        if k.location]
+                                        if k.location] + [templates.PATH]
         for location in locations:
             request.responseHeaders.addRawHeader(
                 b"Link", f'<{context.absolute(location)}>; rel="collection"'.encode())
-        return self._send(request, renderer.locations(locations, context))
+        request.responseHeaders.addRawHeader(b"Link", (
+            f'<{context.absolute("/log/")}>; rel="alternate"; type="{ATOM}"; '
+            'title="Every change on this server"').encode())
+        return self._send(request, renderer.locations([*locations, "/log/"], context))
 
     def _send(self, request: IRequest, rendered: Rendered) -> bytes:
         request.setHeader(b"Content-Type", rendered.contentType.encode())
@@ -880,6 +977,14 @@ class OCCIServer:
     def _negotiate(self, request: IRequest, *, listing: bool) -> Renderer:
         accept = _header(request, b"accept")
         available = negotiation.outputTypes(listing=listing)
+        named = _query(request, "format")
+        if named is not None:
+            # The representation's own URL: ?format= wins over Accept.
+            chosen = FORMATS.get(named)
+            if chosen is None or chosen not in available:
+                raise NotAcceptable(f"There is no {named[:40]!r} representation here; the "
+                                    f"formats are {', '.join(formatsOf(available))}.")
+            return negotiation.renderer(chosen)
         chosen = negotiation.choose(accept, available)
         if chosen is None and not listing and negotiation.choose(
             accept, negotiation.outputTypes(listing=True)
@@ -1019,6 +1124,24 @@ def _headers(request: IRequest) -> Mapping[str, Sequence[str]]:
 
 async def _nothing() -> None:
     """Nothing to do after a commit."""
+
+
+def _formMethod(request: IRequest) -> str | None:
+    """An HTML form's ``_method`` field (forms only GET and POST): ``PUT`` or ``DELETE``."""
+    if request.method != b"POST":
+        return None
+    contentType = _header(request, b"content-type") or ""
+    if not contentType.lower().startswith("application/x-www-form-urlencoded"):
+        return None
+    body = _body(request)
+    if b"_method=" not in body:
+        return None
+    named = parse_qs(body.decode("latin-1")).get("_method", [""])[-1].upper()
+    return named if named in ("PUT", "DELETE") else None
+
+
+def _httpDate(when: float) -> bytes:
+    return formatdate(when, usegmt=True).encode()
 
 
 def _allHeaders(request: IRequest, name: bytes) -> list[str]:

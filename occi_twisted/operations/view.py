@@ -17,11 +17,16 @@ def requestsPath(entity: Entity) -> str:
 
 def requestView(record: RequestRecord, entity: Entity) -> SubResource:
     """``record`` rendered as a resource at ``{entity}/requests/{id}``."""
+    return requestViewAt(record, entity.location)
+
+
+def requestViewAt(record: RequestRecord, location: str) -> SubResource:
+    """``record`` rendered as a resource under the entity at ``location``."""
     attributes: dict[str, Value] = {
         "occi.core.id": record.id,
-        "occi.core.title": f"{record.action.rpartition('#')[2]} {entity.location}",
+        "occi.core.title": f"{record.action.rpartition('#')[2]} {location}",
         f"{PREFIX}.action": record.action,
-        f"{PREFIX}.target": entity.location,
+        f"{PREFIX}.target": location,
         f"{PREFIX}.state": record.state.value,
         f"{PREFIX}.percent": _percent(record),
         f"{PREFIX}.not_before": timestamp(record.notBefore),
@@ -41,7 +46,7 @@ def requestView(record: RequestRecord, entity: Entity) -> SubResource:
     return SubResource(
         kind=REQUEST, mixins=(), attributes=attributes, owner=record.owner,
         revision=record.revision, created=record.created, updated=record.updated,
-        path=f"{requestsPath(entity)}{record.id}",
+        path=f"{location}/requests/{record.id}",
     )
 
 

@@ -69,6 +69,8 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
             continue
         if not name:
             raise BadRequest("The form has a value without a field name.")
+        if name.startswith("_"):
+            continue  # the browser UI's own fields (``_method``), not the entity's
         if name in _CATEGORY_FIELDS:
             categories.append(_ref(value, _CATEGORY_FIELDS[name], name))
         elif name == "action":

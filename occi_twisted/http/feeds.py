@@ -1,0 +1,131 @@
+"""Atom feeds of the events (RFC 4287, paged as RFC 5005 says): the whole server's at
+``/log/``, a kind collection's at ``/compute/log/``, an entity's at ``{entity}/log/`` and a
+request's own history at ``{entity}/requests/{id}/log/``.
+
+Feeds are newest first, a page at a time (``?before=<seq>`` walks back); polling readers send
+``If-None-Match`` or ``If-Modified-Since`` and get 304 for the price of one indexed read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
+
+from twisted.web.iweb import IRequest
+
+from ..model import Registry
+from ..model.errors import BadRequest, TooLarge
+from ..renderings import atom
+from ..renderings.document import RenderContext, Rendered
+from ..store.events import EventPage
+from ..store.interface import IStore
+
+ATOM = atom.MEDIA_TYPE
+#: ``/log/``, ``/compute/log/``, ``/compute/<id>/log/``, ``/compute/<id>/requests/<id>/log/``.
+LOG_PATH = re.compile(r"(.*)/log/?")
+PAGE = 50
+MAX_PAGE = 1000
+_REQUEST_LOG = re.compile(r"(/.+/[^/]+)/requests/([^/]+)")
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    """Which events a feed shows: a node's, or one request's."""
+
+    node: str
+    requestId: str | None
+    title: str
+    #: The path the feed lives at.
+    path: str
+    #: The entity the node names, if it names one (it must exist to be served).
+    entityId: str | None = None
+
+
+def scopeOf(prefix: str, registry: Registry) -> FeedScope | None:
+    """The feed at ``{prefix}/log/``, or ``None`` if there is none there."""
+    path = f"{prefix}/log/"
+    if prefix == "":
+        return FeedScope("/", None, "Every change on this server", path)
+    request = _REQUEST_LOG.fullmatch(prefix)
+    if request is not None:
+        location, requestId = request.groups()
+        return FeedScope(location, requestId, f"Request {requestId} of {location}", path,
+                         location.rpartition("/")[2])
+    if registry.atLocation(prefix + "/") is not None:
+        return FeedScope(prefix + "/", None, f"Changes in {prefix}/", path)
+    head, _, entityId = prefix.rpartition("/")
+    if entityId and registry.atLocation(head + "/") is not None:
+        return FeedScope(prefix, None, f"Changes of {prefix}", path, entityId)
+    return None
+
+
+async def answer(request: IRequest, scope: FeedScope, store: IStore, registry: Registry,
+                 context: RenderContext) -> bytes:
+    """The feed page the request asks for, or 304 when the reader has it already."""
+    before, number = _paging(request)
+    page = await store.events(scope.node, requestId=scope.requestId, before=before,
+                              limit=number)
+    etag = _etag(page, before)
+    newest = page.events[0].updated if page.events else None
+    request.setHeader(b"ETag", etag.encode())
+    request.setHeader(b"Vary", b"Accept")
+    if newest is not None:
+        request.setHeader(b"Last-Modified", formatdate(newest, usegmt=True).encode())
+    if _unchanged(request, etag, newest):
+        request.setResponseCode(304)
+        return b""
+    links = [("first", context.absolute(scope.path))]
+    if page.more and page.events:
+        links.append(("next", context.absolute(
+            f"{scope.path}?before={page.events[-1].seq}&number={number}")))
+    if before is not None:
+        links.append(("previous", context.absolute(
+            f"{scope.path}?before={before + number + 1}&number={number}")))
+    selfPath = scope.path if before is None else f"{scope.path}?before={before}&number={number}"
+    rendered: Rendered = atom.feed(
+        page.events, context=context, registry=registry,
+        feedId=context.absolute(scope.path), title=scope.title, selfPath=selfPath,
+        updated=newest, links=links)
+    request.setHeader(b"Content-Type", rendered.contentType.encode())
+    request.setHeader(b"Content-Length", str(len(rendered.body)).encode())
+    return rendered.body
+
+
+def _paging(request: IRequest) -> tuple[int | None, int]:
+    args = request.args or {}
+    before, number = args.get(b"before"), args.get(b"number")
+    try:
+        cursor = int(before[0]) if before else None
+        size = int(number[0]) if number else PAGE
+    except ValueError:
+        raise BadRequest("The query parameters before and number must be whole numbers.") \
+            from None
+    if size < 1 or (cursor is not None and cursor < 1):
+        raise BadRequest("The query parameters before and number start at 1.")
+    if size > MAX_PAGE:
+        raise TooLarge(f"A feed page holds at most {MAX_PAGE} entries.")
+    return cursor, size
+
+
+def _etag(page: EventPage, before: int | None) -> str:
+    newest = page.events[0].seq if page.events else 0
+    return f'"log-{newest}-{before or 0}-{len(page.events)}"'
+
+
+def _unchanged(request: IRequest, etag: str, newest: float | None) -> bool:
+    match = _header(request, b"if-none-match")
+    if match is not None:
+        return etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
+    since = _header(request, b"if-modified-since")
+    if since is not None and newest is not None:
+        try:
+            return int(newest) <= parsedate_to_datetime(since).timestamp()
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+def _header(request: IRequest, name: bytes) -> str | None:
+    values = request.requestHeaders.getRawHeaders(name)
+    return values[-1].decode("latin-1") if values else None

@@ -1,0 +1,92 @@
+"""Atom feeds of the events over HTTP: the server's, a collection's, an entity's, a request's;
+RFC 5005 paging; conditional GETs for polling readers."""
+
+from __future__ import annotations
+
+import feedparser
+import pytest_twisted
+
+from .support import BASE, Client
+
+
+async def busy(client: Client) -> tuple[str, str]:
+    """A compute created, renamed and started: its path and its start request's path."""
+    path = await client.create()
+    await client.request("POST", path, 'X-OCCI-Attribute: occi.core.title="web"\n',
+                         Content_Type="text/plain", Accept="text/plain")
+    started = await client.request("POST", f"{path}?action=start")
+    monitor = started.header("link")
+    assert monitor is not None
+    request = monitor[monitor.index("<") + 1:monitor.index(">")][len(BASE):]
+    return path, request
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_server_feed_has_every_change_newest_first() -> None:
+    client = Client()
+    path, _ = await busy(client)
+    landing = await client.request("GET", "/", Accept="text/plain")
+    assert any(link.startswith(f'<{BASE}/log/>; rel="alternate"; type="application/atom+xml"')
+               for link in landing.headers["link"])
+    answer = await client.request("GET", "/log/", Accept="application/atom+xml")
+    assert answer.code == 200
+    assert (answer.header("content-type") or "").startswith("application/atom+xml")
+    parsed = feedparser.parse(answer.body)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    titles = [entry.title for entry in parsed.entries]
+    assert titles[-2:] == [f"compute {path} updated", f"compute {path} created"]
+    assert any(title.endswith("succeeded") for title in titles)
+    assert all(entry.id.startswith("urn:uuid:") for entry in parsed.entries)
+    newest = parsed.entries[0]
+    assert "occi.compute.state" in newest.summary or "request" in newest.summary
+
+
+@pytest_twisted.ensureDeferred
+async def test_entity_and_request_feeds() -> None:
+    client = Client()
+    path, request = await busy(client)
+    other = await client.create()
+    entity = feedparser.parse((await client.request("GET", f"{path}/log/")).body)
+    assert entity.bozo == 0
+    assert all(other not in entry.title for entry in entity.entries)
+    assert len(entity.entries) >= 4  # created, updated, the request's steps, the new state
+    history = feedparser.parse((await client.request("GET", f"{request}/log/")).body)
+    kinds = [entry.tags[0].term for entry in history.entries]
+    assert kinds[0] == "succeeded" and kinds[-1] == "queued"
+    collection = feedparser.parse((await client.request("GET", "/compute/log/")).body)
+    assert {e.links[0].href for e in collection.entries} >= {BASE + path, BASE + other}
+    gone = await client.request("GET", "/compute/nothing/log/")
+    assert gone.code == 404
+    refused = await client.request("GET", "/log/", Accept="text/plain")
+    assert refused.code == 406
+
+
+@pytest_twisted.ensureDeferred
+async def test_paging_and_conditional_requests() -> None:
+    client = Client()
+    for _ in range(5):
+        await client.create()
+    first = await client.request("GET", "/log/?number=2")
+    parsed = feedparser.parse(first.body)
+    assert len(parsed.entries) == 2
+    following = {link.rel: link.href for link in parsed.feed.links}
+    assert following["first"] == f"{BASE}/log/" and "next" in following
+    seen = [entry.id for entry in parsed.entries]
+    url = following["next"]
+    while url:
+        page = feedparser.parse((await client.request("GET", url[len(BASE):])).body)
+        seen += [entry.id for entry in page.entries]
+        url = {link.rel: link.href for link in page.feed.links}.get("next", "")
+    assert len(seen) == len(set(seen)) == 5
+
+    etag, modified = first.header("etag"), first.header("last-modified")
+    assert etag and modified
+    again = await client.request("GET", "/log/?number=2", If_None_Match=etag)
+    assert again.code == 304 and again.body == b""
+    assert (await client.request("GET", "/log/?number=2", If_Modified_Since=modified)).code \
+        == 304
+    await client.create()
+    fresh = await client.request("GET", "/log/?number=2", If_None_Match=etag)
+    assert fresh.code == 200
+    assert (await client.request("GET", "/log/?number=0")).code == 400
+    assert (await client.request("GET", "/log/?number=5000")).code == 413
