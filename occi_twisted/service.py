@@ -51,6 +51,12 @@ class StoreService(MultiService):
         self._reactor = reactor
         self._opened = False
 
+    def privilegedStartService(self) -> None:
+        # Not passed on: a listening port accepts connections from privilegedStartService
+        # on, and nothing may be accepted before the store is open.  The listeners start
+        # with the rest once it is.
+        Service.privilegedStartService(self)
+
     def startService(self) -> None:
         Service.startService(self)
         started = self.store.start()
