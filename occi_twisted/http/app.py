@@ -67,6 +67,7 @@ from ..store.requests import RequestRecord, RequestState
 from . import idempotency, templates
 from .errors import statusFor
 from .feeds import ATOM, LOG_PATH, FeedScope, answer, scopeOf
+from .notes import NoteRoutes
 from .prefer import preferences
 from .representations import FORMATS, HTML, formatsOf, representations
 from .stream import Stream
@@ -84,6 +85,8 @@ STREAM_BATCH = 500
 WAIT_BUDGET = 3.0
 #: ``{entity}/requests``, ``{entity}/requests/`` and ``{entity}/requests/{id}``.
 _REQUESTS_PATH = re.compile(r"(/.+/)([^/]+)/requests(?:/([^/]*))?")
+#: ``{entity}/notes/`` and ``{entity}/notes/{id}``.
+_NOTES_PATH = re.compile(r"(/.+/)([^/]+)/notes(?:/([^/]*))?")
 #: Attribute names under which a client asks for a request to wait until a time.
 _NOT_BEFORE = ("not_before", f"{REQUEST_PREFIX}.not_before")
 SERVER = f"occi-twisted/{__version__} OCCI/1.2"
@@ -116,6 +119,7 @@ class OCCIServer:
         self.driver = driver
         self.clock = clock
         self.desk = desk
+        self.notes = NoteRoutes(store, self._owner, self._now, _body)
         self.baseURL = baseURL
         self.waitBudget = waitBudget
         self._base = RenderContext(baseURL) if baseURL is not None else None
@@ -168,6 +172,18 @@ class OCCIServer:
         sub = _REQUESTS_PATH.fullmatch(path)
         if sub is not None:
             return await self._requests(request, method, *sub.groups())
+        noted = _NOTES_PATH.fullmatch(path)
+        if noted is not None:
+            prefix, entityId, noteId = noted.groups()
+            kind = self.registry.atLocation(prefix)
+            if not isinstance(kind, Kind):
+                raise NotFound(f"There is nothing at {path}.")
+            entity = await self._load(kind, entityId)
+            if noteId:
+                return await self.notes.note(request, method, entity.id, entity.location,
+                                             noteId=noteId, context=self._context(request))
+            return await self.notes.collection(request, method, entity.id, entity.location,
+                                               self._context(request))
         if path.startswith(templates.PATH):
             _allow(method, ("GET", "HEAD"), path)
             return await self._template(request, path[len(templates.PATH):])

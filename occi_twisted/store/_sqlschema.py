@@ -132,7 +132,23 @@ CREATE TABLE subscriptions (
 CREATE INDEX subscriptions_by_jid ON subscriptions (jid);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+_V5 = """
+-- Notes (store/notes.py), kept in creation order; deleted with their entity.
+CREATE TABLE notes (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    entity_id TEXT NOT NULL,
+    id        TEXT NOT NULL,
+    owner     TEXT NOT NULL,
+    title     TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    created   REAL NOT NULL,
+    updated   REAL NOT NULL,
+    revision  INTEGER NOT NULL,
+    UNIQUE (entity_id, id)
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 
 def openWriter(path: str) -> sqlite3.Connection:

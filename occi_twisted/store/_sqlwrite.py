@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..model.errors import NotFound
-from . import _eventrules, _rules, _sqlevents, _sqlrequests
+from . import _eventrules, _rules, _sqlevents, _sqlnotes, _sqlrequests
 from ._sqlrequests import NewRequest
 from .answers import Answer, RememberAnswer, keyTaken
 from .serial import EntityRecord, canonical
@@ -156,6 +156,7 @@ def _delete(
         if gone is not None:
             _sqlevents.append(db, _eventrules.entityRow(
                 gone[1], gone[0], gone[2], gone[3], old=None, new=None, now=now))
+            _sqlnotes.deleteOf(db, gone[0])
         db.execute("DELETE FROM entities WHERE seq = ?", (seq,))
         db.execute("DELETE FROM entity_mixins WHERE seq = ?", (seq,))
         location = locations[seq]

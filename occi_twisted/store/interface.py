@@ -28,6 +28,7 @@ from zope.interface import Attribute, Interface
 from ..model import Entity, Mixin, Value
 from .answers import Answer, RememberAnswer
 from .events import Event, EventPage, Subscription
+from .notes import Note, NotePage
 from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 
 #: ``Put.expect`` for "this must be a new entity".
@@ -193,6 +194,23 @@ class IStore(Interface):
 
     def removeEventListener(listener: Callable[[], None]) -> None:
         """Stop calling ``listener``."""
+
+    # -- notes (see :mod:`.notes`) ------------------------------------------------------------
+
+    def putNote(note: Note, expect: int | None = None) -> Deferred[Note]:
+        """Store ``note`` (its entity must exist: NotFound); ``expect`` as in
+        :func:`.notes.checkPut`.  Fires with the note as stored (its revision one more than
+        the one it replaces)."""
+
+    def getNote(entityId: str, noteId: str) -> Deferred[Note | None]:
+        """The note, or ``None``."""
+
+    def deleteNote(entityId: str, noteId: str, expect: int | None = None) -> Deferred[None]:
+        """Delete the note (NotFound if there is none; PreconditionFailed if ``expect`` is
+        not its revision)."""
+
+    def listNotes(entityId: str, after: str | None, limit: int) -> Deferred[NotePage]:
+        """Up to ``limit`` notes of the entity in creation order, after the cursor."""
 
     # -- pubsub subscriptions (XEP-0060 state, shared by the nodes serving one cloud) --------
 

@@ -21,11 +21,12 @@ from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
 from ..model import Entity, Mixin, Registry, Value
-from . import _eventrules, _requestrules, _rules
+from . import _eventrules, _requestrules, _rules, notes
 from ._memrequests import RequestTable
 from .answers import Answer, RememberAnswer, keyTaken
 from .events import Event, EventPage, Subscription
 from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
+from .notes import Note, NotePage
 from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 from .serial import (
     EntityRecord,
@@ -81,6 +82,8 @@ class MemoryStore:
         self._events: list[Event] = []
         self._listeners: list[Callable[[], None]] = []
         self._subscriptions: dict[tuple[str, str], Subscription] = {}
+        #: Notes by (entity id, note id), with their creation sequence number.
+        self._notes: dict[tuple[str, str], tuple[int, Note]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -266,6 +269,46 @@ class MemoryStore:
         if row is not None:
             self._events.append(_eventrules.fromRow(len(self._events) + 1, row))
 
+    # -- notes ---------------------------------------------------------------------------
+
+    def putNote(self, note: Note, expect: int | None = None) -> Deferred[Note]:
+        def put() -> Note:
+            if note.entityId not in self._rows:
+                raise notes.noEntity(note.entityId)
+            key = (note.entityId, note.id)
+            seq, existing = self._notes.get(key, (self._nextSeq(), None))
+            notes.checkPut(existing, note, expect)
+            stored = replace(note, revision=1) if existing is None else replace(
+                note, created=existing.created, revision=existing.revision + 1)
+            self._notes[key] = (seq, stored)
+            return stored
+
+        return self._run(put)
+
+    def getNote(self, entityId: str, noteId: str) -> Deferred[Note | None]:
+        return self._run(lambda: self._notes.get((entityId, noteId), (0, None))[1])
+
+    def deleteNote(self, entityId: str, noteId: str, expect: int | None = None
+                   ) -> Deferred[None]:
+        def delete() -> None:
+            existing = self._notes.get((entityId, noteId), (0, None))[1]
+            notes.checkDelete(existing, entityId, noteId, expect)
+            del self._notes[(entityId, noteId)]
+
+        return self._run(delete)
+
+    def listNotes(self, entityId: str, after: str | None, limit: int) -> Deferred[NotePage]:
+        def page() -> NotePage:
+            _rules.checkLimit(limit)
+            start = _rules.cursorAfter(after)
+            found = sorted((seq, note) for (owner, _), (seq, note) in self._notes.items()
+                           if owner == entityId and seq > start)[:limit + 1]
+            shown = found[:limit]
+            cursor = str(shown[-1][0]) if len(found) > limit else None
+            return NotePage([note for _, note in shown], cursor)
+
+        return self._run(page)
+
     # -- remembered answers ------------------------------------------------------------
 
     def recall(self, owner: str, key: str) -> Deferred[Answer | None]:
@@ -390,6 +433,8 @@ class MemoryStore:
                             del self._linksAt[location]
             if row is None:
                 self._rows.pop(entityId, None)
+                for key in [k for k in self._notes if k[0] == entityId]:
+                    del self._notes[key]
                 continue
             self._rows[entityId] = row
             for location in (row.record.source, row.record.target):

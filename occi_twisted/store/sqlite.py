@@ -37,12 +37,21 @@ from zope.interface import implementer
 
 from ..model import Entity, Mixin, Registry, Value
 from ..model.errors import OCCIError
-from . import _requestrules, _rules, _sqlevents, _sqlread, _sqlrequests, _sqlwrite
+from . import (
+    _requestrules,
+    _rules,
+    _sqlevents,
+    _sqlnotes,
+    _sqlread,
+    _sqlrequests,
+    _sqlwrite,
+)
 from ._sqlschema import openReader, openWriter
 from ._writer import GroupCommitWriter
 from .answers import Answer, RememberAnswer
 from .events import Event, EventPage, Subscription
 from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
+from .notes import Note, NotePage
 from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 from .serial import canonical, defineUserMixins, entityFromDict, mixinToDict, recordOf
 
@@ -254,6 +263,22 @@ class SQLiteStore:
 
     def _now(self) -> float:
         return self._clock.seconds() if self._clock is not None else time.time()
+
+    # -- notes ---------------------------------------------------------------------------
+
+    def putNote(self, note: Note, expect: int | None = None) -> Deferred[Note]:
+        return self._write(partial(_sqlnotes.put, note=note, expect=expect))
+
+    def getNote(self, entityId: str, noteId: str) -> Deferred[Note | None]:
+        return self._read(partial(_sqlnotes.get, entityId=entityId, noteId=noteId))
+
+    def deleteNote(self, entityId: str, noteId: str, expect: int | None = None
+                   ) -> Deferred[None]:
+        return self._write(partial(_sqlnotes.delete, entityId=entityId, noteId=noteId,
+                                   expect=expect))
+
+    def listNotes(self, entityId: str, after: str | None, limit: int) -> Deferred[NotePage]:
+        return self._read(partial(_sqlnotes.page, entityId=entityId, after=after, limit=limit))
 
     # -- remembered answers ------------------------------------------------------------
 

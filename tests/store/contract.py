@@ -42,6 +42,7 @@ from occi_twisted.store.interface import (
 
 from .answers_contract import AnswerContract
 from .events_contract import EventContract
+from .notes_contract import NoteContract
 from .requests_contract import RequestContract
 
 TAGS = "http://example.com/tags#"
@@ -130,7 +131,7 @@ async def ids(store: IStore, query: Query = EVERYTHING, limit: int = 1000) -> li
     return [entity.id for entity in page.entities]
 
 
-class StoreContract(RequestContract, AnswerContract, EventContract):
+class StoreContract(RequestContract, AnswerContract, EventContract, NoteContract):
     """Tests of :class:`IStore` semantics; subclasses provide :meth:`makeStore`.
 
     The tests of persistent requests come from :class:`RequestContract`."""

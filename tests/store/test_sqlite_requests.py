@@ -144,5 +144,5 @@ async def test_storeOfTheFirstSchemaIsUpgraded(tmp_path: Path) -> None:
     finally:
         await store.stop()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 5
     db.close()
