@@ -35,6 +35,7 @@ setup(
             "pytest-twisted>=1.14",
             "hypothesis>=6.100",
             "feedparser>=6",
+            "playwright>=1.40",
             "mypy>=1.10",
             "mypy-zope>=1.0",
             "ruff>=0.5",
