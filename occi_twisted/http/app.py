@@ -54,6 +54,8 @@ from ..operations import RequestDesk, parseTimestamp, requestETag, requestsPath,
 from ..renderings import negotiation
 from ..renderings.document import Document, EntityView, RenderContext, Rendered, Renderer
 from ..renderings.form import walkthroughRequest
+from ..renderings.html import HTML, pageContext
+from ..renderings.html import MEDIA_TYPE as HTML_TYPE
 from ..renderings.resolve import (
     describeEntity,
     describeInvocation,
@@ -69,7 +71,7 @@ from .errors import statusFor
 from .feeds import ATOM, LOG_PATH, FeedScope, answer, scopeOf
 from .notes import NoteRoutes
 from .prefer import preferences
-from .representations import FORMATS, HTML, formatsOf, representations
+from .representations import FORMATS, formatsOf, representations
 from .stream import Stream
 
 log = Logger()
@@ -138,7 +140,8 @@ class OCCIServer:
         try:
             _checkVersion(request)
             path = request.path.decode("utf-8", "replace")
-            return await self._route(request, path)
+            answer = await self._route(request, path)
+            return self._seeOther(request, path, answer)
         except OCCIError as error:
             return self._error(request, error)
         except StoreUnavailable as error:
@@ -769,7 +772,7 @@ class OCCIServer:
                 views.extend(await self._views([e async for e in self._entities(group)],
                                                withLinks))
             return self._send(request, _collect(renderer, views, context))
-        request.setHeader(b"Content-Type", renderer.mediaType.encode())
+        request.setHeader(b"Content-Type", _contentType(renderer).encode())
         request.setHeader(b"Vary", b"Accept")
         if request.method == b"HEAD":
             return b""
@@ -882,7 +885,7 @@ class OCCIServer:
         context = self._context(request)
         choices = representations(entity.location, negotiation.outputTypes(listing=False))
         request.setResponseCode(300)
-        preferred = next((url for url, type in choices if type == HTML), choices[0][0])
+        preferred = next((url for url, type in choices if type == HTML_TYPE), choices[0][0])
         request.setHeader(b"Location", context.absolute(preferred).encode())
         for url, type in choices:
             request.responseHeaders.addRawHeader(b"Link", (
@@ -977,10 +980,48 @@ class OCCIServer:
         return self._send(request, renderer.message(message, self._context(request)))
 
     def _error(self, request: IRequest, error: OCCIError) -> bytes:
-        request.setResponseCode(statusFor(error))
+        status = statusFor(error)
+        request.setResponseCode(status)
         if isinstance(error, MethodNotAllowed):
             request.setHeader(b"Allow", ", ".join(error.allowed).encode())
+        if self._wantsPages(request):
+            # A person in a browser: the sentence on a page, with a way back.
+            return self._send(request, HTML.error(status, error.message,
+                                                  self._context(request)))
         return self._plain(request, error.message)
+
+    def _wantsPages(self, request: IRequest) -> bool:
+        """Whether the client would rather have HTML (a browser, or ``?format=html``)."""
+        named = _query(request, "format")
+        if named is not None:
+            return named == "html"
+        accept = _header(request, b"accept")
+        return bool(accept and HTML_TYPE in accept
+                    and negotiation.choose(accept, negotiation.outputTypes(listing=True))
+                    == HTML_TYPE)
+
+    def _seeOther(self, request: IRequest, path: str, answer: bytes | None) -> bytes | None:
+        """After a browser's form POST went well: 303 to the page to see (Post/Redirect/Get),
+        so that reloading does not post again."""
+        if request.method != b"POST" or getattr(request, "code", 200) not in (200, 201, 202):
+            return answer
+        contentType = (_header(request, b"content-type") or "").lower()
+        if not contentType.startswith("application/x-www-form-urlencoded") or \
+                not self._wantsPages(request):
+            return answer
+        target = request.responseHeaders.getRawHeaders(b"location", [None])[0]
+        if target is None:
+            following = parse_qs(_body(request).decode("latin-1")).get("_next", [""])[-1]
+            if following.startswith("/") and not following.startswith(("//", "/\\")):
+                target = self._context(request).absolute(following).encode()
+            else:
+                target = self._context(request).absolute(path).encode()
+        request.setResponseCode(303)
+        request.setHeader(b"Location", target)
+        body: bytes = b"See " + target + b"\n"
+        request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+        request.setHeader(b"Content-Length", str(len(body)).encode())
+        return body
 
     def _plain(self, request: IRequest, message: str) -> bytes:
         body = (message + "\n").encode("utf-8")
@@ -1035,7 +1076,16 @@ class OCCIServer:
         return parser(b"", headers)
 
     def _context(self, request: IRequest) -> RenderContext:
-        """Where rendered locations point: --base-url, else the host the client asked."""
+        """Where rendered locations point: --base-url, else the host the client asked; and
+        for pages, where the page is (a listing's kind, a message's way back)."""
+        base = self._baseContext(request)
+        if not self._wantsPages(request):
+            return base
+        path = request.path.decode("utf-8", "replace")
+        return pageContext(base, path=path, registry=self.registry,
+                           draft=path.startswith(templates.PATH))
+
+    def _baseContext(self, request: IRequest) -> RenderContext:
         if self._base is not None:
             return self._base
         host = _header(request, b"host")
@@ -1078,7 +1128,12 @@ def _collect(
         renderer.collectionItem(view, i == 0, context)
         for group in (resources, links) for i, view in enumerate(group)
     ) + renderer.collectionEnd(context)
-    return Rendered(renderer.mediaType, body)
+    return Rendered(_contentType(renderer), body)
+
+
+def _contentType(renderer: Renderer) -> str:
+    """The Content-Type of a renderer's output (with its charset, where it has one)."""
+    return str(getattr(renderer, "contentType", renderer.mediaType))
 
 
 def _etag(entity: Entity) -> str:

@@ -304,12 +304,13 @@ class MediaTypes:
 
 def standardMediaTypes() -> MediaTypes:
     """The server's renderings, in its order of preference: the one explicit list."""
-    from . import form, json, text  # noqa: PLC0415 -- text may import this module
+    from . import form, html, json, text  # noqa: PLC0415 -- text may import this module
 
     types = MediaTypes()
     text.register(types)
     json.register(types)
     form.register(types)
+    html.register(types)
     return types
 
 
