@@ -52,6 +52,8 @@ from ..model.infrastructure import NETWORK, NETWORKINTERFACE, STORAGE, STORAGELI
 from ..model.requests import PREFIX as REQUEST_PREFIX
 from ..operations import RequestDesk, parseTimestamp, requestETag, requestsPath, requestView
 from ..renderings import negotiation
+from ..renderings.atomentities import ATOM as ATOM_ENTITIES
+from ..renderings.atomentities import FeedContext
 from ..renderings.document import Document, EntityView, RenderContext, Rendered, Renderer
 from ..renderings.form import walkthroughRequest
 from ..renderings.html import HTML, pageContext
@@ -68,7 +70,7 @@ from ..store.interface import CREATE, Change, Delete, IStore, Put, Query, StoreU
 from ..store.requests import RequestRecord, RequestState
 from . import idempotency, templates
 from .errors import statusFor
-from .feeds import ATOM, LOG_PATH, FeedScope, answer, scopeOf
+from .feeds import ATOM, ENTRY_PATH, LOG_PATH, FeedScope, answer, entry, scopeOf
 from .notes import NoteRoutes
 from .prefer import preferences
 from .representations import FORMATS, formatsOf, representations
@@ -81,6 +83,8 @@ QUERY_PATHS = ("/-/", "/.well-known/org/ogf/occi/-/")
 MAX_BODY = 1024 * 1024
 #: Largest page a client may ask for with ?number=.
 MAX_PAGE = 1000
+#: Entities per page of a collection passed by value in Atom.
+ATOM_PAGE = 500
 #: Entities fetched from the store per step of a streamed listing.
 STREAM_BATCH = 500
 #: Seconds an action may take and still be answered 200 rather than 202 (see Prefer).
@@ -172,6 +176,11 @@ class OCCIServer:
         if scope is not None:
             _allow(method, ("GET", "HEAD"), scope.path)
             return await self._feed(request, scope)
+        logged = ENTRY_PATH.fullmatch(path)
+        scope = scopeOf(logged.group(1), self.registry) if logged is not None else None
+        if logged is not None and scope is not None:
+            _allow(method, ("GET", "HEAD"), path)
+            return await self._feed(request, scope, logged.group(2))
         sub = _REQUESTS_PATH.fullmatch(path)
         if sub is not None:
             return await self._requests(request, method, *sub.groups())
@@ -757,6 +766,8 @@ class OCCIServer:
         context = self._context(request)
         withLinks = renderer.mediaType not in _BY_REFERENCE
         page, number = _paging(request)
+        if renderer.mediaType == ATOM_ENTITIES.mediaType and _query(request, "page") is None:
+            return await self._atomListing(request, query, number or ATOM_PAGE)
         if page is not None:
             entities = await self._pageAt(query, page, number)
             views = await self._views(entities, withLinks)
@@ -799,6 +810,24 @@ class OCCIServer:
         stream.write(renderer.collectionEnd(context))
         stream.finish()
         return None
+
+    async def _atomListing(self, request: IRequest, query: Query, number: int) -> bytes:
+        """A collection passed by value, a page at a time, with RFC 5005 paging links: one
+        indexed read per page however deep (the cursor is the store's)."""
+        after = _query(request, "after")
+        result = await self.store.page(query, after, number)
+        views = await self._views(result.entities)
+        base = self._baseContext(request)
+        path = request.path.decode("utf-8", "replace")
+        links = [("first", base.absolute(f"{path}?number={number}"))]
+        if result.cursor is not None:
+            links.append(("next", base.absolute(
+                f"{path}?after={result.cursor}&number={number}")))
+        here = f"{path}?after={after}&number={number}" if after else path
+        context = FeedContext(base.base, feedId=base.absolute(path),
+                              title=f"Entities in {path}", selfURL=base.absolute(here),
+                              links=tuple(links))
+        return self._send(request, _collect(ATOM_ENTITIES, views, context))
 
     def _groups(self, query: Query) -> list[Query]:
         """``query`` split into its resources and its links, in that order."""
@@ -934,7 +963,8 @@ class OCCIServer:
         request.setHeader(b"Cache-Control", b"no-store")  # a new id each time
         return self._send(request, renderer.entity(EntityView(entity), self._context(request)))
 
-    async def _feed(self, request: IRequest, scope: FeedScope) -> bytes:
+    async def _feed(self, request: IRequest, scope: FeedScope,
+                    eventId: str | None = None) -> bytes:
         accept = _header(request, b"accept")
         if accept is not None and negotiation.choose(accept, [ATOM]) is None:
             raise NotAcceptable(f"{scope.path} is an Atom feed; accept {ATOM}.")
@@ -946,8 +976,12 @@ class OCCIServer:
                 record = await self.store.getRequest(scope.requestId)
                 if record is None or record.entityId != entity.id:
                     raise NotFound(f"{scope.node} has no request {scope.requestId}.")
-        body = await answer(request, scope, self.store, self.registry,
-                            self._context(request))
+        if eventId is not None:
+            body = await entry(request, scope, eventId, store=self.store,
+                               registry=self.registry, context=self._baseContext(request))
+        else:
+            body = await answer(request, scope, self.store, self.registry,
+                                self._baseContext(request))
         return b"" if request.method == b"HEAD" else body
 
     def _landing(self, request: IRequest) -> bytes:

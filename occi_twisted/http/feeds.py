@@ -15,7 +15,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from twisted.web.iweb import IRequest
 
 from ..model import Registry
-from ..model.errors import BadRequest, TooLarge
+from ..model.errors import BadRequest, NotFound, TooLarge
 from ..renderings import atom
 from ..renderings.document import RenderContext, Rendered
 from ..store.events import EventPage
@@ -24,6 +24,8 @@ from ..store.interface import IStore
 ATOM = atom.MEDIA_TYPE
 #: ``/log/``, ``/compute/log/``, ``/compute/<id>/log/``, ``/compute/<id>/requests/<id>/log/``.
 LOG_PATH = re.compile(r"(.*)/log/?")
+#: One entry of a log: ``{entity}/log/{event id}``.
+ENTRY_PATH = re.compile(r"(.*)/log/([^/]+)")
 PAGE = 50
 MAX_PAGE = 1000
 _REQUEST_LOG = re.compile(r"(/.+/[^/]+)/requests/([^/]+)")
@@ -90,6 +92,21 @@ async def answer(request: IRequest, scope: FeedScope, store: IStore, registry: R
     request.setHeader(b"Content-Type", rendered.contentType.encode())
     request.setHeader(b"Content-Length", str(len(rendered.body)).encode())
     return rendered.body
+
+
+async def entry(request: IRequest, scope: FeedScope, eventId: str, *, store: IStore,
+                registry: Registry, context: RenderContext) -> bytes:
+    """One event of the feed, as an Atom entry document."""
+    event = await store.event(eventId)
+    if event is None or not (scope.node in event.nodes and scope.requestId in (
+            None, event.requestId)):
+        raise NotFound(f"{scope.path} has no entry {eventId[:60]}.")
+    body = atom.entry(event, context, registry)
+    request.setHeader(b"ETag", f'"entry-{event.seq}"'.encode())
+    request.setHeader(b"Last-Modified", formatdate(event.updated, usegmt=True).encode())
+    request.setHeader(b"Content-Type", b"application/atom+xml; type=entry; charset=utf-8")
+    request.setHeader(b"Content-Length", str(len(body)).encode())
+    return body
 
 
 def _paging(request: IRequest) -> tuple[int | None, int]:

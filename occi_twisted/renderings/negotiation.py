@@ -304,13 +304,14 @@ class MediaTypes:
 
 def standardMediaTypes() -> MediaTypes:
     """The server's renderings, in its order of preference: the one explicit list."""
-    from . import form, html, json, text  # noqa: PLC0415 -- text may import this module
+    from . import atomentities, form, html, json, text  # noqa: PLC0415 -- they import this
 
     types = MediaTypes()
     text.register(types)
     json.register(types)
     form.register(types)
     html.register(types)
+    atomentities.register(types)
     return types
 
 

@@ -33,6 +33,11 @@ def after(db: sqlite3.Connection, seq: int, limit: int) -> list[Event]:
     return [rules.fromRow(row[0], row[1:]) for row in rows]
 
 
+def byId(db: sqlite3.Connection, eventId: str) -> Event | None:
+    row = db.execute(f"SELECT seq, {_COLUMNS} FROM events WHERE id = ?", (eventId,)).fetchone()
+    return None if row is None else rules.fromRow(row[0], row[1:])
+
+
 def page(db: sqlite3.Connection, node: str, requestId: str | None, before: int | None,
          limit: int) -> EventPage:
     """Newest first, through the index of the node's kind."""

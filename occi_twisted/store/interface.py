@@ -188,6 +188,9 @@ class IStore(Interface):
         entity's location -- and only those of request ``requestId`` if given, newest first,
         with ``seq < before`` if given; ``more`` says whether older ones exist."""
 
+    def event(eventId: str) -> Deferred[Event | None]:
+        """The event with this id (an Atom entry's, an XMPP item's), or ``None``."""
+
     def addEventListener(listener: Callable[[], None]) -> None:
         """Call ``listener`` (on the reactor thread, with no arguments) after each commit
         that appended events; it reads them with :meth:`eventsAfter`."""

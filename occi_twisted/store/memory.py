@@ -214,6 +214,9 @@ class MemoryStore:
 
         return self._run(page)
 
+    def event(self, eventId: str) -> Deferred[Event | None]:
+        return self._run(lambda: next((e for e in self._events if e.id == eventId), None))
+
     def addEventListener(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 

@@ -225,6 +225,9 @@ class SQLiteStore:
         return self._read(partial(_sqlevents.page, node=node, requestId=requestId,
                                   before=before, limit=max(1, limit)))
 
+    def event(self, eventId: str) -> Deferred[Event | None]:
+        return self._read(partial(_sqlevents.byId, eventId=eventId))
+
     def addEventListener(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 

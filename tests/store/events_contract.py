@@ -117,6 +117,8 @@ class EventContract:
         only = await store.events("/compute/c1", requestId="r")
         assert [e.requestId for e in only.events] == ["r"]
         assert (await store.events("/network/n1")).events[0].entityId == "n1"
+        assert await store.event(everything.events[1].id) == everything.events[1]
+        assert await store.event("no-such-event") is None
 
     @pytest_twisted.ensureDeferred
     async def test_listeners_hear_of_commits(self, store: IStore) -> None:

@@ -1,0 +1,140 @@
+"""Entities in Atom (RFC 4287): pass-by-value collections, one entry per entity with its
+whole state, and single entries.
+
+Each entry's content is the entity in OCCI's text/plain rendering (links included), so a
+collection is answered in one round trip however many entities it lists (the walkthrough's
+O(1) pass-by-value), and an OCCI client can read every entry.  Feeds are paged as RFC 5005
+says: the HTTP layer passes the ``first``/``next``/``previous`` links in a
+:class:`FeedContext`.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from xml.sax.saxutils import escape, quoteattr
+
+from ..model import Category
+from ..model.errors import NotAcceptable
+from .document import EntityView, RenderContext, Rendered
+from .negotiation import MediaTypes
+from .text import PLAIN
+
+MEDIA_TYPE = "application/atom+xml"
+NAMESPACE = "http://www.w3.org/2005/Atom"
+FEED_TYPE = f"{MEDIA_TYPE}; type=feed; charset=utf-8"
+ENTRY_TYPE = f"{MEDIA_TYPE}; type=entry; charset=utf-8"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class FeedContext(RenderContext):
+    """A render context with what a feed page says about itself: its id and title, its own
+    URL and the RFC 5005 paging links (relation, absolute URL)."""
+
+    feedId: str = ""
+    title: str = "Entities"
+    selfURL: str = ""
+    links: tuple[tuple[str, str], ...] = ()
+
+
+def _text(value: str) -> str:
+    return escape(_NOT_XML.sub("\ufffd", value))
+
+
+def _attribute(value: str) -> str:
+    return quoteattr(_NOT_XML.sub("\ufffd", value))
+
+
+def _time(when: float) -> str:
+    moment = datetime.fromtimestamp(max(0.0, when), UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _entryId(view: EntityView, context: RenderContext) -> str:
+    """``urn:uuid:`` for the UUIDs the server gives, else the entity's absolute URL (an IRI
+    that never changes for the entity's life at this location)."""
+    entityId = view.entity.id
+    try:
+        return f"urn:uuid:{uuid.UUID(entityId)}" if len(entityId) == 36 else \
+            context.absolute(view.entity.location)
+    except ValueError:
+        return context.absolute(view.entity.location)
+
+
+def entryElement(view: EntityView, context: RenderContext, *, standalone: bool) -> str:
+    entity = view.entity
+    title = entity.attributes.get("occi.core.title")
+    href = context.absolute(entity.location)
+    related = "".join(
+        f"<link rel=\"related\" href={_attribute(context.absolute(str(link.target)))}/>"
+        for link in view.links if link.target)
+    namespace = f" xmlns={_attribute(NAMESPACE)}" if standalone else ""
+    content = PLAIN.entity(view, context).body.decode("utf-8")
+    return (f"<entry{namespace}><id>{_text(_entryId(view, context))}</id>"
+            f"<title>{_text(str(title) if title else entity.location)}</title>"
+            f"<updated>{_time(entity.updated)}</updated>"
+            f"<author><name>{_text(entity.owner)}</name></author>"
+            f"<link rel=\"alternate\" href={_attribute(href)}/>{related}"
+            f"<category term={_attribute(entity.kind.term)} "
+            f"scheme={_attribute(entity.kind.scheme)}/>"
+            f"<content type=\"text\">{_text(content)}</content></entry>")
+
+
+class AtomRenderer:
+    """Entities and collections of them in Atom; listings stream entry by entry."""
+
+    mediaType = MEDIA_TYPE
+    contentType = FEED_TYPE
+    streams = True
+
+    def entity(self, view: EntityView, context: RenderContext) -> Rendered:
+        body = '<?xml version="1.0" encoding="utf-8"?>\n' + entryElement(
+            view, context, standalone=True)
+        return Rendered(ENTRY_TYPE, body.encode("utf-8"))
+
+    def categories(self, categories: Sequence[Category], context: RenderContext) -> Rendered:
+        raise NotAcceptable("The query interface is rendered in text, JSON and HTML, "
+                            "not in Atom.")
+
+    def locations(self, locations: Sequence[str], context: RenderContext) -> Rendered:
+        entries = "".join(
+            f"<entry><id>{_text(context.absolute(loc))}</id><title>{_text(loc)}</title>"
+            f"<updated>{_time(0.0)}</updated>"
+            f"<link rel=\"alternate\" href={_attribute(context.absolute(loc))}/></entry>"
+            for loc in locations)
+        body = self.collectionStart(context).decode() + entries + "</feed>"
+        return Rendered(FEED_TYPE, body.encode("utf-8"))
+
+    def message(self, text: str, context: RenderContext) -> Rendered:
+        raise NotAcceptable("This answer is a sentence; ask for text/plain or text/html.")
+
+    def collectionStart(self, context: RenderContext) -> bytes:
+        feed = context if isinstance(context, FeedContext) else FeedContext(context.base)
+        selfURL = feed.selfURL or context.absolute("/")
+        links = "".join(f"<link rel={_attribute(rel)} type=\"{MEDIA_TYPE}\" "
+                        f"href={_attribute(url)}/>" for rel, url in feed.links)
+        return ('<?xml version="1.0" encoding="utf-8"?>\n'
+                f"<feed xmlns={_attribute(NAMESPACE)}>"
+                f"<id>{_text(feed.feedId or selfURL)}</id><title>{_text(feed.title)}</title>"
+                f"<updated>{_time(datetime.now(UTC).timestamp())}</updated>"
+                "<author><name>occi-twisted</name></author>"
+                f"<link rel=\"self\" type=\"{MEDIA_TYPE}\" href={_attribute(selfURL)}/>"
+                f"{links}").encode()
+
+    def collectionItem(self, view: EntityView, first: bool, context: RenderContext) -> bytes:
+        return entryElement(view, context, standalone=False).encode("utf-8")
+
+    def collectionEnd(self, context: RenderContext) -> bytes:
+        return b"</feed>"
+
+
+ATOM = AtomRenderer()
+
+
+def register(types: MediaTypes) -> None:
+    """Add Atom output (read never: clients write OCCI renderings)."""
+    types.add(MEDIA_TYPE, renderer=ATOM)

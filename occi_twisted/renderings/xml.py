@@ -1,0 +1,755 @@
+"""The descriptor as XML (``application/occi+xml``), the walkthrough's "OCCI descriptor format".
+
+The same content as the key/value descriptor (:mod:`occi_twisted.renderings.descriptor`), as
+elements in the namespace :data:`NAMESPACE`::
+
+    <entity xmlns="http://schemas.occi-twisted.org/occi/xml#">
+      <kind scheme="http://schemas.ogf.org/occi/infrastructure#" term="compute"/>
+      <mixin scheme="http://schemas.occi-twisted.org/occi/infrastructure/resource_tpl#"
+             term="medium"/>
+      <attribute name="occi.core.id" type="string">vm1</attribute>
+      <attribute name="occi.compute.cores" type="integer">2</attribute>
+      <attribute name="occi.compute.memory" type="float">4.0</attribute>
+      <link target="/network/net1" rel="http://schemas.ogf.org/occi/infrastructure#network"
+            self="/networkinterface/nic1">
+        <kind scheme="http://schemas.ogf.org/occi/infrastructure#" term="networkinterface"/>
+        <attribute name="occi.core.id" type="string">nic1</attribute>
+      </link>
+    </entity>
+
+* An ``<attribute>``'s ``type`` is ``string`` (the default), ``integer``, ``float``,
+  ``number`` (typed by its spelling, as in the text renderings), ``boolean``, ``list`` or
+  ``hash`` (lists and hashes as JSON text).  A string holding characters XML 1.0 cannot carry
+  (most control characters) is written as a JSON string with ``encoding="json"``, so every
+  string the model holds survives.
+* ``<kind>``, ``<mixin>``, ``<action>`` and ``<category>`` (class not stated) name categories by
+  ``scheme`` and ``term``; defining one (the query interface, ``<categories>``) adds ``title``,
+  ``location``, ``parent``/``depends``/``applies``/``rel`` and ``actions`` (identifiers,
+  blank-separated) and ``<attribute name=".." type=".." mutable=".." required=".."/>``
+  definitions.
+* A listing is a ``<collection>`` of ``<entity>`` elements (pass-by-value, like JSON) or of
+  ``<location>`` elements; a message is ``<message>``.
+
+Reading is strict, and safe: the body must be UTF-8 and at most :data:`MAX_BODY` long; a
+document type declaration or entity declaration anywhere (billion laughs, external entities)
+is refused before the parser sees the body, and the parser's target refuses one again; no
+element nests deeper than :data:`MAX_DEPTH` and there are at most :data:`MAX_ELEMENTS`.  The
+parser is given the decoded text, so no encoding declaration can make it read other
+characters than were checked.  Anything malformed -- XML, an unknown element or attribute, a
+value not of its type -- raises :class:`~occi_twisted.model.errors.BadRequest` with one
+sentence that names the element by its path; nothing else ever escapes.  Elements and
+attributes may be in :data:`NAMESPACE` or in no namespace; attributes in other namespaces
+(``xml:lang``, ``xsi:schemaLocation``) are ignored.
+"""
+
+from __future__ import annotations
+
+import json as stdjson
+import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, NoReturn
+from xml.parsers.expat import ErrorString
+
+from ..model import AttributeType, Category, Entity, Kind, Mixin
+from ..model.errors import BadRequest
+from .descriptor import floatText, jsonText, jsonValue, numberValue
+from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
+from .text import MAX_ATTRIBUTES, MAX_BODY, MAX_NAME, MAX_VALUES
+from .urilist import uriText
+
+if TYPE_CHECKING:
+    from .negotiation import MediaTypes
+
+MEDIA_TYPE = "application/occi+xml"
+CONTENT_TYPE = f"{MEDIA_TYPE}; charset=utf-8"
+NAMESPACE = "http://schemas.occi-twisted.org/occi/xml#"
+
+#: Deepest element nesting read (the format needs four: collection, entity, link, attribute).
+MAX_DEPTH = 8
+#: Most elements read in one body.
+MAX_ELEMENTS = 100_000
+#: The parser is fed this many characters at a time, so that limits stop it early.
+_CHUNK = 64 * 1024
+
+_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
+_INDENT = "  "
+_TARGET, _TARGET_KIND = "occi.core.target", "occi.core.target.kind"
+
+_CATEGORY_TAGS: dict[str, str | None] = {
+    "kind": "kind", "mixin": "mixin", "action": "action", "category": None,
+}
+_TAG_OF_CLASS = {cls: tag for tag, cls in _CATEGORY_TAGS.items()}
+_CATEGORY_ATTRIBUTES = frozenset(
+    {"scheme", "term", "title", "location", "rel", "parent", "depends", "applies", "actions"}
+)
+_REL_ATTRIBUTES = ("parent", "depends", "applies", "rel")
+_DEFINITION_ATTRIBUTES = frozenset(
+    {"name", "type", "mutable", "required", "default", "description"}
+)
+_VALUE_ATTRIBUTES = frozenset({"name", "type", "encoding"})
+_LINK_ATTRIBUTES = frozenset({"target", "rel", "self"})
+_REF_ATTRIBUTES = frozenset({"scheme", "term"})
+_VALUE_TYPES = frozenset({"string", "integer", "float", "number", "boolean", "list", "hash"})
+_MODEL_TYPES = frozenset(t.value for t in AttributeType)
+
+#: Characters XML 1.0 cannot hold, not even as character references.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_DTD = re.compile(r"<!(?:DOCTYPE|ENTITY)", re.I)
+_ENCODING = re.compile(r"""<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
+_READABLE_ENCODINGS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
+_TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,255}")
+_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}")
+_URI = re.compile(rf'[^\s"<>\\\x00-\x1f\x7f]{{1,{MAX_NAME}}}')
+_INT = re.compile(r"[+-]?[0-9]+")
+
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTRIBUTE_ESCAPES = str.maketrans({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+    "\t": "&#9;", "\n": "&#10;", "\r": "&#13;",
+})
+
+
+def _fail(problem: str, where: str) -> NoReturn:
+    raise BadRequest(f"{problem} (at {where}).")
+
+
+def _show(text: str) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+def _short(name: str) -> str:
+    """A name to quote in a message, cut so that messages stay short."""
+    return name if len(name) <= 40 else name[:37] + "..."
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+
+class _Target:
+    """Builds the tree as ElementTree does, and stops the parser at a limit or a DTD."""
+
+    def __init__(self) -> None:
+        self.builder = ET.TreeBuilder()
+        self.depth = 0
+        self.elements = 0
+
+    def start(self, tag: str, attributes: dict[str, str]) -> ET.Element:
+        self.depth += 1
+        self.elements += 1
+        if self.depth > MAX_DEPTH:
+            raise BadRequest(f"The XML body nests elements more than {MAX_DEPTH} deep.")
+        if self.elements > MAX_ELEMENTS:
+            raise BadRequest(f"The XML body has more than {MAX_ELEMENTS} elements.")
+        return self.builder.start(tag, attributes)
+
+    def end(self, tag: str) -> ET.Element:
+        self.depth -= 1
+        return self.builder.end(tag)
+
+    def data(self, data: str) -> None:
+        self.builder.data(data)
+
+    def close(self) -> ET.Element:
+        return self.builder.close()
+
+    def doctype(self, name: str, pubid: str | None, system: str | None) -> NoReturn:
+        # Refused before parsing already; this is the second lock on the same door.
+        raise BadRequest("The XML body has a document type declaration, which this server "
+                         "refuses.")
+
+
+def _root(body: bytes) -> ET.Element | None:
+    """The root element of ``body``, parsed safely; ``None`` for an empty body."""
+    if len(body) > MAX_BODY:
+        raise BadRequest(f"The XML body is larger than {MAX_BODY // 1024} KiB.")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The XML body is not valid UTF-8.") from None
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        return None
+    if _DTD.search(text):
+        raise BadRequest("The XML body has a document type or entity declaration, which this "
+                         "server refuses.")
+    declared = _ENCODING.match(text)
+    if declared is not None and declared.group(1).lower() not in _READABLE_ENCODINGS:
+        raise BadRequest(f"The XML body declares the encoding {_show(declared.group(1))}; "
+                         "send it as UTF-8.")
+    parser = ET.XMLParser(target=_Target())
+    try:
+        for start in range(0, len(text), _CHUNK):
+            parser.feed(text[start:start + _CHUNK])
+        root = parser.close()
+    except ET.ParseError as error:
+        line, column = error.position
+        raise BadRequest(f"The XML body is not well-formed: {ErrorString(error.code)} at "
+                         f"line {line}, column {column}.") from None
+    if not isinstance(root, ET.Element):  # the target returns the root element; be sure
+        raise BadRequest("The XML body has no root element.")
+    return root
+
+
+def _name(element: ET.Element, where: str) -> str:
+    """An element's local name; it must be in no namespace or in ours."""
+    tag = element.tag
+    if not isinstance(tag, str):
+        _fail("The XML body holds something that is not an element", where)
+    if tag.startswith("{"):
+        namespace, _, local = tag[1:].partition("}")
+        if namespace != NAMESPACE:
+            _fail(f"The element <{_short(local)}> is in the namespace "
+                  f"{_show(namespace)}, not in {NAMESPACE}", where)
+        return local
+    return tag
+
+
+def _attributes(
+    element: ET.Element, allowed: frozenset[str], what: str, where: str
+) -> dict[str, str]:
+    """An element's attributes in no namespace, all of them ``allowed``."""
+    found = {key: value for key, value in element.attrib.items() if not key.startswith("{")}
+    unknown = found.keys() - allowed
+    if unknown:
+        names = ", ".join(_show(key) for key in sorted(unknown)[:3])
+        _fail(f"A <{what}> has no attribute {names}", where)
+    return found
+
+
+def _noText(element: ET.Element, what: str, where: str) -> None:
+    texts = [element.text, *(child.tail for child in element)]
+    if any(text and text.strip() for text in texts):
+        _fail(f"A <{what}> holds elements only, not text", where)
+
+
+def _noChildren(element: ET.Element, what: str, where: str) -> None:
+    if len(element):
+        _fail(f"A <{what}> holds no elements", where)
+
+
+def _children(element: ET.Element, where: str) -> list[tuple[str, ET.Element, str]]:
+    """Each child: its local name, itself, and its path (``/entity/link[2]``)."""
+    counts: dict[str, int] = {}
+    found = []
+    for child in element:
+        name = _name(child, where)
+        counts[name] = counts.get(name, 0) + 1
+        found.append((name, child, f"{where}/{_short(name)}[{counts[name]}]"))
+    return found
+
+
+def _uri(text: str, what: str, where: str) -> str:
+    if not _URI.fullmatch(text):
+        _fail(f"The {what} {_show(text)} is not a URI", where)
+    return text
+
+
+def _identifiers(text: str, what: str, where: str) -> tuple[str, ...]:
+    found = []
+    for token in text.split():
+        scheme, hash_, term = token.rpartition("#")
+        if not hash_ or not scheme or not _TERM.fullmatch(term) or not _URI.fullmatch(token):
+            _fail(f"The {what} {_show(token)} is not a category identifier (scheme#term)",
+                  where)
+        found.append(token)
+    if len(found) > MAX_VALUES:
+        _fail(f"The {what} lists more than {MAX_VALUES} identifiers", where)
+    return tuple(found)
+
+
+def _schemeAndTerm(attributes: dict[str, str], what: str, where: str) -> tuple[str, str]:
+    term = attributes.get("term")
+    if term is None:
+        _fail(f"A <{what}> needs a term", where)
+    if not _TERM.fullmatch(term):
+        _fail(f"The term {_show(term)} may hold only letters, digits, '-', '_' and '.'", where)
+    scheme = attributes.get("scheme")
+    if scheme is None:
+        return "", term  # the term alone: the resolver looks it up
+    _uri(scheme, f"scheme of the {what} {_short(term)}", where)
+    return scheme, term
+
+
+def _category(element: ET.Element, tag: str, where: str) -> CategoryRef:
+    attributes = _attributes(element, _CATEGORY_ATTRIBUTES, tag, where)
+    _noText(element, tag, where)
+    scheme, term = _schemeAndTerm(attributes, tag, where)
+    label = _short(term)
+    location = attributes.get("location")
+    if location is not None:
+        _uri(location, f"location of the {tag} {label}", where)
+    rel: list[str] = []
+    for key in _REL_ATTRIBUTES:
+        if key in attributes:
+            rel += _identifiers(attributes[key], f"{key} of the {tag} {label}", where)
+    actions = attributes.get("actions")
+    names: list[str] = []
+    for name, child, childWhere in _children(element, where):
+        if name != "attribute":
+            _fail(f"A <{tag}> holds <attribute> definitions only, not <{_short(name)}>", where)
+        names.append(_definition(child, childWhere))
+    return CategoryRef(
+        scheme, term, cls=_CATEGORY_TAGS[tag], title=attributes.get("title"), location=location,
+        rel=tuple(rel), attributes=tuple(names),
+        actions=(_identifiers(actions, f"actions of the {tag} {label}", where)
+                 if actions is not None else ()),
+    )
+
+
+def _definition(element: ET.Element, where: str) -> str:
+    attributes = _attributes(element, _DEFINITION_ATTRIBUTES, "attribute", where)
+    _noChildren(element, "attribute", where)
+    if element.text and element.text.strip():
+        _fail("An attribute definition holds no text", where)
+    name = attributes.get("name")
+    if name is None or not _ATTRIBUTE_NAME.fullmatch(name):
+        _fail("An attribute definition needs a name that is an attribute name", where)
+    kind = attributes.get("type")
+    if kind is not None and kind not in _MODEL_TYPES:
+        _fail(f"The attribute {_short(name)} has the type {_show(kind)}; the types are "
+              f"{', '.join(sorted(_MODEL_TYPES))}", where)
+    for flag in ("mutable", "required"):
+        if flag in attributes and attributes[flag] not in ("true", "false"):
+            _fail(f"The {flag} of the attribute {_short(name)} must be true or false", where)
+    return name
+
+
+def _value(element: ET.Element, where: str) -> tuple[str, object]:
+    """An attribute's name and typed value."""
+    attributes = _attributes(element, _VALUE_ATTRIBUTES, "attribute", where)
+    _noChildren(element, "attribute", where)
+    name = attributes.get("name")
+    if name is None:
+        _fail("An <attribute> needs a name", where)
+    if not _ATTRIBUTE_NAME.fullmatch(name):
+        _fail(f"The name {_show(name)} is not an attribute name", where)
+    label = _short(name)
+    kind = attributes.get("type", "string")
+    if kind not in _VALUE_TYPES:
+        _fail(f"The attribute {label} has the type {_show(kind)}; the types are "
+              f"{', '.join(sorted(_VALUE_TYPES))}", where)
+    text = element.text or ""
+    encoding = attributes.get("encoding")
+    if encoding is not None:
+        if encoding != "json":
+            _fail(f"The attribute {label} has the encoding {_show(encoding)}; the one "
+                  "encoding is json", where)
+        value = jsonValue(text.strip(), label, where)
+    elif kind == "string":
+        return name, text
+    else:
+        value = _spelt(text.strip(), kind, label, where)
+    return name, _typed(value, kind, label, where)
+
+
+def _spelt(text: str, kind: str, name: str, where: str) -> object:
+    """A value written as text (not as JSON): typed as ``kind`` says."""
+    if not text:
+        _fail(f"The attribute {name} has no value", where)
+    if kind == "boolean":
+        lowered = text.lower()
+        if lowered not in ("true", "false"):
+            _fail(f"The attribute {name} is a boolean, true or false, not {_show(text)}", where)
+        return lowered == "true"
+    if kind in ("list", "hash"):
+        return jsonValue(text, name, where)
+    number = numberValue(text, name, where)
+    if number is None or (kind == "integer" and not _INT.fullmatch(text)):
+        article = "an" if kind == "integer" else "a"
+        _fail(f"The attribute {name} is {article} {kind}, not {_show(text)}", where)
+    return number
+
+
+def _typed(value: object, kind: str, name: str, where: str) -> object:
+    """``value`` checked against the ``type`` the element states."""
+    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    expected: dict[str, tuple[type, ...]] = {
+        "string": (str,), "integer": (int,), "float": (float,), "number": (int, float),
+        "boolean": (bool,), "list": (list,), "hash": (dict,),
+    }
+    wrongBool = isinstance(value, bool) and kind != "boolean"
+    if wrongBool or not isinstance(value, expected[kind]):
+        _fail(f"The attribute {name} is said to be of type {kind} but holds "
+              f"{_show(stdjson.dumps(value))[1:-1]}", where)
+    return value
+
+
+def _link(element: ET.Element, where: str) -> LinkRef:
+    attributes = _attributes(element, _LINK_ATTRIBUTES, "link", where)
+    _noText(element, "link", where)
+    target = attributes.get("target")
+    if target is None:
+        _fail("A <link> needs a target", where)
+    _uri(target, "link target", where)
+    location = attributes.get("self")
+    if location is not None:
+        _uri(location, "self of the link", where)
+    rel = attributes.get("rel")
+    categories: list[str] = []
+    values: dict[str, object] = {}
+    for name, child, childWhere in _children(element, where):
+        if name in _CATEGORY_TAGS:
+            refAttributes = _attributes(child, _REF_ATTRIBUTES, name, childWhere)
+            _noChildren(child, name, childWhere)
+            _noText(child, name, childWhere)
+            scheme, term = _schemeAndTerm(refAttributes, name, childWhere)
+            if not scheme:
+                _fail(f"A link's <{name}> needs its scheme", childWhere)
+            categories.append(scheme + term)
+        elif name == "attribute":
+            key, value = _value(child, childWhere)
+            if key in values:
+                _fail(f"The link to {_show(target)} gives the attribute {_short(key)} twice",
+                      childWhere)
+            if len(values) >= MAX_ATTRIBUTES:
+                _fail(f"The link to {_show(target)} has more than {MAX_ATTRIBUTES} attributes",
+                      childWhere)
+            values[key] = value
+        else:
+            _fail("A <link> holds kind, mixin, category and attribute elements, not "
+                  f"<{_short(name)}>",
+                  childWhere)
+    return LinkRef(
+        target=target,
+        rel=_identifiers(rel, "rel of the link", where) if rel is not None else (),
+        location=location,
+        categories=tuple(categories),
+        attributes=values,
+    )
+
+
+def _location(element: ET.Element, where: str) -> str:
+    _attributes(element, frozenset(), "location", where)
+    _noChildren(element, "location", where)
+    return _uri((element.text or "").strip(), "location", where)
+
+
+def _entity(element: ET.Element, where: str) -> Document:
+    _attributes(element, frozenset(), "entity", where)
+    _noText(element, "entity", where)
+    categories: list[CategoryRef] = []
+    attributes: dict[str, object] = {}
+    links: list[LinkRef] = []
+    locations: list[str] = []
+    for count, (name, child, childWhere) in enumerate(_children(element, where), 1):
+        if count > MAX_VALUES:
+            _fail(f"An <entity> holds more than {MAX_VALUES} elements", childWhere)
+        if name in _CATEGORY_TAGS:
+            categories.append(_category(child, name, childWhere))
+        elif name == "attribute":
+            key, value = _value(child, childWhere)
+            if key in attributes:
+                _fail(f"The attribute {_short(key)} is given twice", childWhere)
+            if len(attributes) >= MAX_ATTRIBUTES:
+                _fail(f"The entity has more than {MAX_ATTRIBUTES} attributes", childWhere)
+            attributes[key] = value
+        elif name == "link":
+            links.append(_link(child, childWhere))
+        elif name == "location":
+            locations.append(_location(child, childWhere))
+        else:
+            _fail("An <entity> holds kind, mixin, action, category, attribute, link and "
+                  f"location elements, not <{_short(name)}>", childWhere)
+    return Document(categories=tuple(categories), attributes=attributes, links=tuple(links),
+                    locations=tuple(locations))
+
+
+def _collection(element: ET.Element, where: str) -> Document:
+    _attributes(element, frozenset(), "collection", where)
+    _noText(element, "collection", where)
+    entities: list[Document] = []
+    locations: list[str] = []
+    for name, child, childWhere in _children(element, where):
+        if name == "entity":
+            entities.append(_entity(child, childWhere))
+        elif name == "location":
+            locations.append(_location(child, childWhere))
+        else:
+            _fail(f"A <collection> holds entity and location elements, not <{_short(name)}>",
+                  childWhere)
+    return Document(entities=tuple(entities), locations=tuple(locations))
+
+
+def _categories(element: ET.Element, where: str) -> Document:
+    _attributes(element, frozenset(), "categories", where)
+    _noText(element, "categories", where)
+    categories: list[CategoryRef] = []
+    for name, child, childWhere in _children(element, where):
+        if name not in _CATEGORY_TAGS:
+            _fail("A <categories> element holds kind, mixin, action and category elements, "
+                  f"not <{_short(name)}>",
+                  childWhere)
+        categories.append(_category(child, name, childWhere))
+    return Document(categories=tuple(categories))
+
+
+def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Document:
+    """Read an ``application/occi+xml`` body: an ``<entity>`` (also an action invocation or a
+    mixin definition), a ``<collection>``, ``<categories>`` or a ``<message>``.  An empty
+    body is an empty document."""
+    root = _root(body)
+    if root is None:
+        return Document()
+    name = _name(root, "the root element")
+    where = "/" + name
+    if name == "entity":
+        return _entity(root, where)
+    if name == "collection":
+        return _collection(root, where)
+    if name == "categories":
+        return _categories(root, where)
+    if name == "message":
+        _attributes(root, frozenset(), name, where)
+        _noChildren(root, name, where)
+        return Document()
+    _fail(f"The root element is <{_short(name)}>; it must be <entity>, <collection>, "
+          "<categories> or <message>", "the root element")
+
+
+# -- rendering -----------------------------------------------------------------------------
+
+
+def _text(value: str) -> str:
+    """``value`` as character data (the caller keeps out what XML cannot hold)."""
+    return value.translate(_TEXT_ESCAPES)
+
+
+def _attribute(value: str) -> str:
+    """``value`` as a quoted XML attribute; what XML cannot hold becomes U+FFFD."""
+    return '"' + _NOT_XML.sub("\ufffd", value).translate(_ATTRIBUTE_ESCAPES) + '"'
+
+
+def _uriAttribute(uri: str) -> str:
+    return _attribute(uriText(uri) if _NOT_XML.search(uri) else uri)
+
+
+def valueElement(name: str, value: object, indent: str = "") -> str:
+    """One ``<attribute>`` with its value, typed."""
+    head = f"{indent}<attribute name={_attribute(name)} type="
+    if isinstance(value, str):
+        if _NOT_XML.search(value):
+            return f'{head}"string" encoding="json">{_text(stdjson.dumps(value))}</attribute>'
+        return f'{head}"string">{_text(value)}</attribute>'
+    if isinstance(value, bool):
+        return f'{head}"boolean">{"true" if value else "false"}</attribute>'
+    if isinstance(value, int):
+        return f'{head}"integer">{int(value)}</attribute>'
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return f'{head}"float">{floatText(value)}</attribute>'
+        return f'{head}"string">{_text(repr(value))}</attribute>'
+    if isinstance(value, (list, dict)):
+        text = jsonText(value)
+        if _NOT_XML.search(text):
+            text = stdjson.dumps(value, separators=(",", ":"))
+        kind = "list" if isinstance(value, list) else "hash"
+        return f'{head}"{kind}">{_text(text)}</attribute>'
+    return valueElement(name, str(value), indent)
+
+
+def _refElement(tag: str, scheme: str, term: str, indent: str) -> str:
+    schemeText = f" scheme={_attribute(scheme)}" if scheme else ""
+    return f"{indent}<{tag}{schemeText} term={_attribute(term)}/>"
+
+
+def _splitIdentifier(identifier: str) -> tuple[str, str]:
+    scheme, hash_, term = identifier.rpartition("#")
+    return (scheme + hash_, term) if hash_ else ("", identifier)
+
+
+def _linkLines(link: Entity, indent: str) -> list[str]:
+    attributes = link.attributes
+    head = f"{indent}<link target={_uriAttribute(str(attributes.get(_TARGET, '')))}"
+    targetKind = attributes.get(_TARGET_KIND)
+    if targetKind:
+        head += f" rel={_attribute(str(targetKind))}"
+    inner = indent + _INDENT
+    lines = [f"{head} self={_uriAttribute(link.location)}>"]
+    lines.append(_refElement("kind", link.kind.scheme, link.kind.term, inner))
+    lines.extend(_refElement("mixin", m.scheme, m.term, inner) for m in link.mixins)
+    lines.extend(valueElement(name, value, inner) for name, value in attributes.items())
+    lines.append(f"{indent}</link>")
+    return lines
+
+
+def entityLines(view: EntityView, indent: str = "", namespace: bool = True) -> list[str]:
+    """An ``<entity>``: kind, mixins, attributes and, for a resource, its links."""
+    entity = view.entity
+    inner = indent + _INDENT
+    lines = [f"{indent}<entity{_xmlns(namespace)}>"]
+    lines.append(_refElement("kind", entity.kind.scheme, entity.kind.term, inner))
+    lines.extend(_refElement("mixin", m.scheme, m.term, inner) for m in entity.mixins)
+    lines.extend(valueElement(name, value, inner)
+                 for name, value in entity.attributes.items())
+    for link in view.links:
+        lines += _linkLines(link, inner)
+    lines.append(f"{indent}</entity>")
+    return lines
+
+
+def _xmlns(namespace: bool) -> str:
+    return f" xmlns={_attribute(NAMESPACE)}" if namespace else ""
+
+
+def categoryLines(category: Category, context: RenderContext, indent: str = "") -> list[str]:
+    """A kind, mixin or action as the query interface defines it."""
+    tag = _TAG_OF_CLASS.get(category.categoryClass, "category")
+    head = (f"{indent}<{tag} scheme={_attribute(category.scheme)} "
+            f"term={_attribute(category.term)}")
+    if category.title:
+        head += f" title={_attribute(category.title)}"
+    if isinstance(category, (Kind, Mixin)) and category.location:
+        head += f" location={_uriAttribute(context.absolute(category.location))}"
+    if isinstance(category, Kind) and category.parent is not None:
+        head += f" parent={_attribute(category.parent.identifier)}"
+    if isinstance(category, Mixin):
+        if category.depends:
+            head += f" depends={_attribute(' '.join(m.identifier for m in category.depends))}"
+        if category.applies:
+            head += f" applies={_attribute(' '.join(k.identifier for k in category.applies))}"
+    if isinstance(category, (Kind, Mixin)) and category.actions:
+        head += f" actions={_attribute(' '.join(a.identifier for a in category.actions))}"
+    if not category.attributes:
+        return [head + "/>"]
+    lines = [head + ">"]
+    for definition in category.attributes:
+        line = (f"{indent}{_INDENT}<attribute name={_attribute(definition.name)} "
+                f'type="{definition.type.value}" '
+                f'mutable="{"true" if definition.mutable else "false"}" '
+                f'required="{"true" if definition.required else "false"}"')
+        if definition.description:
+            line += f" description={_attribute(definition.description)}"
+        lines.append(line + "/>")
+    lines.append(f"{indent}</{tag}>")
+    return lines
+
+
+def _document(lines: list[str]) -> bytes:
+    return (_DECLARATION + "\n".join(lines) + "\n").encode("utf-8")
+
+
+class XMLRenderer:
+    """Writes ``application/occi+xml``.  Listings are by value: a collection of entities."""
+
+    mediaType = MEDIA_TYPE
+    contentType = CONTENT_TYPE
+    streams = True
+
+    def entity(self, view: EntityView, context: RenderContext) -> Rendered:
+        return Rendered(self.contentType, _document(entityLines(view)))
+
+    def categories(self, categories: Sequence[Category], context: RenderContext) -> Rendered:
+        lines = [f"<categories{_xmlns(True)}>"]
+        for category in categories:
+            lines += categoryLines(category, context, _INDENT)
+        lines.append("</categories>")
+        return Rendered(self.contentType, _document(lines))
+
+    def locations(self, locations: Sequence[str], context: RenderContext) -> Rendered:
+        lines = [f"<collection{_xmlns(True)}>"]
+        lines.extend(f"{_INDENT}<location>{_text(_locationText(location, context))}</location>"
+                     for location in locations)
+        lines.append("</collection>")
+        return Rendered(self.contentType, _document(lines))
+
+    def message(self, text: str, context: RenderContext) -> Rendered:
+        body = _text(_NOT_XML.sub("\ufffd", text))
+        return Rendered(self.contentType, _document([f"<message{_xmlns(True)}>{body}</message>"]))
+
+    def collectionStart(self, context: RenderContext) -> bytes:
+        return f"{_DECLARATION}<collection{_xmlns(True)}>\n".encode()
+
+    def collectionItem(self, view: EntityView, first: bool, context: RenderContext) -> bytes:
+        return ("\n".join(entityLines(view, _INDENT, namespace=False)) + "\n").encode("utf-8")
+
+    def collectionEnd(self, context: RenderContext) -> bytes:
+        return b"</collection>\n"
+
+
+def _locationText(location: str, context: RenderContext) -> str:
+    absolute = context.absolute(location)
+    return uriText(absolute) if _NOT_XML.search(absolute) else absolute
+
+
+XML = XMLRenderer()
+
+
+# -- documents, as a client writes them ----------------------------------------------------
+
+
+def _refLines(ref: CategoryRef, indent: str) -> list[str]:
+    tag = _TAG_OF_CLASS.get(ref.cls, "category")
+    head = f"{indent}<{tag}"
+    if ref.scheme:
+        head += f" scheme={_attribute(ref.scheme)}"
+    head += f" term={_attribute(ref.term)}"
+    if ref.title is not None:
+        head += f" title={_attribute(ref.title)}"
+    if ref.location is not None:
+        head += f" location={_uriAttribute(ref.location)}"
+    if ref.rel:
+        head += f" rel={_attribute(' '.join(ref.rel))}"
+    if ref.actions:
+        head += f" actions={_attribute(' '.join(ref.actions))}"
+    if not ref.attributes:
+        return [head + "/>"]
+    lines = [head + ">"]
+    lines.extend(f"{indent}{_INDENT}<attribute name={_attribute(name)}/>"
+                 for name in ref.attributes)
+    lines.append(f"{indent}</{tag}>")
+    return lines
+
+
+def _linkRefLines(link: LinkRef, indent: str) -> list[str]:
+    head = f"{indent}<link target={_uriAttribute(link.target)}"
+    if link.rel:
+        head += f" rel={_attribute(' '.join(link.rel))}"
+    if link.location is not None:
+        head += f" self={_uriAttribute(link.location)}"
+    inner = indent + _INDENT
+    lines = [head + ">"]
+    lines.extend(_refElement("category", *_splitIdentifier(identifier), inner)
+                 for identifier in link.categories)
+    lines.extend(valueElement(name, value, inner) for name, value in link.attributes.items())
+    lines.append(f"{indent}</link>")
+    return lines
+
+
+def _documentEntity(document: Document, indent: str, namespace: bool) -> list[str]:
+    inner = indent + _INDENT
+    lines = [f"{indent}<entity{_xmlns(namespace)}>"]
+    for ref in document.categories:
+        lines += _refLines(ref, inner)
+    if document.action is not None:
+        lines += _refLines(document.action, inner)
+    lines.extend(valueElement(name, value, inner)
+                 for name, value in document.attributes.items())
+    for link in document.links:
+        lines += _linkRefLines(link, inner)
+    lines.extend(f"{inner}<location>{_text(location)}</location>"
+                 for location in document.locations)
+    lines.append(f"{indent}</entity>")
+    return lines
+
+
+def formatXML(document: Document) -> bytes:
+    """``document`` as an XML request body: an ``<entity>``, or a ``<collection>`` when it
+    holds several entities.  Titles lose what XML 1.0 cannot hold (as U+FFFD)."""
+    if not document.entities:
+        return _document(_documentEntity(document, "", True))
+    lines = [f"<collection{_xmlns(True)}>"]
+    for entity in document.entities:
+        lines += _documentEntity(entity, _INDENT, False)
+    lines.extend(f"{_INDENT}<location>{_text(location)}</location>"
+                 for location in document.locations)
+    lines.append("</collection>")
+    return _document(lines)
+
+
+def register(types: MediaTypes) -> None:
+    """Add the XML descriptor rendering to the server's media types."""
+    types.add(MEDIA_TYPE, parser=parse, renderer=XML)
