@@ -100,7 +100,8 @@ _SERVER = SERVER.encode()
 _OCCI_VERSION = re.compile(rb"OCCI/(\d+)\.(\d+)")
 _HOST = re.compile(r"[A-Za-z0-9.\-_\[\]:]{1,255}")
 #: Renderings that answer a create with the new location rather than the entity.
-_BY_REFERENCE = frozenset({"text/plain", "text/occi", "text/uri-list"})
+_BY_REFERENCE = frozenset({"text/plain", "text/occi", "text/uri-list",
+                           "text/x-occi-descriptor"})
 _ENTITY_METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
 _COLLECTION_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
 

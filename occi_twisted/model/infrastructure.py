@@ -66,6 +66,8 @@ COMPUTE = Kind(
              description="Fully Qualified DNS hostname for the instance"),
         Attr("occi.compute.share", T.INTEGER, minimum=0,
              description="Relative number of CPU shares for the instance"),
+        Attr("occi.compute.speed", T.FLOAT, minimum=0,
+             description="CPU clock frequency (speed) in gigahertz"),
         Attr("occi.compute.memory", T.FLOAT, minimum=0, maximum=1 << 20,
              description="Maximum RAM in gigabytes allocated to the instance"),
         *_state("occi.compute", "active", "inactive", "suspended", "error",

@@ -304,13 +304,23 @@ class MediaTypes:
 
 def standardMediaTypes() -> MediaTypes:
     """The server's renderings, in its order of preference: the one explicit list."""
-    from . import atomentities, form, html, json, text  # noqa: PLC0415 -- they import this
+    from . import (  # noqa: PLC0415 -- they import this module
+        atomentities,
+        descriptor,
+        form,
+        html,
+        json,
+        text,
+        xml,
+    )
 
     types = MediaTypes()
     text.register(types)
     json.register(types)
     form.register(types)
     html.register(types)
+    xml.register(types)
+    descriptor.register(types)
     atomentities.register(types)
     return types
 
