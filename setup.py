@@ -40,6 +40,7 @@ setup(
             "mypy-zope>=1.0",
             "ruff>=0.5",
             "pycurl>=7.45",
+            "slixmpp>=1.8",
         ],
     },
     entry_points={},

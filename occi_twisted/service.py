@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.application import strports
 from twisted.application.internet import TimerService
-from twisted.application.service import MultiService, Service
+from twisted.application.service import IService, MultiService, Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorCore, IReactorFromThreads, IReactorTime
 from twisted.logger import Logger
@@ -165,6 +165,7 @@ class OCCIService(MultiService):
         site = OCCISite(server.resource(), accessLog)
         for description in listen:
             strports.service(description, site).setServiceParent(opened)
+        self.opened = opened
 
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
@@ -199,8 +200,39 @@ class OCCIService(MultiService):
                                       backupAt=settings.backupAt, zone=zone,
                                       concurrency=settings.concurrency)
         server = OCCIServer(store, driver, reactor, operations.desk, baseURL=settings.baseURL)
-        return cls(server, store, driver, operations, listen=settings.listen,
-                   reactor=reactor, accessLog=settings.accessLog)
+        service = cls(server, store, driver, operations, listen=settings.listen,
+                      reactor=reactor, accessLog=settings.accessLog)
+        if settings.xmpp is not None:
+            _xmppService(settings, store, reactor).setServiceParent(service.opened)
+        return service
+
+
+def _xmppService(settings: Settings, store: IStore, reactor: Any) -> IService:
+    """The XEP-0060 pubsub service of the events, as an external component (XEP-0114)."""
+    from .renderings.document import RenderContext
+    from .xmpp.nodes import storeNodes
+    from .xmpp.payload import atomEntries
+    from .xmpp.pubsub import makePubSubService
+
+    assert settings.xmpp is not None
+    component, jid, secret = settings.xmpp
+    nodes = storeNodes(store)
+    base = RenderContext(settings.baseURL or _baseOf(settings.listen[0]))
+    return makePubSubService(store, component=component, jid=jid, secret=secret,
+                             nodeExists=nodes.exists, nodeChildren=nodes.children,
+                             entryOf=atomEntries(base, store.registry), reactor=reactor)
+
+
+def _baseOf(listen: str) -> str:
+    """The URL a ``tcp:PORT[:interface=HOST]`` endpoint serves (for links in XMPP items,
+    when no --base-url says better)."""
+    parts = listen.split(":")
+    port = next((p for p in parts[1:] if p.isdigit()), "8080")
+    host = next((p.split("=", 1)[1] for p in parts if p.startswith("interface=")),
+                "localhost")
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _usableDataDir(path: Path) -> Path:

@@ -30,7 +30,7 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
 
 
 def test_create_stop_and_delete_in_a_browser(server: RunningServer) -> None:
-    from playwright.sync_api import expect, sync_playwright  # noqa: PLC0415
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM,

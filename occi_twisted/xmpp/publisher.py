@@ -1,0 +1,225 @@
+"""Following the store: a notification to each subscriber for each new event.
+
+The publisher keeps a cursor, the ``seq`` of the last event it has notified, and starts at the
+store's newest event, so that a restart re-sends nothing.  When the store says it has appended
+events, the publisher reads what came after its cursor, in batches, looks up the subscribers of
+the batch's nodes (one store query per node per batch), and sends one notification per event
+and subscription, in the order of the events: every subscriber sees them in commit order.
+They are written as text, several in one write.
+
+It publishes only while the component is connected.  When the XMPP server goes away, the
+cursor stays where it was; once the component is back, it catches up with what happened
+meanwhile, at most ``backlog`` events (the older ones are in the history and the feeds).  A
+JID can only be connected once as a component, so of several servers that share one store and
+one component JID, only the connected one publishes; the others stand by.
+
+When an entity is deleted its node goes too: after the deletion's notification, the node's
+subscribers are told (XEP-0060 ``<delete/>``) and their subscriptions removed.
+
+Notifications are ``headline`` messages, written as text: a subscriber that is offline misses
+them (the server keeps no offline copies to flood it with later) and reads the history instead.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from xml.sax.saxutils import quoteattr
+
+from twisted.internet.defer import Deferred, gatherResults, succeed
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from wokkel.pubsub import NS_PUBSUB_EVENT
+from wokkel.subprotocols import XMPPHandler
+
+from ..store.events import Event, EventType, Subscription
+from ..store.interface import IStore
+from .payload import EntryOf, payloadXML
+from .resource import delivers
+
+log = Logger()
+
+
+def itemsNotification(sender: str, recipient: str, node: str, itemId: str,
+                      payload: str) -> str:
+    """A XEP-0060 notification (7.1.2.1) of one item with its payload, as XML text."""
+    return (
+        f"<message from={quoteattr(sender)} to={quoteattr(recipient)} type='headline'>"
+        f"<event xmlns='{NS_PUBSUB_EVENT}'><items node={quoteattr(node)}>"
+        f"<item id={quoteattr(itemId)}>{payload}</item></items></event></message>"
+    )
+
+
+def deleteNotification(sender: str, recipient: str, node: str) -> str:
+    """A XEP-0060 notification (8.4.2) that ``node`` is gone."""
+    return (
+        f"<message from={quoteattr(sender)} to={quoteattr(recipient)} type='headline'>"
+        f"<event xmlns='{NS_PUBSUB_EVENT}'><delete node={quoteattr(node)}/></event>"
+        "</message>"
+    )
+
+
+class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
+    """Sends the store's new events to their nodes' subscribers, as the service ``sender``
+    (see the module's docstring).  A handler of the component's stream manager."""
+
+    #: Seconds before trying again after the store failed.
+    retryDelay = 1.0
+    #: Notifications are written to the stream together, up to about this many characters
+    #: at a time: one write per batch costs much less than one per stanza.
+    writeSize = 1 << 16
+
+    def __init__(self, store: IStore, sender: str, entryOf: EntryOf, *, clock: IReactorTime,
+                 batch: int = 200, backlog: int = 1000) -> None:
+        super().__init__()
+        self.store = store
+        self.sender = sender
+        self.entryOf = entryOf
+        self._clock = clock
+        self.batch = batch
+        self.backlog = backlog
+        #: The ``seq`` of the last event notified (or skipped); ``None`` before :meth:`start`.
+        self.cursor: int | None = None
+        self._online = False
+        self._wanted = False
+        #: Whether the stream is new: a backlog may have piled up meanwhile.
+        self._reconnected = False
+        #: Whether :meth:`_pump` runs; and its Deferred while it waits for the store.
+        self._busy = False
+        self._pumping: Deferred[None] | None = None
+        self._retry: IDelayedCall | None = None
+
+    def start(self) -> Deferred[None]:
+        """Start from the store's newest event and follow it."""
+        return Deferred.fromCoroutine(self._start())
+
+    async def _start(self) -> None:
+        newest = await self.store.events("/", limit=1)
+        self.cursor = newest.events[0].seq if newest.events else 0
+        self.store.addEventListener(self.wake)
+        self.wake()
+
+    def stop(self) -> Deferred[None]:
+        """Stop following the store; fires once the batch in progress is sent."""
+        self.store.removeEventListener(self.wake)
+        self.cursor = None
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        self._retry = None
+        pumping = self._pumping
+        if pumping is None:
+            return succeed(None)
+        done: Deferred[None] = Deferred()
+        pumping.addBoth(lambda _: done.callback(None))
+        return done
+
+    # -- the stream (XMPPHandler) -----------------------------------------------------------
+
+    def connectionInitialized(self) -> None:
+        self._online = True
+        self._reconnected = True
+        self.wake()
+
+    def connectionLost(self, reason: Failure) -> None:
+        self._online = False
+
+    # -- following the store ----------------------------------------------------------------
+
+    def wake(self) -> None:
+        """There may be new events (the store's listener)."""
+        self._wanted = True
+        if not self._busy and self._online and self.cursor is not None:
+            self._busy = True
+            pumping = Deferred.fromCoroutine(self._pump())
+            # A store that answers at once (the memory store) has finished it already.
+            self._pumping = None if pumping.called else pumping
+
+    async def _pump(self) -> None:
+        try:
+            if self._reconnected:
+                await self._skipBacklog()
+                self._reconnected = False
+            while self._wanted and self._online and self.cursor is not None:
+                self._wanted = False
+                while await self._publishBatch():
+                    pass
+        except Exception:
+            log.failure("Could not publish the store's events over XMPP; trying again")
+            self._retry = self._clock.callLater(self.retryDelay, self.wake)
+        finally:
+            self._busy = False
+            self._pumping = None
+
+    async def _skipBacklog(self) -> None:
+        """Skip what is beyond the backlog: a long outage is read in the history."""
+        if self.cursor is None:
+            return
+        newest = await self.store.events("/", limit=1)
+        if newest.events and newest.events[0].seq - self.cursor > self.backlog:
+            skipped = newest.events[0].seq - self.backlog
+            log.warn("XMPP notifications of events {first} to {last} skipped (a backlog)",
+                     first=self.cursor + 1, last=skipped)
+            self.cursor = skipped
+
+    async def _publishBatch(self) -> bool:
+        """Notify the next batch of events; whether a full batch was read."""
+        if self.cursor is None or not self._online:
+            return False
+        events = await self.store.eventsAfter(self.cursor, self.batch)
+        if not events:
+            return False
+        subscribers = await self._subscribersOf({node for e in events for node in e.nodes})
+        if not self._online or self.cursor is None:
+            return False
+        gone: list[str] = []
+        pending: list[str] = []
+        size = 0
+        for event in events:
+            if event.type is EventType.DELETED:
+                gone.append(event.location)
+            targets = [(node, s.jid) for node in event.nodes for s in subscribers.get(node, ())]
+            payload = self._payloadOf(event) if targets else None
+            if payload is None:
+                continue
+            for node, jid in targets:
+                stanza = itemsNotification(self.sender, jid, node, event.id, payload)
+                pending.append(stanza)
+                size += len(stanza)
+            if size >= self.writeSize:
+                self.send("".join(pending))
+                pending, size = [], 0
+        if pending:
+            self.send("".join(pending))
+        self.cursor = events[-1].seq
+        if gone:
+            await self._deleteNodes(gone)
+        return len(events) == self.batch
+
+    def _payloadOf(self, event: Event) -> str | None:
+        """The event's entry; ``None`` (and a log) if it cannot be rendered: one bad event
+        must not hold up the ones after it."""
+        try:
+            return payloadXML(self.entryOf(event))
+        except Exception:
+            log.failure("No XMPP notification of event {seq}: its entry could not be made",
+                        seq=event.seq)
+            return None
+
+    async def _subscribersOf(self, nodes: Iterable[str]) -> dict[str, Sequence[Subscription]]:
+        ordered = sorted(nodes)
+        found = await gatherResults([self.store.subscriptions(node) for node in ordered],
+                                    consumeErrors=True)
+        return {node: [s for s in subs if delivers(s.options)]
+                for node, subs in zip(ordered, found, strict=True)}
+
+    async def _deleteNodes(self, nodes: Sequence[str]) -> None:
+        everyone: defaultdict[str, list[Subscription]] = defaultdict(list)
+        for node in dict.fromkeys(nodes):
+            for subscription in await self.store.subscriptions(node):
+                everyone[node].append(subscription)
+        for node, subscriptions in everyone.items():
+            for subscription in subscriptions:
+                if delivers(subscription.options):
+                    self.send(deleteNotification(self.sender, subscription.jid, node))
+                await self.store.unsubscribe(node, subscription.jid, subscription.subid)

@@ -1,0 +1,85 @@
+"""The XMPP side of the server: a XEP-0060 pubsub service of the store's events, connected to
+an XMPP server as a XEP-0114 external component.
+
+One :class:`~.component.ReconnectingComponent` carries three handlers: wokkel's disco handler,
+wokkel's :class:`~wokkel.pubsub.PubSubService` answering requests with an
+:class:`~.resource.EventPubSubResource`, and the :class:`~.publisher.EventPublisher` that
+sends each new event to its nodes' subscribers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import IService, Service
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import clientFromString
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from wokkel.disco import DiscoHandler
+from wokkel.pubsub import PubSubService
+
+from ..store.interface import IStore
+from .component import ReconnectingComponent
+from .nodes import NodeChildren, NodeExists, Nodes
+from .payload import EntryOf
+from .publisher import EventPublisher
+from .resource import EventPubSubResource
+
+log = Logger()
+
+
+class XMPPPubSub(Service):
+    """Starts following the store and connects; stops in the reverse order."""
+
+    def __init__(self, component: ReconnectingComponent, publisher: EventPublisher,
+                 resource: EventPubSubResource) -> None:
+        self.component = component
+        self.publisher = publisher
+        self.resource = resource
+        #: The publisher's start (tests wait for it).
+        self.following: Deferred[None] | None = None
+
+    def startService(self) -> None:
+        super().startService()  # type: ignore[no-untyped-call]
+        self.following = self.publisher.start()
+        self.following.addErrback(_notFollowing)
+        self.component.startService()
+
+    def stopService(self) -> Deferred[None]:
+        super().stopService()  # type: ignore[no-untyped-call]
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
+        await self.component.stopService()
+        await self.publisher.stop()
+
+
+def _notFollowing(failure: Failure) -> None:
+    log.failure("The XMPP publisher could not read the store; no notifications", failure)
+
+
+def makePubSubService(store: IStore, *, component: str, jid: str, secret: str,
+                      nodeExists: NodeExists, entryOf: EntryOf, reactor: Any,
+                      nodeChildren: NodeChildren | None = None,
+                      maxRetryDelay: float = 5.0) -> IService:
+    """The pubsub service of ``store``'s events, as the component ``jid`` with ``secret``,
+    connecting to the endpoint string ``component`` (e.g. ``tcp:localhost:5347``).
+
+    ``nodeExists`` says whether an entity node (``/storage/<id>``) exists, ``nodeChildren``
+    lists a collection's entity nodes (see :func:`.nodes.storeNodes` for both), and
+    ``entryOf`` renders an event's Atom entry (see :func:`.payload.atomEntries`).
+    ``reactor`` provides the client endpoints' interfaces and the clock; the connection is
+    retried after at most ``maxRetryDelay`` seconds.  The service must start once the store
+    is open.
+    """
+    endpoint = clientFromString(reactor, component)
+    connection = ReconnectingComponent(endpoint, jid, secret, clock=reactor,
+                                       maxDelay=maxRetryDelay)
+    resource = EventPubSubResource(store, Nodes(nodeExists, nodeChildren), entryOf,
+                                   clock=reactor)
+    publisher = EventPublisher(store, jid, entryOf, clock=reactor)
+    DiscoHandler().setHandlerParent(connection)
+    PubSubService(resource).setHandlerParent(connection)
+    publisher.setHandlerParent(connection)
+    return XMPPPubSub(connection, publisher, resource)
