@@ -290,7 +290,10 @@ class OCCIServer:
         (the entity as it left it), else 202 with the request's location."""
         record = self._plan(request, entity, document, term)
         prefer = preferences(_allHeaders(request, b"prefer"))
-        ended = await self.desk.submitAndWait(record, prefer.budget(self.waitBudget))
+        budget = prefer.budget(self.waitBudget)
+        if record.notBefore > self._now() + budget:
+            budget = 0.0  # it waits for its time (a backup window): nothing to wait for here
+        ended = await self.desk.submitAndWait(record, budget)
         applied = prefer.applied()
         if applied is not None:
             request.setHeader(b"Preference-Applied", applied.encode())

@@ -37,7 +37,10 @@ def requestViewAt(record: RequestRecord, location: str) -> SubResource:
         attributes[f"{PREFIX}.parameters"] = dict(record.attributes)
     if record.progress:
         attributes[f"{PREFIX}.progress"] = dict(record.progress)
-    if record.message:
+    if record.cancelRequested and not record.state.isFinal:
+        attributes[f"{PREFIX}.message"] = ("Cancel asked for: it stops at its next "
+                                           "checkpoint.")
+    elif record.message:
         attributes[f"{PREFIX}.message"] = record.message
     if record.started is not None:
         attributes[f"{PREFIX}.started"] = timestamp(record.started)
@@ -69,13 +72,23 @@ def parseTimestamp(text: str) -> float:
     except ValueError:
         pass
     else:
-        if not math.isfinite(seconds):
-            raise ValueError(f"{text!r} is not a time.")
+        if not (math.isfinite(seconds) and 0 <= seconds <= _LAST):
+            raise ValueError(f"{text!r} is not a time between 1970 and 9999.")
         return seconds
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no time zone; end it with Z or an offset.")
-    return moment.timestamp()
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        if moment.tzinfo is None:
+            raise ValueError(f"{text!r} has no time zone; end it with Z or an offset.")
+        seconds = moment.timestamp()
+    except (OverflowError, OSError):
+        raise ValueError(f"{text!r} is not a time between 1970 and 9999.") from None
+    if not 0 <= seconds <= _LAST:
+        raise ValueError(f"{text!r} is not a time between 1970 and 9999.")
+    return seconds
+
+
+#: The last second of year 9999 (UTC): the latest time RFC 3339 can write.
+_LAST = 253402300799.0
 
 
 def _percent(record: RequestRecord) -> float:

@@ -144,6 +144,9 @@ def describeInvocation(
         category = resolveCategory(ref, registry, offered if not ref.scheme else None)
         if not isinstance(category, Action):
             raise BadRequest(f"Category {category.identifier} is not an action.")
+        if named is not None and named != category:
+            raise BadRequest(f"The body names two actions, {named.term} and {category.term}; "
+                             "name one.")
         named = category
     if term is not None:
         chosen = registry.actionByTerm(term, offered)
