@@ -1,0 +1,384 @@
+"""Event delivery benchmark: XMPP notifications to 50 subscribers and long-poll wake-ups.
+
+    python bench/events_bench.py [--subscribers 50] [--changes 200] [--seconds 10]
+                                 [--connections 8] [--waiters 1000]
+
+One run, three measurements, each beside a baseline taken in the same run:
+
+1. Latency from a state change to its notification: ``--subscribers`` slixmpp accounts, through
+   a real Prosody, subscribed to one compute's node; the compute's title is changed over HTTP
+   ``--changes`` times, one at a time, and for every (change, subscriber) pair the time from
+   just before the HTTP request is sent to the notification's arrival in the subscriber's
+   thread is kept.  Baseline: the HTTP round trip of the same update (with XMPP, and on a
+   server without it).
+2. Events per second sustained: the same accounts subscribed to ``/``; wrk creates computes
+   for ``--seconds`` and the notifications arriving in that window are counted, in total
+   (stanzas) and per subscriber, with the CPU shares of the server, Prosody and this process
+   (the subscribers) from /proc.  Baseline: wrk's create rate on a server without XMPP.
+3. Long-poll wake-ups: ``--waiters`` raw HTTP GETs of a waiting backup request with
+   ``Prefer: wait=30`` and ``If-None-Match``, then a DELETE cancelling it, as
+   tests/launch/test_long_poll.py does; wake-up delays and the server's thread count.
+
+The machine is noisy and small (2 cores shared by the server, Prosody, wrk and the 50
+subscribers of this process): compare ratios measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import http.client
+import importlib
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from slixmpp.exceptions import IqError, IqTimeout  # noqa: E402
+
+from tests.conftest import RunningServer  # noqa: E402
+from tests.xmpp.prosody import Prosody  # noqa: E402
+
+# Imported at run time only: mypy would otherwise check the test helper itself, whose
+# slixmpp calls are not all typed.
+longPoll: Any = importlib.import_module("tests.launch.test_long_poll")
+Subscriber: Any = importlib.import_module("tests.xmpp.subscriber").Subscriber
+NS_EVENT = "http://jabber.org/protocol/pubsub#event"
+
+PASSWORD = "bench-password"
+COMPUTE = (
+    'Category: compute; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"\n'
+    "X-OCCI-Attribute: occi.compute.cores=2\n"
+    "X-OCCI-Attribute: occi.compute.memory=4.0\n"
+    'X-OCCI-Attribute: occi.core.title="bench"\n'
+)
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class TimedSubscriber:
+    """A ``tests.xmpp.subscriber.Subscriber`` (``.subscriber``) that also keeps each
+    notification's arrival time (monotonic, taken in its thread, by a handler registered
+    right after the helper's own)."""
+
+    def __init__(self, jid: str, password: str, address: tuple[str, int], service: str
+                 ) -> None:
+        self.subscriber = Subscriber(jid, password, address, service)
+        self.arrivals: list[float] = []
+
+    def start(self) -> concurrent.futures.Future[None]:
+        async def start() -> None:
+            await self.subscriber._start(30.0)
+            self.subscriber.client.add_event_handler("pubsub_publish", self._published)
+
+        future: concurrent.futures.Future[None] = self.subscriber.submit(start)
+        return future
+
+    def _published(self, message: Any) -> None:
+        arrived = time.monotonic()
+        items = message.xml.find(f"{{{NS_EVENT}}}event/{{{NS_EVENT}}}items")
+        self.arrivals.extend(arrived for _ in items.findall(f"{{{NS_EVENT}}}item"))
+
+    def subscribe(self, node: str) -> None:
+        self.subscriber.subscribe(node).result(20)
+
+    def close(self) -> None:
+        self.subscriber.close(2)
+
+
+class Client:
+    """One persistent HTTP/1.1 connection."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(self, method: str, path: str, body: str = "",
+             headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        self.connection.request(method, path, body, headers or {})
+        response = self.connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+
+
+def createCompute(client: Client) -> str:
+    status, headers, body = client.call("POST", "/compute/", COMPUTE,
+                                        {"Content-Type": "text/plain"})
+    assert status == 201, (status, body)
+    return headers["Location"][headers["Location"].index("/compute/"):]
+
+
+def update(client: Client, path: str, n: int) -> None:
+    status, _, body = client.call("POST", path, f'X-OCCI-Attribute: occi.core.title="t{n}"\n',
+                                  {"Content-Type": "text/plain"})
+    assert status in (200, 201, 204), (status, body)
+
+
+def cpuSeconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def machineBusy() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine, all cores."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / TICK, sum(fields) / TICK
+
+
+def quantiles(values: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(values)
+    return (statistics.median(ordered), ordered[min(len(ordered) - 1,
+                                                    int(0.99 * len(ordered)))], ordered[-1])
+
+
+def wrk(url: str, seconds: int, connections: int, script: Path) -> float:
+    output = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s",
+                             str(script), url], capture_output=True, text=True,
+                            check=True).stdout
+    found = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    assert found is not None, output
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    assert errors is None, output
+    return float(found.group(1))
+
+
+def subscribeWhenUp(subscriber: TimedSubscriber, node: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            subscriber.subscribe(node)
+            return
+        except (IqError, IqTimeout):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def waitAll(subscribers: list[TimedSubscriber], counts: list[int], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(len(s.arrivals) < c for s, c in zip(subscribers, counts, strict=True)):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.0005)
+    return True
+
+
+def latency(server: RunningServer, subscribers: list[TimedSubscriber], changes: int,
+            plainPort: int) -> dict[str, float]:
+    client = Client(server.port)
+    path = createCompute(client)
+    subscribeWhenUp(subscribers[0], path)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda s: s.subscribe(path), subscribers[1:]))
+    # Warm-up: how many notifications one update gives each subscriber.
+    before = [len(s.arrivals) for s in subscribers]
+    update(client, path, -1)
+    assert waitAll(subscribers, [b + 1 for b in before], 10), "no notification"
+    time.sleep(0.5)
+    perChange = len(subscribers[0].arrivals) - before[0]
+    delays: list[float] = []
+    firsts: list[float] = []
+    rtts: list[float] = []
+    missing = 0
+    for n in range(changes):
+        before = [len(s.arrivals) for s in subscribers]
+        sent = time.monotonic()
+        update(client, path, n)
+        rtts.append(time.monotonic() - sent)
+        if not waitAll(subscribers, [b + perChange for b in before], 5):
+            missing += 1
+        these = [s.arrivals[index] - sent
+                 for s, index in zip(subscribers, before, strict=True) if len(s.arrivals) > index]
+        delays.extend(these)
+        firsts.append(min(these))
+        time.sleep(0.005)
+    plain = Client(plainPort)
+    plainPath = createCompute(plain)
+    plainRtts = []
+    for n in range(changes):
+        sent = time.monotonic()
+        update(plain, plainPath, n)
+        plainRtts.append(time.monotonic() - sent)
+    p50, p99, worst = quantiles(delays)
+    r50, r99, _ = quantiles(rtts)
+    q50, q99, _ = quantiles(plainRtts)
+    f50, f99, _ = quantiles(firsts)
+    return {"p50": p50, "p99": p99, "max": worst, "rtt50": r50, "rtt99": r99,
+            "first50": f50, "first99": f99, "plain50": q50, "plain99": q99,
+            "pairs": len(delays), "missing": missing,
+            "perChange": perChange}
+
+
+def throughput(server: RunningServer, prosody: Prosody, subscribers: list[TimedSubscriber],
+               plain: RunningServer, *, args: argparse.Namespace, script: Path
+               ) -> dict[str, float]:
+    seconds: int = args.seconds
+    connections: int = args.connections
+    assert plain.process is not None
+    plainPid = plain.process.pid
+    plainBefore, started = cpuSeconds(plainPid), time.monotonic()
+    baseline = wrk(f"http://127.0.0.1:{plain.port}/compute/", seconds, connections, script)
+    plainShare = (cpuSeconds(plainPid) - plainBefore) / (time.monotonic() - started)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda s: s.subscribe("/"), subscribers))
+    time.sleep(1)
+    assert server.process is not None and prosody.process is not None
+    pids = {"server": server.process.pid, "prosody": prosody.process.pid,
+            "subscribers": os.getpid()}
+    cpuBefore = {name: cpuSeconds(pid) for name, pid in pids.items()}
+    busyBefore, allBefore = machineBusy()
+    counted = sum(len(s.arrivals) for s in subscribers)
+    started = time.monotonic()
+    rate = wrk(f"http://127.0.0.1:{server.port}/compute/", seconds, connections, script)
+    ended = time.monotonic()
+    wall = ended - started
+    shares = {name: (cpuSeconds(pid) - cpuBefore[name]) / wall for name, pid in pids.items()}
+    busyAfter, allAfter = machineBusy()
+    shares["machine"] = (busyAfter - busyBefore) / (allAfter - allBefore)
+    shares["plain"] = plainShare
+    inWindow = [sum(1 for t in s.arrivals if started <= t <= ended) for s in subscribers]
+    # Then the backlog: how long until every created compute's events are delivered, with
+    # the CPU shares over the first 10 s of it (no HTTP load then).
+    cpuBefore = {name: cpuSeconds(pid) for name, pid in pids.items()}
+    drainStart = time.monotonic()
+    drainCounted = sum(len(s.arrivals) for s in subscribers)
+    time.sleep(10)
+    drainWall = time.monotonic() - drainStart
+    for name, pid in pids.items():
+        shares[f"drain_{name}"] = (cpuSeconds(pid) - cpuBefore[name]) / drainWall
+    shares["drain_rate"] = (sum(len(s.arrivals) for s in subscribers) - drainCounted) / drainWall
+    settled = ended
+    last = -1
+    while time.monotonic() - ended < 300:
+        total = sum(len(s.arrivals) for s in subscribers)
+        if total == last:
+            break
+        last = total
+        settled = time.monotonic()
+        time.sleep(1.0)
+    drain = max(max(s.arrivals) for s in subscribers) - ended
+    perCreate = (sum(len(s.arrivals) for s in subscribers) - counted) / len(subscribers) / (
+        rate * wall)
+    perSub = [c / wall for c in inWindow]
+    return {"http": rate, "baseline": baseline, "total": sum(inWindow) / wall,
+            "perSub": statistics.mean(perSub), "perSubMin": min(perSub),
+            "drain": max(0.0, drain), "perCreate": perCreate, "settled": settled - ended, **{
+                f"cpu_{k}": v for k, v in shares.items()}}
+
+
+async def waiters(server: RunningServer, count: int) -> tuple[list[float], list[float], int]:
+    """tests/launch/test_long_poll.py's ``_waiters``, also timing from the DELETE's sending:
+    wake-ups after it was sent, after its answer arrived, and the server's thread count."""
+    path, etag = longPoll._waitingBackup(server)
+    polls = [asyncio.ensure_future(longPoll._poll(server.port, path, etag))
+             for _ in range(count)]
+    await asyncio.sleep(1.0 + 2 * count / 1000)  # every poll connected and waiting
+    assert not any(poll.done() for poll in polls)
+    assert server.process is not None
+    threads: int = longPoll._threads(server.process.pid)
+    loop = asyncio.get_running_loop()
+    sent = time.monotonic()
+    cancelled = await loop.run_in_executor(None, lambda: longPoll._call(server.port, "DELETE",
+                                                                         path))
+    answered = time.monotonic()
+    assert cancelled.status == 200
+    answers = await asyncio.gather(*polls)
+    assert {status.split()[1] for _, status in answers} == {b"200"}
+    return ([arrived - sent for arrived, _ in answers],
+            [arrived - answered for arrived, _ in answers], threads)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=50)
+    parser.add_argument("--changes", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--waiters", type=int, default=1000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install wrk")
+
+    work = Path(tempfile.mkdtemp(prefix="occi-events-bench-"))
+    prosody = Prosody(work / "prosody")
+    names = [f"bench{i}" for i in range(args.subscribers)]
+    for name in names:
+        prosody.addUser(name, PASSWORD)
+    prosody.start()
+    server = RunningServer(work / "occi-data", "--xmpp-component", prosody.componentEndpoint,
+                           "--xmpp-jid", prosody.componentJID, "--xmpp-secret",
+                           prosody.secret).start()
+    plain = RunningServer(work / "plain-data").start()
+    subscribers = [TimedSubscriber(f"{name}@{prosody.domain}/bench", PASSWORD,
+                                   ("127.0.0.1", prosody.c2sPort), prosody.componentJID)
+                   for name in names]
+    try:
+        for future in [s.start() for s in subscribers]:
+            future.result(40)
+        script = work / "post.lua"
+        script.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(COMPUTE) + "\n"
+                          'wrk.headers["Content-Type"] = "text/plain"\n')
+
+        lat = latency(server, subscribers, args.changes, plain.port)
+        rate = throughput(server, prosody, subscribers, plain, args=args, script=script)
+        fromSent, fromAnswer, threads = asyncio.run(waiters(plain, args.waiters))
+        w50, w99, wmax = quantiles(fromSent)
+        a50, a99, amax = quantiles(fromAnswer)
+
+        ms = 1000.0
+        print(f"1. change -> notification, {args.subscribers} subscribers x {args.changes} "
+              f"changes ({lat['pairs']:.0f} pairs, {lat['perChange']:.0f} notification(s) "
+              f"per change, {lat['missing']:.0f} changes with missing ones)")
+        print(f"   latency  p50 {lat['p50'] * ms:7.2f} ms  p99 {lat['p99'] * ms:7.2f} ms  "
+              f"max {lat['max'] * ms:7.2f} ms   (goal p99 < 20 ms)")
+        print(f"   first of the {args.subscribers} subscribers per change: p50 "
+              f"{lat['first50'] * ms:.2f} ms  p99 {lat['first99'] * ms:.2f} ms")
+        print(f"   HTTP RTT p50 {lat['rtt50'] * ms:7.2f} ms  p99 {lat['rtt99'] * ms:7.2f} ms"
+              f"   (no-XMPP server: p50 {lat['plain50'] * ms:.2f} ms, "
+              f"p99 {lat['plain99'] * ms:.2f} ms)")
+        print(f"   ratio latency/RTT  p50 {lat['p50'] / lat['rtt50']:.2f}  "
+              f"p99 {lat['p99'] / lat['rtt99']:.2f}")
+        print(f"2. sustained, {args.subscribers} subscribers on '/', wrk -c{args.connections} "
+              f"creates for {args.seconds} s")
+        print(f"   HTTP creates/s with XMPP {rate['http']:8.0f}   without XMPP "
+              f"{rate['baseline']:8.0f}")
+        print(f"   delivered in window: {rate['total']:8.0f} stanzas/s total, "
+              f"{rate['perSub']:.0f} events/s per subscriber (min {rate['perSubMin']:.0f})"
+              f"   (goal >= 2000 events/s)")
+        print(f"   ratio events/s per subscriber / HTTP changes/s without XMPP "
+              f"{rate['perSub'] / rate['baseline']:.2f}")
+        print(f"   backlog after wrk stopped: last event {rate['drain']:.1f} s later; "
+              f"{rate['perCreate']:.2f} notifications per create per subscriber in all")
+        print(f"   CPU share (of one core): server {rate['cpu_server']:.2f}  prosody "
+              f"{rate['cpu_prosody']:.2f}  subscribers (this process) "
+              f"{rate['cpu_subscribers']:.2f}; no-XMPP server in its baseline "
+              f"{rate['cpu_plain']:.2f}; whole machine busy {rate['cpu_machine'] * 100:.0f} %")
+        print(f"   first 10 s of the backlog (no HTTP load): {rate['cpu_drain_rate']:.0f} "
+              f"stanzas/s; CPU server {rate['cpu_drain_server']:.2f}  prosody "
+              f"{rate['cpu_drain_prosody']:.2f}  subscribers {rate['cpu_drain_subscribers']:.2f}")
+        print(f"3. long poll, {args.waiters} waiters (no-XMPP server), server threads while "
+              f"they wait: {threads}")
+        print(f"   wake-up after the DELETE was sent:      p50 {w50 * ms:7.1f} ms  p99 "
+              f"{w99 * ms:7.1f} ms  max {wmax * ms:7.1f} ms")
+        print(f"   after its answer arrived (the test's):  p50 {a50 * ms:7.1f} ms  p99 "
+              f"{a99 * ms:7.1f} ms  max {amax * ms:7.1f} ms")
+    finally:
+        with concurrent.futures.ThreadPoolExecutor(len(subscribers)) as pool:
+            list(pool.map(lambda s: s.close(), subscribers))
+        server.stop()
+        plain.stop()
+        prosody.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
