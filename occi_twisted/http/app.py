@@ -70,7 +70,7 @@ from ..store.interface import CREATE, Change, Delete, IStore, Put, Query, StoreU
 from ..store.requests import RequestRecord, RequestState
 from . import idempotency, templates
 from .errors import statusFor
-from .feeds import ATOM, ENTRY_PATH, LOG_PATH, FeedScope, answer, entry, scopeOf
+from .feeds import ATOM, ENTRY_PATH, LOG_PATH, LOG_TYPES, FeedScope, answer, entry, scopeOf
 from .notes import NoteRoutes
 from .prefer import preferences
 from .representations import FORMATS, formatsOf, representations
@@ -774,6 +774,15 @@ class OCCIServer:
             return await self._atomListing(request, query, number or ATOM_PAGE)
         if page is not None:
             entities = await self._pageAt(query, page, number)
+            path = request.path.decode("utf-8", "replace")
+            pages = [("first", 1)]
+            if page > 1:
+                pages.append(("prev", page - 1))
+            if len(entities) == number:
+                pages.append(("next", page + 1))
+            for rel, at in pages:  # RFC 5005's links, as headers for every rendering
+                url = context.absolute(f"{path}?page={at}&number={number}")
+                request.responseHeaders.addRawHeader(b"Link", f'<{url}>; rel="{rel}"'.encode())
             views = await self._views(entities, withLinks)
             return self._send(request, _collect(renderer, views, context))
         groups = self._groups(query)
@@ -969,9 +978,11 @@ class OCCIServer:
 
     async def _feed(self, request: IRequest, scope: FeedScope,
                     eventId: str | None = None) -> bytes:
-        accept = _header(request, b"accept")
-        if accept is not None and negotiation.choose(accept, [ATOM]) is None:
-            raise NotAcceptable(f"{scope.path} is an Atom feed; accept {ATOM}.")
+        named = _query(request, "format")
+        chosen = FORMATS.get(named) if named is not None else negotiation.choose(
+            _header(request, b"accept"), LOG_TYPES)
+        if chosen not in LOG_TYPES:
+            raise NotAcceptable(f"{scope.path} is listed as {', '.join(LOG_TYPES)}.")
         if scope.entityId is not None:
             entity = await self.store.get(scope.entityId)
             if entity is None or entity.location != scope.node:
@@ -985,7 +996,7 @@ class OCCIServer:
                                registry=self.registry, context=self._baseContext(request))
         else:
             body = await answer(request, scope, self.store, self.registry,
-                                self._baseContext(request))
+                                self._baseContext(request), mediaType=chosen or ATOM)
         return b"" if request.method == b"HEAD" else body
 
     def _landing(self, request: IRequest) -> bytes:

@@ -52,3 +52,18 @@ async def test_entries_carry_the_whole_entity() -> None:
     assert (single.header("content-type") or "").startswith("application/atom+xml; type=entry")
     assert feedparser.parse(single.body).bozo == 0
     assert (await client.request("GET", "/-/", Accept="application/atom+xml")).code == 406
+
+
+@pytest_twisted.ensureDeferred
+async def test_json_pages_carry_paging_links() -> None:
+    client = Client()
+    for _ in range(5):
+        await client.create()
+    first = await client.request("GET", "/compute/?page=1&number=2", Accept="application/json")
+    links = first.headers["link"]
+    assert f'<{BASE}/compute/?page=2&number=2>; rel="next"' in links
+    assert len(first.json()["resources"]) == 2
+    last = await client.request("GET", "/compute/?page=3&number=2", Accept="application/json")
+    assert len(last.json()["resources"]) == 1
+    assert not any('rel="next"' in link for link in last.headers["link"])
+    assert f'<{BASE}/compute/?page=2&number=2>; rel="prev"' in last.headers["link"]

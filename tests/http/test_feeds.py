@@ -57,8 +57,19 @@ async def test_entity_and_request_feeds() -> None:
     assert {e.links[0].href for e in collection.entries} >= {BASE + path, BASE + other}
     gone = await client.request("GET", "/compute/nothing/log/")
     assert gone.code == 404
-    refused = await client.request("GET", "/log/", Accept="text/plain")
+    refused = await client.request("GET", "/log/", Accept="image/png")
     assert refused.code == 406
+    # For people and scripts, the same entries as a list, each at a URL of its own.
+    text = await client.request("GET", f"{path}/log/", Accept="text/plain")
+    lines = text.text.splitlines()
+    assert len(lines) == len(entity.entries) and lines[0].startswith(f"{BASE}{path}/log/")
+    listed = await client.request("GET", f"{path}/log/", Accept="application/json")
+    entries = listed.json()["entries"]
+    assert [e["title"] for e in entries] == [e.title for e in entity.entries]
+    one = await client.request("GET", entries[0]["url"][len(BASE):])
+    assert one.code == 200 and entries[0]["id"] in one.text
+    page = await client.request("GET", f"{path}/log/", Accept="text/html")
+    assert page.code == 200 and '<ol id="entries">' in page.text
 
 
 @pytest_twisted.ensureDeferred
