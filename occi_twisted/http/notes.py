@@ -43,7 +43,7 @@ from . import idempotency
 #: Largest note text accepted.
 MAX_TEXT = 256 * 1024
 _NOTE_TYPES = ["text/plain", "application/json", "application/occi+json",
-               "application/atom+xml"]
+               "application/atom+xml", "text/html"]
 _LIST_TYPES = ["text/uri-list", *_NOTE_TYPES]
 _POE_NAMESPACE = uuid.UUID("0b8f0f53-64a4-4bd9-8f55-2a1e3c8d7e61")
 
@@ -174,6 +174,10 @@ class NoteRoutes:
         if chosen == "text/plain":
             body = (f"Title: {note.title}\n\n{note.text}" if note.title else note.text)
             return _typed(request, "text/plain; charset=utf-8", body.encode())
+        if chosen == "text/html":
+            return _typed(request, "text/html; charset=utf-8", _page(
+                note.title or note.id, f"<pre>{escape(note.text)}</pre>"
+                f'<p><a href="{escape(url.rpartition("/")[0])}/">All notes</a></p>'))
         if chosen == "application/atom+xml":
             entry = f'<?xml version="1.0" encoding="utf-8"?>\n{_entry(note, url, context, True)}'
             return _typed(request, "application/atom+xml; type=entry; charset=utf-8",
@@ -190,6 +194,15 @@ class NoteRoutes:
             request.responseHeaders.addRawHeader(b"Link", (
                 f'<{context.absolute(base)}?after={page.cursor}>; rel="next"').encode())
         urls = [base + n.id for n in page.notes]
+        if chosen == "text/html":
+            items = "".join(f'<li><a href="{escape(u)}">{escape(n.title or n.id)}</a></li>'
+                            for n, u in zip(page.notes, urls, strict=True))
+            form = (f'<form method="post" action="{escape(base)}"><p><label>Title '
+                    '<input name="title"></label></p><p><textarea name="text" rows="6" '
+                    'cols="60" required></textarea></p><p><button>Add a note</button></p>'
+                    "</form>")
+            return _typed(request, "text/html; charset=utf-8",
+                          _page("Notes", f'<ul id="notes">{items}</ul>{form}'))
         if chosen in ("text/uri-list", "text/plain"):
             text = "".join(f"{context.absolute(u)}\r\n" for u in urls)
             return _typed(request, f"{chosen}; charset=utf-8", text.encode())
@@ -207,6 +220,12 @@ class NoteRoutes:
                           feed.encode())
         notes = [_json(n, u, context) for n, u in zip(page.notes, urls, strict=True)]
         return _typed(request, chosen, json.dumps({"notes": notes}).encode())
+
+
+def _page(title: str, body: str) -> bytes:
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
+            f"{escape(title)}</title></head><body><h1>{escape(title)}</h1>{body}</body></html>"
+            ).encode()
 
 
 def _json(note: Note, url: str, context: RenderContext) -> dict[str, object]:

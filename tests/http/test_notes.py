@@ -37,6 +37,10 @@ async def test_crud_by_verbs() -> None:
     feed = feedparser.parse((await client.request("GET", f"{path}/notes/",
                                                   Accept="application/atom+xml")).body)
     assert feed.bozo == 0 and [e.title for e in feed.entries] == ["boot", "Disk"]
+    page = await client.request("GET", f"{path}/notes/", Accept="text/html")
+    assert page.code == 200 and '<ul id="notes">' in page.text and "<form" in page.text
+    one = await client.request("GET", f"{path}/notes/boot", Accept="text/html")
+    assert one.code == 200 and "Rebooted." in one.text
     assert (await client.request("DELETE", f"{path}/notes/boot")).code == 200
     assert (await client.request("GET", f"{path}/notes/boot")).code == 404
     assert (await client.request("GET", "/compute/nothing/notes/")).code == 404
