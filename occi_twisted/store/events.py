@@ -14,12 +14,12 @@ record; renderings turn it into what clients read.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..model import Value
+from .ids import orderedId
 from .requests import RequestRecord, RequestState
 
 
@@ -73,7 +73,8 @@ class Event:
 
 
 def newEventId() -> str:
-    return str(uuid.uuid4())
+    return orderedId()
+
 
 
 @dataclass(frozen=True)

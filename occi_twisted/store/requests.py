@@ -12,12 +12,12 @@ handed to observers without copies.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from ..model import Value
+from .ids import orderedId
 
 
 class RequestState(StrEnum):
@@ -96,7 +96,7 @@ def newRequest(
     """
     due = now if notBefore is None else notBefore
     return RequestRecord(
-        id=requestId or str(uuid.uuid4()),
+        id=requestId or orderedId(),
         entityId=entityId,
         owner=owner,
         action=action,
