@@ -76,6 +76,8 @@ from .text import (
     MAX_LINES,
     MAX_NAME,
     MAX_VALUES,
+    _short,
+    _show,
 )
 from .urilist import uriText
 
@@ -115,22 +117,14 @@ _URI = re.compile(rf'[^\s"<>\\\x00-\x1f\x7f]{{1,{MAX_NAME}}}')
 # ASCII digits only: \d would take any script's digits, and int() would read them.
 _INT = re.compile(r"[+-]?[0-9]+")
 _FLOAT = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_BARE = re.compile(r'[^"\\\x00-\x1f\x7f]+')
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _fail(problem: str, where: str) -> NoReturn:
     raise BadRequest(f"{problem} ({where}).")
 
 
-def _show(text: str) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
-
-
-def _short(name: str) -> str:
-    """A name to quote in a message, cut so that messages stay short."""
-    return name if len(name) <= 60 else name[:57] + "..."
+_BARE = re.compile(r'[^"\\\x00-\x1f\x7f]+')
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 # -- values, shared with the XML form ------------------------------------------------------
