@@ -83,14 +83,17 @@ def content(event: Event, context: RenderContext, registry: Registry) -> str:
     """The event's new state in OCCI's text/plain rendering (one line once deleted).
 
     A request's step shows the request as a resource under its entity; any other event shows
-    the entity.  A stored state this server cannot read back (its kind was removed, say) is
+    the entity, without the links to its actions: those are what may be done to the entity
+    *now*, at URLs of the entity as it is now, and in an entry about a past state they would
+    offer what that state allowed.  (They were also a third of every XMPP notification.)
+    A stored state this server cannot read back (its kind was removed, say) is
     one line too: a feed never fails for one odd event.
     """
     if event.requestId is None and (event.type is EventType.DELETED or not event.content):
         return f"{event.location} was deleted.{EOL}"
     try:
         view = _view(event, registry)
-        categories, links, attributes = entityValues(view)
+        categories, links, attributes = entityValues(view, actions=False)
     except Exception:  # what the store kept is not what this server can render
         return f"{event.title}: this server cannot show the new state.{EOL}"
     lines = [f"{CATEGORY}: {value}" for value in categories]

@@ -739,14 +739,17 @@ def linkValue(link: Entity, ascii: bool = False) -> str:
     return "; ".join([head, *_attributeValues(attributes, ascii)])
 
 
-def entityValues(view: EntityView, ascii: bool = False) -> tuple[list[str], list[str], list[str]]:
-    """The Category, Link and X-OCCI-Attribute values of an entity (GFD.229 section 5.1)."""
+def entityValues(view: EntityView, ascii: bool = False, *, actions: bool = True
+                 ) -> tuple[list[str], list[str], list[str]]:
+    """The Category, Link and X-OCCI-Attribute values of an entity (GFD.229 section 5.1);
+    without the links to its actions unless ``actions``."""
     entity = view.entity
     categories = [categoryValue(entity.kind, False, ascii)]
     categories.extend(categoryValue(mixin, False, ascii) for mixin in entity.mixins)
     links = [linkValue(link, ascii) for link in view.links]
-    location = "<" + uriText(entity.location)
-    links.extend(location + tail for tail in _actionTails(entity))
+    if actions:
+        location = "<" + uriText(entity.location)
+        links.extend(location + tail for tail in _actionTails(entity))
     return categories, links, _attributeValues(entity.attributes, ascii)
 
 
