@@ -23,7 +23,7 @@ from typing import Any
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import Service
 from twisted.internet.defer import CancelledError, Deferred, succeed
-from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.interfaces import IStreamClientEndpoint, ITCPTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.words.protocols.jabber.component import componentFactory
@@ -94,6 +94,10 @@ class ReconnectingComponent(Component):  # type: ignore[misc]  # wokkel is untyp
     def _authd(self, xs: Any) -> None:
         self._refusals = 0
         self.connections += 1
+        if ITCPTransport.providedBy(xs.transport):
+            # Notifications are written as soon as they are known, often one event at a
+            # time: none should wait for the acknowledgement of the one before.
+            xs.transport.setTcpNoDelay(True)
         log.info("XMPP component {jid} connected", jid=self.jid)
         super()._authd(xs)
         waiting, self._waiting = self._waiting, []

@@ -18,6 +18,11 @@ subscribers are told (XEP-0060 ``<delete/>``) and their subscriptions removed.
 
 Notifications are ``headline`` messages, written as text: a subscriber that is offline misses
 them (the server keeps no offline copies to flood it with later) and reads the history instead.
+
+The publisher is a streaming producer of the stream's transport: when the XMPP server reads
+more slowly than events come, the transport's buffer fills, Twisted pauses the publisher, and
+it stops reading events until the buffer has drained.  The backlog then waits in the store --
+durable, and read in order once the server catches up -- not in this process's memory.
 """
 
 from __future__ import annotations
@@ -27,11 +32,12 @@ from collections.abc import Iterable, Sequence
 from xml.sax.saxutils import quoteattr
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from wokkel.pubsub import NS_PUBSUB_EVENT
 from wokkel.subprotocols import XMPPHandler
+from zope.interface import implementer
 
 from ..store.events import Event, EventType, Subscription
 from ..store.interface import IStore
@@ -60,6 +66,7 @@ def deleteNotification(sender: str, recipient: str, node: str) -> str:
     )
 
 
+@implementer(IPushProducer)
 class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
     """Sends the store's new events to their nodes' subscribers, as the service ``sender``
     (see the module's docstring).  A handler of the component's stream manager."""
@@ -69,6 +76,9 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
     #: Notifications are written to the stream together, up to about this many characters
     #: at a time: one write per batch costs much less than one per stanza.
     writeSize = 1 << 16
+    #: Bytes the transport may hold before it pauses us: enough that the XMPP server always
+    #: has the next notifications to read while the next events are read from the store.
+    transportBuffer = 1 << 20
 
     def __init__(self, store: IStore, sender: str, entryOf: EntryOf, *, clock: IReactorTime,
                  batch: int = 200, backlog: int = 1000) -> None:
@@ -89,6 +99,11 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
         self._busy = False
         self._pumping: Deferred[None] | None = None
         self._retry: IDelayedCall | None = None
+        #: Whether the transport asked us to wait until its buffer drains.
+        self._paused = False
+        #: What is left of a batch that a pause interrupted: its events, their nodes'
+        #: subscribers as they were when it was read, and whether the batch was full.
+        self._ahead: tuple[list[Event], dict[str, Sequence[Subscription]], bool] | None = None
 
     def start(self) -> Deferred[None]:
         """Start from the store's newest event and follow it."""
@@ -104,6 +119,7 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
         """Stop following the store; fires once the batch in progress is sent."""
         self.store.removeEventListener(self.wake)
         self.cursor = None
+        self._ahead = None
         if self._retry is not None and self._retry.active():
             self._retry.cancel()
         self._retry = None
@@ -119,9 +135,33 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
     def connectionInitialized(self) -> None:
         self._online = True
         self._reconnected = True
+        self._paused = False
+        self._ahead = None
+        transport = getattr(self.xmlstream, "transport", None)
+        if transport is not None:
+            if getattr(transport, "bufferSize", self.transportBuffer) < self.transportBuffer:
+                transport.bufferSize = self.transportBuffer
+            transport.registerProducer(self, True)
         self.wake()
 
     def connectionLost(self, reason: Failure) -> None:
+        self._online = False
+        self._paused = False
+        self._ahead = None
+
+    # -- flow control (IPushProducer, registered with the stream's transport) ---------------
+
+    def pauseProducing(self) -> None:
+        """The transport's buffer is full: read no more events for now."""
+        self._paused = True
+
+    def resumeProducing(self) -> None:
+        """It has drained: carry on from the cursor."""
+        self._paused = False
+        self.wake()
+
+    def stopProducing(self) -> None:
+        """The connection is going; :meth:`connectionLost` follows."""
         self._online = False
 
     # -- following the store ----------------------------------------------------------------
@@ -141,6 +181,8 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
                 await self._skipBacklog()
                 self._reconnected = False
             while self._wanted and self._online and self.cursor is not None:
+                if self._paused:
+                    return  # resumeProducing wakes us; _wanted stays set
                 self._wanted = False
                 while await self._publishBatch():
                     pass
@@ -163,38 +205,47 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
             self.cursor = skipped
 
     async def _publishBatch(self) -> bool:
-        """Notify the next batch of events; whether a full batch was read."""
+        """Notify the next batch of events; whether there may be more to read at once (a full
+        batch was sent and the transport still takes more).  The cursor moves event by event:
+        when the transport pauses us, the batch ends at a whole event."""
         if self.cursor is None or not self._online:
             return False
-        events = await self.store.eventsAfter(self.cursor, self.batch)
-        if not events:
-            return False
-        subscribers = await self._subscribersOf({node for e in events for node in e.nodes})
+        if self._ahead is not None:
+            (events, subscribers, full), self._ahead = self._ahead, None
+        else:
+            events = await self.store.eventsAfter(self.cursor, self.batch)
+            if not events:
+                return False
+            full = len(events) == self.batch
+            subscribers = await self._subscribersOf({n for e in events for n in e.nodes})
         if not self._online or self.cursor is None:
             return False
         gone: list[str] = []
         pending: list[str] = []
         size = 0
-        for event in events:
+        for index, event in enumerate(events):
             if event.type is EventType.DELETED:
                 gone.append(event.location)
             targets = [(node, s.jid) for node in event.nodes for s in subscribers.get(node, ())]
             payload = self._payloadOf(event) if targets else None
-            if payload is None:
-                continue
-            for node, jid in targets:
-                stanza = itemsNotification(self.sender, jid, node, event.id, payload)
-                pending.append(stanza)
-                size += len(stanza)
+            if payload is not None:
+                for node, jid in targets:
+                    stanza = itemsNotification(self.sender, jid, node, event.id, payload)
+                    pending.append(stanza)
+                    size += len(stanza)
+            self.cursor = event.seq
             if size >= self.writeSize:
                 self.send("".join(pending))
                 pending, size = [], 0
+                if self._paused:  # the rest of the batch goes on resuming
+                    if index + 1 < len(events):
+                        self._ahead = (events[index + 1:], subscribers, full)
+                    break
         if pending:
             self.send("".join(pending))
-        self.cursor = events[-1].seq
         if gone:
             await self._deleteNodes(gone)
-        return len(events) == self.batch
+        return full and not self._paused
 
     def _payloadOf(self, event: Event) -> str | None:
         """The event's entry; ``None`` (and a log) if it cannot be rendered: one bad event

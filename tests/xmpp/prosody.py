@@ -8,6 +8,13 @@ the component port for the server under test.  Accounts are written straight int
 directory in the format of ``internal_plain``, which needs no ``prosodyctl`` run.  As root,
 ``run_as_root`` keeps Prosody from refusing to start (it would not switch users by itself, and
 the ``prosody`` user could not read a pytest temporary directory anyway).
+
+Two settings are tuned for fanning notifications out, as docs/operating.rst advises operators
+(measured with bench/events_bench.py): Lua's generational collector (Prosody 0.12's default,
+incremental with a pause of 105 %, spent half of Prosody's time per notification collecting,
+and a lazier incremental one paused it for tens of milliseconds now and then), and no Nagle
+delay on its sockets.  Prosody's ``opportunistic_writes`` is left off: one write per stanza
+cut its throughput to a third.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ modules_disabled = {{ "s2s", "offline", "tls" }}
 authentication = "internal_plain"
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true
+gc = {{ mode = "generational" }}
+network_settings = {{ nagle = false }}
 
 VirtualHost "{domain}"
 

@@ -237,3 +237,60 @@ async def test_notifications_are_written_together(store: MemoryStore) -> None:
     made.writeSize = 1
     await touch(store, entity, "one write per event now")
     assert (len(caught.sent), caught.writes) == (40, 2)
+
+
+class Transport:
+    """A stream's transport, as far as flow control goes: the producer registered."""
+
+    def __init__(self) -> None:
+        self.producer: Any = None
+        self.streaming: bool | None = None
+        self.bufferSize = 1 << 16
+
+    def registerProducer(self, producer: Any, streaming: bool) -> None:
+        self.producer, self.streaming = producer, streaming
+
+
+class Stream:
+    def __init__(self) -> None:
+        self.transport = Transport()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_full_transport_pauses_it_and_the_backlog_waits_in_the_store(
+        store: MemoryStore) -> None:
+    entity = await createStorage(store, "s1")
+    await subscribe(store, "/storage/s1", "alice@example")
+    made, caught, _ = publisher(store, batch=2)
+    made.writeSize = 1  # one write per event
+    stream = Stream()
+    made.makeConnection(stream)
+    await made.start()
+    made.connectionInitialized()
+    assert (stream.transport.producer, stream.transport.streaming) == (made, True)
+
+    made.pauseProducing()
+    for n in range(5):
+        entity = await touch(store, entity, f"while paused {n}")
+    assert caught.sent == []
+
+    # The buffer fills again after the first write: the batch (of two) ends there, at a
+    # whole event; the next write fills it again.
+    send = caught.send
+
+    def filling(data: str) -> None:
+        send(data)
+        if caught.writes in (1, 2):
+            made.pauseProducing()
+
+    caught.send = filling  # type: ignore[method-assign]
+    made.resumeProducing()
+    events = (await newEvents(store, 0))[1:]
+    assert [itemId for _, _, itemId in caught.items()] == [e.id for e in events[:1]]
+    made.resumeProducing()
+    assert [itemId for _, _, itemId in caught.items()] == [e.id for e in events[:2]]
+    made.resumeProducing()
+    assert [itemId for _, _, itemId in caught.items()] == [e.id for e in events]
+    entity = await touch(store, entity, "flowing again")
+    assert len(caught.items()) == 6
+    assert stream.transport.bufferSize == made.transportBuffer
