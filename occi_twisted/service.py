@@ -164,7 +164,7 @@ class OCCIService(MultiService):
         expiry.setServiceParent(opened)
         site = OCCISite(server.resource(), accessLog)
         for description in listen:
-            strports.service(description, site).setServiceParent(opened)
+            strports.service(withBacklog(description), site).setServiceParent(opened)
         self.opened = opened
 
     def startService(self) -> None:
@@ -268,6 +268,20 @@ def _checkClientEndpoint(description: str, reactor: object) -> None:
     except (ValueError, TypeError, KeyError) as error:
         raise ServiceError(f"--xmpp-component {description!r} is not a usable endpoint: "
                            f"{error}") from None
+
+
+#: Connections the kernel queues for a listener before the server accepts them.  Twisted's
+#: default, 50, drops the SYNs of a burst -- a thousand long polls opened at once -- and their
+#: clients wait a second or more to try again.
+BACKLOG = 1024
+
+
+def withBacklog(description: str) -> str:
+    """A stream-server endpoint description with :data:`BACKLOG` unless it names one."""
+    kind = description.split(":", 1)[0]
+    if kind in {"tcp", "tcp6", "ssl", "unix"} and "backlog=" not in description:
+        return f"{description}:backlog={BACKLOG}"
+    return description
 
 
 def _checkEndpoint(description: str, reactor: object) -> None:

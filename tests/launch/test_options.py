@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from occi_twisted.service import withBacklog
 from occi_twisted.tap import DEFAULT_LISTEN, ConfigError, Options
 
 from ..conftest import serverEnvironment, twistdCommand
@@ -129,3 +130,48 @@ def test_access_log_only_when_asked(tmp_path: Path) -> None:
     options = Options()
     options.parseOptions([])
     assert options.settings.accessLog is None
+
+
+@pytest.mark.parametrize(
+    ("description", "listens"),
+    [
+        ("tcp:8080:interface=127.0.0.1", "tcp:8080:interface=127.0.0.1:backlog=1024"),
+        ("unix:/run/occi.sock", "unix:/run/occi.sock:backlog=1024"),
+        ("tcp:8080:backlog=64", "tcp:8080:backlog=64"),
+        ("systemd:domain=INET:index=0", "systemd:domain=INET:index=0"),
+    ],
+)
+def test_listeners_queue_a_burst_of_connections(description: str, listens: str) -> None:
+    """Twisted's backlog of 50 would drop a burst's SYNs (a second's wait for each client)."""
+    assert withBacklog(description) == listens
+
+
+def test_a_burst_of_connections_is_queued(tmp_path: Path) -> None:
+    """300 connections opened at once while the server is busy are all answered at once."""
+    import socket
+    import time as clock
+
+    from ..conftest import RunningServer
+
+    server = RunningServer(tmp_path / "data").start()
+    try:
+        assert server.process is not None
+        server.process.send_signal(19)  # SIGSTOP: nothing is accepted meanwhile
+        connections = []
+        try:
+            for _ in range(300):
+                connection = socket.socket()
+                connection.settimeout(5)
+                connection.connect(("127.0.0.1", server.port))
+                connections.append(connection)
+            started = clock.monotonic()
+            for connection in connections:
+                connection.sendall(b"GET /-/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        finally:
+            server.process.send_signal(18)  # SIGCONT
+        for connection in connections:
+            assert connection.recv(12).startswith(b"HTTP/1.1 200")
+            connection.close()
+        assert clock.monotonic() - started < 0.9
+    finally:
+        server.stop()
