@@ -8,26 +8,29 @@ One run, three measurements, each beside a baseline taken in the same run:
 1. Latency from a state change to its notification: ``--subscribers`` slixmpp accounts, through
    a real Prosody, subscribed to one compute's node; the compute's title is changed over HTTP
    ``--changes`` times, one at a time, and for every (change, subscriber) pair the time from
-   just before the HTTP request is sent to the notification's arrival in the subscriber's
-   thread is kept.  Baseline: the HTTP round trip of the same update (with XMPP, and on a
-   server without it).
+   just before the HTTP request is sent to the notification's arrival in slixmpp's handler
+   is kept (the change is committed somewhere in the HTTP round trip: that time is an upper
+   bound, and the time from the answer's arrival a lower one).  Baseline: the HTTP round trip
+   of the same update (with XMPP, and on a server without it).
 2. Events per second sustained: the same accounts subscribed to ``/``; wrk creates computes
    for ``--seconds`` and the notifications arriving in that window are counted, in total
-   (stanzas) and per subscriber, with the CPU shares of the server, Prosody and this process
-   (the subscribers) from /proc.  Baseline: wrk's create rate on a server without XMPP.
+   (stanzas: each is one event delivered to one subscriber) and per subscriber, with the CPU
+   shares of the server, Prosody and the subscribers from /proc.  Then, with no more HTTP
+   load, the backlog's delivery rate.  Baseline: wrk's create rate on a server without XMPP.
 3. Long-poll wake-ups: ``--waiters`` raw HTTP GETs of a waiting backup request with
    ``Prefer: wait=30`` and ``If-None-Match``, then a DELETE cancelling it, as
    tests/launch/test_long_poll.py does; wake-up delays and the server's thread count.
 
-The machine is noisy and small (2 cores shared by the server, Prosody, wrk and the 50
-subscribers of this process): compare ratios measured in the same run.
+The subscribers run in ``--processes`` processes of their own (bench/xmpp_subscribers.py),
+all of a process's clients on one event loop.  The machine is noisy and small (2 cores shared
+by the server, Prosody, wrk and the subscribers): compare ratios measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
+import contextlib
 import http.client
 import importlib
 import json
@@ -45,16 +48,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from slixmpp.exceptions import IqError, IqTimeout  # noqa: E402
-
 from tests.conftest import RunningServer  # noqa: E402
 from tests.xmpp.prosody import Prosody  # noqa: E402
 
 # Imported at run time only: mypy would otherwise check the test helper itself, whose
 # slixmpp calls are not all typed.
 longPoll: Any = importlib.import_module("tests.launch.test_long_poll")
-Subscriber: Any = importlib.import_module("tests.xmpp.subscriber").Subscriber
-NS_EVENT = "http://jabber.org/protocol/pubsub#event"
 
 PASSWORD = "bench-password"
 COMPUTE = (
@@ -66,34 +65,84 @@ COMPUTE = (
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-class TimedSubscriber:
-    """A ``tests.xmpp.subscriber.Subscriber`` (``.subscriber``) that also keeps each
-    notification's arrival time (monotonic, taken in its thread, by a handler registered
-    right after the helper's own)."""
+class Subscribers:
+    """``count`` slixmpp accounts split over ``processes`` bench/xmpp_subscribers.py processes
+    (see there), used as one: the lists they answer are in account order."""
 
-    def __init__(self, jid: str, password: str, address: tuple[str, int], service: str
-                 ) -> None:
-        self.subscriber = Subscriber(jid, password, address, service)
-        self.arrivals: list[float] = []
+    def __init__(self, jids: list[str], password: str, address: tuple[str, int],
+                 service: str, processes: int) -> None:
+        self.workers = [subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "xmpp_subscribers.py")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            for _ in range(processes)]
+        self.shares = [jids[i::processes] for i in range(processes)]
+        self.size = len(jids)
+        self._all("start", [{"jids": share, "password": password, "host": address[0],
+                             "port": address[1], "service": service}
+                            for share in self.shares])
 
-    def start(self) -> concurrent.futures.Future[None]:
-        async def start() -> None:
-            await self.subscriber._start(30.0)
-            self.subscriber.client.add_event_handler("pubsub_publish", self._published)
+    @property
+    def pids(self) -> list[int]:
+        return [w.pid for w in self.workers]
 
-        future: concurrent.futures.Future[None] = self.subscriber.submit(start)
-        return future
+    def _all(self, op: str, arguments: list[dict[str, Any]] | None = None
+             ) -> list[dict[str, Any]]:
+        for worker, extra in zip(self.workers, arguments or [{}] * len(self.workers),
+                                 strict=True):
+            assert worker.stdin is not None
+            worker.stdin.write(json.dumps({"op": op, **extra}) + "\n")
+            worker.stdin.flush()
+        answers = []
+        for worker in self.workers:
+            assert worker.stdout is not None
+            line = worker.stdout.readline()
+            assert line, f"a subscriber process ended (exit {worker.poll()})"
+            answers.append(json.loads(line))
+        return answers
 
-    def _published(self, message: Any) -> None:
-        arrived = time.monotonic()
-        items = message.xml.find(f"{{{NS_EVENT}}}event/{{{NS_EVENT}}}items")
-        self.arrivals.extend(arrived for _ in items.findall(f"{{{NS_EVENT}}}item"))
+    def _merged(self, lists: list[list[Any]]) -> list[Any]:
+        """Per-process lists back in account order."""
+        merged: list[Any] = [None] * self.size
+        for index, values in enumerate(lists):
+            merged[index::len(self.workers)] = values
+        return merged
+
+    def _split(self, values: list[Any]) -> list[list[Any]]:
+        return [values[i::len(self.workers)] for i in range(len(self.workers))]
 
     def subscribe(self, node: str) -> None:
-        self.subscriber.subscribe(node).result(20)
+        self._all("subscribe", [{"node": node}] * len(self.workers))
+
+    def collector(self, enabled: bool) -> None:
+        """Python's garbage collector on or off in the subscriber processes."""
+        self._all("collector", [{"enabled": enabled}] * len(self.workers))
+
+    def counts(self) -> list[int]:
+        return self._merged([a["counts"] for a in self._all("counts")])
+
+    def wait(self, counts: list[int], timeout: float) -> bool:
+        """Whether every account has its count of items within ``timeout`` seconds."""
+        got = self._merged([a["counts"] for a in self._all(
+            "wait", [{"counts": share, "timeout": timeout} for share in self._split(counts)])])
+        return all(g >= c for g, c in zip(got, counts, strict=True))
+
+    def arrivals(self, since: list[int]) -> list[list[float]]:
+        return self._merged([a["arrivals"] for a in self._all(
+            "arrivals", [{"since": share} for share in self._split(since)])])
+
+    def window(self, start: float, end: float) -> tuple[list[int], float]:
+        """Items that arrived within ``[start, end]`` per account; the latest arrival."""
+        answers = self._all("window", [{"start": start, "end": end}] * len(self.workers))
+        return self._merged([a["counts"] for a in answers]), max(a["last"] for a in answers)
 
     def close(self) -> None:
-        self.subscriber.close(2)
+        with contextlib.suppress(Exception):
+            self._all("stop")
+        for worker in self.workers:
+            try:
+                worker.wait(10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
 
 class Client:
@@ -151,56 +200,39 @@ def wrk(url: str, seconds: int, connections: int, script: Path) -> float:
     return float(found.group(1))
 
 
-def subscribeWhenUp(subscriber: TimedSubscriber, node: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            subscriber.subscribe(node)
-            return
-        except (IqError, IqTimeout):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def waitAll(subscribers: list[TimedSubscriber], counts: list[int], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while any(len(s.arrivals) < c for s, c in zip(subscribers, counts, strict=True)):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.0005)
-    return True
-
-
-def latency(server: RunningServer, subscribers: list[TimedSubscriber], changes: int,
+def latency(server: RunningServer, subscribers: Subscribers, changes: int,
             plainPort: int) -> dict[str, float]:
     client = Client(server.port)
     path = createCompute(client)
-    subscribeWhenUp(subscribers[0], path)
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda s: s.subscribe(path), subscribers[1:]))
+    subscribers.subscribe(path)
     # Warm-up: how many notifications one update gives each subscriber.
-    before = [len(s.arrivals) for s in subscribers]
+    before = subscribers.counts()
     update(client, path, -1)
-    assert waitAll(subscribers, [b + 1 for b in before], 10), "no notification"
+    assert subscribers.wait([b + 1 for b in before], 10), "no notification"
     time.sleep(0.5)
-    perChange = len(subscribers[0].arrivals) - before[0]
+    perChange = subscribers.counts()[0] - before[0]
     delays: list[float] = []
+    afterAnswer: list[float] = []
     firsts: list[float] = []
+    lasts: list[float] = []
     rtts: list[float] = []
     missing = 0
+    subscribers.collector(False)
     for n in range(changes):
-        before = [len(s.arrivals) for s in subscribers]
+        before = subscribers.counts()
         sent = time.monotonic()
         update(client, path, n)
-        rtts.append(time.monotonic() - sent)
-        if not waitAll(subscribers, [b + perChange for b in before], 5):
+        answered = time.monotonic()
+        rtts.append(answered - sent)
+        if not subscribers.wait([b + perChange for b in before], 5):
             missing += 1
-        these = [s.arrivals[index] - sent
-                 for s, index in zip(subscribers, before, strict=True) if len(s.arrivals) > index]
+        these = [arrived[0] - sent for arrived in subscribers.arrivals(before) if arrived]
         delays.extend(these)
+        afterAnswer.extend(delay - (answered - sent) for delay in these)
         firsts.append(min(these))
+        lasts.append(max(these))
         time.sleep(0.005)
+    subscribers.collector(True)
     plain = Client(plainPort)
     plainPath = createCompute(plain)
     plainRtts = []
@@ -212,13 +244,16 @@ def latency(server: RunningServer, subscribers: list[TimedSubscriber], changes: 
     r50, r99, _ = quantiles(rtts)
     q50, q99, _ = quantiles(plainRtts)
     f50, f99, _ = quantiles(firsts)
+    l50, l99, _ = quantiles(lasts)
+    a50, a99, _ = quantiles(afterAnswer)
     return {"p50": p50, "p99": p99, "max": worst, "rtt50": r50, "rtt99": r99,
-            "first50": f50, "first99": f99, "plain50": q50, "plain99": q99,
+            "first50": f50, "first99": f99, "last50": l50, "last99": l99,
+            "answer50": a50, "answer99": a99, "plain50": q50, "plain99": q99,
             "pairs": len(delays), "missing": missing,
             "perChange": perChange}
 
 
-def throughput(server: RunningServer, prosody: Prosody, subscribers: list[TimedSubscriber],
+def throughput(server: RunningServer, prosody: Prosody, subscribers: Subscribers,
                plain: RunningServer, *, args: argparse.Namespace, script: Path
                ) -> dict[str, float]:
     seconds: int = args.seconds
@@ -228,46 +263,49 @@ def throughput(server: RunningServer, prosody: Prosody, subscribers: list[TimedS
     plainBefore, started = cpuSeconds(plainPid), time.monotonic()
     baseline = wrk(f"http://127.0.0.1:{plain.port}/compute/", seconds, connections, script)
     plainShare = (cpuSeconds(plainPid) - plainBefore) / (time.monotonic() - started)
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda s: s.subscribe("/"), subscribers))
+    subscribers.subscribe("/")
     time.sleep(1)
     assert server.process is not None and prosody.process is not None
-    pids = {"server": server.process.pid, "prosody": prosody.process.pid,
-            "subscribers": os.getpid()}
-    cpuBefore = {name: cpuSeconds(pid) for name, pid in pids.items()}
+    pids = {"server": [server.process.pid], "prosody": [prosody.process.pid],
+            "subscribers": subscribers.pids}
+
+    def used() -> dict[str, float]:
+        return {name: sum(cpuSeconds(pid) for pid in group) for name, group in pids.items()}
+
+    cpuBefore = used()
     busyBefore, allBefore = machineBusy()
-    counted = sum(len(s.arrivals) for s in subscribers)
+    counted = sum(subscribers.counts())
     started = time.monotonic()
     rate = wrk(f"http://127.0.0.1:{server.port}/compute/", seconds, connections, script)
     ended = time.monotonic()
     wall = ended - started
-    shares = {name: (cpuSeconds(pid) - cpuBefore[name]) / wall for name, pid in pids.items()}
+    shares = {name: (cpu - cpuBefore[name]) / wall for name, cpu in used().items()}
     busyAfter, allAfter = machineBusy()
     shares["machine"] = (busyAfter - busyBefore) / (allAfter - allBefore)
     shares["plain"] = plainShare
-    inWindow = [sum(1 for t in s.arrivals if started <= t <= ended) for s in subscribers]
     # Then the backlog: how long until every created compute's events are delivered, with
     # the CPU shares over the first 10 s of it (no HTTP load then).
-    cpuBefore = {name: cpuSeconds(pid) for name, pid in pids.items()}
+    cpuBefore = used()
     drainStart = time.monotonic()
-    drainCounted = sum(len(s.arrivals) for s in subscribers)
+    drainCounted = sum(subscribers.counts())
     time.sleep(10)
     drainWall = time.monotonic() - drainStart
-    for name, pid in pids.items():
-        shares[f"drain_{name}"] = (cpuSeconds(pid) - cpuBefore[name]) / drainWall
-    shares["drain_rate"] = (sum(len(s.arrivals) for s in subscribers) - drainCounted) / drainWall
+    for name, cpu in used().items():
+        shares[f"drain_{name}"] = (cpu - cpuBefore[name]) / drainWall
+    delivered = sum(subscribers.counts())
+    shares["drain_rate"] = (delivered - drainCounted) / drainWall
     settled = ended
     last = -1
     while time.monotonic() - ended < 300:
-        total = sum(len(s.arrivals) for s in subscribers)
+        total = sum(subscribers.counts())
         if total == last:
             break
         last = total
         settled = time.monotonic()
         time.sleep(1.0)
-    drain = max(max(s.arrivals) for s in subscribers) - ended
-    perCreate = (sum(len(s.arrivals) for s in subscribers) - counted) / len(subscribers) / (
-        rate * wall)
+    inWindow, latest = subscribers.window(started, ended)
+    drain = latest - ended
+    perCreate = (last - counted) / subscribers.size / (rate * wall)
     perSub = [c / wall for c in inWindow]
     return {"http": rate, "baseline": baseline, "total": sum(inWindow) / wall,
             "perSub": statistics.mean(perSub), "perSubMin": min(perSub),
@@ -304,6 +342,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--waiters", type=int, default=1000)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="processes the subscribers are spread over (on 2 cores, one "
+                             "contends least with Prosody and the server)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
@@ -318,12 +359,10 @@ def main() -> None:
                            "--xmpp-jid", prosody.componentJID, "--xmpp-secret",
                            prosody.secret).start()
     plain = RunningServer(work / "plain-data").start()
-    subscribers = [TimedSubscriber(f"{name}@{prosody.domain}/bench", PASSWORD,
-                                   ("127.0.0.1", prosody.c2sPort), prosody.componentJID)
-                   for name in names]
+    subscribers = Subscribers([f"{name}@{prosody.domain}/bench" for name in names],
+                              PASSWORD, ("127.0.0.1", prosody.c2sPort), prosody.componentJID,
+                              args.processes)
     try:
-        for future in [s.start() for s in subscribers]:
-            future.result(40)
         script = work / "post.lua"
         script.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(COMPUTE) + "\n"
                           'wrk.headers["Content-Type"] = "text/plain"\n')
@@ -340,8 +379,11 @@ def main() -> None:
               f"per change, {lat['missing']:.0f} changes with missing ones)")
         print(f"   latency  p50 {lat['p50'] * ms:7.2f} ms  p99 {lat['p99'] * ms:7.2f} ms  "
               f"max {lat['max'] * ms:7.2f} ms   (goal p99 < 20 ms)")
+        print(f"   from the HTTP answer's arrival instead (a lower bound): p50 "
+              f"{lat['answer50'] * ms:.2f} ms  p99 {lat['answer99'] * ms:.2f} ms")
         print(f"   first of the {args.subscribers} subscribers per change: p50 "
-              f"{lat['first50'] * ms:.2f} ms  p99 {lat['first99'] * ms:.2f} ms")
+              f"{lat['first50'] * ms:.2f} ms  p99 {lat['first99'] * ms:.2f} ms;  last: p50 "
+              f"{lat['last50'] * ms:.2f} ms  p99 {lat['last99'] * ms:.2f} ms")
         print(f"   HTTP RTT p50 {lat['rtt50'] * ms:7.2f} ms  p99 {lat['rtt99'] * ms:7.2f} ms"
               f"   (no-XMPP server: p50 {lat['plain50'] * ms:.2f} ms, "
               f"p99 {lat['plain99'] * ms:.2f} ms)")
@@ -351,15 +393,15 @@ def main() -> None:
               f"creates for {args.seconds} s")
         print(f"   HTTP creates/s with XMPP {rate['http']:8.0f}   without XMPP "
               f"{rate['baseline']:8.0f}")
-        print(f"   delivered in window: {rate['total']:8.0f} stanzas/s total, "
-              f"{rate['perSub']:.0f} events/s per subscriber (min {rate['perSubMin']:.0f})"
-              f"   (goal >= 2000 events/s)")
+        print(f"   delivered in window: {rate['total']:8.0f} events/s to the subscribers in all "
+              f"(one stanza each; goal >= 2000/s), {rate['perSub']:.0f} to each "
+              f"(min {rate['perSubMin']:.0f})")
         print(f"   ratio events/s per subscriber / HTTP changes/s without XMPP "
               f"{rate['perSub'] / rate['baseline']:.2f}")
         print(f"   backlog after wrk stopped: last event {rate['drain']:.1f} s later; "
               f"{rate['perCreate']:.2f} notifications per create per subscriber in all")
         print(f"   CPU share (of one core): server {rate['cpu_server']:.2f}  prosody "
-              f"{rate['cpu_prosody']:.2f}  subscribers (this process) "
+              f"{rate['cpu_prosody']:.2f}  subscribers ({args.processes} process(es)) "
               f"{rate['cpu_subscribers']:.2f}; no-XMPP server in its baseline "
               f"{rate['cpu_plain']:.2f}; whole machine busy {rate['cpu_machine'] * 100:.0f} %")
         print(f"   first 10 s of the backlog (no HTTP load): {rate['cpu_drain_rate']:.0f} "
@@ -372,8 +414,7 @@ def main() -> None:
         print(f"   after its answer arrived (the test's):  p50 {a50 * ms:7.1f} ms  p99 "
               f"{a99 * ms:7.1f} ms  max {amax * ms:7.1f} ms")
     finally:
-        with concurrent.futures.ThreadPoolExecutor(len(subscribers)) as pool:
-            list(pool.map(lambda s: s.close(), subscribers))
+        subscribers.close()
         server.stop()
         plain.stop()
         prosody.stop()
