@@ -23,7 +23,9 @@ answered on stdout by one JSON line:
 ``{"op": "counts"}``
     how many items each client has: ``{"counts": [...]}``.
 ``{"op": "arrivals", "since": [...]}``
-    client *i*'s arrival times from its ``since[i]``-th item on: ``{"arrivals": [[...]]}``.
+    client *i*'s arrival times from its ``since[i]``-th item on: ``{"arrivals": [[...]],
+    "sinceChange": [[...]]}``, the second the seconds from each item's change -- its Atom
+    entry's ``updated``, to the millisecond -- to its arrival, both read on the wall clock.
 ``{"op": "window", "start": t0, "end": t1}``
     items that arrived within ``[t0, t1]`` per client, and the latest arrival of all.
 ``{"op": "collector", "enabled": bool}``
@@ -43,6 +45,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Any
 
 from slixmpp import ClientXMPP
@@ -52,6 +55,15 @@ from slixmpp.xmlstream.matcher import MatchXPath
 NS_PUBSUB = "http://jabber.org/protocol/pubsub"
 NS_EVENT = NS_PUBSUB + "#event"
 ITEM = f"{{{NS_EVENT}}}item"
+UPDATED = "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}updated"
+
+
+def sinceChange(stamp: tuple[float, str]) -> float | None:
+    """Seconds from the change an entry records to its arrival (``None`` without a date)."""
+    wall, updated = stamp
+    if not updated:
+        return None
+    return wall - datetime.fromisoformat(updated).timestamp()
 
 
 class Counting:
@@ -61,6 +73,8 @@ class Counting:
                  ) -> None:
         self.service = service
         self.arrivals: list[float] = []
+        #: (wall-clock arrival, the entry's ``updated`` text) of each item.
+        self.stamps: list[tuple[float, str]] = []
         #: Set at every notification (shared by the process's clients).
         self.arrived = arrived
         self.online = asyncio.Event()
@@ -83,7 +97,11 @@ class Counting:
 
     def _notified(self, message: Any) -> None:
         arrived = time.monotonic()
-        self.arrivals.extend(arrived for _ in message.xml.iter(ITEM))
+        wall = time.time()
+        for item in message.xml.iter(ITEM):
+            self.arrivals.append(arrived)
+            updated = item.find(UPDATED)
+            self.stamps.append((wall, "" if updated is None else updated.text or ""))
         self.arrived.set()
 
     async def connect(self, host: str, port: int) -> None:
@@ -161,8 +179,10 @@ async def serve() -> None:
         elif op == "counts":
             answer({"counts": [len(c.arrivals) for c in clients]})
         elif op == "arrivals":
-            answer({"arrivals": [c.arrivals[since:]
-                                 for c, since in zip(clients, command["since"], strict=True)]})
+            since = command["since"]
+            answer({"arrivals": [c.arrivals[n:] for c, n in zip(clients, since, strict=True)],
+                    "sinceChange": [[sinceChange(stamp) for stamp in c.stamps[n:]]
+                                    for c, n in zip(clients, since, strict=True)]})
         elif op == "window":
             start, end = command["start"], command["end"]
             answer({"counts": [sum(1 for t in c.arrivals if start <= t <= end)
