@@ -19,6 +19,11 @@ subscribers are told (XEP-0060 ``<delete/>``) and their subscriptions removed.
 Notifications are ``headline`` messages, written as text: a subscriber that is offline misses
 them (the server keeps no offline copies to flood it with later) and reads the history instead.
 
+Each node's subscribers are read from the store once and kept, for at most
+``subscribersTTL`` seconds: the pubsub resource tells the publisher (:meth:`forget`) as soon as
+it has stored a change to a node's subscriptions, and a new stream starts afresh (another
+server may have served the component meanwhile).
+
 The publisher is a streaming producer of the stream's transport: when the XMPP server reads
 more slowly than events come, the transport's buffer fills, Twisted pauses the publisher, and
 it stops reading events until the buffer has drained.  The backlog then waits in the store --
@@ -76,6 +81,12 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
     #: Notifications are written to the stream together, up to about this many characters
     #: at a time: one write per batch costs much less than one per stanza.
     writeSize = 1 << 16
+    #: Seconds a node's subscribers, once read, are used without reading them again: a
+    #: bound on what a change made behind the resource's back (it calls :meth:`forget`) goes
+    #: unseen.
+    subscribersTTL = 5.0
+    #: Nodes whose subscribers are kept at most; beyond, the oldest reads are dropped.
+    subscribersKept = 4096
     #: Bytes the transport may hold before it pauses us: enough that the XMPP server always
     #: has the next notifications to read while the next events are read from the store.
     transportBuffer = 1 << 20
@@ -101,6 +112,10 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
         self._retry: IDelayedCall | None = None
         #: Whether the transport asked us to wait until its buffer drains.
         self._paused = False
+        #: Each node's subscribers that receive notifications, and when they were read.
+        self._subscribers: dict[str, tuple[float, Sequence[Subscription]]] = {}
+        #: Counts :meth:`forget` calls: subscribers read across one are not kept.
+        self._forgotten = 0
         #: What is left of a batch that a pause interrupted: its events, their nodes'
         #: subscribers as they were when it was read, and whether the batch was full.
         self._ahead: tuple[list[Event], dict[str, Sequence[Subscription]], bool] | None = None
@@ -133,6 +148,7 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
     # -- the stream (XMPPHandler) -----------------------------------------------------------
 
     def connectionInitialized(self) -> None:
+        self.forget()
         self._online = True
         self._reconnected = True
         self._paused = False
@@ -257,12 +273,35 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
                         seq=event.seq)
             return None
 
+    def forget(self, node: str | None = None) -> None:
+        """The subscriptions of ``node`` (of every node if ``None``) have changed in the
+        store: read them again before the next notification."""
+        self._forgotten += 1
+        if node is None:
+            self._subscribers.clear()
+        else:
+            self._subscribers.pop(node, None)
+
     async def _subscribersOf(self, nodes: Iterable[str]) -> dict[str, Sequence[Subscription]]:
-        ordered = sorted(nodes)
-        found = await gatherResults([self.store.subscriptions(node) for node in ordered],
-                                    consumeErrors=True)
-        return {node: [s for s in subs if delivers(s.options)]
-                for node, subs in zip(ordered, found, strict=True)}
+        now = self._clock.seconds()
+        kept: dict[str, Sequence[Subscription]] = {}
+        missing: list[str] = []
+        for node in sorted(set(nodes)):
+            found = self._subscribers.get(node)
+            if found is not None and now - found[0] <= self.subscribersTTL:
+                kept[node] = found[1]
+            else:
+                missing.append(node)
+        forgotten = self._forgotten
+        read = await gatherResults([self.store.subscriptions(node) for node in missing],
+                                   consumeErrors=True)
+        fresh = {node: [s for s in subs if delivers(s.options)]
+                 for node, subs in zip(missing, read, strict=True)}
+        if forgotten == self._forgotten:  # nothing changed while reading
+            if len(self._subscribers) + len(fresh) > self.subscribersKept:
+                self._subscribers.clear()
+            self._subscribers.update((node, (now, subs)) for node, subs in fresh.items())
+        return {**kept, **fresh}
 
     async def _deleteNodes(self, nodes: Sequence[str]) -> None:
         everyone: defaultdict[str, list[Subscription]] = defaultdict(list)
@@ -274,3 +313,4 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
                 if delivers(subscription.options):
                     self.send(deleteNotification(self.sender, subscription.jid, node))
                 await self.store.unsubscribe(node, subscription.jid, subscription.subid)
+            self.forget(node)

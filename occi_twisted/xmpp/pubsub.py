@@ -76,9 +76,9 @@ def makePubSubService(store: IStore, *, component: str, jid: str, secret: str,
     endpoint = clientFromString(reactor, component)
     connection = ReconnectingComponent(endpoint, jid, secret, clock=reactor,
                                        maxDelay=maxRetryDelay)
-    resource = EventPubSubResource(store, Nodes(nodeExists, nodeChildren), entryOf,
-                                   clock=reactor)
     publisher = EventPublisher(store, jid, entryOf, clock=reactor)
+    resource = EventPubSubResource(store, Nodes(nodeExists, nodeChildren), entryOf,
+                                   clock=reactor, changed=publisher.forget)
     DiscoHandler().setHandlerParent(connection)
     PubSubService(resource).setHandlerParent(connection)
     publisher.setHandlerParent(connection)

@@ -14,7 +14,7 @@ subscribe to any node and read its history.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from twisted.internet.defer import Deferred
@@ -76,7 +76,11 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
 
     def __init__(self, store: IStore, nodes: Nodes, entryOf: EntryOf, *,
                  clock: IReactorTime, defaultItems: int = 100,
-                 historyLimit: int = 1000) -> None:
+                 historyLimit: int = 1000,
+                 changed: Callable[[str], None] = lambda node: None) -> None:
+        #: Told each node whose subscriptions this resource changed, once stored (the
+        #: publisher reads them again).
+        self.changed = changed
         self.store = store
         self.nodes = nodes
         self.entryOf = entryOf
@@ -124,6 +128,7 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
         kept = await self.store.subscribe(Subscription(
             node=node, jid=subscriber.full(), subid=str(uuid.uuid4()), options=options,
             created=self._clock.seconds()))
+        self.changed(node)
         return _wokkel(kept)
 
     def unsubscribe(self, request: Any) -> Deferred[None]:
@@ -135,6 +140,7 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
         node, subscriber = self._checked(request)
         subid = request.subscriptionIdentifier
         if await self.store.unsubscribe(node, subscriber.full(), subid):
+            self.changed(node)
             return
         if subid and await self.store.subscriptions(node, subscriber.full()):
             raise _invalidSubid()
@@ -185,6 +191,7 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
         await self.store.subscribe(Subscription(
             node=subscription.node, jid=subscription.jid, subid=subscription.subid,
             options=options, created=subscription.created))
+        self.changed(subscription.node)
 
     async def _subscriptionOf(self, request: Any) -> Subscription:
         node, subscriber = self._checked(request)

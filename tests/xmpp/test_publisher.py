@@ -294,3 +294,55 @@ async def test_a_full_transport_pauses_it_and_the_backlog_waits_in_the_store(
     entity = await touch(store, entity, "flowing again")
     assert len(caught.items()) == 6
     assert stream.transport.bufferSize == made.transportBuffer
+
+
+class CountingReads:
+    """The memory store, counting its ``subscriptions`` reads."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.reads = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def subscriptions(self, node: str | None = None, jid: str | None = None
+                      ) -> Deferred[list[Subscription]]:
+        self.reads += 1
+        return self.store.subscriptions(node, jid)
+
+
+@pytest_twisted.ensureDeferred
+async def test_subscribers_are_read_once_until_forgotten_or_stale(store: MemoryStore) -> None:
+    entity = await createStorage(store, "s1")
+    await subscribe(store, "/storage/s1", "alice@example")
+    counting = CountingReads(store)
+    made, caught, clock = publisher(counting)
+    await made.start()
+    made.connectionInitialized()
+    entity = await touch(store, entity, "one")
+    assert counting.reads == 3  # the entity's node, its collection's and "/"
+    entity = await touch(store, entity, "two")
+    assert counting.reads == 3
+    assert [to for to, _, _ in caught.items()] == ["alice@example"] * 2
+
+    # A subscription the resource stored, and said so.
+    await subscribe(store, "/storage/s1", "bob@example")
+    made.forget("/storage/s1")
+    entity = await touch(store, entity, "three")
+    assert counting.reads == 4
+    assert [to for to, _, _ in caught.items()][-2:] == ["alice@example", "bob@example"]
+
+    # One stored behind its back is seen once the kept list is stale.
+    await subscribe(store, "/storage/s1", "carol@example")
+    entity = await touch(store, entity, "four")
+    assert "carol@example" not in {to for to, _, _ in caught.items()}
+    clock.advance(made.subscribersTTL + 0.1)
+    entity = await touch(store, entity, "five")
+    assert [to for to, _, _ in caught.items()][-3:] == [
+        "alice@example", "bob@example", "carol@example"]
+    # A new stream reads everything afresh.
+    made.connectionLost(Failure(ConnectionError("gone")))
+    made.connectionInitialized()
+    await touch(store, entity, "six")
+    assert counting.reads == 4 + 3 + 3

@@ -44,6 +44,9 @@ class Service:
         nodes = storeNodes(store)
         self.resource = EventPubSubResource(store, Nodes(nodes.exists, nodes.children),
                                             entryOf, clock=Clock())
+        #: The nodes the resource said it changed the subscriptions of.
+        self.changed: list[str] = []
+        self.resource.changed = self.changed.append
         self.service = PubSubService(self.resource)
         self.sent: list[Any] = []
         self.service.send = self.sent.append
@@ -159,3 +162,29 @@ def test_nobody_publishes_or_creates_over_xmpp(service: Service) -> None:
     for verb in ("<publish node='/'><item/></publish>", "<create node='/mine'/>"):
         refused = service.ask("alice@example/x", verb)
         assert condition(refused) == ("feature-not-implemented", "unsupported")
+
+
+@pytest_twisted.ensureDeferred
+async def test_each_stored_change_of_subscriptions_is_told(store: MemoryStore,
+                                                          service: Service) -> None:
+    """The publisher keeps each node's subscribers: it must hear of every change."""
+    await createStorage(store, "s1")
+    subid = subscriptionOf(service.ask(
+        "alice@example/x", "<subscribe node='/storage/s1' jid='alice@example'/>"))["subid"]
+    assert service.changed == ["/storage/s1"]
+    refused = service.ask("bob@example/x", "<subscribe node='/storage/s1' jid='alice@example'/>")
+    assert condition(refused) and service.changed == ["/storage/s1"]
+    answer = service.ask("alice@example/x", "<options node='/storage/s1' jid='alice@example'/>",
+                         iqType="get")
+    assert condition(answer) == () and service.changed == ["/storage/s1"]
+    form = ("<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'>"
+            "<value>http://jabber.org/protocol/pubsub#subscribe_options</value></field>"
+            "<field var='pubsub#deliver'><value>0</value></field></x>")
+    answer = service.ask("alice@example/x",
+                         f"<options node='/storage/s1' jid='alice@example'>{form}</options>")
+    assert condition(answer) == ()
+    assert service.changed == ["/storage/s1"] * 2
+    service.ask("alice@example/x",
+                f"<unsubscribe node='/storage/s1' jid='alice@example' subid='{subid}'/>")
+    assert service.changed == ["/storage/s1"] * 3
+    assert await store.subscriptions("/storage/s1") == []
