@@ -12,8 +12,10 @@ One run, three measurements, each beside a baseline taken in the same run:
    sets as it makes the change, before storing it -- to the notification's arrival in
    slixmpp's handler, both on the wall clock, is kept; beside it, the time from just before
    the HTTP request is sent (an upper bound, by the monotonic clock) and from its answer's
-   arrival (a lower bound: the change is committed before the answer).  Baseline: the HTTP
-   round trip of the same update (with XMPP, and on a server without it).
+   arrival (a lower bound: the change is committed before the answer).  Baselines: the HTTP
+   round trip of the same update (with XMPP, and on a server without it), and what Prosody
+   alone takes to fan the same entry out to as many bare-socket readers
+   (bench/prosody_floor.py), against the arrival at the last subscriber.
 2. Events per second sustained: the same accounts subscribed to ``/``; wrk creates computes
    for ``--seconds`` and the notifications arriving in that window are counted, in total
    (stanzas: each is one event delivered to one subscriber) and per subscriber, with the CPU
@@ -50,6 +52,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.prosody_floor import floor  # noqa: E402
 from tests.conftest import RunningServer  # noqa: E402
 from tests.xmpp.prosody import Prosody  # noqa: E402
 
@@ -58,6 +61,7 @@ from tests.xmpp.prosody import Prosody  # noqa: E402
 longPoll: Any = importlib.import_module("tests.launch.test_long_poll")
 
 PASSWORD = "bench-password"
+ATOM = "http://www.w3.org/2005/Atom"
 COMPUTE = (
     'Category: compute; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"\n'
     "X-OCCI-Attribute: occi.compute.cores=2\n"
@@ -206,7 +210,7 @@ def wrk(url: str, seconds: int, connections: int, script: Path) -> float:
 
 
 def latency(server: RunningServer, subscribers: Subscribers, changes: int,
-            plainPort: int) -> dict[str, float]:
+            plainPort: int) -> dict[str, Any]:
     client = Client(server.port)
     path = createCompute(client)
     subscribers.subscribe(path)
@@ -255,7 +259,15 @@ def latency(server: RunningServer, subscribers: Subscribers, changes: int,
     l50, l99, _ = quantiles(lasts)
     a50, a99, _ = quantiles(afterAnswer)
     c50, c99, cmax = quantiles(fromChange)
-    return {"p50": p50, "p99": p99, "max": worst, "rtt50": r50, "rtt99": r99,
+    # The newest entry of the compute's log: the payload its last notifications carried.
+    status, _, body = client.call("GET", path + "/log/", headers={
+        "Accept": "application/atom+xml"})
+    assert status == 200, status
+    entry = re.search(r"<entry>.*?</entry>", body.decode(), re.S)
+    assert entry is not None
+    payload = entry.group(0).replace("<entry>", f"<entry xmlns='{ATOM}'>", 1)
+    return {"payload": payload,
+            "p50": p50, "p99": p99, "max": worst, "rtt50": r50, "rtt99": r99,
             "first50": f50, "first99": f99, "last50": l50, "last99": l99,
             "answer50": a50, "answer99": a99, "change50": c50, "change99": c99,
             "changeMax": cmax, "plain50": q50, "plain99": q99,
@@ -378,6 +390,8 @@ def main() -> None:
                           'wrk.headers["Content-Type"] = "text/plain"\n')
 
         lat = latency(server, subscribers, args.changes, plain.port)
+        alone = floor(work / "prosody-alone", lat["payload"], subscribers=args.subscribers,
+                      events=2 * args.changes)
         rate = throughput(server, prosody, subscribers, plain, args=args, script=script)
         fromSent, fromAnswer, threads = asyncio.run(waiters(plain, args.waiters))
         w50, w99, wmax = quantiles(fromSent)
@@ -402,6 +416,12 @@ def main() -> None:
               f"p99 {lat['plain99'] * ms:.2f} ms)")
         print(f"   ratio latency/RTT  p50 {lat['p50'] / lat['rtt50']:.2f}  "
               f"p99 {lat['p99'] / lat['rtt99']:.2f}")
+        print(f"   baseline, Prosody alone (bench/prosody_floor.py: bare-socket component and "
+              f"readers, the same {len(lat['payload'])}-byte entry): last of "
+              f"{args.subscribers} p50 {alone['p50'] * ms:.2f} ms  p99 {alone['p99'] * ms:.2f} "
+              f"ms, {alone['cpu']:.0f} us of Prosody CPU a stanza")
+        print(f"   ratio last subscriber / Prosody alone  p50 "
+              f"{lat['last50'] / alone['p50']:.2f}  p99 {lat['last99'] / alone['p99']:.2f}")
         print(f"2. sustained, {args.subscribers} subscribers on '/', wrk -c{args.connections} "
               f"creates for {args.seconds} s")
         print(f"   HTTP creates/s with XMPP {rate['http']:8.0f}   without XMPP "
