@@ -12,9 +12,12 @@ what SQLite keeps, and what the memory store keeps too, so both refuse the same 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
+
+from twisted.internet.defer import Deferred
 
 from ..model import Value
 from ..model.errors import Conflict, NotFound
@@ -220,3 +223,25 @@ def orphaned(record: RequestRecord, now: float) -> RequestRecord:
         message=f"Resumed after {record.claimedBy} restarted.", updated=now,
         revision=record.revision + 1,
     )
+
+
+class Transitions:
+    """The requests' methods of :class:`~.interface.IStore` that are one transition of one
+    record, for a backend that provides :meth:`_change`: applying a transition to the stored
+    record inside its transaction."""
+
+    def _change(
+        self, requestId: str, transition: Callable[[RequestRecord], RequestRecord]
+    ) -> Deferred[RequestRecord]:
+        raise NotImplementedError
+
+    def release(
+        self, requestId: str, node: str, *, now: float, notBefore: float, message: str,
+        countAttempt: bool = True,
+    ) -> Deferred[RequestRecord]:
+        return self._change(requestId, partial(
+            released, node=node, now=now, notBefore=notBefore, message=message,
+            countAttempt=countAttempt))
+
+    def cancel(self, requestId: str, now: float) -> Deferred[RequestRecord]:
+        return self._change(requestId, partial(cancelled, now=now))

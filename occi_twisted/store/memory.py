@@ -58,7 +58,7 @@ class _Row:
 
 
 @implementer(IStore)
-class MemoryStore:
+class MemoryStore(_requestrules.Transitions):
     """Entities and user mixins in dictionaries, with the semantics of the durable stores.
 
     A change set is staged in a :class:`_Staged` overlay -- every rule checked against the
@@ -367,17 +367,6 @@ class MemoryStore:
             return self._requests.change(requestId, lambda record: ended)
 
         return self._run(finish)
-
-    def release(
-        self, requestId: str, node: str, *, now: float, notBefore: float, message: str,
-        countAttempt: bool = True,
-    ) -> Deferred[RequestRecord]:
-        return self._change(requestId, partial(
-            _requestrules.released, node=node, now=now, notBefore=notBefore, message=message,
-            countAttempt=countAttempt))
-
-    def cancel(self, requestId: str, now: float) -> Deferred[RequestRecord]:
-        return self._change(requestId, partial(_requestrules.cancelled, now=now))
 
     def nextDue(self, now: float) -> Deferred[float | None]:
         return self._run(lambda: self._requests.nextDue(now))

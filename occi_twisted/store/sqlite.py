@@ -63,7 +63,7 @@ _DECODED_MAX = 10_000
 
 
 @implementer(IStore)
-class SQLiteStore:
+class SQLiteStore(_requestrules.Transitions):
     """Entities and user mixins in the SQLite database file ``path``.
 
     The file and its directory are created if need be; SQLite keeps its ``-wal`` and ``-shm``
@@ -349,17 +349,6 @@ class SQLiteStore:
             return ended
 
         return self._write(finish)
-
-    def release(
-        self, requestId: str, node: str, *, now: float, notBefore: float, message: str,
-        countAttempt: bool = True,
-    ) -> Deferred[RequestRecord]:
-        return self._change(requestId, partial(
-            _requestrules.released, node=node, now=now, notBefore=notBefore, message=message,
-            countAttempt=countAttempt))
-
-    def cancel(self, requestId: str, now: float) -> Deferred[RequestRecord]:
-        return self._change(requestId, partial(_requestrules.cancelled, now=now))
 
     def nextDue(self, now: float) -> Deferred[float | None]:
         return self._read(partial(_sqlrequests.nextDue, now=now))
