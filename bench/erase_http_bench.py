@@ -58,6 +58,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from http_bench import freePort, waitForPort
+from procstat import TICK, cpuSeconds
 
 ROOT = Path(__file__).resolve().parent.parent
 GIB = 1 << 30
@@ -72,7 +73,6 @@ PROGRESS = "occi-twisted.request.progress"
 FINAL = ("succeeded", "failed", "cancelled")
 #: Room left on the disk besides the images: the store, its WAL, the log.
 SPARE = 2 * GIB
-TICK = os.sysconf("SC_CLK_TCK")
 #: Cores used by other processes (and the hypervisor) above which a window is called noisy.
 NOISY = 0.5
 
@@ -90,15 +90,6 @@ def startServer(dataDir: Path, port: int) -> subprocess.Popen[bytes]:
     )
     waitForPort(port, process)
     return process
-
-
-def cpuSeconds(pid: int) -> float:
-    """User + system CPU time of a process (all its threads), in seconds; 0 once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def machineTicks() -> tuple[float, float]:

@@ -38,7 +38,6 @@ import contextlib
 import http.client
 import importlib
 import json
-import os
 import re
 import shutil
 import statistics
@@ -52,7 +51,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.prosody_floor import floor  # noqa: E402
+from procstat import TICK, cpuSeconds  # noqa: E402
+from prosody_floor import floor  # noqa: E402
+
 from tests.conftest import RunningServer  # noqa: E402
 from tests.xmpp.prosody import Prosody  # noqa: E402
 
@@ -68,7 +69,6 @@ COMPUTE = (
     "X-OCCI-Attribute: occi.compute.memory=4.0\n"
     'X-OCCI-Attribute: occi.core.title="bench"\n'
 )
-TICK = os.sysconf("SC_CLK_TCK")
 
 
 class Subscribers:
@@ -178,11 +178,6 @@ def update(client: Client, path: str, n: int) -> None:
     status, _, body = client.call("POST", path, f'X-OCCI-Attribute: occi.core.title="t{n}"\n',
                                   {"Content-Type": "text/plain"})
     assert status in (200, 201, 204), (status, body)
-
-
-def cpuSeconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def machineBusy() -> tuple[float, float]:

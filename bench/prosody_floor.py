@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
-import os
 import re
 import select
 import socket
@@ -29,10 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from procstat import cpuSeconds  # noqa: E402
+
 from tests.xmpp.prosody import Prosody  # noqa: E402
 
 PASSWORD = "floor-password"
-TICK = os.sysconf("SC_CLK_TCK")
 #: A notification as the server writes it, but for the payload.
 STANZA = ("<message from='{service}' to='{to}' type='headline'>"
           "<event xmlns='http://jabber.org/protocol/pubsub#event'><items node='/'>"
@@ -118,11 +118,6 @@ class Readers:
     def close(self) -> None:
         self._stop = True
         self._thread.join(2)
-
-
-def cpuSeconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def floor(work: Path, payload: str, *, subscribers: int = 50, events: int = 400

@@ -56,6 +56,8 @@ from twisted.internet.task import deferLater
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from procstat import cpuSeconds  # noqa: E402
+
 from occi_twisted.model import Description, Entity, Registry, newEntity, withState  # noqa: E402
 from occi_twisted.model.infrastructure import NETWORK, UP  # noqa: E402
 from occi_twisted.store.interface import CREATE, Put  # noqa: E402
@@ -189,11 +191,6 @@ class ServerRun:
     @property
     def rate(self) -> float:
         return self.succeeded / self.seconds if self.seconds else 0.0
-
-
-def cpuSeconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def serverRun(reactor: Any, dataDir: Path, concurrency: int, total: int, *,

@@ -68,16 +68,18 @@ from ..model.errors import BadRequest
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
 from .form import SHORT_NAMESPACES
 from .text import (
+    _FLOAT,
+    _INT,
     MAX_ATTRIBUTES,
     MAX_BODY,
     MAX_DIGITS,
-    MAX_FLOAT,
     MAX_LINE,
     MAX_LINES,
     MAX_NAME,
     MAX_VALUES,
     _short,
     _show,
+    numberValue,
 )
 from .urilist import uriText
 
@@ -115,8 +117,6 @@ _TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,255}")
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}")
 _URI = re.compile(rf'[^\s"<>\\\x00-\x1f\x7f]{{1,{MAX_NAME}}}')
 # ASCII digits only: \d would take any script's digits, and int() would read them.
-_INT = re.compile(r"[+-]?[0-9]+")
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _fail(problem: str, where: str) -> NoReturn:
@@ -219,23 +219,6 @@ def jsonString(raw: str, name: str, where: str) -> tuple[str, str]:
     if _SURROGATE.search(text):
         _fail(f"The quoted {name} holds half a UTF-16 surrogate pair as a \\u escape", where)
     return text, raw[match.end():]
-
-
-def numberValue(raw: str, name: str, where: str) -> int | float | None:
-    """``raw`` as a number if it is spelt as one (``2``, ``-2.5``, ``1e3``), else ``None``."""
-    if _INT.fullmatch(raw):
-        if len(raw) > MAX_DIGITS:
-            _fail(f"The attribute {name} has a number of more than {MAX_DIGITS} digits", where)
-        return int(raw)
-    if _FLOAT.fullmatch(raw):
-        if len(raw) > MAX_FLOAT:
-            _fail(f"The attribute {name} has a number longer than {MAX_FLOAT} characters",
-                  where)
-        number = float(raw)
-        if not math.isfinite(number):
-            _fail(f"The attribute {name} has a number too large for a float", where)
-        return number
-    return None
 
 
 def parseValue(raw: str, name: str, where: str) -> object:

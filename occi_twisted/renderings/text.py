@@ -278,6 +278,23 @@ def _attributeName(name: str, what: str, where: str) -> str:
     return name
 
 
+def numberValue(raw: str, name: str, where: str) -> int | float | None:
+    """``raw`` as a number if it is spelt as one (``2``, ``-2.5``, ``1e3``), else ``None``."""
+    if _INT.fullmatch(raw):
+        if len(raw) > MAX_DIGITS:
+            _fail(f"The attribute {name} has a number of more than {MAX_DIGITS} digits", where)
+        return int(raw)
+    if _FLOAT.fullmatch(raw):
+        if len(raw) > MAX_FLOAT:
+            _fail(f"The attribute {name} has a number longer than {MAX_FLOAT} characters",
+                  where)
+        number = float(raw)
+        if not math.isfinite(number):
+            _fail(f"The attribute {name} has a number too large for a float", where)
+        return number
+    return None
+
+
 def _attributeValue(raw: str, name: str, where: str) -> object:
     """A value as the text renderings type it by its spelling."""
     if not raw:
@@ -290,17 +307,8 @@ def _attributeValue(raw: str, name: str, where: str) -> object:
     lowered = raw.lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    if _INT.fullmatch(raw):
-        if len(raw) > MAX_DIGITS:
-            _fail(f"The attribute {name} has a number of more than {MAX_DIGITS} digits", where)
-        return int(raw)
-    if _FLOAT.fullmatch(raw):
-        if len(raw) > MAX_FLOAT:
-            _fail(f"The attribute {name} has a number longer than {MAX_FLOAT} characters",
-                  where)
-        number = float(raw)
-        if not math.isfinite(number):
-            _fail(f"The attribute {name} has a number too large for a float", where)
+    number = numberValue(raw, name, where)
+    if number is not None:
         return number
     if not _BARE.fullmatch(raw):
         _fail(f"The value of the attribute {name} has a stray quote, backslash or control "

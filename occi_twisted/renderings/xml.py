@@ -54,9 +54,9 @@ from xml.parsers.expat import ErrorString
 
 from ..model import AttributeType, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
-from .descriptor import floatText, jsonText, jsonValue, numberValue
+from .descriptor import floatText, jsonText, jsonValue
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
-from .text import MAX_ATTRIBUTES, MAX_BODY, MAX_NAME, MAX_VALUES
+from .text import MAX_ATTRIBUTES, MAX_BODY, MAX_NAME, MAX_VALUES, numberValue
 from .urilist import uriText
 
 if TYPE_CHECKING:

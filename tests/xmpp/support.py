@@ -30,6 +30,11 @@ NODE = "test-node"
 LEASE = 60.0
 
 
+def entryOf(event: Event) -> str:
+    """A minimal Atom entry for ``event``: the unit tests' ``entryOf``."""
+    return f"<entry xmlns='http://www.w3.org/2005/Atom'><id>urn:uuid:{event.id}</id></entry>"
+
+
 def deferred(future: concurrent.futures.Future[T]) -> Deferred[T]:
     """A Deferred that fires, on the reactor, as the subscriber's ``future`` is done."""
     result: Deferred[T] = Deferred()

@@ -19,7 +19,7 @@ from occi_twisted.store.memory import MemoryStore
 from occi_twisted.xmpp import EventPublisher
 from occi_twisted.xmpp.publisher import deleteNotification, itemsNotification
 
-from .support import NS_EVENT_ITEMS, createStorage, newEvents, shape, touch
+from .support import NS_EVENT_ITEMS, createStorage, entryOf, newEvents, shape, touch
 
 SERVICE = "pubsub.example"
 
@@ -50,10 +50,6 @@ class Caught:
                     found.append((message.get("to", ""), items.get("node", ""),
                                   item.get("id", "")))
         return found
-
-
-def entryOf(event: Event) -> str:
-    return f"<entry xmlns='http://www.w3.org/2005/Atom'><id>urn:uuid:{event.id}</id></entry>"
 
 
 @pytest.fixture

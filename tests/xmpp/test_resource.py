@@ -15,18 +15,13 @@ from wokkel.generic import parseXml
 from wokkel.pubsub import NS_PUBSUB, PubSubService
 
 from occi_twisted.model import Registry
-from occi_twisted.store.events import Event
 from occi_twisted.store.interface import Delete
 from occi_twisted.store.memory import MemoryStore
 from occi_twisted.xmpp import EventPubSubResource, Nodes, storeNodes
 
-from .support import createStorage, newEvents, touch
+from .support import createStorage, entryOf, newEvents, touch
 
 SERVICE = "pubsub.example"
-
-
-def entryOf(event: Event) -> str:
-    return f"<entry xmlns='http://www.w3.org/2005/Atom'><id>urn:uuid:{event.id}</id></entry>"
 
 
 @pytest.fixture
