@@ -60,8 +60,8 @@ from procstat import cpuSeconds  # noqa: E402
 
 from occi_twisted.model import Description, Entity, Registry, newEntity, withState  # noqa: E402
 from occi_twisted.model.infrastructure import NETWORK, UP  # noqa: E402
+from occi_twisted.model.requests import AddRequest, RequestState, newRequest  # noqa: E402
 from occi_twisted.store.interface import CREATE, Put  # noqa: E402
-from occi_twisted.store.requests import AddRequest, RequestState, newRequest  # noqa: E402
 from occi_twisted.store.sqlite import SQLiteStore  # noqa: E402
 
 STORE = "occi.sqlite3"

@@ -60,7 +60,8 @@ _DESTRUCTIVE = frozenset({SECURE_ERASE.identifier, RESTORE.identifier})
 
 
 def requestProgress(progress: Progress) -> dict[str, Value]:
-    """A job's progress as a request shows it (see :class:`~..store.requests.RequestRecord`)."""
+    """A job's progress as a request shows it (see
+    :class:`~occi_twisted.model.requests.RequestRecord`)."""
     return {
         "percent": round(progress.percent, 2),
         "phase": str(progress.phase),

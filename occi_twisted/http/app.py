@@ -35,6 +35,7 @@ from ..model import (
     withMixins,
     withState,
 )
+from ..model.answers import Answer, KeyTaken, RememberAnswer
 from ..model.core import LINK
 from ..model.errors import (
     BadRequest,
@@ -50,6 +51,7 @@ from ..model.errors import (
 )
 from ..model.infrastructure import NETWORK, NETWORKINTERFACE, STORAGE, STORAGELINK
 from ..model.requests import PREFIX as REQUEST_PREFIX
+from ..model.requests import RequestRecord, RequestState
 from ..operations import RequestDesk, parseTimestamp, requestETag, requestsPath, requestView
 from ..renderings import negotiation
 from ..renderings.atomentities import ATOM as ATOM_ENTITIES
@@ -65,9 +67,7 @@ from ..renderings.resolve import (
     filterCategories,
     localPath,
 )
-from ..store.answers import Answer, KeyTaken, RememberAnswer
 from ..store.interface import CREATE, Change, Delete, IStore, Put, Query, StoreUnavailable
-from ..store.requests import RequestRecord, RequestState
 from . import idempotency, templates
 from .errors import statusFor
 from .feeds import ATOM, ENTRY_PATH, LOG_PATH, LOG_TYPES, FeedScope, answer, entry, scopeOf

@@ -18,9 +18,9 @@ from twisted.web.iweb import IRequest
 
 from ..model import Registry
 from ..model.errors import BadRequest, NotFound, TooLarge
+from ..model.events import EventPage
 from ..renderings import atom
 from ..renderings.document import RenderContext, Rendered
-from ..store.events import EventPage
 from ..store.interface import IStore
 
 ATOM = atom.MEDIA_TYPE

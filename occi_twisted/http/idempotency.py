@@ -1,7 +1,7 @@
 """The ``Idempotency-Key`` request header (IETF httpapi draft) for creating POSTs.
 
 The answer to the first POST with a key is stored with what it created (see
-:mod:`occi_twisted.store.answers`); a retry with the same key and the same request gets that
+:mod:`occi_twisted.model.answers`); a retry with the same key and the same request gets that
 answer again (``Idempotent-Replayed: true``), with the same key and another request a 422.
 """
 
@@ -12,8 +12,8 @@ import re
 
 from twisted.web.iweb import IRequest
 
+from ..model.answers import Answer
 from ..model.errors import BadRequest, Unprocessable
-from ..store.answers import Answer
 
 #: Visible ASCII, as a structured-field string holds; quotes around it are allowed.
 _KEY = re.compile(r'"?([\x21\x23-\x7e]{1,255})"?')

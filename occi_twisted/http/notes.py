@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 
 from twisted.web.iweb import IRequest
 
+from ..model.answers import Answer, KeyTaken, RememberAnswer
 from ..model.errors import (
     BadRequest,
     Conflict,
@@ -32,12 +33,11 @@ from ..model.errors import (
     PreconditionFailed,
     UnsupportedMediaType,
 )
+from ..model.notes import NEW, Note
 from ..renderings import negotiation
 from ..renderings.atom import NAMESPACE, timestamp
 from ..renderings.document import RenderContext
-from ..store.answers import Answer, KeyTaken, RememberAnswer
 from ..store.interface import IStore
-from ..store.notes import NEW, Note
 from . import idempotency
 
 #: Largest note text accepted.

@@ -18,9 +18,9 @@ from twisted.logger import Logger
 
 from ..model import Action, Entity, Value
 from ..model.infrastructure import BACKUP
+from ..model.requests import RequestRecord, newRequest
 from ..scheduler import Scheduler, nextWindow
 from ..store.interface import IStore
-from ..store.requests import RequestRecord, newRequest
 
 _log = Logger()
 

@@ -20,9 +20,9 @@ from twisted.logger import Logger
 
 from ..model.errors import Conflict
 from ..model.infrastructure import BACKUP, BACKUP_POLICY, STORAGE
+from ..model.requests import RequestRecord, newRequest
 from ..scheduler import lastWindow, nextWindow
 from ..store.interface import IStore, Query
-from ..store.requests import RequestRecord, newRequest
 from .desk import RequestDesk
 
 _log = Logger()

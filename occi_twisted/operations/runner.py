@@ -14,9 +14,9 @@ from twisted.internet.interfaces import IReactorTime
 
 from ..drivers import IDriver
 from ..model import Action, withState
+from ..model.requests import RequestRecord, RequestState
 from ..scheduler import RunContext, RunResult
 from ..store.interface import Change, IStore, Put
-from ..store.requests import RequestRecord, RequestState
 
 
 class ActionRunner:

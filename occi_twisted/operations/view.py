@@ -6,8 +6,7 @@ import math
 from datetime import UTC, datetime
 
 from ..model import Entity, Value
-from ..model.requests import PREFIX, REQUEST, SubResource
-from ..store.requests import RequestRecord
+from ..model.requests import PREFIX, REQUEST, RequestRecord, SubResource
 
 
 def requestsPath(entity: Entity) -> str:

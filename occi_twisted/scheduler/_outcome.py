@@ -16,8 +16,8 @@ from twisted.logger import Logger
 
 from ..model import Value
 from ..model.errors import Conflict, NotFound, OCCIError, PreconditionFailed
+from ..model.requests import RequestRecord, RequestState
 from ..store.interface import Change, IStore
-from ..store.requests import RequestRecord, RequestState
 from .runner import (
     Interrupted,
     LeaseLost,

@@ -28,8 +28,8 @@ from twisted.internet.interfaces import IReactorTime
 
 from ..model import Value
 from ..model.errors import Conflict
+from ..model.requests import RequestRecord, RequestState
 from ..store.interface import Change, IStore
-from ..store.requests import RequestRecord, RequestState
 
 
 @dataclass(frozen=True)

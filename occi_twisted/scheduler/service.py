@@ -28,8 +28,8 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from ..model.requests import AddRequest, RequestRecord
 from ..store.interface import Change, IStore
-from ..store.requests import AddRequest, RequestRecord
 from ._outcome import Outcomes
 from .runner import LeaseLost, RetryPolicy, RunContext, Runner
 

@@ -1,7 +1,6 @@
-"""Storage of entities, persistent requests and shared state, behind one interface with
-several backends."""
+"""Storage of entities, persistent requests and shared state, behind small interfaces with
+several backends.  The values they keep (requests, events, notes, answers) are the model's."""
 
-from .answers import Answer, KeyTaken, RememberAnswer
 from .interface import (
     CREATE,
     Change,
@@ -13,26 +12,17 @@ from .interface import (
     StoreUnavailable,
 )
 from .memory import MemoryStore
-from .requests import AddRequest, RequestPage, RequestRecord, RequestState, newRequest
 from .sqlite import SQLiteStore
 
 __all__ = [
     "CREATE",
-    "AddRequest",
-    "Answer",
     "Change",
     "Delete",
     "IStore",
-    "KeyTaken",
     "MemoryStore",
     "Page",
     "Put",
     "Query",
-    "RememberAnswer",
-    "RequestPage",
-    "RequestRecord",
-    "RequestState",
     "SQLiteStore",
     "StoreUnavailable",
-    "newRequest",
 ]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .events import Event, EventType, newEventId
-from .requests import RequestRecord, RequestState
+from ..model.events import Event, EventType, newEventId
+from ..model.requests import RequestRecord, RequestState
 from .serial import canonical
 
 COLUMNS = ("id", "type", "entity_id", "location", "collection", "request_id", "owner",

@@ -10,9 +10,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 
+from ..model.requests import RequestPage, RequestRecord, RequestState
 from . import _requestrules as rules
 from . import _rules
-from .requests import RequestPage, RequestRecord, RequestState
 
 
 class RequestTable:

@@ -21,7 +21,7 @@ from twisted.internet.defer import Deferred
 
 from ..model import Value
 from ..model.errors import Conflict, NotFound
-from .requests import RequestRecord, RequestState
+from ..model.requests import RequestRecord, RequestState
 from .serial import canonical
 
 #: The columns of a stored request, in the order of a row.

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from ..model.events import Event, EventPage, Subscription
 from . import _eventrules as rules
-from .events import Event, EventPage, Subscription
 
 _COLUMNS = ", ".join(rules.COLUMNS)
 _INSERT = (f"INSERT INTO events ({_COLUMNS}) VALUES "

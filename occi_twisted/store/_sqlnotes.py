@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import replace
 
+from ..model.notes import Note, NotePage, checkDelete, checkPut, noEntity
 from . import _rules
-from .notes import Note, NotePage, checkDelete, checkPut, noEntity
 
 _COLUMNS = "entity_id, id, owner, title, text, created, updated, revision"
 

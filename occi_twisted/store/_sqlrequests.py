@@ -17,9 +17,9 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..model.requests import RequestRecord
 from . import _eventrules, _sqlevents
 from . import _requestrules as rules
-from .requests import RequestRecord
 
 _COLUMNS = ", ".join(rules.COLUMNS)
 _SELECT = f"SELECT {_COLUMNS} FROM requests"

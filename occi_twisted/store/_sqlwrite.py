@@ -12,10 +12,10 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..model.answers import Answer, RememberAnswer, keyTaken
 from ..model.errors import NotFound
 from . import _eventrules, _rules, _sqlevents, _sqlnotes, _sqlrequests
 from ._sqlrequests import NewRequest
-from .answers import Answer, RememberAnswer, keyTaken
 from .serial import EntityRecord, canonical
 
 

@@ -26,10 +26,10 @@ from twisted.internet.defer import Deferred
 from zope.interface import Attribute, Interface
 
 from ..model import Entity, Mixin, Value
-from .answers import Answer, RememberAnswer
-from .events import Event, EventPage, Subscription
-from .notes import Note, NotePage
-from .requests import AddRequest, RequestPage, RequestRecord, RequestState
+from ..model.answers import Answer, RememberAnswer
+from ..model.events import Event, EventPage, Subscription
+from ..model.notes import Note, NotePage
+from ..model.requests import AddRequest, RequestPage, RequestRecord, RequestState
 
 #: ``Put.expect`` for "this must be a new entity".
 CREATE = -1

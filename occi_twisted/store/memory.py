@@ -20,14 +20,14 @@ from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
-from ..model import Entity, Mixin, Registry, Value
-from . import _eventrules, _requestrules, _rules, notes
+from ..model import Entity, Mixin, Registry, Value, notes
+from ..model.answers import Answer, RememberAnswer, keyTaken
+from ..model.events import Event, EventPage, Subscription
+from ..model.notes import Note, NotePage
+from ..model.requests import AddRequest, RequestPage, RequestRecord, RequestState
+from . import _eventrules, _requestrules, _rules
 from ._memrequests import RequestTable
-from .answers import Answer, RememberAnswer, keyTaken
-from .events import Event, EventPage, Subscription
 from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
-from .notes import Note, NotePage
-from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 from .serial import (
     EntityRecord,
     canonical,

@@ -36,7 +36,11 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from ..model import Entity, Mixin, Registry, Value
+from ..model.answers import Answer, RememberAnswer
 from ..model.errors import OCCIError
+from ..model.events import Event, EventPage, Subscription
+from ..model.notes import Note, NotePage
+from ..model.requests import AddRequest, RequestPage, RequestRecord, RequestState
 from . import (
     _requestrules,
     _rules,
@@ -48,11 +52,7 @@ from . import (
 )
 from ._sqlschema import openReader, openWriter
 from ._writer import GroupCommitWriter
-from .answers import Answer, RememberAnswer
-from .events import Event, EventPage, Subscription
 from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
-from .notes import Note, NotePage
-from .requests import AddRequest, RequestPage, RequestRecord, RequestState
 from .serial import canonical, defineUserMixins, entityFromDict, mixinToDict, recordOf
 
 _log = Logger()

@@ -1,6 +1,6 @@
 """The pubsub nodes: ``/``, the kind collections, and one per entity, named by its path.
 
-An event is an item of three nodes (:attr:`~occi_twisted.store.events.Event.nodes`): its
+An event is an item of three nodes (:attr:`~occi_twisted.model.events.Event.nodes`): its
 entity's location (``/storage/<id>``), that entity's kind collection (``/storage/``) and ``/``.
 So the nodes form a tree -- ``/`` holds the collections, a collection its entities' nodes --
 which service discovery shows, and a subscription to a collection or to ``/`` gets what is

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from twisted.words.xish import domish
 
 from ..model import Registry
+from ..model.events import Event
 from ..renderings import atom
 from ..renderings.document import RenderContext
-from ..store.events import Event
 
 #: An event's Atom entry (see the module's docstring).
 EntryOf = Callable[[Event], "str | domish.Element"]

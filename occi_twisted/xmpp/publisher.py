@@ -44,7 +44,7 @@ from wokkel.pubsub import NS_PUBSUB_EVENT
 from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
 
-from ..store.events import Event, EventType, Subscription
+from ..model.events import Event, EventType, Subscription
 from ..store.interface import IStore
 from .payload import EntryOf, payloadXML
 from .resource import delivers

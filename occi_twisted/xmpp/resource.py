@@ -33,7 +33,7 @@ from wokkel.pubsub import (
 )
 from wokkel.pubsub import Subscription as WokkelSubscription
 
-from ..store.events import Event, Subscription
+from ..model.events import Event, Subscription
 from ..store.interface import IStore
 from .nodes import ROOT, Nodes
 from .payload import EntryOf, payloadXML

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from twisted.internet.task import Clock
 
+from occi_twisted.model.requests import RequestRecord, newRequest
 from occi_twisted.operations import RequestWatch
-from occi_twisted.store import RequestRecord, newRequest
 
 from ..scheduler.support import result
 

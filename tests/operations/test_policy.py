@@ -9,10 +9,11 @@ from twisted.internet.task import Clock
 
 from occi_twisted.model import Description, Entity, Registry, newEntity
 from occi_twisted.model.infrastructure import BACKUP, BACKUP_POLICY, STORAGE
+from occi_twisted.model.requests import RequestRecord, RequestState
 from occi_twisted.operations import Operations
 from occi_twisted.operations.policy import policyRequestId
 from occi_twisted.plugins.simulated import SimulatedDriver
-from occi_twisted.store import CREATE, MemoryStore, Put, RequestRecord, RequestState
+from occi_twisted.store import CREATE, MemoryStore, Put
 
 from ..scheduler.support import result
 

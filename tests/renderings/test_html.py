@@ -50,13 +50,13 @@ from occi_twisted.model.infrastructure import (
     STORAGELINK,
     USER_DATA,
 )
+from occi_twisted.model.requests import RequestRecord, RequestState
 from occi_twisted.operations.view import requestViewAt
 from occi_twisted.renderings import form, html
 from occi_twisted.renderings.document import Document, EntityView, RenderContext
 from occi_twisted.renderings.html import HTML, PageContext, pageContext
 from occi_twisted.renderings.negotiation import MediaTypes
 from occi_twisted.renderings.resolve import describeEntity, describeInvocation
-from occi_twisted.store.requests import RequestRecord, RequestState
 
 BASE = "http://occi.example.com:8080"
 REGISTRY = Registry.standard()

@@ -13,8 +13,9 @@ from twisted.python.failure import Failure
 
 from occi_twisted.model import Description, Registry, newEntity
 from occi_twisted.model.infrastructure import COMPUTE
+from occi_twisted.model.requests import RequestRecord, newRequest
 from occi_twisted.scheduler import RunContext, Runner, RunResult, Scheduler
-from occi_twisted.store import CREATE, IStore, MemoryStore, Put, RequestRecord, newRequest
+from occi_twisted.store import CREATE, IStore, MemoryStore, Put
 
 STOP = "http://schemas.ogf.org/occi/infrastructure/compute/action#stop"
 ERASE = "http://schemas.occi-twisted.example/storage/action#secure_erase"

@@ -10,6 +10,7 @@ from twisted.internet.defer import Deferred, fail
 from twisted.internet.task import Clock
 
 from occi_twisted.model.errors import Conflict
+from occi_twisted.model.requests import RequestRecord, RequestState, newRequest
 from occi_twisted.scheduler import (
     RetryPolicy,
     RunContext,
@@ -17,7 +18,6 @@ from occi_twisted.scheduler import (
     Scheduler,
     TransientError,
 )
-from occi_twisted.store import RequestRecord, RequestState, newRequest
 
 from .support import ERASE, STOP, T0, Gate, Harness, Slices, result, succeedAt, tick
 

@@ -19,8 +19,9 @@ from twisted.internet.task import Clock, deferLater
 
 from occi_twisted.model import Description, Registry, newEntity
 from occi_twisted.model.infrastructure import COMPUTE
+from occi_twisted.model.requests import RequestRecord, RequestState, newRequest
 from occi_twisted.scheduler import RunContext, RunResult, Scheduler
-from occi_twisted.store import CREATE, Put, RequestRecord, RequestState, newRequest
+from occi_twisted.store import CREATE, Put
 from occi_twisted.store.sqlite import SQLiteStore
 
 from .support import ERASE, STOP, T0, tick

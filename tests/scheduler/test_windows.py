@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from occi_twisted.model.requests import RequestState, newRequest
 from occi_twisted.scheduler import (
     lastWindow,
     localZone,
@@ -18,7 +19,6 @@ from occi_twisted.scheduler import (
     parseTimeOfDay,
     windowDue,
 )
-from occi_twisted.store import RequestState, newRequest
 
 from .support import STOP, Harness, result, succeedAt, tick
 

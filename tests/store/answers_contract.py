@@ -6,9 +6,9 @@ import pytest
 import pytest_twisted
 
 from occi_twisted.model import Description, newEntity
+from occi_twisted.model.answers import Answer, KeyTaken, RememberAnswer
 from occi_twisted.model.errors import Conflict
 from occi_twisted.model.infrastructure import COMPUTE
-from occi_twisted.store.answers import Answer, KeyTaken, RememberAnswer
 from occi_twisted.store.interface import CREATE, IStore, Put
 
 

@@ -8,10 +8,10 @@ import pytest_twisted
 
 from occi_twisted.model import Description, Mixin, newEntity, withMixins, withState
 from occi_twisted.model.errors import Conflict
+from occi_twisted.model.events import EventType, Subscription, requestOfEvent
 from occi_twisted.model.infrastructure import NETWORK, NETWORKINTERFACE
-from occi_twisted.store.events import EventType, Subscription, requestOfEvent
+from occi_twisted.model.requests import RequestState
 from occi_twisted.store.interface import CREATE, Delete, IStore, Put
-from occi_twisted.store.requests import RequestState
 
 from .requests_contract import LEASE, compute, request, withEntity
 

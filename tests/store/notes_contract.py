@@ -6,8 +6,8 @@ import pytest
 import pytest_twisted
 
 from occi_twisted.model.errors import Conflict, NotFound, PreconditionFailed
+from occi_twisted.model.notes import NEW, Note
 from occi_twisted.store.interface import Delete, IStore
-from occi_twisted.store.notes import NEW, Note
 
 from .requests_contract import withEntity
 

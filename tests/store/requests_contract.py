@@ -13,8 +13,8 @@ import pytest_twisted
 from occi_twisted.model import Description, Entity, newEntity, withState
 from occi_twisted.model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from occi_twisted.model.infrastructure import COMPUTE
+from occi_twisted.model.requests import AddRequest, RequestRecord, RequestState, newRequest
 from occi_twisted.store.interface import CREATE, Change, IStore, Put, StoreUnavailable
-from occi_twisted.store.requests import AddRequest, RequestRecord, RequestState, newRequest
 
 STOP = "http://schemas.ogf.org/occi/infrastructure/compute/action#stop"
 LEASE = 30.0

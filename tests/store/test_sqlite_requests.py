@@ -13,9 +13,9 @@ from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
 
 from occi_twisted.model import Registry
+from occi_twisted.model.requests import RequestState
 from occi_twisted.store import _requestrules, _sqlrequests
 from occi_twisted.store._sqlschema import MIGRATIONS
-from occi_twisted.store.requests import RequestState
 from occi_twisted.store.sqlite import SQLiteStore
 
 from .requests_contract import LEASE, request, withEntity

@@ -17,10 +17,10 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
 from occi_twisted.model import Description, Entity, newEntity, withState
+from occi_twisted.model.events import Event
 from occi_twisted.model.infrastructure import SECURE_ERASE, STORAGE
-from occi_twisted.store.events import Event
+from occi_twisted.model.requests import RequestState, newRequest
 from occi_twisted.store.interface import CREATE, IStore, Put
-from occi_twisted.store.requests import RequestState, newRequest
 
 T = TypeVar("T")
 #: Where a notification's ``<items/>`` is, under ``<message/>``.

@@ -14,7 +14,7 @@ from twisted.internet.task import Clock
 from twisted.python.failure import Failure
 
 from occi_twisted.model import Registry
-from occi_twisted.store.events import Event, Subscription
+from occi_twisted.model.events import Event, Subscription
 from occi_twisted.store.memory import MemoryStore
 from occi_twisted.xmpp import EventPublisher
 from occi_twisted.xmpp.publisher import deleteNotification, itemsNotification

@@ -10,9 +10,9 @@ import pytest
 import pytest_twisted
 from slixmpp.exceptions import IqError
 
+from occi_twisted.model.events import Event, EventType
 from occi_twisted.renderings.atom import entryElement
 from occi_twisted.renderings.document import RenderContext
-from occi_twisted.store.events import Event, EventType
 from occi_twisted.store.memory import MemoryStore
 from occi_twisted.xmpp import COLLECTIONS, XMPPPubSub
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ..model import Value
+from .attributes import Value
 from .ids import orderedId
 from .requests import RequestRecord, RequestState
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..model.errors import Conflict
+from .errors import Conflict
 
 
 @dataclass(frozen=True)

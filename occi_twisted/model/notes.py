@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..model.errors import Conflict, NotFound, PreconditionFailed
+from .errors import Conflict, NotFound, PreconditionFailed
 
 #: ``expect`` for a note that must not exist yet.
 NEW = 0

@@ -1,0 +1,209 @@
+"""The server's URL space: every path it serves, built and resolved in one place.
+
+Collections of kinds and user mixins are defined at run time (a user mixin brings its own
+location), so most paths can only be resolved with the registry at hand; what this module
+knows is the fixed part and the shape of the sub-resources every resource has::
+
+    /                                   the landing page
+    /-/   /.well-known/org/ogf/occi/-/  the query interface
+    /log/   /log/{event}                the server-wide event feed and one of its entries
+    /templates/{name}                   a new entity made from a template
+    {collection}                        a kind's or a mixin's collection (ends with ``/``)
+    {collection}log/                    the events of a kind's collection
+    {collection}{id}                    an entity
+    {entity}/log/  {entity}/log/{event}                 its events
+    {entity}/requests/  {entity}/requests/{id}          its requests
+    {entity}/requests/{id}/log/                         one request's events
+    {entity}/notes/  {entity}/notes/{id}                its notes
+
+Renderings, feeds, the scheduler and the HTTP routes build locations with the functions here
+and resolve them with :func:`placeOf`, so that a path is spelled once.  Pure: no registry, no
+I/O; callers check that a collection or an entity really exists.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ROOT = "/"
+QUERY = "/-/"
+QUERY_WELL_KNOWN = "/.well-known/org/ogf/occi/-/"
+#: Both paths of the query interface (GFD.223 §3.4): they answer identically.
+QUERY_PATHS = (QUERY, QUERY_WELL_KNOWN)
+FEED = "/log/"
+TEMPLATES = "/templates/"
+#: Path segments with a meaning of their own under every resource and collection.
+LOG, REQUESTS, NOTES = "log", "requests", "notes"
+#: Locations no user mixin may claim: the fixed paths and what lies below them.
+RESERVED = ("/-/", "/.well-known/", FEED, TEMPLATES)
+
+
+def logOf(location: str) -> str:
+    """The event feed of what is at ``location``: ``/`` (everything), a collection
+    (``/compute/``), an entity or a request."""
+    return f"{location.rstrip('/')}/{LOG}/"
+
+
+def logEntry(location: str, eventId: str) -> str:
+    """One entry of the feed of ``location``."""
+    return f"{logOf(location)}{eventId}"
+
+
+def requestsOf(entityLocation: str) -> str:
+    """The collection of the requests made of the entity at ``entityLocation``."""
+    return f"{entityLocation}/{REQUESTS}/"
+
+
+def requestAt(entityLocation: str, requestId: str) -> str:
+    """One request of the entity at ``entityLocation``."""
+    return f"{requestsOf(entityLocation)}{requestId}"
+
+
+def notesOf(entityLocation: str) -> str:
+    """The notes written about the entity at ``entityLocation``."""
+    return f"{entityLocation}/{NOTES}/"
+
+
+def noteAt(entityLocation: str, noteId: str) -> str:
+    """One note about the entity at ``entityLocation``."""
+    return f"{notesOf(entityLocation)}{noteId}"
+
+
+def templateAt(name: str) -> str:
+    """Where a new entity made from the template ``name`` is offered."""
+    return f"{TEMPLATES}{name}"
+
+
+def isReserved(location: str) -> bool:
+    """Whether ``location`` lies in the server's own fixed space (no user mixin may take it)."""
+    return location == ROOT or location.startswith(RESERVED)
+
+
+# -- resolving -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a path leads, before the registry and the store say whether anything is there."""
+
+
+@dataclass(frozen=True)
+class Landing(Place):
+    pass
+
+
+@dataclass(frozen=True)
+class QueryInterface(Place):
+    pass
+
+
+@dataclass(frozen=True)
+class Log(Place):
+    """``{owner}/log/`` or one of its entries: ``owner`` is ``""`` for the server-wide feed,
+    a collection path without its last ``/`` (``/compute``), an entity location, or a request
+    location (``/compute/<id>/requests/<id>``)."""
+
+    owner: str
+    entryId: str | None = None
+
+    @property
+    def path(self) -> str:
+        return logOf(self.owner or ROOT)
+
+
+@dataclass(frozen=True)
+class Requests(Place):
+    """``{entity}/requests`` (with or without the last ``/``) or one request."""
+
+    collection: str
+    entityId: str
+    requestId: str | None = None
+
+    @property
+    def entity(self) -> str:
+        return f"{self.collection}{self.entityId}"
+
+
+@dataclass(frozen=True)
+class Notes(Place):
+    """``{entity}/notes/`` or one note."""
+
+    collection: str
+    entityId: str
+    noteId: str | None = None
+
+    @property
+    def entity(self) -> str:
+        return f"{self.collection}{self.entityId}"
+
+
+@dataclass(frozen=True)
+class Template(Place):
+    name: str
+
+
+@dataclass(frozen=True)
+class Collection(Place):
+    """A path ending in ``/``: a kind's or a mixin's collection, if the registry has one."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class EntityAt(Place):
+    """``{collection}{id}``: an entity, if ``collection`` is a kind's and the id exists."""
+
+    collection: str
+    entityId: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.collection}{self.entityId}"
+
+
+_LOG = re.compile(rf"(.*)/{LOG}/?", re.S)
+_LOG_ENTRY = re.compile(rf"(.*)/{LOG}/([^/]+)", re.S)
+_REQUESTS = re.compile(rf"(/.+/)([^/]+)/{REQUESTS}(?:/([^/]*))?", re.S)
+_NOTES = re.compile(rf"(/.+/)([^/]+)/{NOTES}(?:/([^/]*))?", re.S)
+
+
+def placeOf(path: str) -> Place:
+    """Where ``path`` leads by its shape alone.
+
+    A log is recognised wherever ``/log/`` ends a path; whether its owner exists is the
+    caller's to check, as it is for collections and entities.  A path that fits no shape
+    (``/compute`` without its ``/``, say) comes back as the entity it would be, which the
+    caller resolves or refuses."""
+    if path == ROOT:
+        return Landing()
+    if path in QUERY_PATHS:
+        return QueryInterface()
+    logged = _LOG.fullmatch(path)
+    if logged is not None:
+        return Log(logged.group(1))
+    entry = _LOG_ENTRY.fullmatch(path)
+    if entry is not None:
+        return Log(entry.group(1), entry.group(2))
+    requests = _REQUESTS.fullmatch(path)
+    if requests is not None:
+        collection, entityId, requestId = requests.groups()
+        return Requests(collection, entityId, requestId or None)
+    notes = _NOTES.fullmatch(path)
+    if notes is not None:
+        collection, entityId, noteId = notes.groups()
+        return Notes(collection, entityId, noteId or None)
+    if path.startswith(TEMPLATES):
+        return Template(path[len(TEMPLATES):])
+    if path.endswith("/"):
+        return Collection(path)
+    collection, _, entityId = path.rpartition("/")
+    return EntityAt(collection + "/", entityId)
+
+
+def requestOfLog(owner: str) -> tuple[str, str] | None:
+    """``(entity location, request id)`` when a log's owner is a request, else ``None``."""
+    place = placeOf(owner)
+    if isinstance(place, Requests) and place.requestId:
+        return place.entity, place.requestId
+    return None
