@@ -1,5 +1,12 @@
 """Identity: who a request acts for, and what may reach the server at all."""
 
+from .addresses import (
+    clientAddress,
+    introspectionPrincipal,
+    parseForwarded,
+    parseTrustedProxies,
+)
+from .checker import BcryptChecker, VerificationCache
 from .directory import UserDirectory
 from .principal import (
     ADMIN,
@@ -11,6 +18,7 @@ from .principal import (
     Quota,
     introspector,
 )
+from .realm import AddressChecker, ClientAddress, IClientAddress, Realm
 from .users import UsersError
 
 __all__ = [
@@ -18,10 +26,20 @@ __all__ = [
     "INTROSPECT",
     "SINGLE_USER",
     "USER",
+    "AddressChecker",
+    "BcryptChecker",
+    "ClientAddress",
+    "IClientAddress",
     "IPrincipal",
     "Principal",
     "Quota",
+    "Realm",
     "UserDirectory",
     "UsersError",
+    "VerificationCache",
+    "clientAddress",
+    "introspectionPrincipal",
     "introspector",
+    "parseForwarded",
+    "parseTrustedProxies",
 ]
