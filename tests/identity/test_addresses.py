@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import pytest_twisted
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.web.http_headers import Headers
 
@@ -53,6 +53,8 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# No deadline: the machine is shared, and a slow example is no wrong answer.
+@settings(deadline=None)
 @given(st.lists(_element, max_size=4), st.sampled_from([",", ", ", " ,\t"]))
 def test_written_elements_read_back(elements: list[dict[str, str]], comma: str) -> None:
     header = comma.join(";".join(f"{name}={_quoted(value)}" for name, value in element.items())
@@ -60,6 +62,7 @@ def test_written_elements_read_back(elements: list[dict[str, str]], comma: str) 
     assert parseForwarded([header]) == elements
 
 
+@settings(deadline=None)
 @given(st.lists(st.text(max_size=40)
                 | st.text(',;="\\ \tfor=[]:.1a_', max_size=40), max_size=3))
 def test_any_header_parses_without_an_exception(values: list[str]) -> None:
@@ -67,6 +70,7 @@ def test_any_header_parses_without_an_exception(values: list[str]) -> None:
         assert element is None or all(name == name.lower() for name in element)
 
 
+@settings(deadline=None)
 @given(st.text(max_size=60), st.text(max_size=60), st.sampled_from(["10.9.8.7", "203.0.113.5"]))
 def test_client_address_never_fails(forwarded: str, xff: str, peer: str) -> None:
     headers = Headers({b"forwarded": [forwarded.encode("utf-8")],

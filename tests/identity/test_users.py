@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import bcrypt
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from occi_twisted.identity import ADMIN, USER, Principal, Quota, UsersError
@@ -153,12 +153,15 @@ def parsedOrRefused(parse: Callable[[T, str], dict[str, U]], given: T) -> dict[s
 _names = st.text(string.ascii_letters + string.digits + "._@+-", min_size=1, max_size=64)
 
 
+# No deadline: the machine is shared, and a slow example is no wrong answer.
+@settings(deadline=None)
 @given(st.binary(max_size=400))
 def test_any_bytes_give_users_or_a_users_error(data: bytes) -> None:
     hashes = parsedOrRefused(parseHtpasswd, data)
     assert all(name and ":" not in name for name in hashes)
 
 
+@settings(deadline=None)
 @given(st.dictionaries(_names, st.sampled_from([HASH, HASH.replace(b"$2y$", b"$2b$")]),
                        max_size=5),
        st.sampled_from([b"\n", b"\r\n"]))
@@ -175,6 +178,7 @@ _toml = st.recursive(
     max_leaves=12)
 
 
+@settings(deadline=None)
 @given(st.dictionaries(_names | st.text(max_size=8), _toml, max_size=4) | _toml)
 def test_any_settings_give_principals_or_a_users_error(table: object) -> None:
     principals = parsedOrRefused(parseUserSettings, table)
