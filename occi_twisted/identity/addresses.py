@@ -33,7 +33,6 @@ def headerValues(headers: HeaderSource, name: bytes) -> list[str]:
 _TOKEN: Final = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _QUOTED: Final = r'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t !-~\x80-\xff])*"'
 _PAIR: Final = re.compile(rf"[ \t]*({_TOKEN})=({_TOKEN}|{_QUOTED})[ \t]*")
-_BLANK: Final = re.compile(r"[ \t]*")
 _ESCAPED: Final = re.compile(r"\\(.)", re.DOTALL)
 
 
@@ -44,31 +43,38 @@ def parseForwarded(values: Iterable[str]) -> list[dict[str, str] | None]:
     on the left cannot hide what a trusted proxy appended on the right."""
     elements: list[dict[str, str] | None] = []
     for text in values:
-        position, current, broken = 0, dict[str, str](), False
+        position = 0
         while True:
-            pair = _PAIR.match(text, position)
-            if pair:
-                name, value = pair[1].lower(), pair[2]
-                if value.startswith('"'):
-                    value = _ESCAPED.sub(r"\1", value[1:-1])
-                broken = broken or name in current
-                current[name] = value
-                position = pair.end()
-            else:
-                position = _BLANK.match(text, position).end()  # type: ignore[union-attr]
-            if position < len(text) and text[position] == ";":
-                position += 1
-                continue
-            if position < len(text) and text[position] != ",":
-                broken, position = True, _endOfElement(text, position)
-            if broken:
-                elements.append(None)
-            elif current:
-                elements.append(current)
+            element, position = _elementAt(text, position)
+            if element is None or element:  # empty list elements are no elements
+                elements.append(element)
             if position >= len(text):
                 break
-            position, current, broken = position + 1, {}, False
+            position += 1  # past the comma
     return elements
+
+
+def _elementAt(text: str, position: int) -> tuple[dict[str, str] | None, int]:
+    """The element from ``position`` (its pairs, or None when it breaks the grammar, as a
+    parameter named twice does) and where it ends: at its comma, or the end."""
+    pairs: dict[str, str] = {}
+    while True:
+        pair = _PAIR.match(text, position)
+        if pair:
+            name, value = pair[1].lower(), pair[2]
+            if name in pairs:
+                break
+            pairs[name] = _ESCAPED.sub(r"\1", value[1:-1]) if value[0] == '"' else value
+            position = pair.end()
+        while position < len(text) and text[position] in " \t":
+            position += 1
+        if position < len(text) and text[position] == ";":
+            position += 1
+        elif position == len(text) or text[position] == ",":
+            return pairs, position
+        else:
+            break
+    return None, _endOfElement(text, position)
 
 
 def _endOfElement(text: str, position: int) -> int:
