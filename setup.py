@@ -28,6 +28,7 @@ setup(
         "constantly>=23.10",
         "treq>=24.9",
         "zope.interface>=6",
+        "bcrypt>=4.1",
     ],
     extras_require={
         "test": [
