@@ -45,7 +45,9 @@ class Shape(Enum):
     RESOURCES = "a resource collection"
     LINKS = "a link collection"
     CATEGORIES = "a category collection (the query interface)"
-    LOCATIONS = "entity locations (201 Created)"
+    #: Entity locations: a 201's text body; the list of templates.  GFD.225 has no JSON
+    #: rendering for it; rOCCI-core's (an array of strings) is used.
+    LOCATIONS = "entity locations"
     #: A collection action: "MAY contain an entity collection rendering or a Category
     #: collection rendering" (GFD.223, POST on collections).
     COLLECTION_ACTION = "an entity or category collection, or nothing"
@@ -134,6 +136,8 @@ EXCHANGES: tuple[Exchange, ...] = (
     Exchange("user mixin collection", Shape.RESOURCES, "/tagged/"),
     Exchange("user mixin collection of links", Shape.LINKS, "/wired/"),
     Exchange("template collection", Shape.RESOURCES, "/resource_tpl/small/"),
+    Exchange("template", Shape.RESOURCE, "/templates/small"),
+    Exchange("template list", Shape.LOCATIONS, "/templates/"),
     Exchange("empty mixin collection", Shape.RESOURCES, "/untouched/"),
     Exchange("empty kind collection", Shape.RESOURCES, "/compute/", bare=True),
     Exchange("empty link collection", Shape.LINKS, "/networkinterface/", bare=True),
@@ -190,6 +194,8 @@ ATOM: Mapping[str, tuple[str, str | None]] = {
     "networkinterface entry": ("{networkinterface}?format=atom", None),
     "storagelink entry": ("{storagelink}", ATOM_TYPE),
     "request entry": ("{request}", ATOM_TYPE),
+    "template list": ("/templates/", ATOM_TYPE),
+    "template entry": ("/templates/small?format=atom", None),
 }
 
 

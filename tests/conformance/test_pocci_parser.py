@@ -53,6 +53,8 @@ def test_entities(case: str) -> None:
     (categories, links, attributes), document = _parsed(case, "parse_resource")
     assert categories[0]["scheme"] + categories[0]["term"] == document["kind"]
     expected = {**document.get("attributes", {}), "occi.core.id": document["id"]}
+    if case.startswith("template as "):
+        del expected["occi.core.id"]  # a template is a new resource each time: a new id
     for member in ("title", "summary"):
         if member in document:
             expected[f"occi.core.{member}"] = document[member]
