@@ -42,6 +42,10 @@ setup(
             "ruff>=0.5",
             "pycurl>=7.45",
             "slixmpp>=1.8",
+            # The conformance suite's validators: GFD.225's JSON Schema, GFD.229's ABNF.
+            "jsonschema>=4.18",
+            "abnf>=2.9",
+            "abnf-rust>=2.9",
         ],
     },
     entry_points={},
