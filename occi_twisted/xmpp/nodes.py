@@ -65,10 +65,15 @@ class Nodes:
         """Whether ``node`` holds other nodes: the root and the kind collections."""
         return node == ROOT or node in self.collections
 
+    def _isShapedAsEntity(self, node: str) -> bool:
+        """Whether ``node`` is shaped as an entity's node (only the caller can say whether
+        that entity exists)."""
+        return node.startswith("/") and not node.endswith("/")
+
     def exists(self, node: str) -> Deferred[bool]:
         if self.isCollection(node):
             return succeed(True)
-        if not node.startswith("/") or node.endswith("/"):
+        if not self._isShapedAsEntity(node):
             return succeed(False)
         return self._nodeExists(node)
 
@@ -77,7 +82,7 @@ class Nodes:
         collection, or a node that does not exist."""
         if self._nodeOwner is None:
             raise ValueError("these nodes were not given their owners")
-        if self.isCollection(node) or not node.startswith("/") or node.endswith("/"):
+        if self.isCollection(node) or not self._isShapedAsEntity(node):
             return succeed(None)
         return self._nodeOwner(node)
 

@@ -5,7 +5,6 @@ what each subscriber of ``/`` and of a collection is sent, and who a JID is afte
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 
 import pytest
 import pytest_twisted
@@ -14,7 +13,6 @@ from twisted.words.protocols.jabber.jid import JID
 from wokkel.pubsub import NS_PUBSUB_EVENT
 
 from occi_twisted.identity import ADMIN, Principal
-from occi_twisted.model import Registry
 from occi_twisted.model.events import Subscription
 from occi_twisted.store.interface import Delete
 from occi_twisted.store.memory import MemoryStore
@@ -42,14 +40,6 @@ class Users:
     def whoIs(self, jid: str) -> Principal | None:
         self.asked += 1
         return self.byJID.get(jid.lower())
-
-
-@pytest.fixture
-def store() -> Iterator[MemoryStore]:
-    opened = MemoryStore(Registry.standard())
-    pytest_twisted.blockon(opened.start())
-    yield opened
-    pytest_twisted.blockon(opened.stop())
 
 
 @pytest.fixture
