@@ -12,6 +12,7 @@ from .payload import EntryOf, atomEntries, payloadXML
 from .publisher import EventPublisher
 from .pubsub import XMPPPubSub, makePubSubService
 from .resource import EventPubSubResource
+from .tenancy import Tenancy, WhoIs
 
 __all__ = [
     "COLLECTIONS",
@@ -22,6 +23,8 @@ __all__ = [
     "EventPublisher",
     "Nodes",
     "ReconnectingComponent",
+    "Tenancy",
+    "WhoIs",
     "XMPPPubSub",
     "atomEntries",
     "makePubSubService",

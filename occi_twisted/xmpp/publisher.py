@@ -22,7 +22,10 @@ them (the server keeps no offline copies to flood it with later) and reads the h
 Each node's subscribers are read from the store once and kept, for at most
 ``subscribersTTL`` seconds: the pubsub resource tells the publisher (:meth:`forget`) as soon as
 it has stored a change to a node's subscriptions, and a new stream starts afresh (another
-server may have served the component meanwhile).
+server may have served the component meanwhile).  Who each subscriber is (``whoIs``, see
+:mod:`.tenancy`) is decided then too, and kept with them: each event goes to the subscribers
+that may read it, and to no JID that is nobody's.  A reload of the users changes who a JID
+is: :meth:`forget` every node then.
 
 The publisher is a streaming producer of the stream's transport: when the XMPP server reads
 more slowly than events come, the transport's buffer fills, Twisted pauses the publisher, and
@@ -48,6 +51,7 @@ from ..model.events import Event, EventType, Subscription
 from ..store.interface import IStore
 from .payload import EntryOf, payloadXML
 from .resource import delivers
+from .tenancy import Reader, Tenancy, WhoIs
 
 log = Logger()
 
@@ -74,7 +78,8 @@ def deleteNotification(sender: str, recipient: str, node: str) -> str:
 @implementer(IPushProducer)
 class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
     """Sends the store's new events to their nodes' subscribers, as the service ``sender``
-    (see the module's docstring).  A handler of the component's stream manager."""
+    (see the module's docstring), each to those ``whoIs`` says may read it (``None``:
+    everyone).  A handler of the component's stream manager."""
 
     #: Seconds before trying again after the store failed.
     retryDelay = 1.0
@@ -92,9 +97,10 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
     transportBuffer = 1 << 20
 
     def __init__(self, store: IStore, sender: str, entryOf: EntryOf, *, clock: IReactorTime,
-                 batch: int = 200, backlog: int = 1000) -> None:
+                 batch: int = 200, backlog: int = 1000, whoIs: WhoIs | None = None) -> None:
         super().__init__()
         self.store = store
+        self.tenancy = Tenancy(whoIs)
         self.sender = sender
         self.entryOf = entryOf
         self._clock = clock
@@ -113,12 +119,12 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
         #: Whether the transport asked us to wait until its buffer drains.
         self._paused = False
         #: Each node's subscribers that receive notifications, and when they were read.
-        self._subscribers: dict[str, tuple[float, Sequence[Subscription]]] = {}
+        self._subscribers: dict[str, tuple[float, Sequence[Reader]]] = {}
         #: Counts :meth:`forget` calls: subscribers read across one are not kept.
         self._forgotten = 0
         #: What is left of a batch that a pause interrupted: its events, their nodes'
         #: subscribers as they were when it was read, and whether the batch was full.
-        self._ahead: tuple[list[Event], dict[str, Sequence[Subscription]], bool] | None = None
+        self._ahead: tuple[list[Event], dict[str, Sequence[Reader]], bool] | None = None
 
     def start(self) -> Deferred[None]:
         """Start from the store's newest event and follow it."""
@@ -236,13 +242,14 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
             subscribers = await self._subscribersOf({n for e in events for n in e.nodes})
         if not self._online or self.cursor is None:
             return False
-        gone: list[str] = []
+        gone: list[Event] = []
         pending: list[str] = []
         size = 0
         for index, event in enumerate(events):
             if event.type is EventType.DELETED:
-                gone.append(event.location)
-            targets = [(node, s.jid) for node in event.nodes for s in subscribers.get(node, ())]
+                gone.append(event)
+            targets = [(node, reader.jid) for node in event.nodes
+                       for reader in subscribers.get(node, ()) if reader.reads(event)]
             payload = self._payloadOf(event) if targets else None
             if payload is not None:
                 for node, jid in targets:
@@ -275,16 +282,16 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
 
     def forget(self, node: str | None = None) -> None:
         """The subscriptions of ``node`` (of every node if ``None``) have changed in the
-        store: read them again before the next notification."""
+        store, or who their JIDs are: read them again before the next notification."""
         self._forgotten += 1
         if node is None:
             self._subscribers.clear()
         else:
             self._subscribers.pop(node, None)
 
-    async def _subscribersOf(self, nodes: Iterable[str]) -> dict[str, Sequence[Subscription]]:
+    async def _subscribersOf(self, nodes: Iterable[str]) -> dict[str, Sequence[Reader]]:
         now = self._clock.seconds()
-        kept: dict[str, Sequence[Subscription]] = {}
+        kept: dict[str, Sequence[Reader]] = {}
         missing: list[str] = []
         for node in sorted(set(nodes)):
             found = self._subscribers.get(node)
@@ -295,22 +302,31 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
         forgotten = self._forgotten
         read = await gatherResults([self.store.subscriptions(node) for node in missing],
                                    consumeErrors=True)
-        fresh = {node: [s for s in subs if delivers(s.options)]
-                 for node, subs in zip(missing, read, strict=True)}
+        fresh = {node: self._readersOf(subs) for node, subs in zip(missing, read, strict=True)}
         if forgotten == self._forgotten:  # nothing changed while reading
             if len(self._subscribers) + len(fresh) > self.subscribersKept:
                 self._subscribers.clear()
             self._subscribers.update((node, (now, subs)) for node, subs in fresh.items())
         return {**kept, **fresh}
 
-    async def _deleteNodes(self, nodes: Sequence[str]) -> None:
+    def _readersOf(self, subscriptions: Iterable[Subscription]) -> list[Reader]:
+        """The subscribers that are sent notifications: those that asked for them, and
+        whose JIDs are someone's."""
+        readers = (self.tenancy.readerOf(s.jid) for s in subscriptions if delivers(s.options))
+        return [reader for reader in readers if reader is not None]
+
+    async def _deleteNodes(self, deletions: Sequence[Event]) -> None:
+        """Tell the subscribers of each deleted entity's node that it is gone (those that
+        may read the deletion), and remove every subscription to it."""
         everyone: defaultdict[str, list[Subscription]] = defaultdict(list)
-        for node in dict.fromkeys(nodes):
+        last = {event.location: event for event in deletions}
+        for node in last:
             for subscription in await self.store.subscriptions(node):
                 everyone[node].append(subscription)
         for node, subscriptions in everyone.items():
+            for reader in self._readersOf(subscriptions):
+                if reader.reads(last[node]):
+                    self.send(deleteNotification(self.sender, reader.jid, node))
             for subscription in subscriptions:
-                if delivers(subscription.options):
-                    self.send(deleteNotification(self.sender, subscription.jid, node))
                 await self.store.unsubscribe(node, subscription.jid, subscription.subid)
             self.forget(node)

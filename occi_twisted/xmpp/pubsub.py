@@ -4,14 +4,16 @@ an XMPP server as a XEP-0114 external component.
 One :class:`~.component.ReconnectingComponent` carries three handlers: wokkel's disco handler,
 wokkel's :class:`~wokkel.pubsub.PubSubService` answering requests with an
 :class:`~.resource.EventPubSubResource`, and the :class:`~.publisher.EventPublisher` that
-sends each new event to its nodes' subscribers.
+sends each new event to its nodes' subscribers.  With users, both ask ``whoIs`` who a JID is
+(see :mod:`.tenancy`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from twisted.application.service import IService, Service
+from twisted.application.service import Service
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import clientFromString
 from twisted.logger import Logger
@@ -21,10 +23,11 @@ from wokkel.pubsub import PubSubService
 
 from ..store.interface import IStore
 from .component import ReconnectingComponent
-from .nodes import NodeChildren, NodeExists, Nodes
+from .nodes import NodeChildren, NodeExists, NodeOwner, Nodes
 from .payload import EntryOf
 from .publisher import EventPublisher
 from .resource import EventPubSubResource
+from .tenancy import WhoIs
 
 log = Logger()
 
@@ -54,6 +57,14 @@ class XMPPPubSub(Service):
         await self.component.stopService()
         await self.publisher.stop()
 
+    def usersChanged(self, names: Iterable[str] = ()) -> None:
+        """The users were reloaded (a watcher of
+        :meth:`~occi_twisted.identity.UserDirectory.whenChanged`): whoever a subscriber's JID
+        is now, the next notifications go by it.  Every node's subscribers are read again,
+        whichever ``names`` changed: a JID may have moved to another user without anyone's
+        password changing."""
+        self.publisher.forget()
+
 
 def _notFollowing(failure: Failure) -> None:
     log.failure("The XMPP publisher could not read the store; no notifications", failure)
@@ -62,13 +73,18 @@ def _notFollowing(failure: Failure) -> None:
 def makePubSubService(store: IStore, *, component: str, jid: str, secret: str,
                       nodeExists: NodeExists, entryOf: EntryOf, reactor: Any,
                       nodeChildren: NodeChildren | None = None,
-                      maxRetryDelay: float = 5.0) -> IService:
+                      nodeOwner: NodeOwner | None = None, whoIs: WhoIs | None = None,
+                      maxRetryDelay: float = 5.0) -> XMPPPubSub:
     """The pubsub service of ``store``'s events, as the component ``jid`` with ``secret``,
     connecting to the endpoint string ``component`` (e.g. ``tcp:localhost:5347``).
 
     ``nodeExists`` says whether an entity node (``/storage/<id>``) exists, ``nodeChildren``
-    lists a collection's entity nodes (see :func:`.nodes.storeNodes` for both), and
-    ``entryOf`` renders an event's Atom entry (see :func:`.payload.atomEntries`).
+    lists a collection's entity nodes, ``nodeOwner`` says whose entity a node is (see
+    :func:`.nodes.storeNodes` for the three), and ``entryOf`` renders an event's Atom entry
+    (see :func:`.payload.atomEntries`).  ``whoIs`` maps a bare JID to its user's principal
+    (:meth:`~occi_twisted.identity.UserDirectory.principalOfJID`); without it (single-user
+    mode) every JID acts as the administrator; with it, ``nodeOwner`` is needed, and
+    :meth:`XMPPPubSub.usersChanged` is to be called after each reload of the users.
     ``reactor`` provides the client endpoints' interfaces and the clock; the connection is
     retried after at most ``maxRetryDelay`` seconds.  The service must start once the store
     is open.
@@ -76,9 +92,10 @@ def makePubSubService(store: IStore, *, component: str, jid: str, secret: str,
     endpoint = clientFromString(reactor, component)
     connection = ReconnectingComponent(endpoint, jid, secret, clock=reactor,
                                        maxDelay=maxRetryDelay)
-    publisher = EventPublisher(store, jid, entryOf, clock=reactor)
-    resource = EventPubSubResource(store, Nodes(nodeExists, nodeChildren), entryOf,
-                                   clock=reactor, changed=publisher.forget)
+    publisher = EventPublisher(store, jid, entryOf, clock=reactor, whoIs=whoIs)
+    resource = EventPubSubResource(store, Nodes(nodeExists, nodeChildren, nodeOwner=nodeOwner),
+                                   entryOf, clock=reactor, changed=publisher.forget,
+                                   whoIs=whoIs)
     DiscoHandler().setHandlerParent(connection)
     PubSubService(resource).setHandlerParent(connection)
     publisher.setHandlerParent(connection)

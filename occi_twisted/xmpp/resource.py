@@ -7,8 +7,14 @@ live in the store, shared by the servers of one cloud, and items are the store's
 Nobody publishes, creates, configures or deletes nodes over XMPP: the server itself publishes
 (see :mod:`.publisher`), and the nodes are the model's.
 
-Access is open, as XEP-0060's "open" access model: anyone who can reach the service may
-subscribe to any node and read its history.
+Who may do what is :mod:`.tenancy`'s: subscribing, a subscription's options and the items
+of a node are for the JIDs of known users only (anyone else is ``<forbidden/>``), an entity's
+node only for its owner and the admins (another user is ``<forbidden/>`` too), and the history
+of the root and of a collection shows each reader only the events it may read.  Discovery
+answers everyone, but a collection's items (its entity nodes) are only the requester's own.
+Leaving a node, and listing one's own subscriptions, are never refused.  Without users
+(single-user mode) everyone is the administrator: access is open, as XEP-0060's "open"
+access model.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from ..model.events import Event, Subscription
 from ..store.interface import IStore
 from .nodes import ROOT, Nodes
 from .payload import EntryOf, payloadXML
+from .tenancy import Tenancy, WhoIs, mayRead, ownerSeenBy
 
 #: The payload type of every node (XEP-0060 ``pubsub#type``): Atom entries.
 ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
@@ -53,6 +60,10 @@ def _notFound() -> StanzaError:
     return StanzaError("item-not-found")
 
 
+def _forbidden() -> StanzaError:
+    return StanzaError("forbidden")
+
+
 def _notSubscribed() -> PubSubError:
     return PubSubError("unexpected-request", "not-subscribed")
 
@@ -65,7 +76,9 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
     """The pubsub service of the store's events (see the module's docstring).
 
     ``entryOf`` renders an event's payload; items retrieval answers at most ``historyLimit``
-    items, and ``defaultItems`` when the request has no ``max_items``.
+    items, and ``defaultItems`` when the request has no ``max_items``.  ``whoIs`` says who a
+    JID is (see :mod:`.tenancy`; ``None``: everyone is the administrator), and then ``nodes``
+    must know their owners.
     """
 
     features = [  # noqa: RUF012  (wokkel reads this class attribute)
@@ -73,11 +86,16 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
         "retrieve-subscriptions", "subscribe", "subscription-options",
     ]
     discoIdentity = disco.DiscoIdentity("pubsub", "service", "OCCI events")
+    #: Events looked at, at most, to find a user's history in the root or a collection.
+    historyScan = 10_000
 
     def __init__(self, store: IStore, nodes: Nodes, entryOf: EntryOf, *,
                  clock: IReactorTime, defaultItems: int = 100,
                  historyLimit: int = 1000,
-                 changed: Callable[[str], None] = lambda node: None) -> None:
+                 changed: Callable[[str], None] = lambda node: None,
+                 whoIs: WhoIs | None = None) -> None:
+        if whoIs is not None and not nodes.knowsOwners:
+            raise ValueError("with users, the nodes must know their owners")
         #: Told each node whose subscriptions this resource changed, once stored (the
         #: publisher reads them again).
         self.changed = changed
@@ -87,6 +105,7 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
         self._clock = clock
         self.defaultItems = defaultItems
         self.historyLimit = historyLimit
+        self.tenancy = Tenancy(whoIs)
 
     # -- discovery ------------------------------------------------------------------------
 
@@ -108,7 +127,23 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
 
     def getNodes(self, requestor: JID, service: JID, nodeIdentifier: str
                  ) -> Deferred[Sequence[str]]:
-        return self.nodes.childrenOf(nodeIdentifier)
+        return self.nodes.childrenOf(nodeIdentifier, self.tenancy.principalOf(requestor))
+
+    # -- who reads what -------------------------------------------------------------------
+
+    async def _ownerShownTo(self, node: str, requester: JID) -> str | None:
+        """The only owner whose events ``requester`` is shown on ``node`` (``None``: every
+        owner's).  Forbidden to a JID that is nobody's, and to a user on the node of an
+        entity that is another's; whether ``node`` exists is the caller's to ask."""
+        principal = self.tenancy.principalOf(requester)
+        if principal is None:
+            raise _forbidden()
+        owner = ownerSeenBy(principal)
+        if owner is not None and not self.nodes.isCollection(node):
+            entityOwner = await self.nodes.ownerOf(node)
+            if entityOwner is not None and entityOwner != owner:
+                raise _forbidden()
+        return owner
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -117,6 +152,7 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
 
     async def _subscribe(self, request: Any) -> WokkelSubscription:
         node, subscriber = self._checked(request)
+        await self._ownerShownTo(node, request.sender)
         if not await self.nodes.exists(node):
             raise _notFound()
         if request.options is None:
@@ -195,6 +231,7 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
 
     async def _subscriptionOf(self, request: Any) -> Subscription:
         node, subscriber = self._checked(request)
+        await self._ownerShownTo(node, request.sender)
         found = await self.store.subscriptions(node, subscriber.full())
         if not found:
             if not await self.nodes.exists(node):
@@ -223,20 +260,41 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
 
     async def _items(self, request: Any) -> list[Item]:
         node: str = request.nodeIdentifier
+        owner = await self._ownerShownTo(node, request.sender)
         wanted: list[str] = request.itemIdentifiers or []
         events: list[Event]
         if wanted:
             found = [await self.store.event(itemId) for itemId in wanted[:self.historyLimit]]
-            events = [e for e in found if e is not None and node in e.nodes]
+            events = [e for e in found
+                      if e is not None and node in e.nodes and mayRead(owner, e)]
         else:
             limit = request.maxItems if request.maxItems is not None else self.defaultItems
             if limit <= 0:
                 raise BadRequest(text="max_items must be a positive integer")
-            page = await self.store.events(node, limit=min(limit, self.historyLimit))
-            events = list(page.events)
+            events = await self._history(node, min(limit, self.historyLimit), owner)
         if not events and not await self.nodes.exists(node):
             raise _notFound()
         return [Item(event.id, payloadXML(self.entryOf(event))) for event in events]
+
+    async def _history(self, node: str, limit: int, owner: str | None) -> list[Event]:
+        """The newest ``limit`` events of ``node`` that the reader of ``owner``'s events
+        may read.  The store reads every owner's: a user's are picked out of pages of them,
+        going back at most ``historyScan`` events (a user whose last events are older than
+        that is answered fewer items, as XEP-0060 allows a service to)."""
+        if owner is None:
+            return list((await self.store.events(node, limit=limit)).events)
+        found: list[Event] = []
+        before: int | None = None
+        scanned = 0
+        size = min(self.historyLimit, max(4 * limit, 50))
+        while len(found) < limit and scanned < self.historyScan:
+            page = await self.store.events(node, before=before, limit=size)
+            found.extend(e for e in page.events if mayRead(owner, e))
+            scanned += len(page.events)
+            if not page.more or not page.events:
+                break
+            before = page.events[-1].seq
+        return found[:limit]
 
 
 def _optionsOf(form: Any) -> dict[str, str]:

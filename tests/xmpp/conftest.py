@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from twisted.internet import reactor
 from occi_twisted.model import Registry
 from occi_twisted.renderings.document import RenderContext
 from occi_twisted.store.memory import MemoryStore
-from occi_twisted.xmpp import XMPPPubSub, atomEntries, makePubSubService, storeNodes
+from occi_twisted.xmpp import WhoIs, XMPPPubSub, atomEntries, makePubSubService, storeNodes
 
 from .prosody import Prosody
 from .subscriber import Subscriber
@@ -30,7 +31,7 @@ PASSWORD = "subscriber-password"
 @pytest.fixture
 def prosody(tmp_path: Path) -> Iterator[Prosody]:
     server = Prosody(tmp_path / "prosody", debug=bool(os.environ.get("OCCI_PROSODY_DEBUG")))
-    for name in ("alice", "bob"):
+    for name in ("alice", "bob", "carol", "mallory"):
         server.addUser(name, PASSWORD)
     server.start()
     yield server
@@ -45,22 +46,33 @@ def store() -> Iterator[MemoryStore]:
     pytest_twisted.blockon(opened.stop())
 
 
-@pytest.fixture
-def pubsub(prosody: Prosody, store: MemoryStore) -> Iterator[XMPPPubSub]:
-    """The service under test, connected and following the store."""
+@contextmanager
+def connectedPubSub(prosody: Prosody, store: MemoryStore,
+                    whoIs: WhoIs | None = None) -> Iterator[XMPPPubSub]:
+    """The service under test, connected and following the store; with users if
+    ``whoIs`` is given."""
     nodes = storeNodes(store)
     service = makePubSubService(
         store, component=prosody.componentEndpoint, jid=prosody.componentJID,
         secret=prosody.secret, nodeExists=nodes.exists, nodeChildren=nodes.children,
+        nodeOwner=nodes.owner, whoIs=whoIs,
         entryOf=atomEntries(RenderContext(BASE), store.registry), reactor=reactor,
         maxRetryDelay=0.5)
-    assert isinstance(service, XMPPPubSub)
     service.startService()
     assert service.following is not None
     pytest_twisted.blockon(service.following)
     pytest_twisted.blockon(service.component.whenInitialized())
-    yield service
-    pytest_twisted.blockon(service.stopService())
+    try:
+        yield service
+    finally:
+        pytest_twisted.blockon(service.stopService())
+
+
+@pytest.fixture
+def pubsub(prosody: Prosody, store: MemoryStore) -> Iterator[XMPPPubSub]:
+    """The service under test in single-user mode."""
+    with connectedPubSub(prosody, store) as service:
+        yield service
 
 
 @pytest.fixture

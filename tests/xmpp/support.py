@@ -88,13 +88,13 @@ def parsed(xml: str) -> ET.Element:
 # -- a store with storages and erases ------------------------------------------------------
 
 
-def storage(entityId: str, now: float = 100.0) -> Entity:
+def storage(entityId: str, now: float = 100.0, *, owner: str = "alice") -> Entity:
     return newEntity(Description(kind=STORAGE, attributes={"occi.storage.size": 1.0}),
-                     entityId=entityId, owner="alice", now=now)
+                     entityId=entityId, owner=owner, now=now)
 
 
-async def createStorage(store: IStore, entityId: str) -> Entity:
-    entity = storage(entityId)
+async def createStorage(store: IStore, entityId: str, *, owner: str = "alice") -> Entity:
+    entity = storage(entityId, owner=owner)
     await store.apply([Put(entity, expect=CREATE)])
     return entity
 

@@ -17,7 +17,7 @@ from wokkel.pubsub import NS_PUBSUB, PubSubService
 from occi_twisted.model import Registry
 from occi_twisted.store.interface import Delete
 from occi_twisted.store.memory import MemoryStore
-from occi_twisted.xmpp import EventPubSubResource, Nodes, storeNodes
+from occi_twisted.xmpp import EventPubSubResource, Nodes, WhoIs, storeNodes
 
 from .support import createStorage, entryOf, newEvents, touch
 
@@ -35,10 +35,11 @@ def store() -> Iterator[MemoryStore]:
 class Service:
     """wokkel's pubsub service with our resource; each request's answer is caught."""
 
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, whoIs: WhoIs | None = None) -> None:
         nodes = storeNodes(store)
-        self.resource = EventPubSubResource(store, Nodes(nodes.exists, nodes.children),
-                                            entryOf, clock=Clock())
+        self.resource = EventPubSubResource(
+            store, Nodes(nodes.exists, nodes.children, nodeOwner=nodes.owner), entryOf,
+            clock=Clock(), whoIs=whoIs)
         #: The nodes the resource said it changed the subscriptions of.
         self.changed: list[str] = []
         self.resource.changed = self.changed.append
