@@ -82,8 +82,9 @@ async def test_claimsAndDueTimesReadOnlyThePartialIndexes(tmp_path: Path) -> Non
     db = sqlite3.connect(tmp_path / "store.sqlite3")
     try:
         recorder = _Recorder(db)
-        _sqlrequests.claimDue(recorder, "n", 1.0, 5, LEASE)  # type: ignore[arg-type]
-        _sqlrequests.nextDue(recorder, 1.0)  # type: ignore[arg-type]
+        rows = _sqlrequests.Rows(recorder)  # type: ignore[arg-type]
+        rows.due(1.0, 5)
+        rows.nextDue(1.0)
         plan = _plans(db, recorder.statements)
         assert "requests_waiting" in plan and "requests_leased" in plan, plan
         assert not re.search(r"SCAN requests\b(?! USING)", plan), plan
