@@ -19,7 +19,7 @@ from typing import NamedTuple
 from twisted.internet.defer import Deferred, succeed
 
 from ..model import Kind
-from ..store.interface import IStore, Query
+from ..store.interface import IEntityStore, Query
 
 ROOT = "/"
 #: The kind collections of OCCI infrastructure (GFD.224).
@@ -72,7 +72,7 @@ class EntityNodes(NamedTuple):
     children: NodeChildren
 
 
-def storeNodes(store: IStore, *, limit: int = 500) -> EntityNodes:
+def storeNodes(store: IEntityStore, *, limit: int = 500) -> EntityNodes:
     """Entity nodes that are the entities in ``store``; a collection lists up to ``limit``
     of them (in creation order: wokkel's disco#items has no paging)."""
 

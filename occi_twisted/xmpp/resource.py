@@ -34,7 +34,7 @@ from wokkel.pubsub import (
 from wokkel.pubsub import Subscription as WokkelSubscription
 
 from ..model.events import Event, Subscription
-from ..store.interface import IStore
+from ..store.interface import IPubSubStore
 from .nodes import ROOT, Nodes
 from .payload import EntryOf, payloadXML
 
@@ -74,7 +74,7 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
     ]
     discoIdentity = disco.DiscoIdentity("pubsub", "service", "OCCI events")
 
-    def __init__(self, store: IStore, nodes: Nodes, entryOf: EntryOf, *,
+    def __init__(self, store: IPubSubStore, nodes: Nodes, entryOf: EntryOf, *,
                  clock: IReactorTime, defaultItems: int = 100,
                  historyLimit: int = 1000,
                  changed: Callable[[str], None] = lambda node: None) -> None:
