@@ -9,20 +9,14 @@ import tracemalloc
 from pathlib import Path
 
 import pytest_twisted
-from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
 
-from occi_twisted.model import Registry
 from occi_twisted.model.requests import RequestState
 from occi_twisted.store import _requestrules, _sqlrequests
 from occi_twisted.store._sqlschema import MIGRATIONS
-from occi_twisted.store.sqlite import SQLiteStore
 
+from .backends import sqliteStore
 from .requests_contract import LEASE, request, withEntity
-
-
-def sqliteStore(path: Path) -> SQLiteStore:
-    return SQLiteStore(path, Registry.standard(), reactor)
 
 
 @pytest_twisted.ensureDeferred
