@@ -3,13 +3,14 @@
 Two connections to one WAL-mode database:
 
 - writes go to a :class:`~._writer.GroupCommitWriter` thread, which commits every change set
-  queued during the previous fsync in one transaction (``synchronous=FULL``), each in its own
-  savepoint; that is what lets hundreds of concurrent requests each get a durable answer
-  without each paying a whole fsync.
+  queued meanwhile in one transaction, each in its own savepoint, while another thread makes
+  whole groups of such transactions durable with one fsync of the WAL; that is what lets
+  hundreds of concurrent requests each get a durable answer without each paying a whole
+  fsync.
 - reads run synchronously on the reactor thread on a second connection.  They are indexed
   lookups taking microseconds, cheaper than a thread hop, and WAL lets them proceed while the
-  writer commits.  A write's Deferred fires after its commit, so a read issued from its
-  callback sees it.
+  writer commits.  A write's Deferred fires once its commit is durable, so a read issued from
+  its callback sees it.
 
 Everything that crosses to the writer thread is plain data: entities become
 :class:`~.serial.EntityRecord` on the reactor thread, where the registry lives.
@@ -51,7 +52,7 @@ from . import (
 )
 from ._notices import Notices, Notifying
 from ._requests import RequestMethods, RequestRows
-from ._sqlschema import openReader, openWriter
+from ._sqlschema import LogSync, openReader, openWriter
 from ._writer import GroupCommitWriter
 from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
 from .serial import canonical, defineUserMixins, entityFromDict, mixinToDict, recordOf
@@ -90,6 +91,11 @@ class SQLiteStore(Notifying, RequestMethods):
         """Transactions committed since :meth:`start`: fewer than change sets under load."""
         return 0 if self._writer is None else self._writer.commits
 
+    @property
+    def syncs(self) -> int:
+        """Syncs to the disk since :meth:`start`: fewer than transactions under load."""
+        return 0 if self._writer is None else self._writer.syncs
+
     # -- lifecycle ---------------------------------------------------------------------
 
     def preflight(self) -> None:
@@ -111,7 +117,8 @@ class SQLiteStore(Notifying, RequestMethods):
         if self._writer is not None:
             raise StoreUnavailable(f"The store {self._path} is already running.")
         writer = self._writer = GroupCommitWriter(
-            partial(openWriter, self._path), self._reactor
+            partial(openWriter, self._path), self._reactor, sync=LogSync(self._path),
+            mark=_sqlevents.lastSeq,
         )
         try:
             await writer.start()
@@ -218,7 +225,8 @@ class SQLiteStore(Notifying, RequestMethods):
     # -- events and subscriptions ------------------------------------------------------
 
     def eventsAfter(self, after: int, limit: int) -> Deferred[list[Event]]:
-        return self._read(partial(_sqlevents.after, seq=after, limit=limit))
+        durable = 0 if self._writer is None else self._writer.durableMark
+        return self._read(partial(_sqlevents.after, seq=after, limit=limit, durable=durable))
 
     def events(self, node: str, *, requestId: str | None = None, before: int | None = None,
                limit: int = 50) -> Deferred[EventPage]:
