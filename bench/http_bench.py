@@ -1,13 +1,16 @@
 """HTTP benchmark of the core server against a bare Klein route, in one run.
 
     python bench/http_bench.py [--seconds 10] [--connections 50] [--listing 100000]
+                               [--only entity,collection,create]
 
 For each request -- GET of one compute in text/plain, GET of the compute collection, POST
-create -- wrk loads the OCCI server (``twistd -n occi``, one process, SQLite with fsync on
-commit) and then a bare Klein app answering the same bytes, and the ratio of their rates is
-printed beside the absolute figures and the p99 latencies.  Then the collection is grown to
-``--listing`` computes and one listing is read through a socket, to measure the time to its
-first byte and the server's memory growth while it streams.
+create (durable: acknowledged once its commit is synced to the disk) -- wrk loads the OCCI
+server (``twistd -n occi``, one process, SQLite) and then a bare Klein app answering the same
+bytes, and the ratio of their rates is printed beside the absolute figures, the p99 latencies
+and the CPU time each server spent per request (steadier than rates when other work shares
+the machine).  Then the collection is grown to ``--listing`` computes (0: skipped) and one
+listing is read through a socket, to measure the time to its first byte and the server's
+memory growth while it streams.
 
 The machine is noisy: compare ratios measured in the same run, not absolute figures across runs.
 """
@@ -27,6 +30,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from procstat import cpuSeconds  # noqa: E402
+
+#: The measurements, by the name ``--only`` takes.
+MEASUREMENTS = ("entity", "collection", "create")
 COMPUTE = (
     'Category: compute; scheme="http://schemas.ogf.org/occi/infrastructure#"; class="kind"\n'
     "X-OCCI-Attribute: occi.compute.cores=2\n"
@@ -78,15 +87,22 @@ def startServer(dataDir: Path, port: int) -> subprocess.Popen[bytes]:
     return process
 
 
-def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> dict[str, float]:
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None,
+        server: int | None = None) -> dict[str, float]:
+    """Rate, p99 and non-2xx answers of a wrk run; with ``server`` (a pid), the CPU time that
+    process spent per request, in microseconds."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script is not None:
         command[1:1] = ["-s", str(script)]
+    before = cpuSeconds(server) if server else 0.0
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    spent = cpuSeconds(server) - before if server else 0.0
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p99 = _millis(re.search(r"99%\s+([\d.]+\w+)", output).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {"rate": rate, "p99": p99, "non2xx": float(errors.group(1)) if errors else 0.0}
+    count = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    return {"rate": rate, "p99": p99, "non2xx": float(errors.group(1)) if errors else 0.0,
+            "cpu_us": spent * 1e6 / max(1, count)}
 
 
 def _millis(text: str) -> float:
@@ -147,7 +163,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--listing", type=int, default=100_000)
+    parser.add_argument("--only", default=",".join(MEASUREMENTS),
+                        help="the measurements to run, among " + ", ".join(MEASUREMENTS))
     args = parser.parse_args()
+    only = set(args.only.split(","))
+    if not only <= set(MEASUREMENTS):
+        raise SystemExit(f"--only takes {', '.join(MEASUREMENTS)}")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
 
@@ -185,18 +206,24 @@ def main() -> None:
                               'wrk.headers["Content-Type"] = "text/plain"\n'
                               'wrk.headers["Accept"] = "text/plain"\n')
         print(f"{'request':<22}{'occi req/s':>12}{'bare req/s':>12}{'ratio':>8}"
-              f"{'occi p99 ms':>13}{'bare p99 ms':>13}")
-        for name, target, script in (("GET compute", path, getScript),
-                                     ("GET /compute/ (102)", "/compute/", getScript),
-                                     ("POST create", "/compute/", postScript)):
+              f"{'occi p99 ms':>13}{'bare p99 ms':>13}{'occi cpu us':>13}{'bare cpu us':>13}")
+        for key, name, target, script in (
+            ("entity", "GET compute", path, getScript),
+            ("collection", "GET /compute/ (102)", "/compute/", getScript),
+            ("create", "POST create", "/compute/", postScript),
+        ):
+            if key not in only:
+                continue
             occi = wrk(f"http://127.0.0.1:{occiPort}{target}", args.seconds,
-                       args.connections, script)
+                       args.connections, script, server.pid)
             baseline = wrk(f"http://127.0.0.1:{barePort}{target}", args.seconds,
-                           args.connections, script)
+                           args.connections, script, bare.pid)
             print(f"{name:<22}{occi['rate']:>12.0f}{baseline['rate']:>12.0f}"
                   f"{occi['rate'] / baseline['rate']:>8.2f}{occi['p99']:>13.1f}"
-                  f"{baseline['p99']:>13.1f}"
+                  f"{baseline['p99']:>13.1f}{occi['cpu_us']:>13.0f}{baseline['cpu_us']:>13.0f}"
                   + (f"  ({occi['non2xx']:.0f} non-2xx!)" if occi["non2xx"] else ""))
+        if not args.listing:
+            return
 
         server.terminate()
         server.wait()

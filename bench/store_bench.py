@@ -7,7 +7,8 @@ Prints, with absolute figures and ratios to the baseline measured in the same ru
 - baseline: raw ``sqlite3`` INSERT + COMMIT in a loop, WAL and ``synchronous=FULL`` (one fsync
   per row), rows the size of an entity's document;
 - durable creates/s through ``SQLiteStore.apply`` with 1 writer (each waits for its commit)
-  and with ``--writers`` concurrent writers (group commit: one fsync for many change sets);
+  and with ``--writers`` concurrent writers (group commit: many change sets per transaction,
+  several transactions per fsync), with change sets per commit and per fsync;
 - ``get()`` latency (median and p99) on the reactor thread;
 - the time of a page at offset ``--deep`` against the first page (keyset pagination).
 
@@ -69,8 +70,11 @@ def baseline(directory: str, seconds: float) -> float:
     return count / elapsed
 
 
-async def creates(store: SQLiteStore, writers: int, seconds: float) -> tuple[float, float]:
-    """Durable creates/s with ``writers`` concurrent writers, and change sets per commit."""
+async def creates(
+    store: SQLiteStore, writers: int, seconds: float
+) -> tuple[float, float, float]:
+    """Durable creates/s with ``writers`` concurrent writers, and change sets per commit and
+    per sync."""
     deadline = time.perf_counter() + seconds
     done = 0
 
@@ -80,12 +84,13 @@ async def creates(store: SQLiteStore, writers: int, seconds: float) -> tuple[flo
             await store.apply([Put(compute(), expect=CREATE)])
             done += 1
 
-    commits = store.commits
+    commits, syncs = store.commits, store.syncs
     started = time.perf_counter()
     await DeferredList([ensureDeferred(writer()) for _ in range(writers)],
                        fireOnOneErrback=True)
     elapsed = time.perf_counter() - started
-    return done / elapsed, done / max(1, store.commits - commits)
+    return (done / elapsed, done / max(1, store.commits - commits),
+            done / max(1, store.syncs - syncs))
 
 
 def latency(call: Callable[[], Deferred[Any]], rounds: int) -> tuple[float, float]:
@@ -131,12 +136,13 @@ async def main(reactor: Any, options: argparse.Namespace) -> None:
         store = SQLiteStore(os.path.join(directory, "store.sqlite3"), Registry.standard(),
                             reactor)
         await store.start()
-        one, _ = await creates(store, 1, options.seconds)
-        many, perCommit = await creates(store, options.writers, options.seconds)
+        one, _, _ = await creates(store, 1, options.seconds)
+        many, perCommit, perSync = await creates(store, options.writers, options.seconds)
         print(f"store     durable creates, 1 writer:       {one:9.0f} /s"
               f"   ratio to baseline {one / raw:5.2f}")
         print(f"store     durable creates, {options.writers} writers:   {many:9.0f} /s"
-              f"   ratio to baseline {many / raw:5.2f}   ({perCommit:.0f} change sets/commit)")
+              f"   ratio to baseline {many / raw:5.2f}   ({perCommit:.0f} change sets/commit,"
+              f" {perSync:.0f}/fsync)")
 
         known = [f"bench-{n:09}" for n in range(0, next(_ids), 97)][:2000]
         pick = itertools.cycle(known)

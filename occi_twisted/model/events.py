@@ -72,8 +72,9 @@ class Event:
         return (self.location, self.collection, "/")
 
 
-def newEventId() -> str:
-    return orderedId()
+def newEventId(updated: float) -> str:
+    """The id of an event made at ``updated`` (its time, from the store's clock)."""
+    return orderedId(updated)
 
 
 

@@ -152,7 +152,7 @@ def newRequest(
     """
     due = now if notBefore is None else notBefore
     return RequestRecord(
-        id=requestId or orderedId(),
+        id=requestId or orderedId(now),
         entityId=entityId,
         owner=owner,
         action=action,

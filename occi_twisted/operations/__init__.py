@@ -36,10 +36,10 @@ class Operations:
         runner = ActionRunner(store, driver, clock)
         runners: dict[str, Runner] = {action.identifier: runner
                                       for action in store.registry.actions()}
-        watch = RequestWatch(clock)
+        watch = RequestWatch(store, store, clock)
         scheduler = Scheduler(store, clock, node, runners, concurrency=concurrency,
                               leaseSeconds=leaseSeconds, retry=retry,
-                              pollInterval=pollInterval, observer=watch)
+                              pollInterval=pollInterval)
         desk = RequestDesk(store, scheduler, watch, clock, backupAt=backupAt, zone=zone)
         policy = BackupPolicy(store, desk, clock, backupAt=backupAt, zone=zone)
         return cls(desk, scheduler, policy)

@@ -9,10 +9,10 @@ store is the truth, and a wait that times out just answers with what is there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import time, tzinfo
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
@@ -20,56 +20,152 @@ from ..model import Action, Entity, Value
 from ..model.infrastructure import BACKUP
 from ..model.requests import RequestRecord, newRequest
 from ..scheduler import Scheduler, nextWindow
-from ..store.interface import IStore
+from ..store.interface import IEventLog, IRequestStore
 
 _log = Logger()
 
 #: Actions that wait for the daily window unless the client names a time.
 WINDOWED = frozenset({BACKUP.identifier})
 
-Listener = Callable[[RequestRecord], None]
-
 
 class RequestWatch:
-    """The scheduler's observer: tells whoever waits for a request of each of its changes.
+    """Tells whoever waits for a request of its next change, as the store's event log shows
+    it: the watch hears the store's change notifications (the one path every follower of the
+    store takes), reads the events that came since, and wakes the waiters of the requests
+    they name with the request as it is now.
 
-    Every change a node makes passes here (on that node), so waiting costs a Deferred and a
-    timer per waiter, not a poll; ``listeners`` hear of every change (the events)."""
+    Waiting costs a Deferred and a timer per waiter, not a poll.  The watch follows the store
+    only while someone waits; it starts from the newest event, so that what came before is
+    never read, and checks each request once as its waiter arrives, so that a change made
+    before that is not missed either."""
 
-    def __init__(self, clock: IReactorTime) -> None:
+    #: Events read at a time while catching up with the store.
+    batch = 500
+
+    def __init__(self, log: IEventLog, requests: IRequestStore, clock: IReactorTime) -> None:
+        self._log = log
+        self._requests = requests
         self._clock = clock
-        self._waiters: dict[str, list[Deferred[RequestRecord | None]]] = {}
-        self.listeners: list[Listener] = []
+        #: The waiters of each request, with the revision each knows.
+        self._waiters: dict[str, list[tuple[int, Deferred[RequestRecord | None]]]] = {}
+        #: The ``seq`` of the last event read; ``None`` while not following the store.
+        self._cursor: int | None = None
+        #: Who waits for the watch to start following (while it finds the newest event).
+        self._ready: list[Deferred[None]] = []
+        self._reading = False
+        self._again = False
 
-    def __call__(self, record: RequestRecord) -> None:
-        for listener in self.listeners:
-            listener(record)
-        # A copy: each waiter takes itself out of the list as it fires.
-        for waiter in list(self._waiters.pop(record.id, [])):
-            waiter.callback(record)
-
-    def nextChange(self, requestId: str, timeout: float) -> Deferred[RequestRecord | None]:
-        """Fires with the request's next change as it is made, or ``None`` after ``timeout``
-        seconds without one (or when cancelled)."""
+    def nextChange(self, record: RequestRecord, timeout: float
+                   ) -> Deferred[RequestRecord | None]:
+        """Fires with the request as stored once it differs from ``record`` (another
+        revision) -- at once if it does already -- or with ``None`` after ``timeout`` seconds
+        without a change (or when cancelled)."""
         waiter: Deferred[RequestRecord | None] = Deferred(_expire)
-        waiters = self._waiters.setdefault(requestId, [])
-        waiters.append(waiter)
+        entry = (record.revision, waiter)
+        waiters = self._waiters.setdefault(record.id, [])
+        waiters.append(entry)
         timer: IDelayedCall = self._clock.callLater(max(0.0, timeout), _expire, waiter)
 
         def settled(result: RequestRecord | None) -> RequestRecord | None:
             if timer.active():
                 timer.cancel()
-            if waiter in waiters:
-                waiters.remove(waiter)
-            if not waiters and self._waiters.get(requestId) is waiters:
-                del self._waiters[requestId]
+            if entry in waiters:
+                waiters.remove(entry)
+            if not waiters and self._waiters.get(record.id) is waiters:
+                del self._waiters[record.id]
+            if not self._waiters and not self._ready:
+                self._unfollow()
             return result
 
-        return waiter.addBoth(settled)
+        waiter.addBoth(settled)
+        checked = Deferred.fromCoroutine(self._check(record.id))
+        checked.addErrback(lambda failure: _log.failure(
+            "The request watch could not read request {id}", failure, id=record.id))
+        return waiter
 
     @property
     def waiting(self) -> int:
         return sum(len(waiters) for waiters in self._waiters.values())
+
+    async def _check(self, requestId: str) -> None:
+        """Follow the store, then read the request once: a change between the waiter's read
+        and now would be missed otherwise."""
+        await self._follow()
+        if requestId in self._waiters:
+            self._wake(requestId, await self._requests.getRequest(requestId))
+
+    def _wake(self, requestId: str, current: RequestRecord | None) -> None:
+        if current is None:
+            return
+        # A copy: each waiter takes itself out of the list as it fires.
+        for revision, waiter in list(self._waiters.get(requestId, ())):
+            if revision != current.revision and not waiter.called:
+                waiter.callback(current)
+
+    # -- following the store ------------------------------------------------------------------
+
+    def _follow(self) -> Deferred[None]:
+        """Fires once every event from now on will be read."""
+        if self._cursor is not None:
+            return succeed(None)
+        ready: Deferred[None] = Deferred()
+        self._ready.append(ready)
+        if len(self._ready) == 1:
+            self._log.addEventListener(self._changed)
+            Deferred.fromCoroutine(self._position())
+        return ready
+
+    async def _position(self) -> None:
+        try:
+            newest = await self._log.events("/", limit=1)
+            self._cursor = newest.events[0].seq if newest.events else 0
+        except Exception:
+            _log.failure("The request watch could not find the newest event")
+            self._log.removeEventListener(self._changed)
+        ready, self._ready = self._ready, []
+        for each in ready:
+            each.callback(None)
+        if self._again:
+            self._changed()  # told of a change while it looked for the newest event
+
+    def _unfollow(self) -> None:
+        if self._cursor is not None:
+            self._log.removeEventListener(self._changed)
+            self._cursor = None
+        self._again = False
+
+    def _changed(self) -> None:
+        """The store's notification: read what came since, once at a time."""
+        if not self._waiters and not self._ready:
+            self._unfollow()
+            return
+        self._again = True
+        if self._cursor is None or self._reading:
+            return
+        self._reading = True
+        caughtUp = Deferred.fromCoroutine(self._catchUp())
+        caughtUp.addErrback(lambda failure: _log.failure(
+            "The request watch could not read the events", failure))
+
+    async def _catchUp(self) -> None:
+        try:
+            while self._again and self._cursor is not None:
+                self._again = False
+                changed: dict[str, None] = {}
+                while self._cursor is not None:
+                    events = await self._log.eventsAfter(self._cursor, self.batch)
+                    if events and self._cursor is not None:
+                        self._cursor = events[-1].seq
+                    changed.update((event.requestId, None) for event in events
+                                   if event.requestId is not None
+                                   and event.requestId in self._waiters)
+                    if len(events) < self.batch:
+                        break
+                for requestId in changed:
+                    if requestId in self._waiters:
+                        self._wake(requestId, await self._requests.getRequest(requestId))
+        finally:
+            self._reading = False
 
 
 def _expire(waiter: Deferred[RequestRecord | None]) -> None:
@@ -80,7 +176,7 @@ def _expire(waiter: Deferred[RequestRecord | None]) -> None:
 class RequestDesk:
     """Makes requests, submits them, and waits for them; one per server."""
 
-    def __init__(self, store: IStore, scheduler: Scheduler, watch: RequestWatch,
+    def __init__(self, store: IRequestStore, scheduler: Scheduler, watch: RequestWatch,
                  clock: IReactorTime, *, backupAt: time, zone: tzinfo) -> None:
         self.store = store
         self.scheduler = scheduler
@@ -137,11 +233,5 @@ class RequestDesk:
     async def _waitForChange(self, record: RequestRecord, budget: float) -> RequestRecord:
         if record.state.isFinal or budget <= 0:
             return record
-        change = self.watch.nextChange(record.id, budget)
-        # A change between the caller's read and now would be missed: read again.
-        current = await self.store.getRequest(record.id)
-        if current is not None and current.revision != record.revision:
-            change.cancel()
-            return current
-        seen = await change
-        return seen if seen is not None else (current or record)
+        seen = await self.watch.nextChange(record, budget)
+        return seen if seen is not None else record

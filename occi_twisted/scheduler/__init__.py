@@ -12,13 +12,12 @@ from .runner import (
     StopRun,
     TransientError,
 )
-from .service import Observer, Scheduler
+from .service import Scheduler
 from .windows import lastWindow, localZone, nextWindow, parseTimeOfDay, windowDue
 
 __all__ = [
     "Interrupted",
     "LeaseLost",
-    "Observer",
     "RequestCancelled",
     "RetryPolicy",
     "RunContext",

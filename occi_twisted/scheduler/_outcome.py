@@ -17,7 +17,7 @@ from twisted.logger import Logger
 from ..model import Value
 from ..model.errors import Conflict, NotFound, OCCIError, PreconditionFailed
 from ..model.requests import RequestRecord, RequestState
-from ..store.interface import Change, IStore
+from ..store.interface import Change, IRequestStore
 from .runner import (
     Interrupted,
     LeaseLost,
@@ -37,7 +37,9 @@ _CANCELLED = "Cancelled at the client's request."
 class Outcomes:
     """Runs a claimed request and records its end, for the scheduler of node ``node``."""
 
-    def __init__(self, store: IStore, clock: IReactorTime, node: str, retry: RetryPolicy) -> None:
+    def __init__(
+        self, store: IRequestStore, clock: IReactorTime, node: str, retry: RetryPolicy
+    ) -> None:
         self._store = store
         self._clock = clock
         self._node = node

@@ -29,7 +29,7 @@ from twisted.internet.interfaces import IReactorTime
 from ..model import Value
 from ..model.errors import Conflict
 from ..model.requests import RequestRecord, RequestState
-from ..store.interface import Change, IStore
+from ..store.interface import Change, IRequestStore
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class RunResult:
     message: str = ""
     #: Final progress (e.g. ``{"percent": 100}``); ``None`` keeps the last checkpoint's.
     progress: Mapping[str, Value] | None = field(default=None)
-    #: Entity changes committed with the end (see :meth:`IStore.finish`): an action's effect
+    #: Entity changes committed with the end (see :meth:`IRequestStore.finish`): an action's effect
     #: on its entity and the end of its request are durable together.
     changes: Sequence[Change] = ()
 
@@ -106,19 +106,17 @@ class RunContext:
     def __init__(
         self,
         record: RequestRecord,
-        store: IStore,
+        store: IRequestStore,
         *,
         node: str,
         clock: IReactorTime,
         leaseSeconds: float,
-        notify: Callable[[RequestRecord], None],
     ) -> None:
         self.record = record
         self.node = node
         self.clock = clock
         self._store = store
         self._leaseSeconds = leaseSeconds
-        self._notify = notify
         #: Set by the scheduler when it stops.
         self.stopping = False
         #: Set once the store says another node holds the request.
@@ -151,8 +149,6 @@ class RunContext:
     ) -> None:
         self.raiseIfLost()
         await self.renew(progress, checkpoint)
-        if progress is not None or checkpoint is not None:
-            self._notify(self.record)
         self.raiseIfAsked()
 
     async def renew(

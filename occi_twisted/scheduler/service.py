@@ -16,11 +16,14 @@ requests are claimed by others: ClusteredBuildbotService's claim, per request). 
 claims no more, asks each run to stop at its next checkpoint, and waits -- a bounded time --
 for them to give their requests back (as buildbot's timed schedulers finish an actuation
 before they stop).
+
+Whoever wants to hear of a request's steps follows the store's event log (each step is an
+event, written in the step's transaction); the scheduler tells nobody itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from twisted.application.service import Service
 from twisted.internet.defer import Deferred, DeferredList, succeed
@@ -28,19 +31,12 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from ..model.requests import AddRequest, RequestRecord
-from ..store.interface import Change, IStore
+from ..model.requests import RequestRecord
+from ..store.interface import Change, IRequestStore
 from ._outcome import Outcomes
 from .runner import LeaseLost, RetryPolicy, RunContext, Runner
 
 _log = Logger()
-
-#: Told about every change of a request the scheduler makes (later wired to events).
-Observer = Callable[[RequestRecord], None]
-
-
-def ignore(record: RequestRecord) -> None:
-    """The default observer: nobody listens."""
 
 
 class Scheduler(Service):
@@ -54,13 +50,12 @@ class Scheduler(Service):
     claims: work added by another node, which cannot :meth:`wake` this one, is then seen
     within that time.  ``retry`` says how transient failures are tried again; ``stopTimeout``
     how long a stop waits for runs to reach a checkpoint; ``errorDelay`` how soon a claim that
-    failed (the store not open yet, say) is tried again.  ``observer`` is told of every change
-    the scheduler makes to a request: claimed, checkpointed, ended, given back, cancelled.
+    failed (the store not open yet, say) is tried again.
     """
 
     def __init__(
         self,
-        store: IStore,
+        store: IRequestStore,
         clock: IReactorTime,
         node: str,
         runners: Mapping[str, Runner],
@@ -71,7 +66,6 @@ class Scheduler(Service):
         stopTimeout: float = 30.0,
         pollInterval: float | None = None,
         errorDelay: float = 5.0,
-        observer: Observer = ignore,
     ) -> None:
         if concurrency < 1 or leaseSeconds <= 0:
             raise ValueError("A scheduler needs a concurrency of at least 1 and a lease.")
@@ -85,7 +79,6 @@ class Scheduler(Service):
         self._stopTimeout = stopTimeout
         self._pollInterval = pollInterval
         self._errorDelay = errorDelay
-        self._observer = observer
         #: The runs in progress on this node, by request id.
         self._runs: dict[str, RunContext] = {}
         self._timer: IDelayedCall | None = None
@@ -103,7 +96,7 @@ class Scheduler(Service):
         self._claimSoon()
 
     def submit(self, record: RequestRecord) -> Deferred[RequestRecord]:
-        """Store a new request (durably), tell the observer, and claim it if it is due."""
+        """Store a new request (durably), and claim it if it is due."""
         return Deferred.fromCoroutine(self._submit(record))
 
     async def _submit(self, record: RequestRecord) -> RequestRecord:
@@ -120,24 +113,19 @@ class Scheduler(Service):
     async def _submitAll(
         self, records: Sequence[RequestRecord], alongside: Sequence[Change]
     ) -> None:
-        await self.store.apply([*(AddRequest(record) for record in records), *alongside])
-        for record in records:
-            self._notify(record)
+        await self.store.addRequest(*records, alongside=alongside)
         self.wake()
 
     def cancel(self, requestId: str) -> Deferred[RequestRecord]:
-        """Cancel a request (see :meth:`IStore.cancel`); a run of it on this node learns at
-        once, others at their next checkpoint or lease renewal."""
+        """Cancel a request (see :meth:`IRequestStore.cancel`); a run of it on this node learns
+        at once, others at their next checkpoint or lease renewal."""
         return Deferred.fromCoroutine(self._cancel(requestId))
 
     async def _cancel(self, requestId: str) -> RequestRecord:
-        before = await self.store.getRequest(requestId)
         record = await self.store.cancel(requestId, self.clock.seconds())
         run = self._runs.get(requestId)
         if run is not None and record.claimedBy == self.node:
             run.record = record
-        if before is None or before.revision != record.revision:
-            self._notify(record)
         return record
 
     @property
@@ -216,7 +204,6 @@ class Scheduler(Service):
                     for orphan in await self.store.releaseNode(self.node, self.clock.seconds()):
                         _log.info("Request {id} was left running by an earlier life of {node}; "
                                   "it resumes.", id=orphan.id, node=self.node)
-                        self._notify(orphan)
                 self._recovered = True
             free = self._concurrency - len(self._runs)
             if free > 0:
@@ -255,22 +242,18 @@ class Scheduler(Service):
 
     def _launch(self, record: RequestRecord) -> None:
         run = RunContext(record, self.store, node=self.node, clock=self.clock,
-                         leaseSeconds=self._leaseSeconds, notify=self._notify)
+                         leaseSeconds=self._leaseSeconds)
         run.stopping = not self.running
         self._runs[record.id] = run
-        self._notify(record)
         self._startRenewal()
         Deferred.fromCoroutine(self._run(run))
 
     async def _run(self, run: RunContext) -> None:
         try:
-            ended = await self._outcomes.settle(run, self._runners.get(run.record.action))
+            await self._outcomes.settle(run, self._runners.get(run.record.action))
         except Exception:
             _log.failure("Node {node} could not record how request {id} ended.",
                          node=self.node, id=run.record.id)
-            ended = None
-        if ended is not None:
-            self._notify(ended)
         del self._runs[run.record.id]
         if not self._runs:
             self._stopRenewal()
@@ -313,12 +296,6 @@ class Scheduler(Service):
         except Exception:
             _log.failure("Node {node} could not renew its lease of request {id}.",
                          node=self.node, id=run.record.id)
-
-    def _notify(self, record: RequestRecord) -> None:
-        try:
-            self._observer(record)
-        except Exception:
-            _log.failure("The request observer failed on {id}.", id=record.id)
 
 
 def _fire(waiter: Deferred[None]) -> None:

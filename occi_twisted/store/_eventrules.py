@@ -48,8 +48,8 @@ def entityRow(
         kindOf, updated, content = document["kind"], float(document["updated"]), new
         eventType = _changeType(json.loads(old) if old is not None else None, document)
     title = f"{_term(kindOf)} {location} {eventType.value}"
-    return (newEventId(), eventType.value, entityId, location, collectionOf(location), None,
-            owner, updated, title, content)
+    return (newEventId(updated), eventType.value, entityId, location, collectionOf(location),
+            None, owner, updated, title, content)
 
 
 def _changeType(old: dict[str, Any] | None, new: dict[str, Any]) -> EventType:
@@ -83,8 +83,9 @@ def requestRow(before: RequestRecord | None, after: RequestRecord, location: str
     if eventType is None:
         return None
     title = f"{_term(after.action)} {location} {eventType.value}"
-    return (newEventId(), eventType.value, after.entityId, location, collectionOf(location),
-            after.id, after.owner, after.updated, title, canonical(requestContent(after)))
+    return (newEventId(after.updated), eventType.value, after.entityId, location,
+            collectionOf(location), after.id, after.owner, after.updated, title,
+            canonical(requestContent(after)))
 
 
 def requestContent(record: RequestRecord) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The memory store's requests: rows in a dictionary, the rules of :mod:`._requestrules`.
+"""The memory store's requests: rows in a dictionary, read and written as :mod:`._requests`
+asks (:class:`~._requests.RequestRows`).
 
 Rows are kept as the SQLite store keeps them (JSON as canonical text) and decoded on every
 read, so callers never share mutable values with the store.  Claims and the next due time scan
@@ -10,9 +11,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 
-from ..model.requests import RequestPage, RequestRecord, RequestState
+from ..model.requests import RequestRecord, RequestState
 from . import _requestrules as rules
-from . import _rules
 
 
 class RequestTable:
@@ -38,29 +38,25 @@ class RequestTable:
         found = self._rows.get(requestId)
         return None if found is None else rules.fromRow(found[1])
 
-    def page(self, entityId: str | None, after: str | None, limit: int) -> RequestPage:
-        _rules.checkLimit(limit)
-        start = _rules.cursorAfter(after)
+    def page(
+        self, entityId: str | None, after: int, limit: int
+    ) -> tuple[list[tuple[int, RequestRecord]], bool]:
         taken = sorted(
             (seq, row) for seq, row in self._rows.values()
-            if seq > start and (entityId is None or row[1] == entityId)
+            if seq > after and (entityId is None or row[1] == entityId)
         )[:limit + 1]
-        shown = taken[:limit]
-        cursor = str(shown[-1][0]) if len(taken) > limit else None
-        return RequestPage([rules.fromRow(row) for _, row in shown], cursor)
+        return [(seq, rules.fromRow(row)) for seq, row in taken[:limit]], len(taken) > limit
 
-    def claimDue(
-        self, node: str, now: float, limit: int, leaseSeconds: float
-    ) -> list[RequestRecord]:
-        """The ``limit`` requests due longest, claimed for ``node``."""
-        if limit < 1:
-            return []
+    def due(self, now: float, limit: int) -> list[RequestRecord]:
         due = heapq.nsmallest(limit, (
             (rules.dueAt(record), seq, record)
             for seq, record in self._records() if rules.isDue(record, now)
         ), key=lambda item: item[:2])
-        return [self._store(rules.claimed(record, node, now, leaseSeconds))
-                for _, _, record in due]
+        return [record for _, _, record in due]
+
+    def heldBy(self, node: str) -> list[RequestRecord]:
+        return [record for _, record in self._records()
+                if record.state is RequestState.RUNNING and record.claimedBy == node]
 
     def nextDue(self, now: float) -> float | None:
         times = [
@@ -69,28 +65,13 @@ class RequestTable:
         ]
         return min(times, default=None)
 
-    def change(
-        self, requestId: str, transition: Callable[[RequestRecord], RequestRecord]
-    ) -> RequestRecord:
-        """Apply ``transition`` to the stored request and store what it gives."""
-        record = rules.found(requestId, self.get(requestId))
-        after = transition(record)
-        return record if after is record else self._store(after)
-
-    def releaseNode(self, node: str, now: float) -> list[RequestRecord]:
-        return [
-            self._store(rules.orphaned(record, now)) for _, record in self._records()
-            if record.state is RequestState.RUNNING and record.claimedBy == node
-        ]
+    def update(self, before: RequestRecord, after: RequestRecord) -> RequestRecord:
+        seq, _ = self._rows[after.id]
+        row = rules.toRow(after)
+        self._rows[after.id] = (seq, row)
+        stored = rules.fromRow(row)
+        self._changed(before, stored)
+        return stored
 
     def _records(self) -> list[tuple[int, RequestRecord]]:
         return [(seq, rules.fromRow(row)) for seq, row in self._rows.values()]
-
-    def _store(self, record: RequestRecord) -> RequestRecord:
-        """Keep ``record``; returns it as a reader would get it, sharing nothing."""
-        seq, before = self._rows[record.id]
-        row = rules.toRow(record)
-        self._rows[record.id] = (seq, row)
-        stored = rules.fromRow(row)
-        self._changed(rules.fromRow(before), stored)
-        return stored

@@ -5,6 +5,9 @@ error a caller will read when the transition is not allowed.  A backend reads th
 its transaction, applies the function, and writes the result: the memory store and the SQLite
 store cannot drift apart, and the rules can be read in one place.
 
+The methods of :class:`~.interface.IRequestStore` that apply these rules are written once too,
+in :mod:`._requests`.
+
 Records are stored as rows of plain columns (:data:`COLUMNS`), JSON values as canonical text:
 what SQLite keeps, and what the memory store keeps too, so both refuse the same values.
 """
@@ -12,12 +15,9 @@ what SQLite keeps, and what the memory store keeps too, so both refuse the same 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from functools import partial
-from typing import Any
-
-from twisted.internet.defer import Deferred
+from typing import Any, TypeVar, cast
 
 from ..model import Value
 from ..model.errors import Conflict, NotFound
@@ -65,6 +65,15 @@ def fromRow(row: Row) -> RequestRecord:
 
 def _time(value: float | None) -> float | None:
     return None if value is None else float(value)
+
+
+_J = TypeVar("_J")
+
+
+def plain(value: _J) -> _J:
+    """A private copy of a JSON value (``ValueError``/``TypeError`` if it is not JSON): what
+    a caller hands in is copied before a transaction (or another thread) sees it."""
+    return value if value is None else cast(_J, json.loads(canonical(value)))
 
 
 # -- checks ------------------------------------------------------------------------------
@@ -223,25 +232,3 @@ def orphaned(record: RequestRecord, now: float) -> RequestRecord:
         message=f"Resumed after {record.claimedBy} restarted.", updated=now,
         revision=record.revision + 1,
     )
-
-
-class Transitions:
-    """The requests' methods of :class:`~.interface.IStore` that are one transition of one
-    record, for a backend that provides :meth:`_change`: applying a transition to the stored
-    record inside its transaction."""
-
-    def _change(
-        self, requestId: str, transition: Callable[[RequestRecord], RequestRecord]
-    ) -> Deferred[RequestRecord]:
-        raise NotImplementedError
-
-    def release(
-        self, requestId: str, node: str, *, now: float, notBefore: float, message: str,
-        countAttempt: bool = True,
-    ) -> Deferred[RequestRecord]:
-        return self._change(requestId, partial(
-            released, node=node, now=now, notBefore=notBefore, message=message,
-            countAttempt=countAttempt))
-
-    def cancel(self, requestId: str, now: float) -> Deferred[RequestRecord]:
-        return self._change(requestId, partial(cancelled, now=now))

@@ -27,10 +27,18 @@ def locationOf(db: sqlite3.Connection, entityId: str) -> str | None:
     return None if found is None else str(found[0])
 
 
-def after(db: sqlite3.Connection, seq: int, limit: int) -> list[Event]:
-    rows = db.execute(f"SELECT seq, {_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-                      (seq, limit)).fetchall()
+def after(db: sqlite3.Connection, seq: int, limit: int, durable: int) -> list[Event]:
+    """Up to ``limit`` events after ``seq`` and up to ``durable``: what followers are told of
+    is durable (a commit is visible a moment before, see :mod:`._writer`)."""
+    rows = db.execute(f"SELECT seq, {_COLUMNS} FROM events WHERE seq > ? AND seq <= ?"
+                      " ORDER BY seq LIMIT ?", (seq, durable, limit)).fetchall()
     return [rules.fromRow(row[0], row[1:]) for row in rows]
+
+
+def lastSeq(db: sqlite3.Connection) -> int:
+    """The ``seq`` of the last event appended (0: none yet)."""
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def byId(db: sqlite3.Connection, eventId: str) -> Event | None:

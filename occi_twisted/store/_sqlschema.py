@@ -152,7 +152,8 @@ MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 
 
 def openWriter(path: str) -> sqlite3.Connection:
-    """The connection that does every write: WAL, ``synchronous=FULL``, schema up to date.
+    """The connection that does every write: WAL, ``synchronous=NORMAL`` (see
+    :class:`LogSync`), schema up to date.
 
     ``path`` is the database file (SQLite keeps ``-wal`` and ``-shm`` files beside it); its
     directory is created if need be.  Raises :class:`StoreUnavailable` with one line a person
@@ -182,9 +183,11 @@ def openWriter(path: str) -> sqlite3.Connection:
             raise StoreUnavailable(
                 f"Cannot use {path}: its file system does not support SQLite's WAL mode."
             )
-        # FULL: the WAL is fsynced at every commit, so an acknowledged write survives a crash
-        # of the machine, not only of the process.
-        connection.execute("PRAGMA synchronous = FULL")
+        # NORMAL: a commit does not wait for the disk; the writer's syncer makes the WAL
+        # durable (LogSync) before any commit is acknowledged, for many commits at once, so
+        # an acknowledged write survives a crash of the machine, not only of the process.
+        # (SQLite still syncs the WAL before each checkpoint copies it into the database.)
+        connection.execute("PRAGMA synchronous = NORMAL")
         _migrate(connection, path)
     except sqlite3.Error as problem:
         connection.close()
@@ -193,6 +196,37 @@ def openWriter(path: str) -> sqlite3.Connection:
         connection.close()
         raise
     return connection
+
+
+class LogSync:
+    """Makes every transaction committed to the WAL of the database ``path`` so far durable:
+    one ``fdatasync`` of the ``-wal`` file, however many commits it holds.
+
+    The WAL is SQLite's log: a commit appends its pages there, and recovery after a crash
+    replays the commits whose frames reached the disk.  Its directory entry is synced too, the
+    first time a WAL file is seen (SQLite creates it with the first connection, and removes it
+    with the last).
+    """
+
+    def __init__(self, path: str) -> None:
+        self._wal = path + "-wal"
+        self._directory = os.path.dirname(path) or "."
+        self._synced: int | None = None
+
+    def __call__(self) -> None:
+        log = os.open(self._wal, os.O_RDONLY)
+        try:
+            os.fdatasync(log)
+            inode = os.fstat(log).st_ino
+        finally:
+            os.close(log)
+        if inode != self._synced:
+            directory = os.open(self._directory, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+            self._synced = inode
 
 
 def openReader(path: str) -> sqlite3.Connection:

@@ -1,7 +1,13 @@
 """The store: the one place where state shared by every node of a cloud lives.
 
-Every backend (memory for tests, SQLite embedded, PostgreSQL for several nodes) implements
-:class:`IStore` and passes the same contract tests (``tests/store/contract.py``).
+Its methods fall in small interfaces, one per concern: entities and user mixins
+(:class:`IEntityStore`), persistent requests (:class:`IRequestStore`), the event log and its
+change notifications (:class:`IEventLog`), notes (:class:`INoteStore`), pubsub subscriptions
+(:class:`ISubscriptionStore`) and remembered answers (:class:`IAnswerStore`).  Every backend
+(memory for tests, SQLite embedded, PostgreSQL for several nodes) implements them all -- that
+is :class:`IStore`, which the service wires as one object -- and passes each interface's
+contract tests (``tests/store/``).  A room that needs one concern depends on that interface
+only: the scheduler on the requests, the XMPP service on the events and subscriptions.
 
 Writes are *change sets*: a list of :class:`Put`, :class:`Delete` and
 :class:`~.requests.AddRequest` applied atomically, and durable before the returned Deferred
@@ -119,8 +125,8 @@ class Page:
     cursor: str | None
 
 
-class IStore(Interface):
-    """Durable storage of entities and user-defined mixins."""
+class IEntityStore(Interface):
+    """Durable storage of entities and user-defined mixins, written in change sets."""
 
     registry = Attribute("The model registry the store resolves categories with.")
 
@@ -139,7 +145,8 @@ class IStore(Interface):
         """Apply the changes atomically; fires once they are durable, or fails with a domain
         error (Conflict, NotFound, PreconditionFailed) having changed nothing.
 
-        An :class:`AddRequest` among them stores a request in the same transaction."""
+        An :class:`AddRequest` among them stores a request, a :class:`RememberAnswer` an
+        answer, in the same transaction."""
 
     def page(query: Query, after: str | None, limit: int) -> Deferred[Page]:
         """Up to ``limit`` (at least 1) entities matching ``query`` after the cursor ``after``."""
@@ -165,17 +172,26 @@ class IStore(Interface):
         An unknown mixin is NotFound; a mixin of the server's own, or one another user mixin
         depends on, is a Conflict."""
 
+
+class IAnswerStore(Interface):
+    """Answers remembered for ``Idempotency-Key`` (see :mod:`occi_twisted.model.answers`); a
+    :class:`RememberAnswer` in a change set stores one."""
+
     def recall(owner: str, key: str) -> Deferred[Answer | None]:
-        """The answer remembered for ``owner``'s ``Idempotency-Key`` ``key``, if any (see
-        :mod:`.answers`; a :class:`RememberAnswer` in a change set stores one)."""
+        """The answer remembered for ``owner``'s ``Idempotency-Key`` ``key``, if any."""
 
     def forgetAnswers(before: float) -> Deferred[int]:
         """Forget the answers remembered before ``before``; how many were forgotten."""
 
-    # -- events (see :mod:`.events`) ----------------------------------------------------------
-    #
-    # Every change set, request transition and mixin removal appends its events in its own
-    # transaction (a lease renewal alone appends none).
+
+class IEventLog(Interface):
+    """The events of every change (see :mod:`occi_twisted.model.events`), and the one path
+    on which the store tells this process that changes were made.
+
+    Every change set, request transition and mixin removal appends its events in its own
+    transaction (a lease renewal alone appends none).  Whoever follows the store -- long
+    polls of a request, the XMPP publisher -- registers a listener and reads what came after
+    the last event it saw."""
 
     def eventsAfter(after: int, limit: int) -> Deferred[list[Event]]:
         """Up to ``limit`` events with ``seq > after``, oldest first: what a follower of the
@@ -193,17 +209,20 @@ class IStore(Interface):
 
     def addEventListener(listener: Callable[[], None]) -> None:
         """Call ``listener`` (on the reactor thread, with no arguments) after each commit
-        that appended events; it reads them with :meth:`eventsAfter`."""
+        that appended events, once it is durable; it reads them with :meth:`eventsAfter`.
+        A listener that raises is logged and keeps listening."""
 
     def removeEventListener(listener: Callable[[], None]) -> None:
-        """Stop calling ``listener``."""
+        """Stop calling ``listener`` (harmless if it was not listening)."""
 
-    # -- notes (see :mod:`.notes`) ------------------------------------------------------------
+
+class INoteStore(Interface):
+    """Notes on entities (see :mod:`occi_twisted.model.notes`); they go with their entity."""
 
     def putNote(note: Note, expect: int | None = None) -> Deferred[Note]:
         """Store ``note`` (its entity must exist: NotFound); ``expect`` as in
-        :func:`.notes.checkPut`.  Fires with the note as stored (its revision one more than
-        the one it replaces)."""
+        :func:`~occi_twisted.model.notes.checkPut`.  Fires with the note as stored (its
+        revision one more than the one it replaces)."""
 
     def getNote(entityId: str, noteId: str) -> Deferred[Note | None]:
         """The note, or ``None``."""
@@ -215,7 +234,9 @@ class IStore(Interface):
     def listNotes(entityId: str, after: str | None, limit: int) -> Deferred[NotePage]:
         """Up to ``limit`` notes of the entity in creation order, after the cursor."""
 
-    # -- pubsub subscriptions (XEP-0060 state, shared by the nodes serving one cloud) --------
+
+class ISubscriptionStore(Interface):
+    """Pubsub subscriptions: XEP-0060 state, shared by the nodes serving one cloud."""
 
     def subscribe(subscription: Subscription) -> Deferred[Subscription]:
         """Keep ``subscription``; if ``jid`` is subscribed to ``node`` already, that one is
@@ -230,16 +251,24 @@ class IStore(Interface):
     ) -> Deferred[list[Subscription]]:
         """The subscriptions to ``node`` and/or of ``jid`` (``None``: any), oldest first."""
 
-    # -- requests (see :mod:`.requests`) ---------------------------------------------------
-    #
-    # Times are given by the caller (the scheduler's clock), never read by the store: leases
-    # and due times are compared with the clock that set them, which tests drive.
 
-    def addRequest(record: RequestRecord) -> Deferred[None]:
-        """Store a new request (see :func:`.requests.newRequest`); fires once it is durable.
+class IPubSubStore(IEventLog, ISubscriptionStore):
+    """What a pubsub service over the events reads and keeps: the event log and the
+    subscriptions to its nodes."""
 
-        As ``apply([AddRequest(record)])``: its entity must exist (NotFound) and its id be new
-        (Conflict)."""
+
+class IRequestStore(Interface):
+    """Persistent requests (see :mod:`occi_twisted.model.requests`).
+
+    Times are given by the caller (the scheduler's clock), never read by the store: leases
+    and due times are compared with the clock that set them, which tests drive."""
+
+    def addRequest(*records: RequestRecord, alongside: Sequence[Change] = ()) -> Deferred[None]:
+        """Store new requests (see :func:`~occi_twisted.model.requests.newRequest`) and the
+        changes ``alongside`` in one transaction; fires once it is durable.
+
+        As ``apply([AddRequest(record), ..., *alongside])``: each request's entity must exist
+        (NotFound) and its id be new (Conflict), and a refusal stores none of it."""
 
     def getRequest(requestId: str) -> Deferred[RequestRecord | None]:
         """The request with this id, or ``None``."""
@@ -248,7 +277,8 @@ class IStore(Interface):
         entityId: str | None, after: str | None, limit: int
     ) -> Deferred[RequestPage]:
         """Up to ``limit`` (at least 1) requests of the entity ``entityId`` (``None``: of every
-        entity) in creation order, after the cursor ``after``; cursors as for :meth:`page`."""
+        entity) in creation order, after the cursor ``after``; cursors as for
+        :meth:`IEntityStore.page`."""
 
     def claimDue(
         node: str, now: float, limit: int, leaseSeconds: float
@@ -291,10 +321,11 @@ class IStore(Interface):
         the client (and final progress, if given).  Conflict and NotFound as for
         :meth:`checkpoint`.
 
-        ``changes`` (as for :meth:`apply`) commit in the same transaction: what an action
-        made of its entity and the end of its request are durable together or not at all,
-        so a crash between the two can never make an action run twice.  A refused change
-        (e.g. PreconditionFailed: the entity changed meanwhile) leaves the request running."""
+        ``changes`` (as for :meth:`IEntityStore.apply`) commit in the same transaction: what
+        an action made of its entity and the end of its request are durable together or not
+        at all, so a crash between the two can never make an action run twice.  A refused
+        change (e.g. PreconditionFailed: the entity changed meanwhile) leaves the request
+        running."""
 
     def release(
         requestId: str,
@@ -325,3 +356,7 @@ class IStore(Interface):
         For a node starting up: what its earlier life left running died with it, and need not
         wait for the lease to end.  Only a node that is running nothing may call it, and node
         names must be unique among the nodes sharing a store."""
+
+
+class IStore(IEntityStore, IRequestStore, IPubSubStore, INoteStore, IAnswerStore):
+    """Everything a backend keeps: the one object the service opens, wires and closes."""

@@ -2,32 +2,32 @@
 
 It keeps the same documents as the SQLite store (canonical JSON, categories by identifier), so
 a test that passes here exercises the same serialisation, and it applies the same rules
-(:mod:`._rules`, and :mod:`._requestrules` for requests, kept in :mod:`._memrequests`).
-Nothing is durable; listings are linear scans, which is fine at test sizes.
+(:mod:`._rules`; for requests :mod:`._requests`, over the table of :mod:`._memrequests`).
+Its events, subscriptions and notes are kept by the parts in :mod:`._memlog`.  Nothing is
+durable; listings are linear scans, which is fine at test sizes.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
-from ..model import Entity, Mixin, Registry, Value, notes
+from ..model import Entity, Mixin, Registry, Value
 from ..model.answers import Answer, RememberAnswer, keyTaken
-from ..model.events import Event, EventPage, Subscription
-from ..model.notes import Note, NotePage
-from ..model.requests import AddRequest, RequestPage, RequestRecord, RequestState
+from ..model.requests import RequestRecord
 from . import _eventrules, _requestrules, _rules
+from ._memlog import EventsInMemory, NotesInMemory
 from ._memrequests import RequestTable
-from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
+from ._notices import Notifying
+from ._requests import RequestMethods, RequestRows
+from .interface import Change, Delete, IStore, Page, Put, Query
 from .serial import (
     EntityRecord,
     canonical,
@@ -58,16 +58,18 @@ class _Row:
 
 
 @implementer(IStore)
-class MemoryStore(_requestrules.Transitions):
+class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory):
     """Entities and user mixins in dictionaries, with the semantics of the durable stores.
 
     A change set is staged in a :class:`_Staged` overlay -- every rule checked against the
     committed state plus the set's earlier changes -- and merged only once all of it passed,
-    so a failing set changes nothing.  ``clock``, when given, stamps the ``updated`` time of
-    entities that lose a removed mixin.
+    so a failing set changes nothing.  ``clock``, when given, tells the time of the changes
+    the caller does not stamp: the ``updated`` time of entities that lose a removed mixin,
+    and of a deletion's events (without one, those keep the entity's own last time).
     """
 
     def __init__(self, registry: Registry, clock: IReactorTime | None = None) -> None:
+        super().__init__()
         self.registry = registry
         self._clock = clock
         self._rows: dict[str, _Row] = {}
@@ -75,15 +77,8 @@ class MemoryStore(_requestrules.Transitions):
         self._linksAt: defaultdict[str, set[str]] = defaultdict(set)
         #: Documents of user mixins by identifier, in the order they were defined.
         self._userMixins: dict[str, dict[str, Value]] = {}
-        self._lastSeq = 0
-        self._running = False
         self._requests = RequestTable(self._requestChanged)
         self._answers: dict[tuple[str, str], Answer] = {}
-        self._events: list[Event] = []
-        self._listeners: list[Callable[[], None]] = []
-        self._subscriptions: dict[tuple[str, str], Subscription] = {}
-        #: Notes by (entity id, note id), with their creation sequence number.
-        self._notes: dict[tuple[str, str], tuple[int, Note]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -144,11 +139,11 @@ class MemoryStore(_requestrules.Transitions):
     # -- writes ------------------------------------------------------------------------
 
     def apply(self, changes: Sequence[Change]) -> Deferred[None]:
-        return self._run(lambda: self._stage(changes))
+        return self._run(lambda: self._keep(self._stage(changes)))
 
-    def _stage(self, changes: Sequence[Change]) -> None:
-        """Check every change against the rows as the earlier ones leave them, then keep
-        them all -- or raise, having kept none."""
+    def _stage(self, changes: Sequence[Change]) -> _Staged:
+        """Check every change against the rows as the earlier ones leave them (raising at the
+        first refused), keeping nothing yet."""
         staged = _Staged(self)
         for change in changes:
             if isinstance(change, Put):
@@ -159,6 +154,10 @@ class MemoryStore(_requestrules.Transitions):
                 staged.remember(change.answer)
             else:
                 staged.addRequest(change.record)
+        return staged
+
+    def _keep(self, staged: _Staged) -> None:
+        """Make a staged change set the committed state."""
         self._merge(staged.rows)
         self._requests.insert(staged.requests)
         for answer in staged.answers:
@@ -192,72 +191,15 @@ class MemoryStore(_requestrules.Transitions):
 
         return self._run(remove)
 
-    # -- events and subscriptions ------------------------------------------------------
-
-    def eventsAfter(self, after: int, limit: int) -> Deferred[list[Event]]:
-        return self._run(lambda: self._events[max(0, after):max(0, after) + limit])
-
-    def events(self, node: str, *, requestId: str | None = None, before: int | None = None,
-               limit: int = 50) -> Deferred[EventPage]:
-        def page() -> EventPage:
-            found: list[Event] = []
-            end = len(self._events) if before is None else min(len(self._events), before - 1)
-            for event in reversed(self._events[:max(0, end)]):
-                if requestId is not None and event.requestId != requestId:
-                    continue
-                if node != "/" and node not in (event.location, event.collection):
-                    continue
-                found.append(event)
-                if len(found) > limit:
-                    break
-            return EventPage(found[:limit], len(found) > limit)
-
-        return self._run(page)
-
-    def event(self, eventId: str) -> Deferred[Event | None]:
-        return self._run(lambda: next((e for e in self._events if e.id == eventId), None))
-
-    def addEventListener(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
-
-    def removeEventListener(self, listener: Callable[[], None]) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
-    def subscribe(self, subscription: Subscription) -> Deferred[Subscription]:
-        def subscribe() -> Subscription:
-            key = (subscription.node, subscription.jid)
-            existing = self._subscriptions.get(key)
-            kept = subscription if existing is None else replace(
-                existing, options=dict(subscription.options))
-            self._subscriptions[key] = kept
-            return kept
-
-        return self._run(subscribe)
-
-    def unsubscribe(self, node: str, jid: str, subid: str | None = None) -> Deferred[bool]:
-        def unsubscribe() -> bool:
-            existing = self._subscriptions.get((node, jid))
-            if existing is None or (subid is not None and existing.subid != subid):
-                return False
-            del self._subscriptions[(node, jid)]
-            return True
-
-        return self._run(unsubscribe)
-
-    def subscriptions(self, node: str | None = None, jid: str | None = None
-                      ) -> Deferred[list[Subscription]]:
-        return self._run(lambda: [
-            s for s in self._subscriptions.values()
-            if (node is None or s.node == node) and (jid is None or s.jid == jid)
-        ])
+    # -- events ------------------------------------------------------------------------
 
     def _entityChanged(self, old: _Row | None, new: _Row | None) -> None:
         either = new or old
         if either is None:
             return
         record = either.record
-        now = self._clock.seconds() if self._clock is not None else time.time()
+        now = (self._clock.seconds() if self._clock is not None
+               else float(json.loads(record.document)["updated"]))
         self._append(_eventrules.entityRow(
             record.kind, record.id, record.location, record.owner,
             old=old.record.document if old is not None else None,
@@ -267,50 +209,6 @@ class MemoryStore(_requestrules.Transitions):
         row = self._rows.get(after.entityId)
         if row is not None:
             self._append(_eventrules.requestRow(before, after, row.record.location))
-
-    def _append(self, row: _eventrules.Row | None) -> None:
-        if row is not None:
-            self._events.append(_eventrules.fromRow(len(self._events) + 1, row))
-
-    # -- notes ---------------------------------------------------------------------------
-
-    def putNote(self, note: Note, expect: int | None = None) -> Deferred[Note]:
-        def put() -> Note:
-            if note.entityId not in self._rows:
-                raise notes.noEntity(note.entityId)
-            key = (note.entityId, note.id)
-            seq, existing = self._notes.get(key, (self._nextSeq(), None))
-            notes.checkPut(existing, note, expect)
-            stored = replace(note, revision=1) if existing is None else replace(
-                note, created=existing.created, revision=existing.revision + 1)
-            self._notes[key] = (seq, stored)
-            return stored
-
-        return self._run(put)
-
-    def getNote(self, entityId: str, noteId: str) -> Deferred[Note | None]:
-        return self._run(lambda: self._notes.get((entityId, noteId), (0, None))[1])
-
-    def deleteNote(self, entityId: str, noteId: str, expect: int | None = None
-                   ) -> Deferred[None]:
-        def delete() -> None:
-            existing = self._notes.get((entityId, noteId), (0, None))[1]
-            notes.checkDelete(existing, entityId, noteId, expect)
-            del self._notes[(entityId, noteId)]
-
-        return self._run(delete)
-
-    def listNotes(self, entityId: str, after: str | None, limit: int) -> Deferred[NotePage]:
-        def page() -> NotePage:
-            _rules.checkLimit(limit)
-            start = _rules.cursorAfter(after)
-            found = sorted((seq, note) for (owner, _), (seq, note) in self._notes.items()
-                           if owner == entityId and seq > start)[:limit + 1]
-            shown = found[:limit]
-            cursor = str(shown[-1][0]) if len(found) > limit else None
-            return NotePage([note for _, note in shown], cursor)
-
-        return self._run(page)
 
     # -- remembered answers ------------------------------------------------------------
 
@@ -326,75 +224,28 @@ class MemoryStore(_requestrules.Transitions):
 
         return self._run(forget)
 
-    # -- requests ----------------------------------------------------------------------
+    # -- requests (see :mod:`._requests`) ---------------------------------------------------
 
-    def addRequest(self, record: RequestRecord) -> Deferred[None]:
-        return self.apply([AddRequest(record)])
+    def _readRequests(self, work: Callable[[RequestRows], _T]) -> Deferred[_T]:
+        return self._run(lambda: work(self._requests))
 
-    def getRequest(self, requestId: str) -> Deferred[RequestRecord | None]:
-        return self._run(lambda: self._requests.get(requestId))
+    def _writeRequests(
+        self, work: Callable[[RequestRows], _T], changes: Sequence[Change] = ()
+    ) -> Deferred[_T]:
+        def write() -> _T:
+            # The changes are checked first and kept last: ``work`` raises, if it does,
+            # before it writes anything, so a refusal from either leaves both as they were.
+            staged = self._stage(changes)
+            done = work(self._requests)
+            self._keep(staged)
+            return done
 
-    def listRequests(
-        self, entityId: str | None, after: str | None, limit: int
-    ) -> Deferred[RequestPage]:
-        return self._run(lambda: self._requests.page(entityId, after, limit))
-
-    def claimDue(
-        self, node: str, now: float, limit: int, leaseSeconds: float
-    ) -> Deferred[list[RequestRecord]]:
-        return self._run(lambda: self._requests.claimDue(node, now, limit, leaseSeconds))
-
-    def checkpoint(
-        self, requestId: str, node: str, *, now: float, leaseSeconds: float,
-        progress: Mapping[str, Value] | None = None, checkpoint: Value | None = None,
-    ) -> Deferred[RequestRecord]:
-        return self._change(requestId, partial(
-            _requestrules.checkpointed, node=node, now=now, leaseSeconds=leaseSeconds,
-            progress=progress, checkpoint=checkpoint))
-
-    def finish(
-        self, requestId: str, node: str, *, now: float, state: RequestState, message: str,
-        progress: Mapping[str, Value] | None = None, changes: Sequence[Change] = (),
-    ) -> Deferred[RequestRecord]:
-        transition = partial(_requestrules.finished, node=node, now=now, state=state,
-                             message=message, progress=progress)
-
-        def finish() -> RequestRecord:
-            # Check the request's transition before touching anything, so that a refusal
-            # from either part leaves both as they were.
-            ended = transition(_requestrules.found(requestId, self._requests.get(requestId)))
-            self._stage(changes)
-            return self._requests.change(requestId, lambda record: ended)
-
-        return self._run(finish)
-
-    def nextDue(self, now: float) -> Deferred[float | None]:
-        return self._run(lambda: self._requests.nextDue(now))
-
-    def releaseNode(self, node: str, now: float) -> Deferred[list[RequestRecord]]:
-        return self._run(lambda: self._requests.releaseNode(node, now))
-
-    def _change(
-        self, requestId: str, transition: Callable[[RequestRecord], RequestRecord]
-    ) -> Deferred[RequestRecord]:
-        return self._run(lambda: self._requests.change(requestId, transition))
+        return self._run(write)
 
     # -- helpers -----------------------------------------------------------------------
 
-    def _run(self, work: Callable[[], _T]) -> Deferred[_T]:
-        """Run ``work`` now, as a Deferred; refuse once the store is stopped."""
-
-        def checked() -> _T:
-            if not self._running:
-                raise StoreUnavailable("The store is not running: it was stopped or never started.")
-            seen = len(self._events)
-            result = work()
-            if len(self._events) > seen:
-                for listener in list(self._listeners):
-                    listener()
-            return result
-
-        return maybeDeferred(checked)
+    def _hasEntity(self, entityId: str) -> bool:
+        return entityId in self._rows
 
     def _entity(self, row: _Row) -> Entity:
         # A fresh parse each time, so callers never share mutable values with the store.
@@ -407,10 +258,6 @@ class MemoryStore(_requestrules.Transitions):
         for row in sorted(self._rows.values(), key=lambda row: row.seq):
             if _matches(row, query):
                 yield row
-
-    def _nextSeq(self) -> int:
-        self._lastSeq += 1
-        return self._lastSeq
 
     def _merge(self, changed: Mapping[str, _Row | None]) -> None:
         """Make staged rows (``None``: deleted) the committed state, indexes included."""
@@ -425,8 +272,7 @@ class MemoryStore(_requestrules.Transitions):
                             del self._linksAt[location]
             if row is None:
                 self._rows.pop(entityId, None)
-                for key in [k for k in self._notes if k[0] == entityId]:
-                    del self._notes[key]
+                self._forgetNotes(entityId)
                 continue
             self._rows[entityId] = row
             for location in (row.record.source, row.record.target):

@@ -3,20 +3,23 @@
 Two connections to one WAL-mode database:
 
 - writes go to a :class:`~._writer.GroupCommitWriter` thread, which commits every change set
-  queued during the previous fsync in one transaction (``synchronous=FULL``), each in its own
-  savepoint; that is what lets hundreds of concurrent requests each get a durable answer
-  without each paying a whole fsync.
+  queued meanwhile in one transaction, each in its own savepoint, while another thread makes
+  whole groups of such transactions durable with one fsync of the WAL; that is what lets
+  hundreds of concurrent requests each get a durable answer without each paying a whole
+  fsync.
 - reads run synchronously on the reactor thread on a second connection.  They are indexed
   lookups taking microseconds, cheaper than a thread hop, and WAL lets them proceed while the
-  writer commits.  A write's Deferred fires after its commit, so a read issued from its
-  callback sees it.
+  writer commits.  A write's Deferred fires once its commit is durable, so a read issued from
+  its callback sees it.
 
 Everything that crosses to the writer thread is plain data: entities become
 :class:`~.serial.EntityRecord` on the reactor thread, where the registry lives.
 
-Requests (:mod:`._sqlrequests`) follow the same split: every transition -- a claim above all
--- is a unit of work on the writer thread, so it reads and writes under SQLite's write lock,
-which several stores (nodes) on one file share; reading one runs on the reactor thread.
+Requests (:mod:`._sqlrequests`, under the rules of :mod:`._requests`) follow the same split:
+every transition -- a claim above all -- is a unit of work on the writer thread, so it reads
+and writes under SQLite's write lock, which several stores (nodes) on one file share; reading
+one runs on the reactor thread.  Once a unit of work that appended events is durable, the
+listeners hear of it (:mod:`._notices`).
 """
 
 from __future__ import annotations
@@ -24,23 +27,20 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from functools import partial
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from twisted.internet.defer import Deferred, fail, maybeDeferred
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
-from twisted.logger import Logger
 from zope.interface import implementer
 
-from ..model import Entity, Mixin, Registry, Value
+from ..model import Entity, Mixin, Registry
 from ..model.answers import Answer, RememberAnswer
 from ..model.errors import OCCIError
 from ..model.events import Event, EventPage, Subscription
 from ..model.notes import Note, NotePage
-from ..model.requests import AddRequest, RequestPage, RequestRecord, RequestState
 from . import (
     _requestrules,
     _rules,
@@ -50,12 +50,12 @@ from . import (
     _sqlrequests,
     _sqlwrite,
 )
-from ._sqlschema import openReader, openWriter
+from ._notices import Notices, Notifying
+from ._requests import RequestMethods, RequestRows
+from ._sqlschema import LogSync, openReader, openWriter
 from ._writer import GroupCommitWriter
 from .interface import Change, Delete, IStore, Page, Put, Query, StoreUnavailable
 from .serial import canonical, defineUserMixins, entityFromDict, mixinToDict, recordOf
-
-_log = Logger()
 
 _T = TypeVar("_T")
 #: Decoded documents kept at most: about fifteen megabytes of entities.
@@ -63,32 +63,38 @@ _DECODED_MAX = 10_000
 
 
 @implementer(IStore)
-class SQLiteStore(_requestrules.Transitions):
+class SQLiteStore(Notifying, RequestMethods):
     """Entities and user mixins in the SQLite database file ``path``.
 
     The file and its directory are created if need be; SQLite keeps its ``-wal`` and ``-shm``
-    files beside it.  ``reactor`` delivers the writer thread's results (``callFromThread``)
-    and, as every reactor does, tells the time (``seconds``) stamped on entities that lose a
-    removed user mixin.
+    files beside it.  ``reactor`` delivers the writer thread's results (``callFromThread``);
+    ``clock`` (the reactor unless given) tells the time of what the caller does not stamp --
+    a deletion's events, the entities that lose a removed user mixin -- and when to tell the
+    listeners.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], registry: Registry, reactor: IReactorFromThreads
+        self, path: str | os.PathLike[str], registry: Registry, reactor: IReactorFromThreads,
+        clock: IReactorTime | None = None,
     ) -> None:
         self.registry = registry
         self._path = os.fspath(path)
         self._reactor = reactor
+        self._clock = clock if clock is not None else IReactorTime(reactor)
         self._writer: GroupCommitWriter | None = None
         self._reader: sqlite3.Connection | None = None
         self._decoded: dict[str, Entity] = {}
-        self._listeners: list[Callable[[], None]] = []
-        self._telling = False
-        self._clock = IReactorTime(reactor, None)
+        self._notices = Notices(self._clock)
 
     @property
     def commits(self) -> int:
         """Transactions committed since :meth:`start`: fewer than change sets under load."""
         return 0 if self._writer is None else self._writer.commits
+
+    @property
+    def syncs(self) -> int:
+        """Syncs to the disk since :meth:`start`: fewer than transactions under load."""
+        return 0 if self._writer is None else self._writer.syncs
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -111,7 +117,8 @@ class SQLiteStore(_requestrules.Transitions):
         if self._writer is not None:
             raise StoreUnavailable(f"The store {self._path} is already running.")
         writer = self._writer = GroupCommitWriter(
-            partial(openWriter, self._path), self._reactor
+            partial(openWriter, self._path), self._reactor, sync=LogSync(self._path),
+            mark=_sqlevents.lastSeq,
         )
         try:
             await writer.start()
@@ -218,7 +225,8 @@ class SQLiteStore(_requestrules.Transitions):
     # -- events and subscriptions ------------------------------------------------------
 
     def eventsAfter(self, after: int, limit: int) -> Deferred[list[Event]]:
-        return self._read(partial(_sqlevents.after, seq=after, limit=limit))
+        durable = 0 if self._writer is None else self._writer.durableMark
+        return self._read(partial(_sqlevents.after, seq=after, limit=limit, durable=durable))
 
     def events(self, node: str, *, requestId: str | None = None, before: int | None = None,
                limit: int = 50) -> Deferred[EventPage]:
@@ -227,13 +235,6 @@ class SQLiteStore(_requestrules.Transitions):
 
     def event(self, eventId: str) -> Deferred[Event | None]:
         return self._read(partial(_sqlevents.byId, eventId=eventId))
-
-    def addEventListener(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
-
-    def removeEventListener(self, listener: Callable[[], None]) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
 
     def subscribe(self, subscription: Subscription) -> Deferred[Subscription]:
         return self._write(partial(_sqlevents.subscribe, subscription=subscription))
@@ -245,27 +246,8 @@ class SQLiteStore(_requestrules.Transitions):
                       ) -> Deferred[list[Subscription]]:
         return self._read(partial(_sqlevents.subscriptions, node=node, jid=jid))
 
-    def _tellSoon(self) -> None:
-        """After a commit: tell the listeners once per reactor turn, however many commits
-        the turn saw (a group commit is many)."""
-        if not self._listeners or self._telling:
-            return
-        self._telling = True
-        if self._clock is None:
-            self._tell()
-        else:
-            self._clock.callLater(0, self._tell)
-
-    def _tell(self) -> None:
-        self._telling = False
-        for listener in list(self._listeners):
-            try:
-                listener()
-            except Exception:
-                _log.failure("An event listener failed")
-
     def _now(self) -> float:
-        return self._clock.seconds() if self._clock is not None else time.time()
+        return self._clock.seconds()
 
     # -- notes ---------------------------------------------------------------------------
 
@@ -291,76 +273,26 @@ class SQLiteStore(_requestrules.Transitions):
     def forgetAnswers(self, before: float) -> Deferred[int]:
         return self._write(partial(_sqlwrite.forgetAnswers, before=before))
 
-    # -- requests (claims and transitions on the writer thread) -------------------------
+    # -- requests (see :mod:`._requests`; transitions on the writer thread) ----------------
 
-    def addRequest(self, record: RequestRecord) -> Deferred[None]:
-        return self.apply([AddRequest(record)])
+    def _readRequests(self, work: Callable[[RequestRows], _T]) -> Deferred[_T]:
+        return self._read(lambda db: work(_sqlrequests.Rows(db)))
 
-    def getRequest(self, requestId: str) -> Deferred[RequestRecord | None]:
-        return self._read(partial(_sqlrequests.get, requestId=requestId))
-
-    def listRequests(
-        self, entityId: str | None, after: str | None, limit: int
-    ) -> Deferred[RequestPage]:
-        def listRequests(db: sqlite3.Connection) -> RequestPage:
-            _rules.checkLimit(limit)
-            found, more = _sqlrequests.page(db, entityId, _rules.cursorAfter(after), limit)
-            cursor = str(found[-1][0]) if more else None
-            return RequestPage([record for _, record in found], cursor)
-
-        return self._read(listRequests)
-
-    def claimDue(
-        self, node: str, now: float, limit: int, leaseSeconds: float
-    ) -> Deferred[list[RequestRecord]]:
-        return self._write(partial(_sqlrequests.claimDue, node=node, now=now, limit=limit,
-                                   leaseSeconds=leaseSeconds))
-
-    def checkpoint(
-        self, requestId: str, node: str, *, now: float, leaseSeconds: float,
-        progress: Mapping[str, Value] | None = None, checkpoint: Value | None = None,
-    ) -> Deferred[RequestRecord]:
+    def _writeRequests(
+        self, work: Callable[[RequestRows], _T], changes: Sequence[Change] = ()
+    ) -> Deferred[_T]:
         try:
-            # Copied here, on the reactor thread: the writer thread must not see the
-            # caller's mutable values, and a value that is not JSON fails now.
-            progress, checkpoint = _plain(progress), _plain(checkpoint)
-        except (TypeError, ValueError):
-            return fail()
-        return self._change(requestId, partial(
-            _requestrules.checkpointed, node=node, now=now, leaseSeconds=leaseSeconds,
-            progress=progress, checkpoint=checkpoint))
-
-    def finish(
-        self, requestId: str, node: str, *, now: float, state: RequestState, message: str,
-        progress: Mapping[str, Value] | None = None, changes: Sequence[Change] = (),
-    ) -> Deferred[RequestRecord]:
-        try:
-            progress = _plain(progress)
             prepared = [_prepare(change, self._now()) for change in changes]
         except (TypeError, ValueError):
             return fail()
-        transition = partial(_requestrules.finished, node=node, now=now, state=state,
-                             message=message, progress=progress)
 
-        def finish(db: sqlite3.Connection) -> RequestRecord:
+        def write(db: sqlite3.Connection) -> _T:
             # One savepoint: a refusal from either part rolls back both.
-            ended = _sqlrequests.change(db, requestId, transition)
+            done = work(_sqlrequests.Rows(db))
             _sqlwrite.applyChanges(db, prepared)
-            return ended
+            return done
 
-        return self._write(finish)
-
-    def nextDue(self, now: float) -> Deferred[float | None]:
-        return self._read(partial(_sqlrequests.nextDue, now=now))
-
-    def releaseNode(self, node: str, now: float) -> Deferred[list[RequestRecord]]:
-        return self._write(partial(_sqlrequests.releaseNode, node=node, now=now))
-
-    def _change(
-        self, requestId: str, transition: Callable[[RequestRecord], RequestRecord]
-    ) -> Deferred[RequestRecord]:
-        return self._write(partial(_sqlrequests.change, requestId=requestId,
-                                   transition=transition))
+        return self._write(write)
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -392,7 +324,7 @@ class SQLiteStore(_requestrules.Transitions):
         return written
 
     def _written(self, result: _T) -> _T:
-        self._tellSoon()
+        self._notices.changed()
         return result
 
     def _entity(self, text: str) -> Entity:
@@ -421,14 +353,6 @@ def _prepare(change: Change, now: float) -> _sqlwrite.PreparedChange:
         return _sqlwrite.DeleteId(change.entityId, change.expect, now)
     _requestrules.checkNew(change.record)
     return _sqlrequests.NewRequest(_requestrules.toRow(change.record))
-
-
-_J = TypeVar("_J")
-
-
-def _plain(value: _J) -> _J:
-    """A private copy of a JSON value (``ValueError``/``TypeError`` if it is not JSON)."""
-    return value if value is None else cast(_J, json.loads(canonical(value)))
 
 
 def _forget(registry: Registry, mixin: Mixin) -> None:

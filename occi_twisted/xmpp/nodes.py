@@ -21,7 +21,7 @@ from twisted.internet.defer import Deferred, succeed
 
 from ..identity import Principal
 from ..model import Entity, Kind
-from ..store.interface import IStore, Query
+from ..store.interface import IEntityStore, Query
 from .tenancy import ownerSeenBy
 
 ROOT = "/"
@@ -108,7 +108,7 @@ class EntityNodes(NamedTuple):
     owner: NodeOwner
 
 
-def storeNodes(store: IStore, *, limit: int = 500) -> EntityNodes:
+def storeNodes(store: IEntityStore, *, limit: int = 500) -> EntityNodes:
     """Entity nodes that are the entities in ``store``; a collection lists up to ``limit``
     of them (in creation order: wokkel's disco#items has no paging)."""
 

@@ -48,7 +48,7 @@ from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
 
 from ..model.events import Event, EventType, Subscription
-from ..store.interface import IStore
+from ..store.interface import IPubSubStore
 from .payload import EntryOf, payloadXML
 from .resource import delivers
 from .tenancy import Reader, Tenancy, WhoIs
@@ -96,8 +96,9 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
     #: has the next notifications to read while the next events are read from the store.
     transportBuffer = 1 << 20
 
-    def __init__(self, store: IStore, sender: str, entryOf: EntryOf, *, clock: IReactorTime,
-                 batch: int = 200, backlog: int = 1000, whoIs: WhoIs | None = None) -> None:
+    def __init__(self, store: IPubSubStore, sender: str, entryOf: EntryOf, *,
+                 clock: IReactorTime, batch: int = 200, backlog: int = 1000,
+                 whoIs: WhoIs | None = None) -> None:
         super().__init__()
         self.store = store
         self.tenancy = Tenancy(whoIs)

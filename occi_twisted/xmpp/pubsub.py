@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from wokkel.disco import DiscoHandler
 from wokkel.pubsub import PubSubService
 
-from ..store.interface import IStore
+from ..store.interface import IPubSubStore
 from .component import ReconnectingComponent
 from .nodes import NodeChildren, NodeExists, NodeOwner, Nodes
 from .payload import EntryOf
@@ -70,7 +70,7 @@ def _notFollowing(failure: Failure) -> None:
     log.failure("The XMPP publisher could not read the store; no notifications", failure)
 
 
-def makePubSubService(store: IStore, *, component: str, jid: str, secret: str,
+def makePubSubService(store: IPubSubStore, *, component: str, jid: str, secret: str,
                       nodeExists: NodeExists, entryOf: EntryOf, reactor: Any,
                       nodeChildren: NodeChildren | None = None,
                       nodeOwner: NodeOwner | None = None, whoIs: WhoIs | None = None,

@@ -40,7 +40,7 @@ from wokkel.pubsub import (
 from wokkel.pubsub import Subscription as WokkelSubscription
 
 from ..model.events import Event, Subscription
-from ..store.interface import IStore
+from ..store.interface import IPubSubStore
 from .nodes import ROOT, Nodes
 from .payload import EntryOf, payloadXML
 from .tenancy import Tenancy, WhoIs, mayRead, ownerSeenBy
@@ -89,7 +89,7 @@ class EventPubSubResource(PubSubResource):  # type: ignore[misc]  # wokkel is un
     #: Events looked at, at most, to find a user's history in the root or a collection.
     historyScan = 10_000
 
-    def __init__(self, store: IStore, nodes: Nodes, entryOf: EntryOf, *,
+    def __init__(self, store: IPubSubStore, nodes: Nodes, entryOf: EntryOf, *,
                  clock: IReactorTime, defaultItems: int = 100,
                  historyLimit: int = 1000,
                  changed: Callable[[str], None] = lambda node: None,

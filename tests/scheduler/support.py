@@ -12,10 +12,11 @@ from twisted.internet.task import Clock, deferLater
 from twisted.python.failure import Failure
 
 from occi_twisted.model import Description, Registry, newEntity
+from occi_twisted.model.events import requestOfEvent
 from occi_twisted.model.infrastructure import COMPUTE
 from occi_twisted.model.requests import RequestRecord, newRequest
 from occi_twisted.scheduler import RunContext, Runner, RunResult, Scheduler
-from occi_twisted.store import CREATE, IStore, MemoryStore, Put
+from occi_twisted.store import CREATE, IStore, MemoryStore, Put, StoreUnavailable
 
 STOP = "http://schemas.ogf.org/occi/infrastructure/compute/action#stop"
 ERASE = "http://schemas.occi-twisted.example/storage/action#secure_erase"
@@ -98,16 +99,19 @@ class Slices:
 
 
 class Harness:
-    """A started memory store with one compute, a Clock at :data:`T0`, and what the
-    schedulers' observer saw."""
+    """A started memory store with one compute, a Clock at :data:`T0`, and the steps of
+    requests the store's event log shows from the first scheduler on (as a follower of the
+    store hears of them)."""
 
     def __init__(self, store: IStore | None = None, clock: Clock | None = None) -> None:
         self.clock = clock or Clock()
         if clock is None:
             self.clock.advance(T0)
         self.store = store or MemoryStore(Registry.standard())
+        #: Each request step since the first scheduler was made, as its event shows it.
         self.seen: list[RequestRecord] = []
         self.schedulers: list[Scheduler] = []
+        self._cursor: int | None = None
 
     def start(self) -> Harness:
         result(self.store.start())
@@ -117,10 +121,24 @@ class Harness:
 
     def scheduler(self, runners: dict[str, Runner], node: str = "node-1",
                   clock: Clock | None = None, **options: Any) -> Scheduler:
-        made = Scheduler(self.store, clock or self.clock, node, runners,
-                         observer=self.seen.append, **options)
+        if self._cursor is None:
+            newest: list[int] = []
+            read = self.store.events("/", limit=1)
+            read.addCallbacks(lambda page: newest.extend(e.seq for e in page.events),
+                              lambda failure: failure.trap(StoreUnavailable))  # not open yet
+            self._cursor = newest[0] if newest else 0
+            self.store.addEventListener(self._heard)
+        made = Scheduler(self.store, clock or self.clock, node, runners, **options)
         self.schedulers.append(made)
         return made
+
+    def _heard(self) -> None:
+        assert self._cursor is not None
+        for event in result(self.store.eventsAfter(self._cursor, 10_000)):
+            self._cursor = event.seq
+            record = requestOfEvent(event)
+            if record is not None:
+                self.seen.append(record)
 
     def add(self, requestId: str, *, delay: float | None = None, action: str = STOP,
             now: float | None = None) -> RequestRecord:
@@ -137,7 +155,7 @@ class Harness:
         return record
 
     def states(self, requestId: str) -> list[str]:
-        """Every state the observer saw the request in, repeats folded."""
+        """Every state the request's events showed it in, repeats folded."""
         states: list[str] = []
         for record in self.seen:
             if record.id == requestId and (not states or states[-1] != record.state.value):

@@ -31,7 +31,7 @@ def harness() -> Iterator[Harness]:
 
 def test_claimsAndRunsDueWorkWhenStarted(harness: Harness) -> None:
     """Work waiting in the store when the scheduler starts (e.g. queued before a restart)
-    runs at once; the observer sees each step."""
+    runs at once; each step is an event."""
     gate = Gate()
     harness.add("r1")
     scheduler = harness.scheduler({STOP: gate})
@@ -357,12 +357,13 @@ def test_stopWaitsOnlySoLong(harness: Harness) -> None:
     assert gate.calls[0].context.stopping
 
 
-def test_observerFailuresDoNotStopTheWork(harness: Harness) -> None:
-    def broken(record: RequestRecord) -> None:
-        raise RuntimeError("observer bug")
+def test_listenerFailuresDoNotStopTheWork(harness: Harness) -> None:
+    def broken() -> None:
+        raise RuntimeError("listener bug")
 
     times: list[float] = []
     harness.add("r")
-    Scheduler(harness.store, harness.clock, "n", {STOP: succeedAt(times, harness.clock)},
-              observer=broken).startService()
+    harness.store.addEventListener(broken)
+    Scheduler(harness.store, harness.clock, "n",
+              {STOP: succeedAt(times, harness.clock)}).startService()
     assert harness.get("r").state is RequestState.SUCCEEDED

@@ -107,15 +107,21 @@ async def test_anotherNodeResumesFromTheCheckpointAfterACrash(tmp_path: Path) ->
     entity = newEntity(Description(kind=COMPUTE), entityId="c1", owner="alice", now=T0)
     await liveStore.apply([Put(entity, expect=CREATE)])
     request = newRequest("c1", ERASE, owner="alice", now=T0)
-    seen: list[RequestRecord] = []
 
     def saved(n: int) -> Callable[[], bool]:
-        return lambda: any(record.checkpoint == {"pass": n} for record in seen)
+        """Whether the store holds the checkpoint of pass ``n`` (reads answer at once)."""
+
+        def holds() -> bool:
+            stored: list[RequestRecord | None] = []
+            liveStore.getRequest(request.id).addCallback(stored.append)
+            return bool(stored) and stored[0] is not None and stored[0].checkpoint == {"pass": n}
+
+        return holds
 
     dead = Scheduler(deadStore, deadClock, "node-1", {ERASE: erase("node-1", deadClock)},
-                     leaseSeconds=60.0, observer=seen.append)
+                     leaseSeconds=60.0)
     live = Scheduler(liveStore, clock, "node-2", {ERASE: erase("node-2", clock)},
-                     leaseSeconds=60.0, observer=seen.append)
+                     leaseSeconds=60.0)
     try:
         dead.startService()
         await dead.submit(request)

@@ -1,15 +1,17 @@
-"""The contract of remembered answers (Idempotency-Key), kept by every store."""
+"""The contract of remembered answers (Idempotency-Key;
+:class:`~occi_twisted.store.interface.IAnswerStore`), kept by every store."""
 
 from __future__ import annotations
 
 import pytest
 import pytest_twisted
+from zope.interface.verify import verifyObject
 
 from occi_twisted.model import Description, newEntity
 from occi_twisted.model.answers import Answer, KeyTaken, RememberAnswer
 from occi_twisted.model.errors import Conflict
 from occi_twisted.model.infrastructure import COMPUTE
-from occi_twisted.store.interface import CREATE, IStore, Put
+from occi_twisted.store.interface import CREATE, IAnswerStore, IStore, Put
 
 
 def answer(key: str = "k1", *, owner: str = "alice", created: float = 1000.0,
@@ -24,6 +26,11 @@ def compute(entityId: str) -> Put:
 
 
 class AnswerContract:
+    """Tests of :class:`IAnswerStore`; needs a backend (:mod:`.backends`)."""
+
+    def test_providesIAnswerStore(self, store: IStore) -> None:
+        assert verifyObject(IAnswerStore, store)
+
     @pytest_twisted.ensureDeferred
     async def test_answer_commits_with_its_changes(self, store: IStore) -> None:
         assert await store.recall("alice", "k1") is None

@@ -1,14 +1,15 @@
-"""The contract every store backend keeps: one set of tests, applied to each backend.
+"""The contract of entities and user mixins (:class:`~occi_twisted.store.interface.IEntityStore`)
+that every store backend keeps, and what the other contracts share to make entities.
 
-A backend's test module subclasses :class:`StoreContract` and says how to make a store
-(:meth:`~StoreContract.makeStore`); every test here then runs against it.  The memory store and
-the SQLite store must be indistinguishable through :class:`~occi_twisted.store.interface.IStore`.
+Each small interface of the store has its contract (this one, ``requests_contract``,
+``events_contract``, ``subscriptions_contract``, ``notes_contract``, ``answers_contract``),
+and each backend's test module runs every contract against it (see :mod:`.backends`): the
+memory store and the SQLite store must be indistinguishable through each interface.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from twisted.internet import reactor
 from twisted.internet.threads import blockingCallFromThread, deferToThread
 from zope.interface.verify import verifyObject
 
-from occi_twisted.model import Description, Entity, Mixin, Registry, Value, newEntity
+from occi_twisted.model import Description, Entity, Mixin, Value, newEntity
 from occi_twisted.model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from occi_twisted.model.infrastructure import (
     COMPUTE,
@@ -34,16 +35,12 @@ from occi_twisted.model.infrastructure import (
 from occi_twisted.store.interface import (
     CREATE,
     Delete,
+    IEntityStore,
     IStore,
     Put,
     Query,
     StoreUnavailable,
 )
-
-from .answers_contract import AnswerContract
-from .events_contract import EventContract
-from .notes_contract import NoteContract
-from .requests_contract import RequestContract
 
 TAGS = "http://example.com/tags#"
 
@@ -131,37 +128,16 @@ async def ids(store: IStore, query: Query = EVERYTHING, limit: int = 1000) -> li
     return [entity.id for entity in page.entities]
 
 
-class StoreContract(RequestContract, AnswerContract, EventContract, NoteContract):
-    """Tests of :class:`IStore` semantics; subclasses provide :meth:`makeStore`.
-
-    The tests of persistent requests come from :class:`RequestContract`."""
-
-    def makeStore(self, path: Path, registry: Registry) -> IStore:
-        """A new, unstarted store keeping its data at ``path`` (a file name in a temp dir)."""
-        raise NotImplementedError
-
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[IStore]:
-        self.path = tmp_path / "data" / "store.sqlite3"
-        store = self.makeStore(self.path, Registry.standard())
-        self.opened = [store]
-        pytest_twisted.blockon(store.start())
-        yield store
-        for each in self.opened:
-            pytest_twisted.blockon(each.stop())
+class EntityContract:
+    """Tests of :class:`IEntityStore`; needs a backend (:mod:`.backends`)."""
 
     async def restart(self, store: IStore) -> IStore:
-        """Stop ``store`` and open its data again, with a fresh registry."""
-        await store.stop()
-        again = self.makeStore(self.path, Registry.standard())
-        self.opened.append(again)
-        await again.start()
-        return again
+        raise NotImplementedError
 
     # -- basics --------------------------------------------------------------------------
 
-    def test_providesIStore(self, store: IStore) -> None:
-        assert verifyObject(IStore, store)
+    def test_providesIEntityStore(self, store: IStore) -> None:
+        assert verifyObject(IEntityStore, store)
 
     @pytest_twisted.ensureDeferred
     async def test_createThenGet(self, store: IStore) -> None:

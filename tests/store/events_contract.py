@@ -1,17 +1,21 @@
-"""The contract of events and subscriptions, kept by every store: one event per change, in
-the change's transaction, in commit order; none for a refused change or a lease renewal."""
+"""The contract of the event log (:class:`~occi_twisted.store.interface.IEventLog`), kept by
+every store: one event per change, in the change's transaction, in commit order; none for a
+refused change or a lease renewal; the listeners told of commits."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import pytest_twisted
+from zope.interface.verify import verifyObject
 
 from occi_twisted.model import Description, Mixin, newEntity, withMixins, withState
 from occi_twisted.model.errors import Conflict
-from occi_twisted.model.events import EventType, Subscription, requestOfEvent
+from occi_twisted.model.events import EventType, requestOfEvent
 from occi_twisted.model.infrastructure import NETWORK, NETWORKINTERFACE
 from occi_twisted.model.requests import RequestState
-from occi_twisted.store.interface import CREATE, Delete, IStore, Put
+from occi_twisted.store.interface import CREATE, Delete, IEventLog, IStore, Put
 
 from .requests_contract import LEASE, compute, request, withEntity
 
@@ -21,6 +25,11 @@ async def types(store: IStore, after: int = 0) -> list[EventType]:
 
 
 class EventContract:
+    """Tests of :class:`IEventLog`; needs a backend (:mod:`.backends`)."""
+
+    def test_providesIEventLog(self, store: IStore) -> None:
+        assert verifyObject(IEventLog, store)
+
     @pytest_twisted.ensureDeferred
     async def test_entity_changes_make_events(self, store: IStore) -> None:
         c1 = compute("c1")
@@ -121,6 +130,17 @@ class EventContract:
         assert await store.event("no-such-event") is None
 
     @pytest_twisted.ensureDeferred
+    async def test_ids_carry_the_time_of_their_change(self, store: IStore) -> None:
+        """Event and request ids begin with the time of the change (UUID version 7), told
+        by the clock that stamped it -- never read from the wall by the store."""
+        await withEntity(store, "c1")  # created at 100.0
+        await store.addRequest(request(requestId=None, now=1000.0))
+        created, queued = await store.eventsAfter(0, 10)
+        assert uuid.UUID(created.id).int >> 80 == 100_000
+        assert uuid.UUID(queued.id).int >> 80 == 1_000_000
+        assert queued.requestId is not None and uuid.UUID(queued.requestId).int >> 80 == 1_000_000
+
+    @pytest_twisted.ensureDeferred
     async def test_listeners_hear_of_commits(self, store: IStore) -> None:
         heard: list[int] = []
         store.addEventListener(lambda: heard.append(1))
@@ -128,22 +148,6 @@ class EventContract:
         await _turn()
         assert heard
         store.removeEventListener(heard.append)  # not registered: harmless
-
-    @pytest_twisted.ensureDeferred
-    async def test_subscriptions(self, store: IStore) -> None:
-        first = await store.subscribe(Subscription("/compute/", "a@x/r", "s1", {}, 1.0))
-        again = await store.subscribe(Subscription("/compute/", "a@x/r", "s2",
-                                                   {"pubsub#deliver": "true"}, 2.0))
-        assert first.subid == again.subid == "s1"
-        assert again.options == {"pubsub#deliver": "true"}
-        await store.subscribe(Subscription("/", "b@x", "s3", {}, 3.0))
-        assert [s.jid for s in await store.subscriptions("/compute/")] == ["a@x/r"]
-        assert [s.node for s in await store.subscriptions(jid="b@x")] == ["/"]
-        assert len(await store.subscriptions()) == 2
-        assert not await store.unsubscribe("/compute/", "a@x/r", "wrong")
-        assert await store.unsubscribe("/compute/", "a@x/r")
-        assert not await store.unsubscribe("/compute/", "a@x/r")
-        assert [s.jid for s in await store.subscriptions()] == ["b@x"]
 
 
 async def _turn() -> None:

@@ -1,13 +1,15 @@
-"""The contract of notes, kept by every store."""
+"""The contract of notes (:class:`~occi_twisted.store.interface.INoteStore`), kept by every
+store."""
 
 from __future__ import annotations
 
 import pytest
 import pytest_twisted
+from zope.interface.verify import verifyObject
 
 from occi_twisted.model.errors import Conflict, NotFound, PreconditionFailed
 from occi_twisted.model.notes import NEW, Note
-from occi_twisted.store.interface import Delete, IStore
+from occi_twisted.store.interface import Delete, INoteStore, IStore
 
 from .requests_contract import withEntity
 
@@ -17,6 +19,11 @@ def note(noteId: str = "n1", text: str = "Rebooted after the kernel update.") ->
 
 
 class NoteContract:
+    """Tests of :class:`INoteStore`; needs a backend (:mod:`.backends`)."""
+
+    def test_providesINoteStore(self, store: IStore) -> None:
+        assert verifyObject(INoteStore, store)
+
     @pytest_twisted.ensureDeferred
     async def test_notes_are_kept_and_replaced(self, store: IStore) -> None:
         await withEntity(store, "c1")

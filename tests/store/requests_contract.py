@@ -1,4 +1,5 @@
-"""The part of the store contract about persistent requests (mixed into ``StoreContract``).
+"""The contract of persistent requests (:class:`~occi_twisted.store.interface.IRequestStore`),
+kept by every store.
 
 Times are passed in, as the scheduler passes its clock's: no test here waits for anything.
 """
@@ -9,12 +10,20 @@ from typing import Any
 
 import pytest
 import pytest_twisted
+from zope.interface.verify import verifyObject
 
 from occi_twisted.model import Description, Entity, newEntity, withState
 from occi_twisted.model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from occi_twisted.model.infrastructure import COMPUTE
 from occi_twisted.model.requests import AddRequest, RequestRecord, RequestState, newRequest
-from occi_twisted.store.interface import CREATE, Change, IStore, Put, StoreUnavailable
+from occi_twisted.store.interface import (
+    CREATE,
+    Change,
+    IRequestStore,
+    IStore,
+    Put,
+    StoreUnavailable,
+)
 
 STOP = "http://schemas.ogf.org/occi/infrastructure/compute/action#stop"
 LEASE = 30.0
@@ -46,10 +55,13 @@ async def claimedIds(store: IStore, node: str, now: float, limit: int = 10) -> l
 
 
 class RequestContract:
-    """Tests of the request methods of :class:`IStore`; needs the ``store`` fixture."""
+    """Tests of :class:`IRequestStore`; needs a backend (:mod:`.backends`)."""
 
     async def restart(self, store: IStore) -> IStore:
         raise NotImplementedError
+
+    def test_providesIRequestStore(self, store: IStore) -> None:
+        assert verifyObject(IRequestStore, store)
 
     @pytest_twisted.ensureDeferred
     async def test_addThenGet(self, store: IStore) -> None:

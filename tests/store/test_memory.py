@@ -1,24 +1,45 @@
-"""The store contract, kept by the memory store."""
+"""Every store contract, kept by the memory store."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from zope.interface.verify import verifyObject
 
 from occi_twisted.model import Registry
 from occi_twisted.store.interface import IStore
 from occi_twisted.store.memory import MemoryStore
 
-from .contract import StoreContract
+from .answers_contract import AnswerContract
+from .backends import InMemory
+from .contract import EntityContract
+from .events_contract import EventContract
+from .notes_contract import NoteContract
+from .requests_contract import RequestContract
+from .subscriptions_contract import SubscriptionContract
 
 
-class TestMemoryStore(StoreContract):
-    def makeStore(self, path: Path, registry: Registry) -> IStore:
-        return MemoryStore(registry)
+def test_providesIStore() -> None:
+    assert verifyObject(IStore, MemoryStore(Registry.standard()))
 
-    async def restart(self, store: IStore) -> IStore:
-        """Memory survives only in the object: restart that, with a fresh registry."""
-        assert isinstance(store, MemoryStore)
-        await store.stop()
-        store.registry = Registry.standard()
-        await store.start()
-        return store
+
+class TestEntities(InMemory, EntityContract):
+    pass
+
+
+class TestRequests(InMemory, RequestContract):
+    pass
+
+
+class TestEvents(InMemory, EventContract):
+    pass
+
+
+class TestSubscriptions(InMemory, SubscriptionContract):
+    pass
+
+
+class TestNotes(InMemory, NoteContract):
+    pass
+
+
+class TestAnswers(InMemory, AnswerContract):
+    pass

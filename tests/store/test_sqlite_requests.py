@@ -9,20 +9,14 @@ import tracemalloc
 from pathlib import Path
 
 import pytest_twisted
-from twisted.internet import reactor
 from twisted.internet.defer import gatherResults
 
-from occi_twisted.model import Registry
 from occi_twisted.model.requests import RequestState
 from occi_twisted.store import _requestrules, _sqlrequests
 from occi_twisted.store._sqlschema import MIGRATIONS
-from occi_twisted.store.sqlite import SQLiteStore
 
+from .backends import sqliteStore
 from .requests_contract import LEASE, request, withEntity
-
-
-def sqliteStore(path: Path) -> SQLiteStore:
-    return SQLiteStore(path, Registry.standard(), reactor)
 
 
 @pytest_twisted.ensureDeferred
@@ -82,8 +76,9 @@ async def test_claimsAndDueTimesReadOnlyThePartialIndexes(tmp_path: Path) -> Non
     db = sqlite3.connect(tmp_path / "store.sqlite3")
     try:
         recorder = _Recorder(db)
-        _sqlrequests.claimDue(recorder, "n", 1.0, 5, LEASE)  # type: ignore[arg-type]
-        _sqlrequests.nextDue(recorder, 1.0)  # type: ignore[arg-type]
+        rows = _sqlrequests.Rows(recorder)  # type: ignore[arg-type]
+        rows.due(1.0, 5)
+        rows.nextDue(1.0)
         plan = _plans(db, recorder.statements)
         assert "requests_waiting" in plan and "requests_leased" in plan, plan
         assert not re.search(r"SCAN requests\b(?! USING)", plan), plan
