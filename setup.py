@@ -28,6 +28,8 @@ setup(
         "constantly>=23.10",
         "treq>=24.9",
         "zope.interface>=6",
+        # AES-CTR: the keystream of a secure erase's random pass.
+        "cryptography>=42",
     ],
     extras_require={
         "test": [
