@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,7 +160,7 @@ class EraseJob:
             self._position = (passIndex, offset + n, stream)
             budget -= n
         if dirty:
-            os.fdatasync(fd)
+            self._synced(fd, os.fdatasync)
         dropCache(fd)
         return self.progress
 
@@ -226,7 +227,17 @@ class EraseJob:
         return writer
 
     def _write(self, fd: int, fill: Pattern, offset: int, n: int) -> None:
-        self._make(fill, offset, n).write(offset, n)
+        writer = self._make(fill, offset, n)
+        if fill is Pattern.RANDOM:
+            writer.writeBehind(offset, n)  # the next chunk's stream is made meanwhile
+        else:
+            writer.write(offset, n)
+
+    def _synced(self, fd: int, sync: Callable[[int], None]) -> None:
+        """Sync the file once the chunk still being written is written."""
+        assert self._writer is not None
+        self._writer.wait()
+        sync(fd)
 
     def _verify(self, fd: int, offset: int, n: int) -> None:
         fill = self._fills[-1]
@@ -248,7 +259,7 @@ class EraseJob:
     def _endPhase(self, fd: int) -> None:
         passIndex, _, stream = self._position
         if passIndex < self.passes:
-            os.fsync(fd)
+            self._synced(fd, os.fsync)
             _log.info("Erase of {path}: pass {n} of {passes} ({fill}) written",
                       path=str(self.path), n=passIndex + 1, passes=self.passes,
                       fill=str(self._fills[passIndex]))

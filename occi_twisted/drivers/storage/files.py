@@ -10,6 +10,8 @@ import contextlib
 import errno
 import mmap
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 #: Large aligned buffers keep the per-call overhead of Python negligible next to the I/O itself.
@@ -90,15 +92,22 @@ class ChunkWriter:
     for a random one), so a chunk costs no copy before the kernel's DMA.  A write that is not
     aligned (the end of an odd-sized image), or a file system that refuses ``O_DIRECT``, goes
     through ``fd``, the job's ordinary descriptor, from the same buffer.
+
+    :meth:`writeBehind` hands the chunk to a thread of the writer's own and gives the caller
+    the other of two buffers: a chunk that costs CPU to make (a keystream) is made while the
+    one before is on its way to the disk, so the disk never waits for the cipher.
     """
 
     ALIGN = 4096
 
     def __init__(self, path: Path, fd: int, length: int) -> None:
         self.fd = fd
-        #: Page-aligned; one block longer than a chunk, which a cipher writing in place needs.
-        self.buffer = mmap.mmap(-1, -(-max(1, length) // self.ALIGN) * self.ALIGN + self.ALIGN)
         self.length = length
+        # Page-aligned; one block longer than a chunk, which a cipher writing in place needs.
+        size = -(-max(1, length) // self.ALIGN) * self.ALIGN + self.ALIGN
+        self._buffers = [mmap.mmap(-1, size)]
+        self._behind: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
         self._direct = -1
         flag = getattr(os, "O_DIRECT", 0)
         if flag:
@@ -106,15 +115,59 @@ class ChunkWriter:
                 self._direct = os.open(path, os.O_WRONLY | os.O_CLOEXEC | flag)
 
     @property
+    def buffer(self) -> mmap.mmap:
+        """Where the next chunk is to be made."""
+        return self._buffers[0]
+
+    @property
     def direct(self) -> bool:
         """Whether aligned chunks bypass the page cache."""
         return self._direct >= 0
 
     def write(self, offset: int, n: int) -> None:
-        """Write the buffer's first ``n`` bytes at ``offset``."""
+        """Write the buffer's first ``n`` bytes at ``offset``, now."""
+        self._check(n)
+        self.wait()
+        self._write(self.buffer, offset, n)
+
+    def writeBehind(self, offset: int, n: int) -> None:
+        """Start writing the buffer's first ``n`` bytes at ``offset`` and return; the chunk
+        before is written by then (an error of it is raised here).  :attr:`buffer` is the
+        other one afterwards, with whatever it held."""
+        self._check(n)
+        self.wait()
+        if self._behind is None:
+            # Not at the disk threads' lower priority: this thread only waits for the disk,
+            # and woken late on a busy machine it would leave the disk idle.
+            self._behind = ThreadPoolExecutor(1, "occi-disk-write")
+            self._buffers.append(mmap.mmap(-1, len(self.buffer)))
+        self._pending = self._behind.submit(self._write, self.buffer, offset, n)
+        self._buffers.reverse()
+
+    def wait(self) -> None:
+        """Return once every chunk given is written; raise the error of one that was not."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the chunk being written, then let go of the direct descriptor, the thread
+        and the buffers (``fd`` is the caller's)."""
+        try:
+            self.wait()
+        finally:
+            if self._behind is not None:
+                self._behind.shutdown()
+            self._closeDirect()
+            for buffer in self._buffers:
+                buffer.close()
+
+    def _check(self, n: int) -> None:
         if not 0 <= n <= self.length:
             raise ValueError(f"a chunk of {n} bytes does not fit the {self.length}-byte buffer")
-        with memoryview(self.buffer) as whole, whole[:n] as view:
+
+    def _write(self, buffer: mmap.mmap, offset: int, n: int) -> None:
+        with memoryview(buffer) as whole, whole[:n] as view:
             if self.direct and not (n % self.ALIGN or offset % self.ALIGN):
                 written = 0
                 try:
@@ -127,12 +180,23 @@ class ChunkWriter:
                     self._closeDirect()  # this file system will not: buffered from now on
             writeAll(self.fd, view, offset)
 
-    def close(self) -> None:
-        """Let go of the direct descriptor and the buffer (``fd`` is the caller's)."""
-        self._closeDirect()
-        self.buffer.close()
-
     def _closeDirect(self) -> None:
         if self._direct >= 0:
             os.close(self._direct)
             self._direct = -1
+
+
+_lowered = threading.local()
+#: How much lower than the server's other threads the disk threads run: a busy disk thread
+#: spends long stretches in the kernel, and on two cores the reactor must not wait for them.
+DISK_NICENESS = 10
+
+
+def lowerThreadPriority() -> None:
+    """Once per disk thread: lower its CPU priority (Linux schedules threads one by one)."""
+    if getattr(_lowered, "done", False):
+        return
+    _lowered.done = True
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       min(19, os.getpriority(os.PRIO_PROCESS, 0) + DISK_NICENESS))

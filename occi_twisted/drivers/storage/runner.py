@@ -12,11 +12,8 @@ Why slices:
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from typing import Generic, Protocol, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred, maybeDeferred
@@ -27,6 +24,7 @@ from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from .erase import EraseJob, EraseState
+from .files import lowerThreadPriority
 from .progress import Progress
 
 _log = Logger()
@@ -97,7 +95,7 @@ class _Runner(Generic[StateT]):
 
     def timedStep(self, maxBytes: int) -> tuple[Progress, float]:
         """In the thread: one step, and how long it took (for sizing the next)."""
-        _yieldToTheReactor()
+        lowerThreadPriority()
         started = time.perf_counter()
         progress = self.job.step(maxBytes)
         return progress, time.perf_counter() - started
@@ -150,22 +148,6 @@ class _Runner(Generic[StateT]):
             self.result.errback(failure)
         else:
             self.result.callback(self.job.progress)
-
-
-_niced = threading.local()
-#: How much lower than the server's other threads the disk threads run: a busy disk thread
-#: spends long stretches in the kernel, and on two cores the reactor must not wait for them.
-DISK_NICENESS = 10
-
-
-def _yieldToTheReactor() -> None:
-    """Once per disk thread: lower its CPU priority (Linux schedules threads one by one)."""
-    if getattr(_niced, "done", False):
-        return
-    _niced.done = True
-    with suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
-                       min(19, os.getpriority(os.PRIO_PROCESS, 0) + DISK_NICENESS))
 
 
 def runJob(job: SlicedJob[StateT], reactor: IReactorFromThreads, threadpool: ThreadPool,
