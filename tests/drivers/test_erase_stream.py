@@ -231,3 +231,43 @@ def test_aFileSystemThatRefusesDirectWritesGetsBufferedOnes(
     finally:
         writer.close()
     assert path.read_bytes() == b"x" * 8192 + b"y" * 8192 + bytes(20_000 - 16_384)
+
+
+def test_aChunkWrittenBehindIsOnTheDiskOnceWaitedFor(disk: tuple[Path, int]) -> None:
+    """Two buffers take turns: the caller makes the next chunk while the one before is
+    written; its failure is raised to the caller at the next write or wait."""
+    path, fd = disk
+    writer = ChunkWriter(path, fd, 8192)
+    try:
+        first = writer.buffer
+        put(writer, 0, b"p" * 8192)  # a write now: the buffer stays
+        assert writer.buffer is first
+        writer.buffer[:8192] = b"q" * 8192
+        writer.writeBehind(8192, 8192)
+        assert writer.buffer is not first
+        writer.buffer[:100] = b"r" * 100
+        writer.writeBehind(16_384, 100)
+        assert writer.buffer is first
+        writer.wait()
+        assert path.read_bytes() == b"p" * 8192 + b"q" * 8192 + b"r" * 100 + bytes(3516)
+    finally:
+        writer.close()
+
+
+def test_aFailedWriteBehindIsRaisedAtTheNextWait(
+    disk: tuple[Path, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, fd = disk
+
+    def failing(target: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.EIO, "Input/output error")
+
+    writer = ChunkWriter(path, fd, 8192)
+    monkeypatch.setattr(os, "pwrite", failing)
+    try:
+        writer.writeBehind(0, 8192)
+        with pytest.raises(OSError, match="Input/output error"):
+            writer.wait()
+        writer.wait()  # raised once
+    finally:
+        writer.close()

@@ -53,10 +53,13 @@ def writeDurably(path: Path, data: bytes) -> None:
 
 
 def writeAll(fd: int, view: memoryview, offset: int) -> None:
-    """Write all of ``view`` at ``offset`` (``pwrite`` may write less than asked)."""
-    while view:
-        written = os.pwrite(fd, view, offset)
-        view, offset = view[written:], offset + written
+    """Write all of ``view`` at ``offset`` (``pwrite`` may write less than asked).  Each
+    slice is released at once: one kept alive (by a traceback, say) would keep the buffer
+    under it from being closed."""
+    written = 0
+    while written < len(view):
+        with view[written:] as rest:
+            written += os.pwrite(fd, rest, offset + written)
 
 
 def readInto(fd: int, view: memoryview, offset: int) -> int:
@@ -167,18 +170,17 @@ class ChunkWriter:
             raise ValueError(f"a chunk of {n} bytes does not fit the {self.length}-byte buffer")
 
     def _write(self, buffer: mmap.mmap, offset: int, n: int) -> None:
+        written = 0
         with memoryview(buffer) as whole, whole[:n] as view:
             if self.direct and not (n % self.ALIGN or offset % self.ALIGN):
-                written = 0
                 try:
-                    while written < n:
-                        written += os.pwrite(self._direct, view[written:], offset + written)
-                    return
+                    written = os.pwrite(self._direct, view, offset)
                 except OSError as problem:
-                    if problem.errno != errno.EINVAL or written:
+                    if problem.errno != errno.EINVAL:
                         raise
                     self._closeDirect()  # this file system will not: buffered from now on
-            writeAll(self.fd, view, offset)
+            with view[written:] as rest:  # all of it, or what a short write left
+                writeAll(self.fd, rest, offset + written)
 
     def _closeDirect(self) -> None:
         if self._direct >= 0:
