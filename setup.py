@@ -29,6 +29,8 @@ setup(
         "treq>=24.9",
         "zope.interface>=6",
         "bcrypt>=4.1",
+        # AES-CTR: the keystream of a secure erase's random pass.
+        "cryptography>=42",
     ],
     extras_require={
         "test": [

@@ -1,7 +1,8 @@
 """HTTP latency while a secure erase writes, against the same server idle, in one run.
 
     python bench/erase_http_bench.py [--seconds 10] [--connections 10] [--size 8]
-                                     [--passes 6] [--rounds 3] [--data-root DIR]
+                                     [--passes 6] [--pattern zeros] [--rounds 3]
+                                     [--data-root DIR]
 
 A secure erase writes every byte of a storage image from the driver's thread pool, in slices
 of about 0.25 s, each ``fdatasync``-ed and checkpointed in the store.  None of that may stall
@@ -13,7 +14,8 @@ text/plain three times:
 
 - idle: nothing else runs;
 - erase: while the server erases a storage of ``--size`` GiB (a sparse file) with
-  ``--passes`` zeros passes (enough to outlast the window), started through the API; wrk
+  ``--passes`` passes of ``--pattern`` (enough to outlast the window; ``random`` costs the
+  server the CPU of its keystream), started through the API; wrk
   starts once the first slice is on disk and ``--settle`` seconds of progress were sampled.
   The request's progress (GET of the request, JSON, every 0.5 s) gives the erase's MB/s
   before wrk and during it, and says whether the erase was still writing when wrk ended
@@ -271,13 +273,13 @@ def waitFor(port: int, requestPath: str, done: Callable[[Sample], bool],
 # -- the control: the same erase in another process ------------------------------------------
 
 
-def eraseAlone(path: Path, passes: int, sliceSeconds: float) -> None:
+def eraseAlone(path: Path, passes: int, pattern: str, sliceSeconds: float) -> None:
     """Run in a child process: erase ``path`` as the server's runner does (slices aimed at
     ``sliceSeconds``, each synced), printing ``perf_counter bytes`` after each, until done."""
     sys.path.insert(0, str(ROOT))
-    from occi_twisted.drivers.storage import CHUNK_SIZE, EraseJob, Pattern
+    from occi_twisted.drivers.storage import CHUNK_SIZE, EraseJob
 
-    job = EraseJob(path, passes, Pattern.ZEROS)
+    job = EraseJob(path, passes, pattern)
     maxBytes, done = 4 * CHUNK_SIZE, 0
     try:
         while not job.done:
@@ -371,7 +373,8 @@ class Bench:
         assert self.storagePath is not None
         requestPath = created(
             self.port, f"{self.storagePath}/requests",
-            f"action=secure_erase&passes={self.args.passes}&pattern=zeros".encode(), FORM, 202)
+            f"action=secure_erase&passes={self.args.passes}&pattern={self.args.pattern}"
+            .encode(), FORM, 202)
         try:
             waitFor(self.port, requestPath,
                     lambda s: s.bytes > 0 or s.state not in ("queued", "running"), 60)
@@ -395,7 +398,8 @@ class Bench:
         """The same erase in a process of its own, while wrk loads the server."""
         eraser = subprocess.Popen(
             [sys.executable, __file__, "--erase-alone", str(self.work / "control.img"),
-             "--passes", str(self.args.passes)], stdout=subprocess.PIPE, text=True)
+             "--passes", str(self.args.passes), "--pattern", self.args.pattern],
+            stdout=subprocess.PIPE, text=True)
         try:
             assert eraser.stdout is not None
             eraser.stdout.readline()  # the first slice is on disk
@@ -447,7 +451,7 @@ def measure(args: argparse.Namespace, work: Path) -> None:
     bench = Bench(args, work, size)
     try:
         computePath = bench.setUp()
-        print(f"secure erase of {size:g} GiB, {args.passes} zeros pass(es), in {work} "
+        print(f"secure erase of {size:g} GiB, {args.passes} {args.pattern} pass(es), in {work} "
               f"({fileSystem(work)}); wrk -t1 -c{args.connections} -d{args.seconds}s GET "
               f"{computePath} (text/plain); {args.rounds} rounds of idle, erase (by the "
               f"server), control (the same erase in another process); {os.cpu_count()} CPUs")
@@ -491,8 +495,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--size", type=float, default=8, help="storage size, GiB")
     parser.add_argument("--passes", type=int, default=6,
-                        help="zeros passes of the erase: enough to outlast a window (the "
+                        help="passes of the erase: enough to outlast a window (the "
                              "erase is cancelled after it, so more cost nothing)")
+    parser.add_argument("--pattern", choices=["zeros", "ones", "random"], default="zeros",
+                        help="what each pass writes [zeros]")
     parser.add_argument("--rounds", type=int, default=3,
                         help="rounds of idle, erase and control windows; medians are printed")
     parser.add_argument("--settle", type=float, default=3,
@@ -503,7 +509,7 @@ def main() -> None:
     parser.add_argument("--erase-alone", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.erase_alone is not None:
-        eraseAlone(args.erase_alone, args.passes, 0.25)
+        eraseAlone(args.erase_alone, args.passes, args.pattern, 0.25)
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")

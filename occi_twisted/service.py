@@ -32,7 +32,7 @@ from .scheduler import localZone
 from .store.interface import IStore, Query, StoreUnavailable
 
 if TYPE_CHECKING:
-    from .tap import Settings
+    from .settings import Settings
 
 log = Logger()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import itertools
 import json
 import os
 import tempfile
@@ -23,7 +22,6 @@ from twisted.python.threadpool import ThreadPool
 
 from occi_twisted.drivers.storage import (
     GIB,
-    CopyJob,
     CopyState,
     CorruptBackup,
     DiskImages,
@@ -38,6 +36,7 @@ from occi_twisted.drivers.storage import (
     Phase,
     Progress,
     StorageError,
+    StreamKey,
     VerificationFailed,
     bytesOf,
     passFills,
@@ -45,10 +44,20 @@ from occi_twisted.drivers.storage import (
     runJob,
 )
 
-CHUNK = 256 << 10
-#: 3 MiB and an odd tail: chunk boundaries and a short last chunk.
-ODD_SIZE = 3 * (1 << 20) + 12345
-MARK = 0xAB
+from .support import (
+    CHUNK,
+    ODD_SIZE,
+    allocatedBytes,
+    assertErased,
+    assertLooksRandom,
+    assertMonotonic,
+    fullyAllocated,
+    markedSparseFile,
+    recorder,
+    resumeAt,
+    runSteps,
+    writeAt,
+)
 
 
 @pytest.fixture
@@ -62,78 +71,6 @@ def pool() -> Iterator[ThreadPool]:
     threads.start()
     yield threads
     threads.stop()
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def writeAt(path: Path, offset: int, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.pwrite(fd, data, offset)
-    finally:
-        os.close(fd)
-
-
-def markedSparseFile(path: Path, size: int) -> None:
-    """A file whose first and last thirds hold MARK and whose middle is a hole."""
-    with path.open("wb") as f:
-        f.truncate(size)
-    third = size // 3
-    writeAt(path, 0, bytes([MARK]) * third)
-    writeAt(path, size - third, bytes([MARK]) * third)
-
-
-def allocatedBytes(path: Path) -> int:
-    return os.stat(path).st_blocks * 512
-
-
-def fullyAllocated(path: Path) -> bool:
-    return allocatedBytes(path) >= path.stat().st_size
-
-
-def assertLooksRandom(data: bytes) -> None:
-    """Nothing that an earlier pass or the old contents left: no run of 16 equal bytes of a
-    fill or the mark (1 chance in 2**120 per position for random bytes)."""
-    for byte in (0x00, 0xFF, MARK):
-        assert data.find(bytes([byte]) * 16) == -1, f"a run of {byte:#04x} survived"
-
-
-def assertErased(path: Path, pattern: Pattern, passes: int) -> None:
-    data = path.read_bytes()
-    last = passFills(pattern, passes)[-1]
-    if last is Pattern.ZEROS:
-        assert data == bytes(len(data))
-    elif last is Pattern.ONES:
-        assert data == b"\xff" * len(data)
-    else:
-        assertLooksRandom(data)
-    assert fullyAllocated(path)
-
-
-def runSteps(job: EraseJob | CopyJob, maxBytes: int, limit: int | None = None) -> list[Progress]:
-    """Step ``job`` in this thread until done (or ``limit`` steps)."""
-    seen = []
-    while not job.done and (limit is None or len(seen) < limit):
-        seen.append(job.step(maxBytes))
-    return seen
-
-
-def assertMonotonic(progresses: list[Progress]) -> None:
-    for before, after in itertools.pairwise(progresses):
-        assert after.bytesDone >= before.bytesDone
-        assert after.passNumber >= before.passNumber
-
-
-def recorder() -> tuple[list[tuple[EraseState, Progress]],
-                        Callable[[EraseState, Progress], Deferred[None]]]:
-    seen: list[tuple[EraseState, Progress]] = []
-
-    def checkpoint(state: EraseState, progress: Progress) -> Deferred[None]:
-        seen.append((state, progress))
-        return succeed(None)
-
-    return seen, checkpoint
 
 
 async def failureOf(d: Deferred[Progress]) -> BaseException:
@@ -436,26 +373,19 @@ def test_eraseOfAMissingImage(images: DiskImages) -> None:
 
 
 def test_statesRoundTripThroughJSON() -> None:
-    state = EraseState(2, 12345, ODD_SIZE, "ab" * 32)
+    state = EraseState(2, 12345, ODD_SIZE, StreamKey(b"\xab" * 32, b"\xcd" * 16))
     assert EraseState.fromJSON(state.toJSON()) == state
     assert json.loads(state.toJSON()) == {"passIndex": 2, "offset": 12345, "size": ODD_SIZE,
-                                          "digest": "ab" * 32}
+                                          "key": "ab" * 32, "nonce": "cd" * 16}
+    assert json.loads(EraseState(1, 0).toJSON()) == {"passIndex": 1, "offset": 0, "size": None}
     assert CopyState.fromJSON(CopyState(5, 10, True).toJSON()) == CopyState(5, 10, True)
     for bad in ('{"passIndex": -1, "offset": 0}', '{"passIndex": 0}', "[]", "nonsense",
-                '{"passIndex": 0, "offset": 0, "digest": "xyz"}',
+                '{"passIndex": 0, "offset": 0, "key": "xyz", "nonce": "00"}',
+                f'{{"passIndex": 0, "offset": 0, "key": "{"ab" * 32}"}}',
+                f'{{"passIndex": 0, "offset": 0, "key": "{"ab" * 31}", "nonce": "{"cd" * 16}"}}',
                 '{"passIndex": true, "offset": 0}'):
         with pytest.raises(ValueError):
             EraseState.fromJSON(bad)
-
-
-def resumeAt(path: Path, passes: int, pattern: Pattern, stopWhen: Callable[[EraseState], bool],
-             maxBytes: int) -> EraseState:
-    """Erase until ``stopWhen(state)``, close, and give the checkpoint as JSON would keep it."""
-    job = EraseJob(path, passes, pattern, chunkSize=CHUNK)
-    while not stopWhen(job.state):
-        job.step(maxBytes)
-    job.close()
-    return EraseState.fromJSON(job.state.toJSON())
 
 
 @pytest.mark.parametrize(("pattern", "passes", "where"), [
@@ -482,9 +412,9 @@ def test_aResumedEraseEndsAsAnUninterruptedOne(
     assertErased(path, pattern, passes)
 
 
-def test_aResumedRandomPassHashesThePrefixItWroteBefore(tmp_path: Path) -> None:
-    """The verification hash of a resumed random pass covers the bytes written before the
-    restart too: a byte of that prefix damaged after the pass is caught."""
+def test_aResumedRandomPassVerifiesThePrefixItWroteBefore(tmp_path: Path) -> None:
+    """The verification of a resumed random pass covers the bytes written before the restart
+    too: a byte of that prefix damaged after the pass is caught."""
     path = tmp_path / "disk.img"
     markedSparseFile(path, ODD_SIZE)
     state = resumeAt(path, 1, Pattern.RANDOM, lambda s: s.offset > ODD_SIZE // 2, CHUNK)
@@ -567,7 +497,8 @@ async def test_runEraseCheckpointsEverySliceAndEndsExactly(
     assert len(seen) == 4 * 7
     assert [s.passIndex for s, _ in seen if s.offset == 0] == [1, 2, 3, 4]
     assert all(s.offset % CHUNK == 0 for s, _ in seen)
-    assert any(s.digest for s, _ in seen if s.passIndex == 3)  # verifying random: digest kept
+    # Verifying the random last pass: the key of its stream is kept.
+    assert all(s.stream for s, _ in seen if s.passIndex in (2, 3))
     assertErased(path, Pattern.DOD3, 3)
 
 
@@ -600,7 +531,9 @@ async def test_cancellingBetweenSlicesReportsTheLastCheckpoint(
     running = runErase(job, reactor, pool, checkpoint, sliceBytes=CHUNK)
     cancelled = await failureOf(running)
     assert isinstance(cancelled, JobCancelled)
-    assert cancelled.state == seen[-1] == EraseState(2, 2 * CHUNK, ODD_SIZE)
+    assert cancelled.state == seen[-1]
+    assert cancelled.state == EraseState(2, 2 * CHUNK, ODD_SIZE, cancelled.state.stream)
+    assert cancelled.state.stream is not None  # in the random pass
     assert cancelled.progress.passNumber == 3 and cancelled.progress.phase is Phase.WRITING
     await cancelled.stopped
     resumed = EraseJob(path, 3, "dod3", resumeFrom=EraseState.fromJSON(seen[-1].toJSON()),

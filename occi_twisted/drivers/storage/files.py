@@ -1,0 +1,204 @@
+"""File I/O for the storage jobs: durable small files, whole reads and writes, cache advice,
+and the chunk writer that bypasses the page cache.
+
+Everything here blocks; the jobs call it from their ``step`` in a thread pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import mmap
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+#: Large aligned buffers keep the per-call overhead of Python negligible next to the I/O itself.
+CHUNK_SIZE = 8 << 20
+
+
+def fsyncDirectory(path: Path) -> None:
+    """A new, renamed or removed name is durable only once its directory is synced."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def ensureDirectory(path: Path) -> None:
+    """``mkdir -p``, syncing each parent so the new directories survive a crash."""
+    missing: list[Path] = []
+    while not path.is_dir():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # made meanwhile by another job
+            directory.mkdir(mode=0o700)
+        fsyncDirectory(directory.parent)
+
+
+def writeDurably(path: Path, data: bytes) -> None:
+    """Replace ``path`` by ``data`` atomically and durably (temporary file, fsync, rename)."""
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        writeAll(fd, memoryview(data), 0)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    fsyncDirectory(path.parent)
+
+
+def writeAll(fd: int, view: memoryview, offset: int) -> None:
+    """Write all of ``view`` at ``offset`` (``pwrite`` may write less than asked).  Each
+    slice is released at once: one kept alive (by a traceback, say) would keep the buffer
+    under it from being closed."""
+    written = 0
+    while written < len(view):
+        with view[written:] as rest:
+            written += os.pwrite(fd, rest, offset + written)
+
+
+def readInto(fd: int, view: memoryview, offset: int) -> int:
+    """Fill ``view`` from ``offset``; fewer bytes only at end of file."""
+    got = 0
+    while got < len(view):
+        n = os.preadv(fd, [view[got:]], offset + got)
+        if n == 0:
+            break
+        got += n
+    return got
+
+
+def dropCache(fd: int) -> None:
+    """Evict the file's clean pages: an erase or copy of a large image must not push every
+    other file out of the page cache, and a verification must read the medium, not the cache."""
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def adviseSequential(fd: int) -> None:
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+
+
+class ChunkWriter:
+    """Writes chunks that the caller prepares in :attr:`buffer`, with ``O_DIRECT`` where it can.
+
+    An erase pass written with ``O_DIRECT`` bypasses the page cache, which spares the kernel
+    the copy and the writeback work that otherwise takes a core from everything else on the
+    machine (the reactor's answers among it).  The data is made in place in the page-aligned
+    :attr:`buffer` (filled once for a constant pattern, a keystream written straight into it
+    for a random one), so a chunk costs no copy before the kernel's DMA.  A write that is not
+    aligned (the end of an odd-sized image), or a file system that refuses ``O_DIRECT``, goes
+    through ``fd``, the job's ordinary descriptor, from the same buffer.
+
+    :meth:`writeBehind` hands the chunk to a thread of the writer's own and gives the caller
+    the other of two buffers: a chunk that costs CPU to make (a keystream) is made while the
+    one before is on its way to the disk, so the disk never waits for the cipher.
+    """
+
+    ALIGN = 4096
+
+    def __init__(self, path: Path, fd: int, length: int) -> None:
+        self.fd = fd
+        self.length = length
+        # Page-aligned; one block longer than a chunk, which a cipher writing in place needs.
+        size = -(-max(1, length) // self.ALIGN) * self.ALIGN + self.ALIGN
+        self._buffers = [mmap.mmap(-1, size)]
+        self._behind: ThreadPoolExecutor | None = None
+        self._pending: Future[None] | None = None
+        self._direct = -1
+        flag = getattr(os, "O_DIRECT", 0)
+        if flag:
+            with contextlib.suppress(OSError):
+                self._direct = os.open(path, os.O_WRONLY | os.O_CLOEXEC | flag)
+
+    @property
+    def buffer(self) -> mmap.mmap:
+        """Where the next chunk is to be made."""
+        return self._buffers[0]
+
+    @property
+    def direct(self) -> bool:
+        """Whether aligned chunks bypass the page cache."""
+        return self._direct >= 0
+
+    def write(self, offset: int, n: int) -> None:
+        """Write the buffer's first ``n`` bytes at ``offset``, now."""
+        self._check(n)
+        self.wait()
+        self._write(self.buffer, offset, n)
+
+    def writeBehind(self, offset: int, n: int) -> None:
+        """Start writing the buffer's first ``n`` bytes at ``offset`` and return; the chunk
+        before is written by then (an error of it is raised here).  :attr:`buffer` is the
+        other one afterwards, with whatever it held."""
+        self._check(n)
+        self.wait()
+        if self._behind is None:
+            # Not at the disk threads' lower priority: this thread only waits for the disk,
+            # and woken late on a busy machine it would leave the disk idle.
+            self._behind = ThreadPoolExecutor(1, "occi-disk-write")
+            self._buffers.append(mmap.mmap(-1, len(self.buffer)))
+        self._pending = self._behind.submit(self._write, self.buffer, offset, n)
+        self._buffers.reverse()
+
+    def wait(self) -> None:
+        """Return once every chunk given is written; raise the error of one that was not."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the chunk being written, then let go of the direct descriptor, the thread
+        and the buffers (``fd`` is the caller's)."""
+        try:
+            self.wait()
+        finally:
+            if self._behind is not None:
+                self._behind.shutdown()
+            self._closeDirect()
+            for buffer in self._buffers:
+                buffer.close()
+
+    def _check(self, n: int) -> None:
+        if not 0 <= n <= self.length:
+            raise ValueError(f"a chunk of {n} bytes does not fit the {self.length}-byte buffer")
+
+    def _write(self, buffer: mmap.mmap, offset: int, n: int) -> None:
+        written = 0
+        with memoryview(buffer) as whole, whole[:n] as view:
+            if self.direct and not (n % self.ALIGN or offset % self.ALIGN):
+                try:
+                    written = os.pwrite(self._direct, view, offset)
+                except OSError as problem:
+                    if problem.errno != errno.EINVAL:
+                        raise
+                    self._closeDirect()  # this file system will not: buffered from now on
+            with view[written:] as rest:  # all of it, or what a short write left
+                writeAll(self.fd, rest, offset + written)
+
+    def _closeDirect(self) -> None:
+        if self._direct >= 0:
+            os.close(self._direct)
+            self._direct = -1
+
+
+_lowered = threading.local()
+#: How much lower than the server's other threads the disk threads run: a busy disk thread
+#: spends long stretches in the kernel, and on two cores the reactor must not wait for them.
+DISK_NICENESS = 10
+
+
+def lowerThreadPriority() -> None:
+    """Once per disk thread: lower its CPU priority (Linux schedules threads one by one)."""
+    if getattr(_lowered, "done", False):
+        return
+    _lowered.done = True
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       min(19, os.getpriority(os.PRIO_PROCESS, 0) + DISK_NICENESS))

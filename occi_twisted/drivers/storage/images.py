@@ -1,0 +1,118 @@
+"""The files of every storage: its image, its snapshots and backups, and the jobs on them.
+
+Every storage is a sparse file ``<dataDir>/storage/<id>.img``; snapshots are copies under
+``snapshots/<id>/``, backups hashed copies under ``backups/<id>/`` (:mod:`.backups`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .backups import BackupJob, BackupShelf, RestoreJob
+from .copy import CopyJob, CopyState
+from .erase import EraseJob, EraseState
+from .errors import ImageExists, NoSuchImage, bytesOf, checkName
+from .files import CHUNK_SIZE, ensureDirectory, fsyncDirectory
+from .patterns import Pattern
+
+
+class DiskImages(BackupShelf):
+    """The files of every storage under ``dataDir``: images, snapshots and backups.
+
+    Job factories (``...Job``) do no I/O, so they may be called on the reactor thread; the jobs
+    do theirs in ``step``.  Every other method blocks (it syncs what it changes before it
+    returns), so call it in a thread."""
+
+    def __init__(self, dataDir: str | os.PathLike[str], *, chunkSize: int = CHUNK_SIZE) -> None:
+        super().__init__(dataDir)
+        self.chunkSize = chunkSize
+
+    # -- where things live -------------------------------------------------------------------
+
+    def imagePath(self, storageId: str) -> Path:
+        return self.dataDir / "storage" / f"{checkName(storageId, 'A storage id')}.img"
+
+    def snapshotPath(self, storageId: str, name: str) -> Path:
+        return (self.dataDir / "snapshots" / checkName(storageId, "A storage id")
+                / f"{checkName(name, 'A snapshot name')}.img")
+
+    # -- images (blocking) -------------------------------------------------------------------
+
+    def create(self, storageId: str, sizeGiB: float) -> Path:
+        """A new sparse image of ``sizeGiB`` GiB: it takes no disk space until written."""
+        path, size = self.imagePath(storageId), bytesOf(sizeGiB)
+        ensureDirectory(path.parent)
+        try:
+            _setSize(path, size, os.O_CREAT | os.O_EXCL)
+        except FileExistsError:
+            raise ImageExists(f"Storage {storageId} already has an image.") from None
+        fsyncDirectory(path.parent)
+        return path
+
+    def resize(self, storageId: str, sizeGiB: float) -> int:
+        """Grow (sparsely: the new bytes read as zeros) or shrink (the tail is lost) the image;
+        the new size in bytes."""
+        path, size = self.imagePath(storageId), bytesOf(sizeGiB)
+        try:
+            _setSize(path, size)
+        except FileNotFoundError:
+            raise NoSuchImage(f"Storage {storageId} has no image to resize.") from None
+        return size
+
+    def delete(self, storageId: str) -> None:
+        """Remove the image.  Snapshots and backups stay: a backup is there to survive this."""
+        path = self.imagePath(storageId)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise NoSuchImage(f"Storage {storageId} has no image to delete.") from None
+        fsyncDirectory(path.parent)
+
+    def sizeOf(self, storageId: str) -> int:
+        try:
+            return self.imagePath(storageId).stat().st_size
+        except FileNotFoundError:
+            raise NoSuchImage(f"Storage {storageId} has no image.") from None
+
+    def snapshots(self, storageId: str) -> list[str]:
+        """Names of the storage's snapshots, sorted."""
+        directory = self.dataDir / "snapshots" / checkName(storageId, "A storage id")
+        if not directory.is_dir():
+            return []
+        return sorted(p.stem for p in directory.glob("*.img"))
+
+    # -- jobs (no I/O until stepped) ---------------------------------------------------------
+
+    def eraseJob(self, storageId: str, passes: int = 3, pattern: Pattern | str = Pattern.DOD3,
+                 *, resumeFrom: EraseState | None = None) -> EraseJob:
+        return EraseJob(self.imagePath(storageId), passes, pattern, resumeFrom=resumeFrom,
+                        chunkSize=self.chunkSize)
+
+    def snapshotJob(self, storageId: str, name: str, *,
+                    resumeFrom: CopyState | None = None) -> CopyJob:
+        return CopyJob(self.imagePath(storageId), self.snapshotPath(storageId, name),
+                       resumeFrom=resumeFrom, chunkSize=self.chunkSize)
+
+    def backupJob(self, storageId: str, created: float, *, keep: int | None = None,
+                  resumeFrom: CopyState | None = None) -> BackupJob:
+        """A backup named after ``created``: give the same time to resume it."""
+        return BackupJob(self, self.imagePath(storageId), storageId, created, keep=keep,
+                         resumeFrom=resumeFrom, chunkSize=self.chunkSize)
+
+    def restoreJob(self, storageId: str, backupName: str, *,
+                   resumeFrom: CopyState | None = None) -> RestoreJob:
+        return RestoreJob(self, self.imagePath(storageId), storageId,
+                          checkName(backupName, "A backup name"), resumeFrom=resumeFrom,
+                          chunkSize=self.chunkSize)
+
+
+def _setSize(path: Path, size: int, flags: int = 0) -> None:
+    """Open ``path`` (with ``flags`` added), cut or extend it sparsely to ``size`` bytes and
+    sync it; the open's errors are the caller's to say in its words."""
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | flags, 0o600)
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
