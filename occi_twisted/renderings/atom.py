@@ -30,8 +30,8 @@ from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape, quoteattr
 
 from ..model import Registry
+from ..model.documents import entityFromDict
 from ..model.events import Event, EventType, requestOfEvent
-from ..store.serial import entityFromDict
 from .document import EntityView, RenderContext, Rendered
 from .text import ATTRIBUTE, CATEGORY, EOL, LINK, entityValues
 from .urilist import uriText

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from occi_twisted.model import Description, Entity, Registry, Value, newEntity
+from occi_twisted.model.documents import canonical, entityFromDict, entityToDict
 from occi_twisted.model.events import Event, EventType
 from occi_twisted.model.infrastructure import COMPUTE, MEDIUM, START, UBUNTU
 from occi_twisted.model.requests import PREFIX, RequestRecord, RequestState
@@ -33,7 +34,6 @@ from occi_twisted.renderings import atom
 from occi_twisted.renderings.document import EntityView, RenderContext, Rendered
 from occi_twisted.renderings.text import PLAIN, parsePlain
 from occi_twisted.store import _eventrules
-from occi_twisted.store.serial import canonical, entityFromDict, entityToDict
 
 BASE = "http://occi.example.com:8080"
 CONTEXT = RenderContext(BASE)
