@@ -32,6 +32,8 @@ from xml.sax.saxutils import escape, quoteattr
 from ..model import Registry
 from ..model.documents import entityFromDict
 from ..model.events import Event, EventType, requestOfEvent
+from ..model.locations import requestAt
+from ..model.requestview import requestViewAt
 from .document import EntityView, RenderContext, Rendered
 from .text import ATTRIBUTE, CATEGORY, EOL, LINK, entityValues
 from .urilist import uriText
@@ -105,9 +107,6 @@ def content(event: Event, context: RenderContext, registry: Registry) -> str:
 def _view(event: Event, registry: Registry) -> EntityView:
     if event.requestId is None:
         return EntityView(entityFromDict(event.content, registry))
-    # operations renders through the renderings, so it is imported only when needed.
-    from ..operations.view import requestViewAt  # noqa: PLC0415
-
     record = requestOfEvent(event)
     if record is None:
         raise ValueError("a request's step without its request")
@@ -118,7 +117,7 @@ def requestPath(event: Event) -> str | None:
     """The path of the request a step belongs to (``None`` for an entity's event)."""
     if event.requestId is None:
         return None
-    return f"{event.location}/requests/{event.requestId}"
+    return requestAt(event.location, event.requestId)
 
 
 def _link(rel: str, url: str, mediaType: str | None = None) -> str:
