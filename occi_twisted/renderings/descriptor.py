@@ -61,7 +61,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from ..model import AttributeType, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
@@ -82,9 +82,6 @@ from .text import (
     numberValue,
 )
 from .urilist import uriText
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
 
 MEDIA_TYPE = "text/x-occi-descriptor"
 CONTENT_TYPE = f"{MEDIA_TYPE}; charset=utf-8"
@@ -703,8 +700,3 @@ class DescriptorRenderer:
 
 
 DESCRIPTOR = DescriptorRenderer()
-
-
-def register(types: MediaTypes) -> None:
-    """Add the descriptor rendering to the server's media types."""
-    types.add(MEDIA_TYPE, parser=parse, renderer=DESCRIPTOR)

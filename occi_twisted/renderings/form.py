@@ -20,14 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from ..model.errors import BadRequest
 from .document import CategoryRef, Document
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
 
 MEDIA_TYPE = "application/x-www-form-urlencoded"
 
@@ -178,8 +174,3 @@ def walkthroughRequest(document: Document) -> Document:
         entities=document.entities,
         action=CategoryRef("", term, cls="action"),
     )
-
-
-def register(types: MediaTypes) -> None:
-    """Add form input to the server's media types (forms are read, never written)."""
-    types.add(MEDIA_TYPE, parser=parse)

@@ -35,14 +35,11 @@ import json as stdjson
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from ..model import Action, AttributeDefinition, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
 
 MEDIA_TYPE = "application/occi+json"
 PLAIN_JSON = "application/json"
@@ -700,7 +697,6 @@ class JSONRenderer:
         return b"]}\n"
 
 
-def register(types: MediaTypes) -> None:
-    """Add the JSON rendering to the server's media types."""
-    types.add(MEDIA_TYPE, parser=parse, renderer=JSONRenderer(MEDIA_TYPE))
-    types.add(PLAIN_JSON, parser=parse, renderer=JSONRenderer(PLAIN_JSON))
+#: The two labels of the one rendering: GFD.225's type, and the generic one clients also ask for.
+OCCI_JSON = JSONRenderer(MEDIA_TYPE)
+JSON = JSONRenderer(PLAIN_JSON)

@@ -53,16 +53,12 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from ..model import Category, Entity, Kind, Mixin, availableActions
 from ..model.errors import BadRequest
-from . import urilist
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
 from .urilist import uriText
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
 
 PLAIN_TYPE = "text/plain"
 PLAIN_ALIAS = "text/occi+plain"
@@ -924,10 +920,3 @@ def formatHeaders(document: Document) -> tuple[tuple[str, str], ...]:
     for name, values in documentValues(document, ascii=True):
         fields += _headers(name, values)
     return tuple(fields)
-
-
-def register(types: MediaTypes) -> None:
-    """Add the text renderings, and ``text/uri-list`` for listings, to the media types."""
-    types.add(PLAIN_TYPE, parser=parsePlain, renderer=PLAIN)
-    types.add(OCCI_TYPE, parser=parseOcci, renderer=OCCI)
-    urilist.register(types)

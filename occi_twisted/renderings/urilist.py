@@ -18,15 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..model import Category
 from ..model.errors import BadRequest
 from .document import EntityView, RenderContext, Rendered
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
 
 MEDIA_TYPE = "text/uri-list"
 EOL = "\r\n"
@@ -85,8 +81,3 @@ class URIListRenderer:
 
 
 URI_LIST = URIListRenderer()
-
-
-def register(types: MediaTypes) -> None:
-    """Add ``text/uri-list`` to the server's media types, for listings only."""
-    types.add(MEDIA_TYPE, renderer=URI_LIST, listingOnly=True)

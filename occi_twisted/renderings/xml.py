@@ -49,7 +49,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 from xml.parsers.expat import ErrorString
 
 from ..model import AttributeType, Category, Entity, Kind, Mixin
@@ -58,9 +58,6 @@ from .descriptor import floatText, jsonText, jsonValue
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
 from .text import MAX_ATTRIBUTES, MAX_BODY, MAX_NAME, MAX_VALUES, numberValue
 from .urilist import uriText
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
 
 MEDIA_TYPE = "application/occi+xml"
 CONTENT_TYPE = f"{MEDIA_TYPE}; charset=utf-8"
@@ -748,8 +745,3 @@ def formatXML(document: Document) -> bytes:
                  for location in document.locations)
     lines.append("</collection>")
     return _document(lines)
-
-
-def register(types: MediaTypes) -> None:
-    """Add the XML descriptor rendering to the server's media types."""
-    types.add(MEDIA_TYPE, parser=parse, renderer=XML)

@@ -41,7 +41,7 @@ from occi_twisted.model.infrastructure import (
     STORAGELINK,
     UBUNTU,
 )
-from occi_twisted.renderings import descriptor, negotiation, text
+from occi_twisted.renderings import text
 from occi_twisted.renderings.descriptor import (
     DESCRIPTOR,
     MEDIA_TYPE,
@@ -467,14 +467,6 @@ def test_listings_messages_and_streams() -> None:
     assert message.body == b"# Mixin defined.\r\n"
     assert parse(message.body) == Document()
     assert DESCRIPTOR.streams and DESCRIPTOR.mediaType == MEDIA_TYPE
-
-
-def test_registration() -> None:
-    types = negotiation.MediaTypes()
-    descriptor.register(types)
-    assert types.outputTypes() == [MEDIA_TYPE]
-    assert types.parser("text/x-occi-descriptor; charset=utf-8") is parse
-    assert types.renderer(MEDIA_TYPE) is DESCRIPTOR
 
 
 # -- round trips ---------------------------------------------------------------------------

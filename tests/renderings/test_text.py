@@ -31,7 +31,7 @@ from occi_twisted.model.infrastructure import (
     STORAGELINK,
     UBUNTU,
 )
-from occi_twisted.renderings import negotiation, text, urilist
+from occi_twisted.renderings import text
 from occi_twisted.renderings.document import (
     CategoryRef,
     Document,
@@ -425,20 +425,6 @@ def test_uris_are_percent_encoded_where_they_must_be() -> None:
     assert uriText("/compute/vm1?x=1&y=[2]#f") == "/compute/vm1?x=1&y=[2]#f"
     assert uriText("/caf\u00e9/a b\"<>") == "/caf%C3%A9/a%20b%22%3C%3E"
     assert uriText("/already%20encoded") == "/already%20encoded"
-
-
-def test_registration() -> None:
-    types = negotiation.MediaTypes()
-    text.register(types)
-    assert types.outputTypes() == ["text/plain", "text/occi"]
-    assert types.outputTypes(listing=True) == ["text/plain", "text/occi", "text/uri-list"]
-    assert types.parser("text/occi+plain; charset=utf-8") is parsePlain
-    assert types.parser("TEXT/OCCI") is parseOcci
-    assert types.parser("text/uri-list") is None
-    assert types.renderer("text/uri-list") is URI_LIST
-    standard = negotiation.standardMediaTypes()
-    assert standard.renderer("text/plain") is PLAIN and standard.renderer("text/occi") is OCCI
-    assert urilist.MEDIA_TYPE == "text/uri-list"
 
 
 # -- parsing: the spec's examples and what clients write -----------------------------------

@@ -29,7 +29,7 @@ from occi_twisted.model.infrastructure import (
     STORAGELINK,
     UBUNTU,
 )
-from occi_twisted.renderings import descriptor, json, negotiation, text, xml
+from occi_twisted.renderings import descriptor, json, text, xml
 from occi_twisted.renderings.descriptor import DESCRIPTOR
 from occi_twisted.renderings.document import CategoryRef, Document, EntityView, LinkRef
 from occi_twisted.renderings.xml import (
@@ -180,14 +180,6 @@ def test_listings_messages_and_streams() -> None:
     assert tree(message.body).text == "Mixin <defined> & \ufffddone."
     assert parse(message.body) == Document()
     assert XML.streams and XML.mediaType == MEDIA_TYPE
-
-
-def test_registration() -> None:
-    types = negotiation.MediaTypes()
-    xml.register(types)
-    assert types.outputTypes() == [MEDIA_TYPE]
-    assert types.parser("application/occi+xml; charset=utf-8") is parse
-    assert types.renderer(MEDIA_TYPE) is XML
 
 
 # -- round trips ---------------------------------------------------------------------------
