@@ -24,7 +24,6 @@ These are pure functions of their arguments: no I/O, nothing read from the store
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape, quoteattr
@@ -36,7 +35,7 @@ from ..model.locations import requestAt
 from ..model.requestview import requestViewAt
 from .document import EntityView, RenderContext, Rendered
 from .text import ATTRIBUTE, CATEGORY, EOL, LINK, entityValues
-from .urilist import uriText
+from .values import uriText, xmlChars
 
 MEDIA_TYPE = "application/atom+xml"
 NAMESPACE = "http://www.w3.org/2005/Atom"
@@ -48,19 +47,12 @@ ENTRY_CONTENT_TYPE = f"{MEDIA_TYPE}; type=entry; charset=utf-8"
 AUTHOR = "occi-twisted"
 PROLOG = '<?xml version="1.0" encoding="utf-8"?>\n'
 
-#: Characters XML 1.0 does not allow, whatever the escaping (its ``Char`` production).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TEXT_ESCAPES = {"\r": "&#13;"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: The times RFC 3339 can write (years 0001 to 9999), as epoch seconds.
 _EARLIEST = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds()
 #: (The last is half a millisecond short of the end, which floats cannot hold exactly.)
 _LATEST = (datetime(9999, 12, 31, 23, 59, 59, 999500, tzinfo=UTC) - _EPOCH).total_seconds()
-
-
-def xmlChars(value: str) -> str:
-    """``value`` with each character XML 1.0 cannot hold replaced by U+FFFD."""
-    return _NOT_XML.sub("\ufffd", value)
 
 
 def text(value: str) -> str:

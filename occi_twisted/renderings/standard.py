@@ -8,7 +8,7 @@ that the renderings form no import cycle and each one can be imported, and teste
 
 from __future__ import annotations
 
-from . import atomentities, descriptor, form, html, json, text, urilist, xml
+from . import atom, atomentities, descriptor, form, html, json, text, urilist, xml
 from .document import Parser, Renderer
 from .negotiation import MediaTypes
 
@@ -28,7 +28,7 @@ def standardMediaTypes() -> MediaTypes:
     types.add(xml.MEDIA_TYPE, parser=xml.parse, renderer=xml.XML)
     types.add(descriptor.MEDIA_TYPE, parser=descriptor.parse, renderer=descriptor.DESCRIPTOR)
     # Atom is written only: clients write OCCI renderings.
-    types.add(atomentities.MEDIA_TYPE, renderer=atomentities.ATOM)
+    types.add(atom.MEDIA_TYPE, renderer=atomentities.ATOM)
     return types
 
 

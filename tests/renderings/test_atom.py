@@ -33,6 +33,7 @@ from occi_twisted.operations.view import requestView
 from occi_twisted.renderings import atom
 from occi_twisted.renderings.document import EntityView, RenderContext, Rendered
 from occi_twisted.renderings.text import PLAIN, parsePlain
+from occi_twisted.renderings.values import xmlChars
 from occi_twisted.store import _eventrules
 
 BASE = "http://occi.example.com:8080"
@@ -451,10 +452,10 @@ def test_text_is_escaped() -> None:
 
 def test_characters_xml_cannot_carry_become_replacement_characters() -> None:
     title = "a\x00b\x1fc\ud800d\ufffee\uffff\U0001f600\x85\u2028"
-    assert atom.xmlChars(title) == "a\ufffdb\ufffdc\ufffdd\ufffde\ufffd\U0001f600\x85\u2028"
+    assert xmlChars(title) == "a\ufffdb\ufffdc\ufffdd\ufffde\ufffd\U0001f600\x85\u2028"
     event = entityEvent(compute(**{"occi.core.title": title}), title=title)
     body = atom.entry(event, CONTEXT, REGISTRY)
-    assert textOf(xml(body), "title") == atom.xmlChars(title)
+    assert textOf(xml(body), "title") == xmlChars(title)
     parsed(body, atom.ENTRY_CONTENT_TYPE)
 
 
@@ -647,8 +648,8 @@ def test_any_unicode_gives_well_formed_atom(title: str, summary: str, owner: str
     for event in (changed, step):
         root = xml(atom.entry(event, CONTEXT, REGISTRY))
         assert atomProblems(root) == []
-        assert textOf(root, "title") == atom.xmlChars(event.title)
-        assert textOf(one(root, "author"), "name") == atom.xmlChars(owner)
+        assert textOf(root, "title") == xmlChars(event.title)
+        assert textOf(one(root, "author"), "name") == xmlChars(owner)
         contents.append(parsePlain(textOf(root, "content").encode(), {}).attributes)
     attributes, shown = contents
     assert attributes["occi.core.title"] == _asTheTextRenderingKeepsIt(title)
@@ -658,7 +659,7 @@ def test_any_unicode_gives_well_formed_atom(title: str, summary: str, owner: str
                          title=feedTitle, selfPath="/log/", links=PAGING)
     root = xml(rendered.body)
     assert atomProblems(root) == []
-    assert textOf(root, "title") == atom.xmlChars(feedTitle)
+    assert textOf(root, "title") == xmlChars(feedTitle)
     result = parsed(rendered.body)
     assert [entry.id for entry in result.entries] == [
         f"urn:uuid:{changed.id}", f"urn:uuid:{step.id}"]

@@ -41,7 +41,7 @@ from occi_twisted.model.infrastructure import (
     STORAGELINK,
     UBUNTU,
 )
-from occi_twisted.renderings import text
+from occi_twisted.renderings import limits, text
 from occi_twisted.renderings.descriptor import (
     DESCRIPTOR,
     MEDIA_TYPE,
@@ -667,22 +667,22 @@ def test_long_names_are_cut_in_messages() -> None:
     assertSentence(caught.value)
 
 
-def test_limits_are_the_text_renderings() -> None:
+def test_limits_are_the_shared_ones() -> None:
     with pytest.raises(BadRequest, match="larger than"):
-        parse(b"x" * (text.MAX_BODY + 1))
+        parse(b"x" * (limits.MAX_BODY + 1))
     with pytest.raises(BadRequest, match="more than 10000 lines"):
-        parse(b"\n" * text.MAX_LINES + b"x")
+        parse(b"\n" * limits.MAX_LINES + b"x")
     with pytest.raises(BadRequest, match=r"Line 1 .* longer than"):
-        parse(b'a "' + b"x" * text.MAX_LINE + b'"')
-    many = "".join(f"a{i} 1\n" for i in range(text.MAX_ATTRIBUTES + 1))
+        parse(b'a "' + b"x" * limits.MAX_LINE + b'"')
+    many = "".join(f"a{i} 1\n" for i in range(limits.MAX_ATTRIBUTES + 1))
     with pytest.raises(BadRequest, match="more than 1000 attributes"):
         parse(many.encode())
     with pytest.raises(BadRequest, match="more than 1000 attributes"):
         parse(("link /a\n" + many.replace("a", " a")).encode())
     with pytest.raises(BadRequest, match="lists more than 10000 values"):
-        parse(b"kind http://a#b\n  rel " + b" ".join([b"http://a#b"] * (text.MAX_VALUES + 1)))
+        parse(b"kind http://a#b\n  rel " + b" ".join([b"http://a#b"] * (limits.MAX_VALUES + 1)))
     with pytest.raises(BadRequest, match="more than 10000 categories"):
-        parse(b"link /a\n  category " + b" ".join([b"http://a#b"] * (text.MAX_VALUES + 1)))
+        parse(b"link /a\n  category " + b" ".join([b"http://a#b"] * (limits.MAX_VALUES + 1)))
 
 
 def test_pathological_quotes_are_fast() -> None:

@@ -4,6 +4,7 @@ preference, each with its own parser and renderer."""
 from __future__ import annotations
 
 from occi_twisted.renderings import (
+    atom,
     atomentities,
     descriptor,
     form,
@@ -64,8 +65,8 @@ def test_forms_are_only_read_and_pages_and_feeds_only_written() -> None:
     assert types.parser(form.MEDIA_TYPE) is form.parse
     assert form.MEDIA_TYPE not in types.outputTypes(listing=True)
     assert types.renderer("text/html") is html.HTML and types.parser("text/html") is None
-    assert types.renderer(atomentities.MEDIA_TYPE) is atomentities.ATOM
-    assert types.parser(atomentities.MEDIA_TYPE) is None
+    assert types.renderer(atom.MEDIA_TYPE) is atomentities.ATOM
+    assert types.parser(atom.MEDIA_TYPE) is None
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     assert types.choose(browser) == "text/html"
 

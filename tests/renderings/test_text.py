@@ -31,7 +31,7 @@ from occi_twisted.model.infrastructure import (
     STORAGELINK,
     UBUNTU,
 )
-from occi_twisted.renderings import text
+from occi_twisted.renderings import limits, text
 from occi_twisted.renderings.document import (
     CategoryRef,
     Document,
@@ -728,25 +728,25 @@ def test_refusals_name_the_line_or_header() -> None:
 
 def test_limits() -> None:
     with pytest.raises(BadRequest, match="larger than"):
-        parsePlain(b"X" * (text.MAX_BODY + 1))
+        parsePlain(b"X" * (limits.MAX_BODY + 1))
     with pytest.raises(BadRequest, match="more than 10000 lines"):
-        parsePlain(b"\n" * text.MAX_LINES + b"x")
+        parsePlain(b"\n" * limits.MAX_LINES + b"x")
     with pytest.raises(BadRequest, match=r"Line 1 .* longer than"):
-        parsePlain(b"X-OCCI-Attribute: a=\"" + b"x" * text.MAX_LINE + b'"')
-    many = ", ".join(f"a{i}=1" for i in range(text.MAX_ATTRIBUTES + 1))
+        parsePlain(b"X-OCCI-Attribute: a=\"" + b"x" * limits.MAX_LINE + b'"')
+    many = ", ".join(f"a{i}=1" for i in range(limits.MAX_ATTRIBUTES + 1))
     with pytest.raises(BadRequest, match="more than 1000 attributes"):
         parseOcci(b"", {"x-occi-attribute": [many]})
     with pytest.raises(BadRequest, match="more than 1000 attributes"):
         parsePlain(("Link: </a>; " + many.replace(", ", "; ")).encode())
-    values = ", ".join(["/a"] * (text.MAX_VALUES + 1))
+    values = ", ".join(["/a"] * (limits.MAX_VALUES + 1))
     with pytest.raises(BadRequest, match="more than 10000 OCCI values"):
         parseOcci(b"", {"x-occi-location": [values]})
     with pytest.raises(BadRequest, match="more than 10000 OCCI header fields"):
-        parseOcci(b"", {"x-occi-location": ["/a"] * (text.MAX_LINES + 1)})
+        parseOcci(b"", {"x-occi-location": ["/a"] * (limits.MAX_LINES + 1)})
     with pytest.raises(BadRequest, match="hold more than"):
         parseOcci(b"", {"x-occi-location": ["/" + "a" * 2000] * 1100})
     with pytest.raises(BadRequest, match="header field is longer"):
-        parseOcci(b"", {"link": ["x" * (text.MAX_LINE + 1)]})
+        parseOcci(b"", {"link": ["x" * (limits.MAX_LINE + 1)]})
     with pytest.raises(BadRequest, match="continues a line"):
         parsePlain(b"X-OCCI-Attribute: a=\"" + b"x" * 200_000 + b"\n " + b"y" * 100_000)
 

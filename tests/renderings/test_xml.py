@@ -29,7 +29,7 @@ from occi_twisted.model.infrastructure import (
     STORAGELINK,
     UBUNTU,
 )
-from occi_twisted.renderings import descriptor, json, text, xml
+from occi_twisted.renderings import descriptor, json, limits, text, xml
 from occi_twisted.renderings.descriptor import DESCRIPTOR
 from occi_twisted.renderings.document import CategoryRef, Document, EntityView, LinkRef
 from occi_twisted.renderings.xml import (
@@ -346,7 +346,7 @@ def test_deep_and_wide_documents_are_stopped_early() -> None:
         parse(b"<collection>" + b"<a/>" * (xml.MAX_ELEMENTS + 1) + b"</collection>")
     assert time.monotonic() - started < 10
     with pytest.raises(BadRequest, match="larger than"):
-        parse(b" " * (text.MAX_BODY + 1))
+        parse(b" " * (limits.MAX_BODY + 1))
 
 
 # -- refusals ------------------------------------------------------------------------------
@@ -436,15 +436,15 @@ def test_refusals_name_the_element() -> None:
 
 def test_limits() -> None:
     many = "".join(f'<attribute name="a{i}">1</attribute>'
-                   for i in range(text.MAX_ATTRIBUTES + 1))
+                   for i in range(limits.MAX_ATTRIBUTES + 1))
     with pytest.raises(BadRequest, match="more than 1000 attributes"):
         parse(f"<entity>{many}</entity>".encode())
     with pytest.raises(BadRequest, match="more than 1000 attributes"):
         parse(f'<entity><link target="/a">{many}</link></entity>'.encode())
     with pytest.raises(BadRequest, match="more than 10000 elements"):
-        parse(b"<entity>" + b"<location>/a</location>" * (text.MAX_VALUES + 1) + b"</entity>")
+        parse(b"<entity>" + b"<location>/a</location>" * (limits.MAX_VALUES + 1) + b"</entity>")
     with pytest.raises(BadRequest, match="more than 10000 identifiers"):
-        parse(b'<entity><kind term="a" rel="' + b"http://a#b " * (text.MAX_VALUES + 1)
+        parse(b'<entity><kind term="a" rel="' + b"http://a#b " * (limits.MAX_VALUES + 1)
               + b'"/></entity>')
 
 
