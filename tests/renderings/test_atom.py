@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from occi_twisted.model import Description, Entity, Registry, Value, newEntity
+from occi_twisted.model import Entity, Registry, Value
 from occi_twisted.model.documents import canonical, entityFromDict, entityToDict
 from occi_twisted.model.events import Event, EventType
 from occi_twisted.model.infrastructure import COMPUTE, MEDIUM, START, UBUNTU
@@ -31,13 +31,14 @@ from occi_twisted.model.requests import PREFIX, RequestRecord, RequestState
 from occi_twisted.operations import view
 from occi_twisted.operations.view import requestView
 from occi_twisted.renderings import atom
-from occi_twisted.renderings.document import EntityView, RenderContext, Rendered
+from occi_twisted.renderings.document import EntityView, Rendered
 from occi_twisted.renderings.text import PLAIN, parsePlain
 from occi_twisted.renderings.values import xmlChars
 from occi_twisted.store import _eventrules
 
-BASE = "http://occi.example.com:8080"
-CONTEXT = RenderContext(BASE)
+from . import support
+from .support import BASE, CONTEXT
+
 REGISTRY = Registry.standard()
 NS = "http://www.w3.org/2005/Atom"
 A = "{" + NS + "}"
@@ -49,11 +50,8 @@ FEED_ID = "urn:uuid:0b1c2d3e-0000-4000-8000-00000000feed"
 
 
 def compute(**attributes: object) -> Entity:
-    values: dict[str, object] = {"occi.core.id": "vm1", "occi.core.title": "web",
-                                 "occi.compute.cores": 2}
-    values.update(attributes)
-    return newEntity(Description(kind=COMPUTE, mixins=(MEDIUM, UBUNTU), attributes=values),
-                     owner="alice", now=T0)
+    """The shared compute, Alice's, made at :data:`T0`."""
+    return support.compute(owner="alice", now=T0, **attributes)
 
 
 def stored(value: object) -> Any:
@@ -357,7 +355,7 @@ def test_feedparser_reads_a_standalone_entry() -> None:
         ("related", f"{BASE}/compute/vm1"), ("alternate", f"{BASE}/compute/vm1")]
     assert entry.tags[0].term == "updated"
     assert entry.content[0].type == "text/plain"
-    assert 'occi.core.title="web"' in entry.content[0].value
+    assert 'occi.core.title="web server"' in entry.content[0].value
 
 
 def test_a_request_step_links_the_request_and_shows_it() -> None:

@@ -42,7 +42,7 @@ def test_a_stated_preference_is_not_indifference(accept: str) -> None:
     assert not acceptsAnything(accept)
 
 
-def test_exact_type() -> None:
+def test_an_exact_type_is_chosen() -> None:
     assert choose("application/json", OFFERED) == "application/json"
     assert choose("application/occi+json", OFFERED) == "application/occi+json"
 
@@ -66,12 +66,12 @@ def test_q_zero_everything_is_not_acceptable() -> None:
     assert choose("text/plain;q=0", ["text/plain"]) is None
 
 
-def test_nothing_fits() -> None:
+def test_nothing_fits_when_no_range_names_an_offered_type() -> None:
     assert choose("image/png", OFFERED) is None
     assert choose("application/xml, image/*", OFFERED) is None
 
 
-def test_type_wildcard() -> None:
+def test_a_type_wildcard_takes_the_servers_first_of_that_type() -> None:
     assert choose("application/*", OFFERED) == "application/occi+json"
     assert choose("text/*", ["application/json", "text/html"]) == "text/html"
 
@@ -138,7 +138,7 @@ def test_a_huge_accept_is_cut_short_not_refused() -> None:
     assert choose("application/json, " + accept, OFFERED) == "application/json"
 
 
-def test_nothing_offered() -> None:
+def test_nothing_is_chosen_when_nothing_is_offered() -> None:
     assert choose(None, []) is None
     assert choose("*/*", []) is None
 
