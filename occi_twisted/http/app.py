@@ -53,7 +53,7 @@ from ..model.infrastructure import NETWORK, NETWORKINTERFACE, STORAGE, STORAGELI
 from ..model.requests import PREFIX as REQUEST_PREFIX
 from ..model.requests import RequestRecord, RequestState
 from ..operations import RequestDesk, parseTimestamp, requestETag, requestsPath, requestView
-from ..renderings import negotiation
+from ..renderings import negotiation, standard
 from ..renderings.atomentities import ATOM as ATOM_ENTITIES
 from ..renderings.atomentities import FeedContext
 from ..renderings.document import Document, EntityView, RenderContext, Rendered, Renderer
@@ -925,7 +925,7 @@ class OCCIServer:
         """The walkthrough's answer to a client that stated no preference: 300, with the
         HTML rendering as the suggestion and every representation's own URL."""
         context = self._context(request)
-        choices = representations(entity.location, negotiation.outputTypes(listing=False))
+        choices = representations(entity.location, standard.outputTypes(listing=False))
         request.setResponseCode(300)
         preferred = next((url for url, type in choices if type == HTML_TYPE), choices[0][0])
         request.setHeader(b"Location", context.absolute(preferred).encode())
@@ -1046,7 +1046,7 @@ class OCCIServer:
             return named == "html"
         accept = _header(request, b"accept")
         return bool(accept and HTML_TYPE in accept
-                    and negotiation.choose(accept, negotiation.outputTypes(listing=True))
+                    and negotiation.choose(accept, standard.outputTypes(listing=True))
                     == HTML_TYPE)
 
     def _seeOther(self, request: IRequest, path: str, answer: bytes | None) -> bytes | None:
@@ -1082,7 +1082,7 @@ class OCCIServer:
 
     def _negotiate(self, request: IRequest, *, listing: bool) -> Renderer:
         accept = _header(request, b"accept")
-        available = negotiation.outputTypes(listing=listing)
+        available = standard.outputTypes(listing=listing)
         named = _query(request, "format")
         if named is not None:
             # The representation's own URL: ?format= wins over Accept.
@@ -1090,10 +1090,10 @@ class OCCIServer:
             if chosen is None or chosen not in available:
                 raise NotAcceptable(f"There is no {named[:40]!r} representation here; the "
                                     f"formats are {', '.join(formatsOf(available))}.")
-            return negotiation.renderer(chosen)
+            return standard.renderer(chosen)
         chosen = negotiation.choose(accept, available)
         if chosen is None and not listing and negotiation.choose(
-            accept, negotiation.outputTypes(listing=True)
+            accept, standard.outputTypes(listing=True)
         ):
             raise BadRequest("That type renders listings only, and this is not a listing; "
                              "ask for another type.")
@@ -1102,16 +1102,16 @@ class OCCIServer:
                 f"None of the requested types ({accept}) is available here; this server "
                 f"renders {', '.join(available)}."
             )
-        return negotiation.renderer(chosen)
+        return standard.renderer(chosen)
 
     def _parse(self, request: IRequest) -> Document:
         contentType = _header(request, b"content-type")
         body = _body(request)
-        parser = negotiation.parser(contentType or "text/plain")
+        parser = standard.parser(contentType or "text/plain")
         if parser is None:
             raise UnsupportedMediaType(
                 f"This server cannot read {contentType}; send one of "
-                f"{', '.join(negotiation.inputTypes())}."
+                f"{', '.join(standard.inputTypes())}."
             )
         return parser(body, _headers(request))
 
@@ -1120,7 +1120,7 @@ class OCCIServer:
         headers = _headers(request)
         if not any(name in headers for name in ("category", "x-occi-attribute")):
             return Document()
-        parser = negotiation.parser("text/occi")
+        parser = standard.parser("text/occi")
         assert parser is not None
         return parser(b"", headers)
 

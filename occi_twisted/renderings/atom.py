@@ -24,17 +24,18 @@ These are pure functions of their arguments: no I/O, nothing read from the store
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from xml.sax.saxutils import escape, quoteattr
 
 from ..model import Registry
+from ..model.documents import entityFromDict
 from ..model.events import Event, EventType, requestOfEvent
-from ..store.serial import entityFromDict
+from ..model.locations import requestAt
+from ..model.requestview import requestViewAt
 from .document import EntityView, RenderContext, Rendered
 from .text import ATTRIBUTE, CATEGORY, EOL, LINK, entityValues
-from .urilist import uriText
+from .values import uriText, xmlChars
 
 MEDIA_TYPE = "application/atom+xml"
 NAMESPACE = "http://www.w3.org/2005/Atom"
@@ -46,19 +47,12 @@ ENTRY_CONTENT_TYPE = f"{MEDIA_TYPE}; type=entry; charset=utf-8"
 AUTHOR = "occi-twisted"
 PROLOG = '<?xml version="1.0" encoding="utf-8"?>\n'
 
-#: Characters XML 1.0 does not allow, whatever the escaping (its ``Char`` production).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TEXT_ESCAPES = {"\r": "&#13;"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: The times RFC 3339 can write (years 0001 to 9999), as epoch seconds.
 _EARLIEST = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds()
 #: (The last is half a millisecond short of the end, which floats cannot hold exactly.)
 _LATEST = (datetime(9999, 12, 31, 23, 59, 59, 999500, tzinfo=UTC) - _EPOCH).total_seconds()
-
-
-def xmlChars(value: str) -> str:
-    """``value`` with each character XML 1.0 cannot hold replaced by U+FFFD."""
-    return _NOT_XML.sub("\ufffd", value)
 
 
 def text(value: str) -> str:
@@ -105,9 +99,6 @@ def content(event: Event, context: RenderContext, registry: Registry) -> str:
 def _view(event: Event, registry: Registry) -> EntityView:
     if event.requestId is None:
         return EntityView(entityFromDict(event.content, registry))
-    # operations renders through the renderings, so it is imported only when needed.
-    from ..operations.view import requestViewAt  # noqa: PLC0415
-
     record = requestOfEvent(event)
     if record is None:
         raise ValueError("a request's step without its request")
@@ -118,7 +109,7 @@ def requestPath(event: Event) -> str | None:
     """The path of the request a step belongs to (``None`` for an entity's event)."""
     if event.requestId is None:
         return None
-    return f"{event.location}/requests/{event.requestId}"
+    return requestAt(event.location, event.requestId)
 
 
 def _link(rel: str, url: str, mediaType: str | None = None) -> str:

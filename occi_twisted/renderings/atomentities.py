@@ -20,7 +20,6 @@ from xml.sax.saxutils import escape, quoteattr
 from ..model import Category
 from ..model.errors import NotAcceptable
 from .document import EntityView, RenderContext, Rendered
-from .negotiation import MediaTypes
 from .text import PLAIN
 
 MEDIA_TYPE = "application/atom+xml"
@@ -133,8 +132,3 @@ class AtomRenderer:
 
 
 ATOM = AtomRenderer()
-
-
-def register(types: MediaTypes) -> None:
-    """Add Atom output (read never: clients write OCCI renderings)."""
-    types.add(MEDIA_TYPE, renderer=ATOM)

@@ -48,10 +48,9 @@ forms.
 Reading skips blank lines and lines starting with ``#``, takes any line ending and leading
 blanks, and refuses everything else that is malformed with one sentence that names the line;
 it never raises anything but :class:`~occi_twisted.model.errors.BadRequest`.  The size limits
-are the text rendering's.
-
-The value spelling (:func:`valueText`, :func:`parseValue`) is shared with the XML form of the
-descriptor (:mod:`occi_twisted.renderings.xml`).
+are every rendering's (:mod:`~occi_twisted.renderings.limits`), and lists and hashes are read
+and written as the XML form of the descriptor (:mod:`occi_twisted.renderings.xml`) does, with
+:mod:`~occi_twisted.renderings.values`.
 """
 
 from __future__ import annotations
@@ -61,38 +60,36 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, NoReturn
 
 from ..model import AttributeType, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
 from .form import SHORT_NAMESPACES
-from .text import (
-    _FLOAT,
-    _INT,
-    MAX_ATTRIBUTES,
-    MAX_BODY,
-    MAX_DIGITS,
-    MAX_LINE,
-    MAX_LINES,
-    MAX_NAME,
-    MAX_VALUES,
-    _short,
-    _show,
-    numberValue,
+from .limits import MAX_ATTRIBUTES, MAX_BODY, MAX_LINE, MAX_LINES, MAX_VALUES
+from .values import (
+    ATTRIBUTE_NAME,
+    BARE,
+    FLOAT,
+    INTEGER,
+    LINE_BREAK,
+    QUOTED_STRING,
+    SURROGATE,
+    TERM,
+    URI,
+    bareValue,
+    fail,
+    jsonQuoted,
+    jsonText,
+    jsonValue,
+    short,
+    show,
+    uriText,
 )
-from .urilist import uriText
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
 
 MEDIA_TYPE = "text/x-occi-descriptor"
 CONTENT_TYPE = f"{MEDIA_TYPE}; charset=utf-8"
 EOL = "\r\n"
 INDENT = "  "
-
-#: Deepest nesting of a list or hash value (as in the JSON rendering).
-MAX_DEPTH = 32
 
 _TARGET, _TARGET_KIND = "occi.core.target", "occi.core.target.kind"
 
@@ -107,155 +104,49 @@ _LINK_KEYWORDS = frozenset({"rel", "self", *_LINK_CATEGORY_KEYWORDS})
 _REL_KEYWORDS = frozenset({"rel", "parent", "depends", "applies"})
 _DEFINITION_WORDS = frozenset({"immutable", "required", *(t.value for t in AttributeType)})
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # A key (a word, or a quoted string), blanks, the rest.  Possessive: no backtracking, ever.
-_QUOTED_PART = r'"(?:[^"\\]++|\\.)*+"'
-_KEY = re.compile(rf'({_QUOTED_PART}|[^ \t"]++)(?:[ \t]++(.*+))?', re.S)
-_QUOTED = re.compile(_QUOTED_PART, re.S)
+_KEY = re.compile(rf'({QUOTED_STRING}|[^ \t"]++)(?:[ \t]++(.*+))?', re.S)
+_QUOTED = re.compile(QUOTED_STRING, re.S)
 _BLANKS = re.compile(r"[ \t]+")
-_TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,255}")
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}")
-_URI = re.compile(rf'[^\s"<>\\\x00-\x1f\x7f]{{1,{MAX_NAME}}}')
-# ASCII digits only: \d would take any script's digits, and int() would read them.
 
 
-def _fail(problem: str, where: str) -> NoReturn:
-    raise BadRequest(f"{problem} ({where}).")
-
-
-_BARE = re.compile(r'[^"\\\x00-\x1f\x7f]+')
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-# -- values, shared with the XML form ------------------------------------------------------
-
-
-class _RefusedError(Exception):
-    """Raised inside the JSON decoder's hooks; turned into BadRequest by :func:`jsonValue`."""
-
-
-def _pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    found: dict[str, object] = {}
-    for key, value in pairs:
-        if key in found:
-            raise _RefusedError(f"has the member {_show(key)} twice in one object")
-        found[key] = value
-    return found
-
-
-def _jsonInt(text: str) -> int:
-    if len(text) > MAX_DIGITS:
-        raise _RefusedError(f"has a number of more than {MAX_DIGITS} digits")
-    return int(text)
-
-
-def _jsonFloat(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _RefusedError("has a number too large for a float")
-    return value
-
-
-def _jsonConstant(text: str) -> NoReturn:
-    raise _RefusedError(f"has {text}, which is not a JSON value")
-
-
-_DECODER = stdjson.JSONDecoder(
-    object_pairs_hook=_pairs, parse_int=_jsonInt, parse_float=_jsonFloat,
-    parse_constant=_jsonConstant, strict=False,
-)
-
-
-def jsonValue(text: str, name: str, where: str) -> object:
-    """A list or hash attribute value written as JSON: no null, no duplicate members, no
-    half surrogate pairs, no deeper than :data:`MAX_DEPTH`."""
-    try:
-        value = _DECODER.decode(text)
-    except _RefusedError as refused:
-        _fail(f"The value of the attribute {name} {refused}", where)
-    except stdjson.JSONDecodeError as error:
-        _fail(f"The value of the attribute {name} is not valid JSON: {error.msg.lower()} at "
-              f"column {error.colno}", where)
-    except RecursionError:
-        _fail(f"The value of the attribute {name} is nested too deeply", where)
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            _fail(f"The value of the attribute {name} is nested more than {MAX_DEPTH} deep",
-                  where)
-        if item is None:
-            _fail(f"The value of the attribute {name} holds null; leave a value out instead",
-                  where)
-        if isinstance(item, str):
-            _checkUnicode(item, name, where)
-        elif isinstance(item, list):
-            stack.extend((element, depth + 1) for element in item)
-        elif isinstance(item, dict):
-            for key, element in item.items():
-                _checkUnicode(key, name, where)
-                stack.append((element, depth + 1))
-    return value
-
-
-def _checkUnicode(text: str, name: str, where: str) -> None:
-    # JSON escapes can spell half a surrogate pair, which no encoding can write back out.
-    if _SURROGATE.search(text):
-        _fail(f"The value of the attribute {name} holds half a UTF-16 surrogate pair", where)
+# -- values --------------------------------------------------------------------------------
 
 
 def jsonString(raw: str, name: str, where: str) -> tuple[str, str]:
     """A JSON string at the start of ``raw``: its text, and what follows it."""
     match = _QUOTED.match(raw)
     if match is None:
-        _fail(f"The quoted {name} is not closed: {_show(raw)}", where)
+        fail(f"The quoted {name} is not closed: {show(raw)}", where)
     try:
         text = stdjson.loads(match.group(), strict=False)
     except ValueError:
-        _fail(f"The quoted {name} has an escape JSON does not know: {_show(match.group())}",
-              where)
+        fail(f"The quoted {name} has an escape JSON does not know: {show(match.group())}",
+             where)
     if not isinstance(text, str):  # a matched quoted string decodes to a string; be sure
-        _fail(f"The quoted {name} is not a string", where)
-    if _SURROGATE.search(text):
-        _fail(f"The quoted {name} holds half a UTF-16 surrogate pair as a \\u escape", where)
+        fail(f"The quoted {name} is not a string", where)
+    if SURROGATE.search(text):
+        fail(f"The quoted {name} holds half a UTF-16 surrogate pair as a \\u escape", where)
     return text, raw[match.end():]
 
 
 def parseValue(raw: str, name: str, where: str) -> object:
     """A value as the descriptor types it by its spelling (``raw`` without outer blanks)."""
     if not raw:
-        _fail(f"The attribute {name} has no value", where)
+        fail(f"The attribute {name} has no value", where)
     first = raw[0]
     if first == '"':
         text, rest = jsonString(raw, f"value of {name}", where)
         if rest.strip(" \t"):
-            _fail(f"The attribute {name} has text after its closing quote: {_show(rest)}",
-                  where)
+            fail(f"The attribute {name} has text after its closing quote: {show(rest)}",
+                 where)
         return text
     if first in "[{":
         return jsonValue(raw, name, where)
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered == "null":
-        _fail(f"The attribute {name} is null; leave it out to mean no value, or quote the "
-              'string "null"', where)
-    number = numberValue(raw, name, where)
-    if number is not None:
-        return number
-    if not _BARE.fullmatch(raw):
-        _fail(f"The value of the attribute {name} has a stray quote, backslash or control "
-              f"character; quote it as a string: {_show(raw)}", where)
-    # Unquoted, not a number, not a boolean: the string it spells (``x64``, ``My VM``).
-    return raw
-
-
-def quoted(text: str) -> str:
-    """``text`` as a JSON string: UTF-8 where it can be, escapes where it must."""
-    written = stdjson.dumps(text, ensure_ascii=False)
-    if _SURROGATE.search(written):
-        written = stdjson.dumps(text)
-    return written
+    if raw.lower() == "null":
+        fail(f"The attribute {name} is null; leave it out to mean no value, or quote the "
+             'string "null"', where)
+    return bareValue(raw, name, where)
 
 
 def _isBare(text: str) -> bool:
@@ -267,7 +158,7 @@ def _isBare(text: str) -> bool:
     lowered = text.lower()
     if lowered in ("true", "false", "null"):
         return False
-    return not (_INT.fullmatch(text) or _FLOAT.fullmatch(text))
+    return not (INTEGER.fullmatch(text) or FLOAT.fullmatch(text))
 
 
 def floatText(number: float) -> str:
@@ -276,32 +167,19 @@ def floatText(number: float) -> str:
     return repr(number)
 
 
-def jsonText(value: object) -> str:
-    """A list or hash as one line of JSON (non-ASCII kept, except half surrogate pairs)."""
-    try:
-        text = stdjson.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                             allow_nan=False)
-    except (ValueError, TypeError):
-        # Not finite, or not JSON-like: the model never holds such values; say something.
-        return quoted(str(value))
-    if _SURROGATE.search(text):
-        text = stdjson.dumps(value, separators=(",", ":"))
-    return text
-
-
 def valueText(value: object) -> str:
     """An attribute value as the descriptor writes it."""
     if isinstance(value, str):
-        return value if _isBare(value) else quoted(value)
+        return value if _isBare(value) else jsonQuoted(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(int(value))
     if isinstance(value, float):
-        return floatText(value) if math.isfinite(value) else quoted(repr(value))
+        return floatText(value) if math.isfinite(value) else jsonQuoted(repr(value))
     if isinstance(value, (list, dict)):
         return jsonText(value)
-    return quoted(str(value))
+    return jsonQuoted(str(value))
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -310,18 +188,18 @@ def valueText(value: object) -> str:
 def _identifier(token: str, what: str, where: str, termAlone: bool = False) -> CategoryRef:
     """A category identifier, ``scheme#term``; with ``termAlone`` also a bare term."""
     scheme, hash_, term = token.rpartition("#")
-    if hash_ and scheme and _TERM.fullmatch(term) and _URI.fullmatch(token):
+    if hash_ and scheme and TERM.fullmatch(term) and URI.fullmatch(token):
         return CategoryRef(scheme + "#", term)
-    if termAlone and not hash_ and _TERM.fullmatch(token):
-        return CategoryRef("", token)
-    _fail(f"The {what} {_show(token)} is not a category identifier (scheme#term)", where)
+    if not (termAlone and not hash_ and TERM.fullmatch(token)):
+        fail(f"The {what} {show(token)} is not a category identifier (scheme#term)", where)
+    return CategoryRef("", token)
 
 
 def _uri(token: str, what: str, where: str) -> str:
     if token.startswith("<") and token.endswith(">"):
         token = token[1:-1]
-    if not _URI.fullmatch(token):
-        _fail(f"The {what} {_show(token)} is not a URI", where)
+    if not URI.fullmatch(token):
+        fail(f"The {what} {show(token)} is not a URI", where)
     return token
 
 
@@ -329,15 +207,15 @@ def _tokens(rest: str | None, keyword: str, where: str) -> list[str]:
     tokens = _BLANKS.split(rest.strip(" \t")) if rest else []
     tokens = [token for token in tokens if token]
     if not tokens:
-        _fail(f"The {keyword} line needs a value", where)
+        fail(f"The {keyword} line needs a value", where)
     return tokens
 
 
 def _one(rest: str | None, keyword: str, where: str) -> str:
     tokens = _tokens(rest, keyword, where)
     if len(tokens) > 1:
-        _fail(f"The {keyword} line takes one value, not {len(tokens)}; give each its own line",
-              where)
+        fail(f"The {keyword} line takes one value, not {len(tokens)}; give each its own line",
+             where)
     return tokens[0]
 
 
@@ -347,11 +225,11 @@ def _attributeName(key: str, where: str) -> str:
     if key.startswith('"'):
         name, rest = jsonString(key, "attribute name", where)
         if rest:
-            _fail(f"The attribute name {_show(key)} has text after its closing quote", where)
+            fail(f"The attribute name {show(key)} has text after its closing quote", where)
     else:
         name = key
-    if not _ATTRIBUTE_NAME.fullmatch(name):
-        _fail(f"The key {_show(name)} is neither a keyword nor an attribute name", where)
+    if not ATTRIBUTE_NAME.fullmatch(name):
+        fail(f"The key {show(name)} is neither a keyword nor an attribute name", where)
     if not key.startswith('"'):
         namespace, dot, _rest = name.partition(".")
         if dot and namespace in SHORT_NAMESPACES:
@@ -370,14 +248,14 @@ class _CategoryBlock:
     actions: list[str] = field(default_factory=list)
 
     def add(self, keyword: str, rest: str | None, where: str) -> None:
-        label = _show(self.ref.term)
+        label = show(self.ref.term)
         if keyword == "title":
             if self.title is not None:
-                _fail(f"The category {label} gives its title twice", where)
+                fail(f"The category {label} gives its title twice", where)
             self.title = _title(rest or "", label, where)
         elif keyword == "location":
             if self.location is not None:
-                _fail(f"The category {label} gives its location twice", where)
+                fail(f"The category {label} gives its location twice", where)
             self.location = _uri(_one(rest, keyword, where), "location", where)
         elif keyword in _REL_KEYWORDS:
             for token in _tokens(rest, keyword, where):
@@ -387,19 +265,19 @@ class _CategoryBlock:
                 self.actions.append(_identifier(token, keyword, where).identifier)
         elif keyword == "attribute":
             name, *words = _tokens(rest, keyword, where)
-            if not _ATTRIBUTE_NAME.fullmatch(name):
-                _fail(f"The category {label} defines {_show(name)}, which is not an attribute "
-                      "name", where)
+            if not ATTRIBUTE_NAME.fullmatch(name):
+                fail(f"The category {label} defines {show(name)}, which is not an attribute "
+                     "name", where)
             for word in words:
                 if word.lower() not in _DEFINITION_WORDS:
-                    _fail(f"The attribute {_short(name)} of the category {label} is said to be "
-                          f"{_show(word)}; say its type, immutable or required", where)
+                    fail(f"The attribute {short(name)} of the category {label} is said to be "
+                         f"{show(word)}; say its type, immutable or required", where)
             self.attributes.append(name)
         else:
-            _fail(f"A category's lines are title, location, rel, parent, depends, applies, "
-                  f"attribute and action, not {_show(keyword)}", where)
+            fail(f"A category's lines are title, location, rel, parent, depends, applies, "
+                 f"attribute and action, not {show(keyword)}", where)
         if len(self.rel) + len(self.attributes) + len(self.actions) > MAX_VALUES:
-            _fail(f"The category {label} lists more than {MAX_VALUES} values", where)
+            fail(f"The category {label} lists more than {MAX_VALUES} values", where)
 
     def finished(self) -> CategoryRef:
         return CategoryRef(
@@ -414,14 +292,14 @@ def _title(rest: str, label: str, where: str) -> str:
     if rest.startswith('"'):
         title, after = jsonString(rest, f"title of the category {label}", where)
         if after.strip(" \t"):
-            _fail(f"The title of the category {label} has text after its closing quote", where)
+            fail(f"The title of the category {label} has text after its closing quote", where)
         return title
     if not rest:
-        _fail(f'The title line of the category {label} needs a value (an empty one is "")',
-              where)
-    if not _BARE.fullmatch(rest):
-        _fail(f"The title of the category {label} has a stray quote, backslash or control "
-              "character; quote it as a string", where)
+        fail(f'The title line of the category {label} needs a value (an empty one is "")',
+             where)
+    if not BARE.fullmatch(rest):
+        fail(f"The title of the category {label} has a stray quote, backslash or control "
+             "character; quote it as a string", where)
     return rest
 
 
@@ -435,13 +313,13 @@ class _LinkBlock:
     attributes: dict[str, object] = field(default_factory=dict)
 
     def add(self, key: str, rest: str | None, where: str) -> None:
-        label = _show(self.target)
+        label = show(self.target)
         if key == "rel":
             for token in _tokens(rest, key, where):
                 self.rel.append(_identifier(token, "rel", where).identifier)
         elif key == "self":
             if self.location is not None:
-                _fail(f"The link to {label} gives self twice", where)
+                fail(f"The link to {label} gives self twice", where)
             self.location = _uri(_one(rest, key, where), "self of the link", where)
         elif key in _LINK_CATEGORY_KEYWORDS:
             for token in _tokens(rest, key, where):
@@ -449,12 +327,12 @@ class _LinkBlock:
         else:
             name = _attributeName(key, where)
             if name in self.attributes:
-                _fail(f"The link to {label} gives the attribute {_short(name)} twice", where)
+                fail(f"The link to {label} gives the attribute {short(name)} twice", where)
             if len(self.attributes) >= MAX_ATTRIBUTES:
-                _fail(f"The link to {label} has more than {MAX_ATTRIBUTES} attributes", where)
-            self.attributes[name] = parseValue((rest or "").strip(" \t"), _short(name), where)
+                fail(f"The link to {label} has more than {MAX_ATTRIBUTES} attributes", where)
+            self.attributes[name] = parseValue((rest or "").strip(" \t"), short(name), where)
         if len(self.rel) + len(self.categories) > MAX_VALUES:
-            _fail(f"The link to {label} lists more than {MAX_VALUES} categories", where)
+            fail(f"The link to {label} lists more than {MAX_VALUES} categories", where)
 
     def link(self) -> LinkRef:
         return LinkRef(target=self.target, rel=tuple(self.rel), location=self.location,
@@ -484,7 +362,7 @@ class _DocumentBuilder:
         self.close()
         self.count += 1
         if self.count > MAX_VALUES:
-            _fail(f"The descriptor has more than {MAX_VALUES} values", where)
+            fail(f"The descriptor has more than {MAX_VALUES} values", where)
         if key in _CATEGORY_KEYWORDS:
             ref = _identifier(_one(rest, key, where), key, where, termAlone=True)
             self.block = _CategoryBlock(
@@ -496,10 +374,10 @@ class _DocumentBuilder:
         else:
             name = _attributeName(key, where)
             if name in self.attributes:
-                _fail(f"The attribute {_short(name)} is given twice", where)
+                fail(f"The attribute {short(name)} is given twice", where)
             if len(self.attributes) >= MAX_ATTRIBUTES:
-                _fail(f"The descriptor has more than {MAX_ATTRIBUTES} attributes", where)
-            self.attributes[name] = parseValue((rest or "").strip(" \t"), _short(name), where)
+                fail(f"The descriptor has more than {MAX_ATTRIBUTES} attributes", where)
+            self.attributes[name] = parseValue((rest or "").strip(" \t"), short(name), where)
 
     def document(self) -> Document:
         self.close()
@@ -522,7 +400,7 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest("The descriptor is not valid UTF-8.") from None
-    lines = _LINE_BREAK.split(text.removeprefix("\ufeff"))
+    lines = LINE_BREAK.split(text.removeprefix("\ufeff"))
     if len(lines) > MAX_LINES:
         raise BadRequest(f"The descriptor has more than {MAX_LINES} lines.")
     builder = _DocumentBuilder()
@@ -536,7 +414,7 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
         where = f"line {number}"
         match = _KEY.fullmatch(content)
         if match is None:
-            _fail(f"The line is not of the form 'key value': {_show(content)}", where)
+            fail(f"The line is not of the form 'key value': {show(content)}", where)
         builder.line(len(line) - len(content), match.group(1), match.group(2), where)
     return builder.document()
 
@@ -546,14 +424,14 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
 
 def _token(uri: str) -> str:
     """A URI as one token: as it is when it is one, percent-encoded where it must be."""
-    return uri if _URI.fullmatch(uri) else uriText(uri)
+    return uri if URI.fullmatch(uri) else uriText(uri)
 
 
 def _key(name: str, keywords: frozenset[str]) -> str:
     """An attribute name as a key: quoted where unquoted it would mean something else."""
     namespace, dot, _rest = name.partition(".")
     if name in keywords or (dot and namespace in SHORT_NAMESPACES):
-        return quoted(name)
+        return jsonQuoted(name)
     return name
 
 
@@ -571,7 +449,7 @@ def _identifierText(ref: CategoryRef) -> str:
 def _refLines(ref: CategoryRef) -> list[str]:
     lines = [f"{_KEYWORD_OF_CLASS.get(ref.cls, 'category')} {_identifierText(ref)}"]
     if ref.title is not None:
-        lines.append(f"{INDENT}title {quoted(ref.title)}")
+        lines.append(f"{INDENT}title {jsonQuoted(ref.title)}")
     if ref.location is not None:
         lines.append(f"{INDENT}location {_token(ref.location)}")
     lines.extend(f"{INDENT}rel {identifier}" for identifier in ref.rel)
@@ -646,7 +524,7 @@ def categoryLines(category: Category, context: RenderContext) -> list[str]:
     lines = [f"{_KEYWORD_OF_CLASS.get(category.categoryClass, 'category')} "
              f"{category.identifier}"]
     if category.title:
-        lines.append(f"{INDENT}title {quoted(category.title)}")
+        lines.append(f"{INDENT}title {jsonQuoted(category.title)}")
     if isinstance(category, (Kind, Mixin)) and category.location:
         lines.append(f"{INDENT}location {_token(context.absolute(category.location))}")
     if isinstance(category, Kind) and category.parent is not None:
@@ -703,8 +581,3 @@ class DescriptorRenderer:
 
 
 DESCRIPTOR = DescriptorRenderer()
-
-
-def register(types: MediaTypes) -> None:
-    """Add the descriptor rendering to the server's media types."""
-    types.add(MEDIA_TYPE, parser=parse, renderer=DESCRIPTOR)

@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 from ..model.errors import BadRequest
 from .document import CategoryRef, Document
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
+from .values import ATTRIBUTE_NAME, show
 
 MEDIA_TYPE = "application/x-www-form-urlencoded"
 
@@ -46,7 +43,6 @@ _CORE_FIELDS = {
     "title": "occi.core.title",
     "summary": "occi.core.summary",
 }
-_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}")
 _TERM = re.compile(r"[^\s#]{1,256}")
 
 
@@ -97,8 +93,8 @@ def attributeName(name: str) -> str:
     ``occi.compute.cores``), or BadRequest for a field that cannot be an attribute."""
     if name in _CORE_FIELDS:
         return _CORE_FIELDS[name]
-    if not _NAME.fullmatch(name):
-        raise BadRequest(f"The form field {_show(name)} is not an attribute name.")
+    if not ATTRIBUTE_NAME.fullmatch(name):
+        raise BadRequest(f"The form field {show(name)} is not an attribute name.")
     namespace = name.split(".", 1)[0]
     if namespace in SHORT_NAMESPACES and "." in name:
         return "occi." + name
@@ -122,20 +118,15 @@ def _ref(value: str, cls: str | None, field: str) -> CategoryRef:
         return CategoryRef("", text, cls=cls)
     raise BadRequest(
         f"The form field {field} must name a category as scheme#term or by its term, "
-        f"not {_show(text)}."
+        f"not {show(text)}."
     )
 
 
 def _location(value: str) -> str:
     text = value.strip()
     if len(text) > 2048 or any(char.isspace() for char in text):
-        raise BadRequest(f"The form field location is not a location: {_show(text)}.")
+        raise BadRequest(f"The form field location is not a location: {show(text)}.")
     return text
-
-
-def _show(text: str) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
 #: The walkthrough's request vocabulary: ``state=shutdown&type=acpioff`` is action stop with
@@ -165,7 +156,7 @@ def walkthroughRequest(document: Document) -> Document:
     term = WALKTHROUGH_STATES.get(state.strip().lower())
     if term is None:
         known = ", ".join(sorted(WALKTHROUGH_STATES))
-        raise BadRequest(f"The request state {_show(state)} is not one of {known}.")
+        raise BadRequest(f"The request state {show(state)} is not one of {known}.")
     attributes = {k: v for k, v in document.attributes.items() if k not in ("state", "type")}
     method = document.attributes.get("type")
     if method is not None:
@@ -178,8 +169,3 @@ def walkthroughRequest(document: Document) -> Document:
         entities=document.entities,
         action=CategoryRef("", term, cls="action"),
     )
-
-
-def register(types: MediaTypes) -> None:
-    """Add form input to the server's media types (forms are read, never written)."""
-    types.add(MEDIA_TYPE, parser=parse)

@@ -32,29 +32,27 @@ holds.
 from __future__ import annotations
 
 import json as stdjson
-import math
-import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from ..model import Action, AttributeDefinition, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
+from .limits import MAX_BODY, MAX_DEPTH, MAX_DIGITS, MAX_NAME
+from .values import (
+    ATTRIBUTE_NAME,
+    SURROGATE,
+    ByCategories,
+    Refusals,
+    Refused,
+    Unfit,
+    show,
+    strictDecoder,
+    unfit,
+)
 
 MEDIA_TYPE = "application/occi+json"
 PLAIN_JSON = "application/json"
-
-#: Largest body parsed; the HTTP layer refuses larger ones earlier, this bounds the parser.
-MAX_BODY = 2 * 1024 * 1024
-#: Deepest nesting of an attribute value (lists and hashes inside lists and hashes).
-MAX_DEPTH = 32
-#: Longest attribute name, category identifier or location.
-MAX_NAME = 2048
-#: Most digits in an integer literal.
-MAX_DIGITS = 300
 
 JSON_SCHEMA = "http://json-schema.org/draft-04/schema#"
 
@@ -82,49 +80,16 @@ _DESCRIPTION_KEYS = frozenset(
     {"mutable", "required", "type", "pattern", "default", "description"}
 )
 
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
 
 # -- parsing ------------------------------------------------------------------------------
 
 
-class _RefusedError(Exception):
-    """Raised inside the decoder's hooks; turned into BadRequest by :func:`_load`."""
-
-
-def _pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    # RFC 8259 leaves duplicate members undefined; refusing them beats guessing.
-    found: dict[str, object] = {}
-    for key, value in pairs:
-        if key in found:
-            raise _RefusedError(f"The JSON body has the member {_show(key)} twice in one object.")
-        found[key] = value
-    return found
-
-
-def _float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise _RefusedError(f"The number {_show(text)} in the JSON body is too large.")
-    return value
-
-
-def _int(text: str) -> int:
-    # Beyond about 308 digits an integer no longer fits a float, and the model turns numbers
-    # into floats for float attributes; no OCCI value needs that many digits.
-    if len(text) > MAX_DIGITS:
-        raise _RefusedError(f"A number in the JSON body has more than {MAX_DIGITS} digits.")
-    return int(text)
-
-
-def _constant(text: str) -> NoReturn:
-    raise _RefusedError(f"{text} is not a JSON value.")
-
-
-_DECODER = stdjson.JSONDecoder(
-    object_pairs_hook=_pairs, parse_float=_float, parse_int=_int, parse_constant=_constant
-)
+_DECODER = strictDecoder(Refusals(
+    duplicate="The JSON body has the member {} twice in one object.",
+    digits=f"A number in the JSON body has more than {MAX_DIGITS} digits.",
+    large="The number {} in the JSON body is too large.",
+    constant="{} is not a JSON value.",
+))
 _EMPTY = object()
 
 
@@ -141,7 +106,7 @@ def _load(body: bytes) -> object:
         return _EMPTY
     try:
         return _DECODER.decode(text)
-    except _RefusedError as refused:
+    except Refused as refused:
         raise BadRequest(str(refused)) from None
     except stdjson.JSONDecodeError as error:
         raise BadRequest(
@@ -341,7 +306,7 @@ def _descriptions(value: object, where: str) -> tuple[str, ...]:
     found = _object(value, where)
     for name, description in found.items():
         _attributeName(name, where)
-        member = f"{where}[{_show(name)}]"
+        member = f"{where}[{show(name)}]"
         fields = _object(description, member)
         _onlyKeys(fields, _DESCRIPTION_KEYS, member + ".", "an attribute description")
         for flag in ("mutable", "required"):
@@ -363,34 +328,28 @@ def _attributes(value: object, where: str) -> dict[str, object]:
     found = _object(value, where)
     for name, item in found.items():
         _attributeName(name, where)
-        _value(item, f"{where}[{_show(name)}]")
+        _value(item, f"{where}[{show(name)}]")
     return dict(found)
 
 
 def _attributeName(name: str, where: str) -> None:
-    if not _ATTRIBUTE_NAME.fullmatch(name):
-        raise BadRequest(f"{_show(name)} in the JSON member {where} is not an attribute name.")
+    if not ATTRIBUTE_NAME.fullmatch(name):
+        raise BadRequest(f"{show(name)} in the JSON member {where} is not an attribute name.")
 
 
 def _value(value: object, where: str) -> None:
     """Check an attribute value: JSON-like, no null, bounded depth, valid Unicode."""
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise BadRequest(f"The JSON member {where} is nested more than {MAX_DEPTH} deep.")
-        if isinstance(item, str):
-            _unicode(item, where)
-        elif item is None:
-            raise BadRequest(
-                f"The JSON member {where} holds null; leave an attribute out to mean no value."
-            )
-        elif isinstance(item, list):
-            stack.extend((element, depth + 1) for element in item)
-        elif isinstance(item, dict):
-            for key, element in item.items():
-                _unicode(key, where)
-                stack.append((element, depth + 1))
+    problem = unfit(value)
+    if problem is not None:
+        raise BadRequest(f"The JSON member {where} {_UNFIT[problem]}")
+
+
+#: What :func:`_value` says of each way a value is unfit.
+_UNFIT = {
+    Unfit.NESTED: f"is nested more than {MAX_DEPTH} deep.",
+    Unfit.NULL: "holds null; leave an attribute out to mean no value.",
+    Unfit.SURROGATE: "holds an invalid Unicode escape.",
+}
 
 
 def _locations(value: list[object], where: str) -> tuple[str, ...]:
@@ -400,7 +359,7 @@ def _locations(value: list[object], where: str) -> tuple[str, ...]:
 def _location(value: object, where: str) -> str:
     text = _string(value, where).strip()
     if not text or len(text) > MAX_NAME or any(char.isspace() for char in text):
-        raise BadRequest(f"The JSON member {where} is not a location: {_show(text)}.")
+        raise BadRequest(f"The JSON member {where} is not a location: {show(text)}.")
     return text
 
 
@@ -421,7 +380,7 @@ def _ref(value: object, where: str, cls: str | None) -> CategoryRef:
     if not hash_ or not scheme or not term or len(text) > MAX_NAME or " " in text:
         raise BadRequest(
             f"The JSON member {where} must be a category identifier (scheme#term), "
-            f"not {_show(text)}."
+            f"not {show(text)}."
         )
     return CategoryRef(scheme + "#", term, cls=cls)
 
@@ -447,14 +406,14 @@ def _string(value: object, where: str) -> str:
 
 def _unicode(text: str, where: str) -> None:
     # JSON escapes can spell half a surrogate pair, which no encoding can write back out.
-    if _SURROGATE.search(text):
-        raise BadRequest(f"The JSON member {where} holds an invalid Unicode escape.")
+    if SURROGATE.search(text):
+        raise BadRequest(f"The JSON member {where} {_UNFIT[Unfit.SURROGATE]}")
 
 
 def _onlyKeys(value: dict[str, object], allowed: frozenset[str], where: str, what: str) -> None:
     unknown = value.keys() - allowed
     if unknown:
-        names = ", ".join(sorted(_show(key) for key in unknown))
+        names = ", ".join(sorted(show(key) for key in unknown))
         place = f" at {where.rstrip('.')}" if where else ""
         raise BadRequest(f"GFD.225 defines no member {names} for {what}{place}.")
 
@@ -478,11 +437,6 @@ def _typeOf(value: object) -> str:
     return "an object"
 
 
-def _show(text: str) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
-
-
 # -- rendering ----------------------------------------------------------------------------
 
 _ENCODER = stdjson.JSONEncoder(
@@ -494,24 +448,9 @@ def _encode(value: object) -> bytes:
     return _ENCODER.encode(value).encode("ascii")
 
 
-#: Action identifiers by the identities of a kind and its mixins.  Computing them walks the
-#: kind's ancestry and every mixin's dependencies, a third of the cost of rendering a compute.
-#: The cache holds the category objects themselves, so an id cannot be reused while cached;
-#: a user mixin defined anew is a new object and gets its own entry.
-_actionCache: dict[tuple[int, ...], tuple[tuple[Category, ...], tuple[str, ...]]] = {}
-_ACTION_CACHE_SIZE = 1024
-
-
-def _actions(entity: Entity) -> tuple[str, ...]:
-    key = (id(entity.kind), *map(id, entity.mixins))
-    hit = _actionCache.get(key)
-    if hit is not None:
-        return hit[1]
-    if len(_actionCache) >= _ACTION_CACHE_SIZE:
-        _actionCache.clear()
-    actions = tuple(entity.actions())
-    _actionCache[key] = ((entity.kind, *entity.mixins), actions)
-    return actions
+#: Action identifiers by the categories: computing them walks the kind's ancestry and every
+#: mixin's dependencies, a third of the cost of rendering a compute.
+_actions = ByCategories(lambda entity: tuple(entity.actions()))
 
 
 def resourceObject(
@@ -568,20 +507,9 @@ def linkObject(
     return rendered
 
 
-#: Whether a kind is a link kind, by the kind's identity (held, as for ``_actionCache``):
-#: ``Entity.isLink`` walks the ancestry comparing identifiers, a microsecond per entity.
-_linkKindCache: dict[int, tuple[Kind, bool]] = {}
-
-
-def _isLink(entity: Entity) -> bool:
-    hit = _linkKindCache.get(id(entity.kind))
-    if hit is not None:
-        return hit[1]
-    if len(_linkKindCache) >= _ACTION_CACHE_SIZE:
-        _linkKindCache.clear()
-    isLink = entity.isLink
-    _linkKindCache[id(entity.kind)] = (entity.kind, isLink)
-    return isLink
+#: Whether an entity is a link, by its categories: ``Entity.isLink`` walks the ancestry
+#: comparing identifiers, a microsecond per entity.
+_isLink = ByCategories(lambda entity: entity.isLink)
 
 
 def entityObject(view: EntityView, context: RenderContext) -> dict[str, object]:
@@ -700,7 +628,6 @@ class JSONRenderer:
         return b"]}\n"
 
 
-def register(types: MediaTypes) -> None:
-    """Add the JSON rendering to the server's media types."""
-    types.add(MEDIA_TYPE, parser=parse, renderer=JSONRenderer(MEDIA_TYPE))
-    types.add(PLAIN_JSON, parser=parse, renderer=JSONRenderer(PLAIN_JSON))
+#: The two labels of the one rendering: GFD.225's type, and the generic one clients also ask for.
+OCCI_JSON = JSONRenderer(MEDIA_TYPE)
+JSON = JSONRenderer(PLAIN_JSON)

@@ -15,9 +15,9 @@ Clients send all kinds of ``Accept`` headers (old Java sends ``*; q=.2``), so pa
 lenient: a range that cannot be understood is skipped, never an error, and a header with
 nothing usable in it counts as no header at all.
 
-The media types themselves live in a :class:`MediaTypes` registry: an explicit table that
-each rendering module fills with its own ``register(types)`` function, called from
-:func:`standardMediaTypes` -- one list, in the server's order of preference, no discovery.
+A :class:`MediaTypes` table says which parser and renderer stand for each media type; the
+server's own table is :mod:`occi_twisted.renderings.standard`, which imports every rendering.
+This module imports none of them, so that any rendering may be imported on its own.
 """
 
 from __future__ import annotations
@@ -300,63 +300,3 @@ class MediaTypes:
         """:func:`choose` among ``available`` (default: every non-listing output type)."""
         offered = list(available) if available is not None else self.outputTypes()
         return choose(accept, offered)
-
-
-def standardMediaTypes() -> MediaTypes:
-    """The server's renderings, in its order of preference: the one explicit list."""
-    from . import (  # noqa: PLC0415 -- they import this module
-        atomentities,
-        descriptor,
-        form,
-        html,
-        json,
-        text,
-        xml,
-    )
-
-    types = MediaTypes()
-    text.register(types)
-    json.register(types)
-    form.register(types)
-    html.register(types)
-    xml.register(types)
-    descriptor.register(types)
-    atomentities.register(types)
-    return types
-
-
-_standard: MediaTypes | None = None
-
-
-def _types() -> MediaTypes:
-    # Built on first use rather than at import, so that the rendering modules may import
-    # this one without a cycle.
-    global _standard  # noqa: PLW0603 -- one process-wide table, built once
-    if _standard is None:
-        _standard = standardMediaTypes()
-    return _standard
-
-
-def parserKey(contentType: str | None) -> str | None:
-    """:meth:`MediaTypes.parserKey` of the server's renderings."""
-    return _types().parserKey(contentType)
-
-
-def parser(contentType: str | None) -> Parser | None:
-    """:meth:`MediaTypes.parser` of the server's renderings."""
-    return _types().parser(contentType)
-
-
-def renderer(mediaType: str) -> Renderer:
-    """:meth:`MediaTypes.renderer` of the server's renderings."""
-    return _types().renderer(mediaType)
-
-
-def inputTypes() -> list[str]:
-    """:meth:`MediaTypes.inputTypes` of the server's renderings."""
-    return _types().inputTypes()
-
-
-def outputTypes(listing: bool = False) -> list[str]:
-    """:meth:`MediaTypes.outputTypes` of the server's renderings."""
-    return _types().outputTypes(listing)

@@ -53,16 +53,24 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, NoReturn
 
 from ..model import Category, Entity, Kind, Mixin, availableActions
 from ..model.errors import BadRequest
-from . import urilist
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
-from .urilist import uriText
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
+from .limits import MAX_ATTRIBUTES, MAX_BODY, MAX_LINE, MAX_LINES, MAX_VALUES
+from .values import (
+    ATTRIBUTE_NAME,
+    LINE_BREAK,
+    QUOTED_STRING,
+    TERM,
+    URI,
+    ByCategories,
+    bareValue,
+    fail,
+    short,
+    show,
+    uriText,
+)
 
 PLAIN_TYPE = "text/plain"
 PLAIN_ALIAS = "text/occi+plain"
@@ -75,21 +83,6 @@ LOCATION = "X-OCCI-Location"
 
 EOL = "\r\n"
 
-#: Largest body or sum of OCCI header values read.
-MAX_BODY = 2 * 1024 * 1024
-#: Longest line (or header value); room for the model's longest string, escaped.
-MAX_LINE = 256 * 1024
-#: Most lines in a body, or OCCI header instances in a request.
-MAX_LINES = 10_000
-#: Most values (categories, links, attributes, locations) in one document.
-MAX_VALUES = 10_000
-#: Most attributes in one document, and on one link.
-MAX_ATTRIBUTES = 1_000
-#: Longest identifier, scheme, location or attribute name.
-MAX_NAME = 2048
-#: Most digits in an integer, and characters in a float (a double needs at most ~330).
-MAX_DIGITS = 300
-MAX_FLOAT = 400
 #: Header lines the renderer writes are cut at about this length: few lines for clients that
 #: count headers (Python's http.client stops at 100), none too long for those that measure
 #: them (curl, Twisted).
@@ -107,24 +100,15 @@ _SOURCE, _TARGET, _TARGET_KIND = "occi.core.source", "occi.core.target", "occi.c
 # ';'-separated lists of parameters.  Quoted strings and <URI> may hold either separator.
 # Every quantifier is possessive, so that no input can make the matcher backtrack.
 
-_QUOTED_PART = r'"(?:[^"\\]++|\\.)*+"'
-_PARAMETERS = re.compile(rf'(?:{_QUOTED_PART}|<[^<>]*+>|[^",;<]++)*+', re.S)
-_ITEMS = re.compile(rf'(?:{_QUOTED_PART}|<[^<>]*+>|[^",<]++)*+', re.S)
+_PARAMETERS = re.compile(rf'(?:{QUOTED_STRING}|<[^<>]*+>|[^",;<]++)*+', re.S)
+_ITEMS = re.compile(rf'(?:{QUOTED_STRING}|<[^<>]*+>|[^",<]++)*+', re.S)
 _QUOTED = re.compile(r'"((?:[^"\\]++|\\.)*+)"', re.S)
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FIELD = re.compile(r"[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*:(.*)", re.S)
-_TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,255}")
 _PARAMETER = re.compile(r"[ \t]*([A-Za-z0-9_][A-Za-z0-9_.:-]*)[ \t]*=[ \t]*")
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}")
 _ATTRIBUTE_DEFINITION = re.compile(
     r"[ \t]*([A-Za-z0-9_][A-Za-z0-9_.:-]{0,254})(?:\{([^{}]*)\})?[ \t]*"
 )
-_URI = re.compile(rf'[^\s"<>\\\x00-\x1f\x7f]{{1,{MAX_NAME}}}')
-# ASCII digits only: \d would take any script's digits, and int() would read them.
-_INT = re.compile(r"[+-]?[0-9]+")
-_FLOAT = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_BARE = re.compile(r'[^"\\\x00-\x1f\x7f]+')
 _ESCAPE = re.compile(
     r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
     r"|u([0-9a-fA-F]{4})|(.))",
@@ -149,20 +133,6 @@ class _EscapeError(Exception):
     """A ``\\u`` escape names half a surrogate pair; raised inside ``re.sub``."""
 
 
-def _fail(problem: str, where: str) -> NoReturn:
-    raise BadRequest(f"{problem} ({where}).")
-
-
-def _show(text: str) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
-
-
-def _short(text: str) -> str:
-    """A name or URI to quote in a message, cut so that messages stay short."""
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _split(text: str, pattern: re.Pattern[str], where: str) -> list[list[str]]:
     """The values of a field (split at ``,``), each a list of its parts (split at ``;`` when
     ``pattern`` is :data:`_PARAMETERS`), stripped.  Values with nothing in them are dropped."""
@@ -172,16 +142,16 @@ def _split(text: str, pattern: re.Pattern[str], where: str) -> list[list[str]]:
     while True:
         match = pattern.match(text, position)
         if match is None:  # the pattern matches the empty string, so never
-            _fail("The value cannot be read", where)
+            fail("The value cannot be read", where)
         parts.append(match.group().strip())
         position = match.end()
         if position >= end:
             break
         separator = text[position]
         if separator == '"':
-            _fail(f"A quoted string is not closed: {_show(text[position:])}", where)
+            fail(f"A quoted string is not closed: {show(text[position:])}", where)
         if separator == "<":
-            _fail(f"A '<' is not closed by '>': {_show(text[position:])}", where)
+            fail(f"A '<' is not closed by '>': {show(text[position:])}", where)
         position += 1
         if separator == ",":
             values.append(parts)
@@ -196,7 +166,7 @@ def _unescape(text: str, where: str) -> str:
     try:
         return _ESCAPE.sub(_unescapeOne, text)
     except _EscapeError:
-        _fail("A quoted string holds half a UTF-16 surrogate pair as a \\u escape", where)
+        fail("A quoted string holds half a UTF-16 surrogate pair as a \\u escape", where)
 
 
 def _unescapeOne(match: re.Match[str]) -> str:
@@ -215,7 +185,7 @@ def _quotedValue(raw: str, what: str, where: str) -> tuple[str, str]:
     """A quoted string at the start of ``raw``: its text, and what follows it."""
     match = _QUOTED.match(raw)
     if match is None:
-        _fail(f"The quoted {what} is not closed: {_show(raw)}", where)
+        fail(f"The quoted {what} is not closed: {show(raw)}", where)
     return _unescape(match.group(1), where), raw[match.end():]
 
 
@@ -231,120 +201,93 @@ def _parameters(parts: Sequence[str], what: str, where: str) -> list[tuple[str, 
         while rest:
             match = _PARAMETER.match(rest)
             if match is None:
-                _fail(f"The {what} parameter {_show(rest)} is not of the form name=value", where)
+                fail(f"The {what} parameter {show(rest)} is not of the form name=value", where)
             name = match.group(1)
             rest = rest[match.end():]
             if rest.startswith('"'):
                 value, rest = _quotedValue(rest, f"{what} parameter {name}", where)
                 rest = rest.strip()
                 if rest and not _PARAMETER.match(rest):
-                    _fail(f"The {what} parameter {name} has text after its closing quote: "
-                          f"{_show(rest)}", where)
+                    fail(f"The {what} parameter {name} has text after its closing quote: "
+                         f"{show(rest)}", where)
                 found.append((name, value, True))
             else:
                 if '"' in rest or "\\" in rest:
-                    _fail(f"The {what} parameter {name} has a stray quote or backslash: "
-                          f"{_show(rest)}", where)
+                    fail(f"The {what} parameter {name} has a stray quote or backslash: "
+                         f"{show(rest)}", where)
                 found.append((name, rest.strip(), False))
                 rest = ""
     return found
 
 
 def _uri(text: str, what: str, where: str) -> str:
-    if not _URI.fullmatch(text):
-        _fail(f"The {what} {_show(text)} is not a URI", where)
+    if not URI.fullmatch(text):
+        fail(f"The {what} {show(text)} is not a URI", where)
     return text
 
 
 def _identifier(text: str, what: str, where: str) -> str:
     """A category identifier, ``scheme#term``."""
     scheme, hash_, term = text.rpartition("#")
-    if not hash_ or not scheme or not term or not _URI.fullmatch(text):
-        _fail(f"The {what} {_show(text)} is not a category identifier (scheme#term)", where)
+    if not hash_ or not scheme or not term or not URI.fullmatch(text):
+        fail(f"The {what} {show(text)} is not a category identifier (scheme#term)", where)
     return text
 
 
 def _identifiers(text: str, what: str, where: str) -> tuple[str, ...]:
     found = tuple(_identifier(item, what, where) for item in text.split())
     if not found:
-        _fail(f"The {what} is empty", where)
+        fail(f"The {what} is empty", where)
     return found
 
 
 def _attributeName(name: str, what: str, where: str) -> str:
-    if not _ATTRIBUTE_NAME.fullmatch(name):
-        _fail(f"The {what} names the attribute {_show(name)}, which is not an attribute name",
-              where)
+    if not ATTRIBUTE_NAME.fullmatch(name):
+        fail(f"The {what} names the attribute {show(name)}, which is not an attribute name",
+             where)
     return name
-
-
-def numberValue(raw: str, name: str, where: str) -> int | float | None:
-    """``raw`` as a number if it is spelt as one (``2``, ``-2.5``, ``1e3``), else ``None``."""
-    if _INT.fullmatch(raw):
-        if len(raw) > MAX_DIGITS:
-            _fail(f"The attribute {name} has a number of more than {MAX_DIGITS} digits", where)
-        return int(raw)
-    if _FLOAT.fullmatch(raw):
-        if len(raw) > MAX_FLOAT:
-            _fail(f"The attribute {name} has a number longer than {MAX_FLOAT} characters",
-                  where)
-        number = float(raw)
-        if not math.isfinite(number):
-            _fail(f"The attribute {name} has a number too large for a float", where)
-        return number
-    return None
 
 
 def _attributeValue(raw: str, name: str, where: str) -> object:
     """A value as the text renderings type it by its spelling."""
     if not raw:
-        _fail(f"The attribute {name} has no value", where)
+        fail(f"The attribute {name} has no value", where)
     if raw[0] == '"':
         value, rest = _quotedValue(raw, f"value of {name}", where)
         if rest.strip(" \t;"):
-            _fail(f"The attribute {name} has text after its closing quote: {_show(rest)}", where)
+            fail(f"The attribute {name} has text after its closing quote: {show(rest)}", where)
         return value
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    number = numberValue(raw, name, where)
-    if number is not None:
-        return number
-    if not _BARE.fullmatch(raw):
-        _fail(f"The value of the attribute {name} has a stray quote, backslash or control "
-              f"character; quote it as a string: {_show(raw)}", where)
-    # Unquoted, not a number, not a boolean: the string it spells (``x86``, ``active``).
-    return raw
+    return bareValue(raw, name, where)
 
 
 def _category(parts: list[str], where: str) -> CategoryRef:
     term = parts[0]
     if not term:
-        _fail("A Category needs a term before its first ';'", where)
-    if not _TERM.fullmatch(term):
-        _fail(f"The Category term {_show(term)} may hold only letters, digits, '-', '_' and '.'",
-              where)
-    label = _short(term)
+        fail("A Category needs a term before its first ';'", where)
+    if not TERM.fullmatch(term):
+        fail(f"The Category term {show(term)} may hold only letters, digits, '-', '_' and '.'",
+             where)
+    label = short(term)
     found: dict[str, str] = {}
     for written, value, _quoted in _parameters(parts[1:], "Category", where):
         name = written.lower()
         if name not in _CATEGORY_PARAMETERS:
-            _fail(f"GFD.229 defines no Category parameter {name}; the parameters are "
-                  f"{', '.join(_CATEGORY_PARAMETERS)}", where)
+            fail(f"GFD.229 defines no Category parameter {name}; the parameters are "
+                 f"{', '.join(_CATEGORY_PARAMETERS)}", where)
         if name in found:
-            _fail(f"The Category {label} gives {name} twice", where)
+            fail(f"The Category {label} gives {name} twice", where)
         found[name] = value
     scheme = found.get("scheme")
     if scheme is None:
-        _fail(f"The Category {label} needs its scheme, e.g. {label}; "
-              f'scheme="http://schemas.ogf.org/occi/infrastructure#"', where)
+        fail(f"The Category {label} needs its scheme, e.g. {label}; "
+             f'scheme="http://schemas.ogf.org/occi/infrastructure#"', where)
     _uri(scheme, f"scheme of the Category {label}", where)
     cls = found.get("class")
     if cls is not None:
         cls = cls.lower()
         if cls not in _CLASSES:
-            _fail(f"The class of the Category {label} is {_show(found['class'])}; it must be "
-                  "kind, mixin or action", where)
+            fail(f"The class of the Category {label} is {show(found['class'])}; it must be "
+                 "kind, mixin or action", where)
     location = found.get("location")
     if location is not None:
         _uri(location, f"location of the Category {label}", where)
@@ -371,13 +314,13 @@ def _definitions(text: str, term: str, where: str) -> tuple[str, ...]:
     while position < len(text):
         match = _ATTRIBUTE_DEFINITION.match(text, position)
         if match is None or match.end() == position:
-            _fail(f"The attributes of the Category {_short(term)} cannot be read from "
-                  f"{_show(text[position:])}", where)
+            fail(f"The attributes of the Category {short(term)} cannot be read from "
+                 f"{show(text[position:])}", where)
         for word in (match.group(2) or "").split():
             if word.lower() not in _PROPERTIES:
-                _fail(f"The attribute {_short(match.group(1))} of the Category {_short(term)} "
-                      f"has the property {_show(word)}; GFD.229 knows only immutable and "
-                      "required", where)
+                fail(f"The attribute {short(match.group(1))} of the Category {short(term)} "
+                     f"has the property {show(word)}; GFD.229 knows only immutable and "
+                     "required", where)
         names.append(match.group(1))
         position = match.end()
     return tuple(names)
@@ -389,11 +332,11 @@ def _link(parts: list[str], where: str) -> LinkRef | None:
     if first.startswith("<") and first.endswith(">"):
         first = first[1:-1].strip()
     elif "<" in first or ">" in first:
-        _fail(f"The Link target {_show(first)} must be written as <URI>", where)
+        fail(f"The Link target {show(first)} must be written as <URI>", where)
     if not first:
-        _fail("A Link needs a target, written <URI>, before its first ';'", where)
+        fail("A Link needs a target, written <URI>, before its first ';'", where)
     target = _uri(first, "Link target", where)
-    label = _short(target)
+    label = short(target)
     rel: tuple[str, ...] = ()
     location: str | None = None
     categories: tuple[str, ...] = ()
@@ -403,7 +346,7 @@ def _link(parts: list[str], where: str) -> LinkRef | None:
         name = written.lower()
         if name in ("rel", "self", "category"):
             if name in seen:
-                _fail(f"The Link to {label} gives {name} twice", where)
+                fail(f"The Link to {label} gives {name} twice", where)
             seen.add(name)
             if name == "rel":
                 rel = _identifiers(value, f"rel of the Link to {label}", where)
@@ -414,9 +357,9 @@ def _link(parts: list[str], where: str) -> LinkRef | None:
             continue
         _attributeName(written, "Link", where)
         if written in attributes:
-            _fail(f"The Link to {label} gives the attribute {written} twice", where)
+            fail(f"The Link to {label} gives the attribute {written} twice", where)
         if len(attributes) >= MAX_ATTRIBUTES:
-            _fail(f"The Link to {label} has more than {MAX_ATTRIBUTES} attributes", where)
+            fail(f"The Link to {label} has more than {MAX_ATTRIBUTES} attributes", where)
         attributes[written] = value if quoted else _attributeValue(value, written, where)
     if "?action=" in target:
         return None
@@ -428,7 +371,7 @@ def _attribute(item: str, where: str) -> tuple[str, object]:
     name, equals, raw = item.partition("=")
     name = name.strip()
     if not equals:
-        _fail(f"The X-OCCI-Attribute {_show(item)} is not of the form name=value", where)
+        fail(f"The X-OCCI-Attribute {show(item)} is not of the form name=value", where)
     _attributeName(name, "X-OCCI-Attribute", where)
     raw = raw.strip()
     if not raw.startswith('"'):
@@ -457,7 +400,7 @@ class _DocumentBuilder:
         for parts in _split(text, pattern, where):
             self.count += 1
             if self.count > MAX_VALUES:
-                _fail(f"The request has more than {MAX_VALUES} OCCI values", where)
+                fail(f"The request has more than {MAX_VALUES} OCCI values", where)
             if field == CATEGORY:
                 self.categories.append(_category(parts, where))
             elif field == LINK:
@@ -467,9 +410,9 @@ class _DocumentBuilder:
             elif field == ATTRIBUTE:
                 name, value = _attribute(parts[0], where)
                 if name in self.attributes:
-                    _fail(f"The attribute {name} is given twice", where)
+                    fail(f"The attribute {name} is given twice", where)
                 if len(self.attributes) >= MAX_ATTRIBUTES:
-                    _fail(f"The request has more than {MAX_ATTRIBUTES} attributes", where)
+                    fail(f"The request has more than {MAX_ATTRIBUTES} attributes", where)
                 self.attributes[name] = value
             else:
                 self.locations.append(_location(parts[0], where))
@@ -496,7 +439,7 @@ def _bodyFields(body: bytes, builder: _DocumentBuilder, mediaType: str) -> None:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise BadRequest(f"The {mediaType} body is not valid UTF-8.") from None
-    lines = _LINE_BREAK.split(text.removeprefix("\ufeff"))
+    lines = LINE_BREAK.split(text.removeprefix("\ufeff"))
     if len(lines) > MAX_LINES:
         raise BadRequest(f"The {mediaType} body has more than {MAX_LINES} lines.")
     pending: tuple[str, str, str] | None = None  # field, value so far, where
@@ -523,11 +466,11 @@ def _bodyFields(body: bytes, builder: _DocumentBuilder, mediaType: str) -> None:
             builder.add(*pending)
         if match is None:
             raise BadRequest(f"Line {number} of the {mediaType} body is not of the form "
-                             f"'Name: value': {_show(line)}.")
+                             f"'Name: value': {show(line)}.")
         known = _BODY_FIELDS.get(name)
         if known is None:
             raise BadRequest(f"Line {number} of the {mediaType} body is a "
-                             f"{_show(match.group(1))} field; the text rendering has only "
+                             f"{show(match.group(1))} field; the text rendering has only "
                              "Category, Link, X-OCCI-Attribute and X-OCCI-Location.")
         pending = (known, match.group(2), f"line {number}")
     if pending is not None:
@@ -711,24 +654,16 @@ def _definitionsText(category: Category) -> str:
     return " ".join(names)
 
 
-#: The tail of each action link (``?action=term>; rel="..."``) an entity with these categories
-#: offers, by the identities of the categories (held, as for the category cache).
-_actionCache: dict[tuple[int, ...], tuple[tuple[Category, ...], tuple[str, ...]]] = {}
-
-
-def _actionTails(entity: Entity) -> tuple[str, ...]:
-    key = (id(entity.kind), *map(id, entity.mixins))
-    hit = _actionCache.get(key)
-    if hit is not None:
-        return hit[1]
-    if len(_actionCache) >= _CACHE_SIZE:
-        _actionCache.clear()
-    tails = tuple(
+def _actionTailsOf(entity: Entity) -> tuple[str, ...]:
+    return tuple(
         f'?action={action.term}>; rel="{action.identifier}"'
         for action in availableActions(entity.kind, entity.mixins)
     )
-    _actionCache[key] = ((entity.kind, *entity.mixins), tails)
-    return tails
+
+
+#: The tail of each action link (``?action=term>; rel="..."``) an entity with these categories
+#: offers.
+_actionTails = ByCategories(_actionTailsOf, _CACHE_SIZE)
 
 
 def _attributeValues(attributes: Mapping[str, object], ascii: bool) -> list[str]:
@@ -924,10 +859,3 @@ def formatHeaders(document: Document) -> tuple[tuple[str, str], ...]:
     for name, values in documentValues(document, ascii=True):
         fields += _headers(name, values)
     return tuple(fields)
-
-
-def register(types: MediaTypes) -> None:
-    """Add the text renderings, and ``text/uri-list`` for listings, to the media types."""
-    types.add(PLAIN_TYPE, parser=parsePlain, renderer=PLAIN)
-    types.add(OCCI_TYPE, parser=parseOcci, renderer=OCCI)
-    urilist.register(types)

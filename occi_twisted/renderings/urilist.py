@@ -10,41 +10,24 @@ Lines end in CRLF, as RFC 2483 says.  A message (the rare success without conten
 comment line, which RFC 2483 allows and every reader skips.
 
 URIs are written as URIs: anything outside RFC 3986's characters (non-ASCII, spaces, quotes,
-angle brackets) is percent-encoded by :func:`uriText`, so that every line is one clean URI that
-can also sit inside ``<...>`` or an HTTP header.
+angle brackets) is percent-encoded by :func:`uriText` (the renderings' own, named here for the
+pages), so that every line is one clean URI that can also sit inside ``<...>`` or an HTTP
+header.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from ..model import Category
 from ..model.errors import BadRequest
 from .document import EntityView, RenderContext, Rendered
+from .values import uriText
 
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
+__all__ = ["MEDIA_TYPE", "URI_LIST", "URIListRenderer", "uriText"]
 
 MEDIA_TYPE = "text/uri-list"
 EOL = "\r\n"
-
-#: What RFC 3986 lets a URI hold (with ``%`` for escapes already made).
-_URI_SAFE = "!#$%&'()*+,/:;=?@[]~"
-_NOT_URI = re.compile(r"[^A-Za-z0-9\-._~!#$%&'()*+,/:;=?@\[\]]")
-
-
-def uriText(uri: str) -> str:
-    """``uri`` with every character a URI cannot hold percent-encoded (UTF-8).
-
-    The model's locations are plain ASCII paths, so this is almost always the string itself:
-    the check is one regular-expression search.
-    """
-    if _NOT_URI.search(uri) is None:
-        return uri
-    return quote(uri, safe=_URI_SAFE)
 
 
 class URIListRenderer:
@@ -85,8 +68,3 @@ class URIListRenderer:
 
 
 URI_LIST = URIListRenderer()
-
-
-def register(types: MediaTypes) -> None:
-    """Add ``text/uri-list`` to the server's media types, for listings only."""
-    types.add(MEDIA_TYPE, renderer=URI_LIST, listingOnly=True)

@@ -49,18 +49,28 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 from xml.parsers.expat import ErrorString
 
 from ..model import AttributeType, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
-from .descriptor import floatText, jsonText, jsonValue
+from .descriptor import floatText
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
-from .text import MAX_ATTRIBUTES, MAX_BODY, MAX_NAME, MAX_VALUES, numberValue
-from .urilist import uriText
-
-if TYPE_CHECKING:
-    from .negotiation import MediaTypes
+from .limits import MAX_ATTRIBUTES, MAX_BODY, MAX_VALUES
+from .values import (
+    ATTRIBUTE_NAME,
+    INTEGER,
+    NOT_XML,
+    TERM,
+    URI,
+    jsonText,
+    jsonValue,
+    numberValue,
+    short,
+    show,
+    uriText,
+    xmlChars,
+)
 
 MEDIA_TYPE = "application/occi+xml"
 CONTENT_TYPE = f"{MEDIA_TYPE}; charset=utf-8"
@@ -94,15 +104,9 @@ _REF_ATTRIBUTES = frozenset({"scheme", "term"})
 _VALUE_TYPES = frozenset({"string", "integer", "float", "number", "boolean", "list", "hash"})
 _MODEL_TYPES = frozenset(t.value for t in AttributeType)
 
-#: Characters XML 1.0 cannot hold, not even as character references.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _DTD = re.compile(r"<!(?:DOCTYPE|ENTITY)", re.I)
 _ENCODING = re.compile(r"""<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
 _READABLE_ENCODINGS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
-_TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,255}")
-_ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,254}")
-_URI = re.compile(rf'[^\s"<>\\\x00-\x1f\x7f]{{1,{MAX_NAME}}}')
-_INT = re.compile(r"[+-]?[0-9]+")
 
 _TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _ATTRIBUTE_ESCAPES = str.maketrans({
@@ -115,14 +119,9 @@ def _fail(problem: str, where: str) -> NoReturn:
     raise BadRequest(f"{problem} (at {where}).")
 
 
-def _show(text: str) -> str:
-    shown = repr(text)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
-
-
 def _short(name: str) -> str:
-    """A name to quote in a message, cut so that messages stay short."""
-    return name if len(name) <= 40 else name[:37] + "..."
+    """A name to quote in a message (an element's path names several, so shorter still)."""
+    return short(name, 40)
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -177,7 +176,7 @@ def _root(body: bytes) -> ET.Element | None:
                          "server refuses.")
     declared = _ENCODING.match(text)
     if declared is not None and declared.group(1).lower() not in _READABLE_ENCODINGS:
-        raise BadRequest(f"The XML body declares the encoding {_show(declared.group(1))}; "
+        raise BadRequest(f"The XML body declares the encoding {show(declared.group(1))}; "
                          "send it as UTF-8.")
     parser = ET.XMLParser(target=_Target())
     try:
@@ -202,7 +201,7 @@ def _name(element: ET.Element, where: str) -> str:
         namespace, _, local = tag[1:].partition("}")
         if namespace != NAMESPACE:
             _fail(f"The element <{_short(local)}> is in the namespace "
-                  f"{_show(namespace)}, not in {NAMESPACE}", where)
+                  f"{show(namespace)}, not in {NAMESPACE}", where)
         return local
     return tag
 
@@ -214,7 +213,7 @@ def _attributes(
     found = {key: value for key, value in element.attrib.items() if not key.startswith("{")}
     unknown = found.keys() - allowed
     if unknown:
-        names = ", ".join(_show(key) for key in sorted(unknown)[:3])
+        names = ", ".join(show(key) for key in sorted(unknown)[:3])
         _fail(f"A <{what}> has no attribute {names}", where)
     return found
 
@@ -242,8 +241,8 @@ def _children(element: ET.Element, where: str) -> list[tuple[str, ET.Element, st
 
 
 def _uri(text: str, what: str, where: str) -> str:
-    if not _URI.fullmatch(text):
-        _fail(f"The {what} {_show(text)} is not a URI", where)
+    if not URI.fullmatch(text):
+        _fail(f"The {what} {show(text)} is not a URI", where)
     return text
 
 
@@ -251,8 +250,8 @@ def _identifiers(text: str, what: str, where: str) -> tuple[str, ...]:
     found = []
     for token in text.split():
         scheme, hash_, term = token.rpartition("#")
-        if not hash_ or not scheme or not _TERM.fullmatch(term) or not _URI.fullmatch(token):
-            _fail(f"The {what} {_show(token)} is not a category identifier (scheme#term)",
+        if not hash_ or not scheme or not TERM.fullmatch(term) or not URI.fullmatch(token):
+            _fail(f"The {what} {show(token)} is not a category identifier (scheme#term)",
                   where)
         found.append(token)
     if len(found) > MAX_VALUES:
@@ -264,8 +263,8 @@ def _schemeAndTerm(attributes: dict[str, str], what: str, where: str) -> tuple[s
     term = attributes.get("term")
     if term is None:
         _fail(f"A <{what}> needs a term", where)
-    if not _TERM.fullmatch(term):
-        _fail(f"The term {_show(term)} may hold only letters, digits, '-', '_' and '.'", where)
+    if not TERM.fullmatch(term):
+        _fail(f"The term {show(term)} may hold only letters, digits, '-', '_' and '.'", where)
     scheme = attributes.get("scheme")
     if scheme is None:
         return "", term  # the term alone: the resolver looks it up
@@ -305,11 +304,11 @@ def _definition(element: ET.Element, where: str) -> str:
     if element.text and element.text.strip():
         _fail("An attribute definition holds no text", where)
     name = attributes.get("name")
-    if name is None or not _ATTRIBUTE_NAME.fullmatch(name):
+    if name is None or not ATTRIBUTE_NAME.fullmatch(name):
         _fail("An attribute definition needs a name that is an attribute name", where)
     kind = attributes.get("type")
     if kind is not None and kind not in _MODEL_TYPES:
-        _fail(f"The attribute {_short(name)} has the type {_show(kind)}; the types are "
+        _fail(f"The attribute {_short(name)} has the type {show(kind)}; the types are "
               f"{', '.join(sorted(_MODEL_TYPES))}", where)
     for flag in ("mutable", "required"):
         if flag in attributes and attributes[flag] not in ("true", "false"):
@@ -324,18 +323,18 @@ def _value(element: ET.Element, where: str) -> tuple[str, object]:
     name = attributes.get("name")
     if name is None:
         _fail("An <attribute> needs a name", where)
-    if not _ATTRIBUTE_NAME.fullmatch(name):
-        _fail(f"The name {_show(name)} is not an attribute name", where)
+    if not ATTRIBUTE_NAME.fullmatch(name):
+        _fail(f"The name {show(name)} is not an attribute name", where)
     label = _short(name)
     kind = attributes.get("type", "string")
     if kind not in _VALUE_TYPES:
-        _fail(f"The attribute {label} has the type {_show(kind)}; the types are "
+        _fail(f"The attribute {label} has the type {show(kind)}; the types are "
               f"{', '.join(sorted(_VALUE_TYPES))}", where)
     text = element.text or ""
     encoding = attributes.get("encoding")
     if encoding is not None:
         if encoding != "json":
-            _fail(f"The attribute {label} has the encoding {_show(encoding)}; the one "
+            _fail(f"The attribute {label} has the encoding {show(encoding)}; the one "
                   "encoding is json", where)
         value = jsonValue(text.strip(), label, where)
     elif kind == "string":
@@ -352,14 +351,14 @@ def _spelt(text: str, kind: str, name: str, where: str) -> object:
     if kind == "boolean":
         lowered = text.lower()
         if lowered not in ("true", "false"):
-            _fail(f"The attribute {name} is a boolean, true or false, not {_show(text)}", where)
+            _fail(f"The attribute {name} is a boolean, true or false, not {show(text)}", where)
         return lowered == "true"
     if kind in ("list", "hash"):
         return jsonValue(text, name, where)
     number = numberValue(text, name, where)
-    if number is None or (kind == "integer" and not _INT.fullmatch(text)):
+    if number is None or (kind == "integer" and not INTEGER.fullmatch(text)):
         article = "an" if kind == "integer" else "a"
-        _fail(f"The attribute {name} is {article} {kind}, not {_show(text)}", where)
+        _fail(f"The attribute {name} is {article} {kind}, not {show(text)}", where)
     return number
 
 
@@ -374,7 +373,7 @@ def _typed(value: object, kind: str, name: str, where: str) -> object:
     wrongBool = isinstance(value, bool) and kind != "boolean"
     if wrongBool or not isinstance(value, expected[kind]):
         _fail(f"The attribute {name} is said to be of type {kind} but holds "
-              f"{_show(stdjson.dumps(value))[1:-1]}", where)
+              f"{show(stdjson.dumps(value))[1:-1]}", where)
     return value
 
 
@@ -403,10 +402,10 @@ def _link(element: ET.Element, where: str) -> LinkRef:
         elif name == "attribute":
             key, value = _value(child, childWhere)
             if key in values:
-                _fail(f"The link to {_show(target)} gives the attribute {_short(key)} twice",
+                _fail(f"The link to {show(target)} gives the attribute {_short(key)} twice",
                       childWhere)
             if len(values) >= MAX_ATTRIBUTES:
-                _fail(f"The link to {_show(target)} has more than {MAX_ATTRIBUTES} attributes",
+                _fail(f"The link to {show(target)} has more than {MAX_ATTRIBUTES} attributes",
                       childWhere)
             values[key] = value
         else:
@@ -520,18 +519,18 @@ def _text(value: str) -> str:
 
 def _attribute(value: str) -> str:
     """``value`` as a quoted XML attribute; what XML cannot hold becomes U+FFFD."""
-    return '"' + _NOT_XML.sub("\ufffd", value).translate(_ATTRIBUTE_ESCAPES) + '"'
+    return '"' + xmlChars(value).translate(_ATTRIBUTE_ESCAPES) + '"'
 
 
 def _uriAttribute(uri: str) -> str:
-    return _attribute(uriText(uri) if _NOT_XML.search(uri) else uri)
+    return _attribute(uriText(uri) if NOT_XML.search(uri) else uri)
 
 
 def valueElement(name: str, value: object, indent: str = "") -> str:
     """One ``<attribute>`` with its value, typed."""
     head = f"{indent}<attribute name={_attribute(name)} type="
     if isinstance(value, str):
-        if _NOT_XML.search(value):
+        if NOT_XML.search(value):
             return f'{head}"string" encoding="json">{_text(stdjson.dumps(value))}</attribute>'
         return f'{head}"string">{_text(value)}</attribute>'
     if isinstance(value, bool):
@@ -544,7 +543,7 @@ def valueElement(name: str, value: object, indent: str = "") -> str:
         return f'{head}"string">{_text(repr(value))}</attribute>'
     if isinstance(value, (list, dict)):
         text = jsonText(value)
-        if _NOT_XML.search(text):
+        if NOT_XML.search(text):
             text = stdjson.dumps(value, separators=(",", ":"))
         kind = "list" if isinstance(value, list) else "hash"
         return f'{head}"{kind}">{_text(text)}</attribute>'
@@ -657,7 +656,7 @@ class XMLRenderer:
         return Rendered(self.contentType, _document(lines))
 
     def message(self, text: str, context: RenderContext) -> Rendered:
-        body = _text(_NOT_XML.sub("\ufffd", text))
+        body = _text(xmlChars(text))
         return Rendered(self.contentType, _document([f"<message{_xmlns(True)}>{body}</message>"]))
 
     def collectionStart(self, context: RenderContext) -> bytes:
@@ -672,7 +671,7 @@ class XMLRenderer:
 
 def _locationText(location: str, context: RenderContext) -> str:
     absolute = context.absolute(location)
-    return uriText(absolute) if _NOT_XML.search(absolute) else absolute
+    return uriText(absolute) if NOT_XML.search(absolute) else absolute
 
 
 XML = XMLRenderer()
@@ -748,8 +747,3 @@ def formatXML(document: Document) -> bytes:
                  for location in document.locations)
     lines.append("</collection>")
     return _document(lines)
-
-
-def register(types: MediaTypes) -> None:
-    """Add the XML descriptor rendering to the server's media types."""
-    types.add(MEDIA_TYPE, parser=parse, renderer=XML)

@@ -23,20 +23,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from occi_twisted.model import Description, Entity, Registry, Value, newEntity
+from occi_twisted.model import Entity, Registry, Value
+from occi_twisted.model.documents import canonical, entityFromDict, entityToDict
 from occi_twisted.model.events import Event, EventType
 from occi_twisted.model.infrastructure import COMPUTE, MEDIUM, START, UBUNTU
 from occi_twisted.model.requests import PREFIX, RequestRecord, RequestState
 from occi_twisted.operations import view
 from occi_twisted.operations.view import requestView
 from occi_twisted.renderings import atom
-from occi_twisted.renderings.document import EntityView, RenderContext, Rendered
+from occi_twisted.renderings.document import EntityView, Rendered
 from occi_twisted.renderings.text import PLAIN, parsePlain
+from occi_twisted.renderings.values import xmlChars
 from occi_twisted.store import _eventrules
-from occi_twisted.store.serial import canonical, entityFromDict, entityToDict
 
-BASE = "http://occi.example.com:8080"
-CONTEXT = RenderContext(BASE)
+from . import support
+from .support import BASE, CONTEXT
+
 REGISTRY = Registry.standard()
 NS = "http://www.w3.org/2005/Atom"
 A = "{" + NS + "}"
@@ -48,11 +50,8 @@ FEED_ID = "urn:uuid:0b1c2d3e-0000-4000-8000-00000000feed"
 
 
 def compute(**attributes: object) -> Entity:
-    values: dict[str, object] = {"occi.core.id": "vm1", "occi.core.title": "web",
-                                 "occi.compute.cores": 2}
-    values.update(attributes)
-    return newEntity(Description(kind=COMPUTE, mixins=(MEDIUM, UBUNTU), attributes=values),
-                     owner="alice", now=T0)
+    """The shared compute, Alice's, made at :data:`T0`."""
+    return support.compute(owner="alice", now=T0, **attributes)
 
 
 def stored(value: object) -> Any:
@@ -356,7 +355,7 @@ def test_feedparser_reads_a_standalone_entry() -> None:
         ("related", f"{BASE}/compute/vm1"), ("alternate", f"{BASE}/compute/vm1")]
     assert entry.tags[0].term == "updated"
     assert entry.content[0].type == "text/plain"
-    assert 'occi.core.title="web"' in entry.content[0].value
+    assert 'occi.core.title="web server"' in entry.content[0].value
 
 
 def test_a_request_step_links_the_request_and_shows_it() -> None:
@@ -451,10 +450,10 @@ def test_text_is_escaped() -> None:
 
 def test_characters_xml_cannot_carry_become_replacement_characters() -> None:
     title = "a\x00b\x1fc\ud800d\ufffee\uffff\U0001f600\x85\u2028"
-    assert atom.xmlChars(title) == "a\ufffdb\ufffdc\ufffdd\ufffde\ufffd\U0001f600\x85\u2028"
+    assert xmlChars(title) == "a\ufffdb\ufffdc\ufffdd\ufffde\ufffd\U0001f600\x85\u2028"
     event = entityEvent(compute(**{"occi.core.title": title}), title=title)
     body = atom.entry(event, CONTEXT, REGISTRY)
-    assert textOf(xml(body), "title") == atom.xmlChars(title)
+    assert textOf(xml(body), "title") == xmlChars(title)
     parsed(body, atom.ENTRY_CONTENT_TYPE)
 
 
@@ -647,8 +646,8 @@ def test_any_unicode_gives_well_formed_atom(title: str, summary: str, owner: str
     for event in (changed, step):
         root = xml(atom.entry(event, CONTEXT, REGISTRY))
         assert atomProblems(root) == []
-        assert textOf(root, "title") == atom.xmlChars(event.title)
-        assert textOf(one(root, "author"), "name") == atom.xmlChars(owner)
+        assert textOf(root, "title") == xmlChars(event.title)
+        assert textOf(one(root, "author"), "name") == xmlChars(owner)
         contents.append(parsePlain(textOf(root, "content").encode(), {}).attributes)
     attributes, shown = contents
     assert attributes["occi.core.title"] == _asTheTextRenderingKeepsIt(title)
@@ -658,7 +657,7 @@ def test_any_unicode_gives_well_formed_atom(title: str, summary: str, owner: str
                          title=feedTitle, selfPath="/log/", links=PAGING)
     root = xml(rendered.body)
     assert atomProblems(root) == []
-    assert textOf(root, "title") == atom.xmlChars(feedTitle)
+    assert textOf(root, "title") == xmlChars(feedTitle)
     result = parsed(rendered.body)
     assert [entry.id for entry in result.entries] == [
         f"urn:uuid:{changed.id}", f"urn:uuid:{step.id}"]

@@ -15,7 +15,7 @@ from occi_twisted.renderings.document import CategoryRef, Document
 from occi_twisted.renderings.form import attributeName, parse, walkthroughRequest
 from occi_twisted.renderings.resolve import describeEntity
 
-INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+from .support import INFRA
 
 
 def test_the_walkthrough_creates_a_compute() -> None:
@@ -59,7 +59,7 @@ def test_full_names_and_other_names_are_kept() -> None:
         ("occi.compute.cores", "occi.compute.cores"),
     ],
 )
-def test_short_names(field: str, name: str) -> None:
+def test_short_names_stand_for_full_attribute_names(field: str, name: str) -> None:
     assert attributeName(field) == name
 
 
@@ -111,7 +111,7 @@ def test_values_are_kept_as_given() -> None:
     assert parse(b"x=a%3Db%26c").attributes == {"x": "a=b&c"}
 
 
-def test_empty_body() -> None:
+def test_an_empty_body_is_an_empty_document() -> None:
     assert parse(b"") == Document()
 
 
@@ -141,7 +141,7 @@ def test_the_parser_takes_headers() -> None:
         (b"a=" + b"x" * (1024 * 1024), "larger than"),
     ],
 )
-def test_refusals(body: bytes, words: str) -> None:
+def test_malformed_forms_are_refused_in_one_sentence(body: bytes, words: str) -> None:
     with pytest.raises(BadRequest) as caught:
         parse(body)
     assert words in caught.value.message

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json as stdjson
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,15 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from occi_twisted.model import Description, Entity, Registry, newEntity
-from occi_twisted.model.core import LINK
 from occi_twisted.model.errors import BadRequest
 from occi_twisted.model.infrastructure import (
     COMPUTE,
-    IPNETWORK,
-    IPNETWORKINTERFACE,
     MEDIUM,
-    NETWORK,
-    NETWORKINTERFACE,
     STOP,
     STORAGE,
     STORAGELINK,
@@ -30,55 +26,32 @@ from occi_twisted.renderings.document import (
     Document,
     EntityView,
     LinkRef,
-    RenderContext,
 )
 from occi_twisted.renderings.json import JSONRenderer, parse
 
-CONTEXT = RenderContext("http://occi.example.com:8080")
+from . import strategies
+from .support import (
+    CONTEXT,
+    INFRA,
+    SOURCE,
+    TARGET,
+    TARGET_KIND,
+    compute,
+    interface,
+    network,
+    refs,
+)
+
 RENDERER = JSONRenderer()
-INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 
 
-# -- fixtures: entities as the model makes them --------------------------------------------
-
-
-def compute(**attributes: object) -> Entity:
-    values: dict[str, object] = {"occi.compute.cores": 2, "occi.core.title": "web"}
-    values.update(attributes)
-    return newEntity(Description(kind=COMPUTE, mixins=(MEDIUM, UBUNTU), attributes=values))
-
-
-def network() -> Entity:
-    return newEntity(Description(kind=NETWORK, mixins=(IPNETWORK,),
-                                 attributes={"occi.network.address": "10.0.0.0/24"}))
-
-
-def interface(source: Entity, target: Entity) -> Entity:
-    return newEntity(Description(
-        kind=NETWORKINTERFACE,
-        mixins=(IPNETWORKINTERFACE,),
-        attributes={
-            "occi.core.source": source.location,
-            "occi.core.target": target.location,
-            "occi.core.target.kind": target.kind.identifier,
-            "occi.core.title": "eth0",
-            "occi.networkinterface.interface": "eth0",
-            "occi.networkinterface.mac": "00:80:41:ae:fd:7e",
-            "occi.networkinterface.address": "10.0.0.2",
-        },
-    ))
+def titledInterface(source: Entity, target: Entity) -> Entity:
+    """A network interface with a title and an address, which JSON writes apart."""
+    return interface(source, target, **{"occi.core.title": "eth0",
+                                        "occi.networkinterface.address": "10.0.0.2"})
 
 
 # -- what a rendered entity must parse back into --------------------------------------------
-
-SOURCE, TARGET, TARGET_KIND = "occi.core.source", "occi.core.target", "occi.core.target.kind"
-
-
-def refs(entity: Entity) -> tuple[CategoryRef, ...]:
-    return (
-        CategoryRef(entity.kind.scheme, entity.kind.term, cls="kind"),
-        *(CategoryRef(m.scheme, m.term, cls="mixin") for m in entity.mixins),
-    )
 
 
 def expectedInline(link: Entity) -> LinkRef:
@@ -112,15 +85,15 @@ def rendered(view: EntityView) -> Any:
 # -- rendering ------------------------------------------------------------------------------
 
 
-def test_resource_shape() -> None:
+def test_a_resource_has_gfd225s_members_and_its_links_in_full() -> None:
     vm, net = compute(), network()
-    nic = interface(vm, net)
+    nic = titledInterface(vm, net)
     out = rendered(EntityView(vm, [nic]))
     assert list(out) == ["kind", "mixins", "attributes", "actions", "id", "links", "title"]
     assert out["kind"] == INFRA + "compute"
     assert out["mixins"] == [MEDIUM.identifier, UBUNTU.identifier]
     assert out["id"] == vm.id
-    assert out["title"] == "web"
+    assert out["title"] == "web server"
     assert out["attributes"]["occi.compute.cores"] == 2
     assert "occi.core.id" not in out["attributes"]  # a member of its own
     assert STOP.identifier in out["actions"]
@@ -134,9 +107,9 @@ def test_resource_shape() -> None:
     assert SOURCE not in link["attributes"] and TARGET_KIND not in link["attributes"]
 
 
-def test_link_shape() -> None:
+def test_a_link_has_gfd225s_members_and_its_ends() -> None:
     vm, net = compute(), network()
-    out = rendered(EntityView(interface(vm, net)))
+    out = rendered(EntityView(titledInterface(vm, net)))
     assert list(out) == ["kind", "mixins", "attributes", "actions", "id", "source", "target",
                          "title"]
     # Alone, a link does not know its source's kind; GFD.225 lets it be implied.
@@ -196,7 +169,7 @@ def test_locations_are_an_array_of_absolute_uris() -> None:
         "http://occi.example.com:8080/compute/1", "http://elsewhere.example/compute/2"]
 
 
-def test_message() -> None:
+def test_a_message_is_an_object_with_its_sentence() -> None:
     out = RENDERER.message("Deleted /compute/1.", CONTEXT)
     assert stdjson.loads(out.body) == {"message": "Deleted /compute/1."}
 
@@ -216,7 +189,7 @@ def stream(views: list[EntityView]) -> bytes:
 @pytest.mark.parametrize("shape", ["empty", "resources", "links", "both"])
 def test_streamed_collection_is_one_gfd225_document(shape: str) -> None:
     vm, net = compute(), network()
-    nic = interface(vm, net)
+    nic = titledInterface(vm, net)
     resources = [EntityView(vm, [nic]), EntityView(net)]
     links = [EntityView(nic)]
     views = {"empty": [], "resources": resources, "links": links,
@@ -237,12 +210,12 @@ def test_streamed_collection_is_one_gfd225_document(shape: str) -> None:
 
 def test_resource_round_trip() -> None:
     vm, net = compute(**{"occi.core.summary": "s"}), network()
-    view = EntityView(vm, [interface(vm, net)])
+    view = EntityView(vm, [titledInterface(vm, net)])
     assert parse(RENDERER.entity(view, CONTEXT).body) == expected(view)
 
 
 def test_link_round_trip() -> None:
-    view = EntityView(interface(compute(), network()))
+    view = EntityView(titledInterface(compute(), network()))
     assert parse(RENDERER.entity(view, CONTEXT).body) == expected(view)
 
 
@@ -279,46 +252,17 @@ def test_locations_round_trip() -> None:
     assert document == Document(locations=tuple(CONTEXT.absolute(x) for x in locations))
 
 
-# Values the model can hold, and JSON can carry exactly.
-_leaf = st.one_of(
-    st.text(max_size=20),
-    st.integers(min_value=-(2**63), max_value=2**63),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.booleans(),
-)
-_values = st.recursive(
-    _leaf,
-    lambda inner: st.one_of(st.lists(inner, max_size=4),
-                            st.dictionaries(st.text(max_size=8), inner, max_size=4)),
-    max_leaves=12,
-)
-_segment = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
-_names = st.builds(".".join, st.lists(_segment, min_size=1, max_size=4))
-_ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._~:@-]{0,40}", fullmatch=True)
-
-
 @st.composite
 def _entities(draw: st.DrawFn, link: bool) -> Entity:
-    attributes: dict[str, Any] = draw(st.dictionaries(_names, _values, max_size=6))
-    for name in [n for n in attributes if n.startswith("occi.core.")]:
-        del attributes[name]
-    attributes["occi.core.id"] = draw(_ids)
+    """Entities with any attributes, and the Core attributes JSON writes as members."""
+    names = strategies.dottedNames(segments=1)
+    entity = draw(strategies.anyEntities(strategies.jsonValues, link, names=names))
+    core: dict[str, object] = {}
     if draw(st.booleans()):
-        attributes["occi.core.title"] = draw(st.text(max_size=20))
-    if link:
-        attributes[SOURCE] = "/compute/" + draw(_ids)
-        attributes[TARGET] = draw(st.sampled_from(["/network/", "urn:uuid:", "http://x/"]))
-        attributes[TARGET] += draw(_ids)
-        if draw(st.booleans()):
-            attributes[TARGET_KIND] = NETWORK.identifier
-        return Entity(kind=draw(st.sampled_from([LINK, NETWORKINTERFACE])),
-                      mixins=draw(st.sampled_from([(), (IPNETWORKINTERFACE,)])),
-                      attributes=attributes)
-    if draw(st.booleans()):
-        attributes["occi.core.summary"] = draw(st.text(max_size=20))
-    return Entity(kind=draw(st.sampled_from([COMPUTE, NETWORK, STORAGE])),
-                  mixins=draw(st.sampled_from([(), (MEDIUM,), (MEDIUM, UBUNTU)])),
-                  attributes=attributes)
+        core["occi.core.title"] = draw(st.text(max_size=20))
+    if not link and draw(st.booleans()):
+        core["occi.core.summary"] = draw(st.text(max_size=20))
+    return replace(entity, attributes={**entity.attributes, **core})
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -699,7 +643,7 @@ def test_the_parser_takes_headers() -> None:
         (b" " * (3 * 1024 * 1024), "larger than"),
     ],
 )
-def test_refusals(body: bytes, words: str) -> None:
+def test_malformed_json_is_refused_in_one_sentence(body: bytes, words: str) -> None:
     with pytest.raises(BadRequest) as caught:
         parse(body)
     message = caught.value.message

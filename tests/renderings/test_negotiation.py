@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from occi_twisted.renderings import form, json, negotiation
+from occi_twisted.renderings import form, json
 from occi_twisted.renderings.document import Document
 from occi_twisted.renderings.negotiation import (
     MediaRange,
@@ -42,7 +42,7 @@ def test_a_stated_preference_is_not_indifference(accept: str) -> None:
     assert not acceptsAnything(accept)
 
 
-def test_exact_type() -> None:
+def test_an_exact_type_is_chosen() -> None:
     assert choose("application/json", OFFERED) == "application/json"
     assert choose("application/occi+json", OFFERED) == "application/occi+json"
 
@@ -66,12 +66,12 @@ def test_q_zero_everything_is_not_acceptable() -> None:
     assert choose("text/plain;q=0", ["text/plain"]) is None
 
 
-def test_nothing_fits() -> None:
+def test_nothing_fits_when_no_range_names_an_offered_type() -> None:
     assert choose("image/png", OFFERED) is None
     assert choose("application/xml, image/*", OFFERED) is None
 
 
-def test_type_wildcard() -> None:
+def test_a_type_wildcard_takes_the_servers_first_of_that_type() -> None:
     assert choose("application/*", OFFERED) == "application/occi+json"
     assert choose("text/*", ["application/json", "text/html"]) == "text/html"
 
@@ -138,7 +138,7 @@ def test_a_huge_accept_is_cut_short_not_refused() -> None:
     assert choose("application/json, " + accept, OFFERED) == "application/json"
 
 
-def test_nothing_offered() -> None:
+def test_nothing_is_chosen_when_nothing_is_offered() -> None:
     assert choose(None, []) is None
     assert choose("*/*", []) is None
 
@@ -188,8 +188,9 @@ def _weight(ranges: tuple[MediaRange, ...], offered: str) -> float:
 
 def _types() -> MediaTypes:
     types = MediaTypes()
-    json.register(types)
-    form.register(types)
+    types.add(json.MEDIA_TYPE, parser=json.parse, renderer=json.OCCI_JSON)
+    types.add(json.PLAIN_JSON, parser=json.parse, renderer=json.JSON)
+    types.add(form.MEDIA_TYPE, parser=form.parse)
     return types
 
 
@@ -249,26 +250,6 @@ def test_listing_only_renderings() -> None:
     types.add("text/uri-list", renderer=listing, listingOnly=True)
     assert "text/uri-list" not in types.outputTypes()
     assert types.outputTypes(listing=True)[-1] == "text/uri-list"
-
-
-def test_module_functions_use_the_standard_table(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(negotiation, "_standard", _types())
-    assert negotiation.parserKey("application/json") == "application/json"
-    assert negotiation.parser("application/x-www-form-urlencoded") is form.parse
-    assert negotiation.renderer("application/json").mediaType == "application/json"
-    assert "application/occi+json" in negotiation.outputTypes()
-    assert "application/x-www-form-urlencoded" in negotiation.inputTypes()
-
-
-def test_the_standard_table_has_every_rendering() -> None:
-    pytest.importorskip("occi_twisted.renderings.text")
-    types = negotiation.standardMediaTypes()
-    for mediaType in ("text/plain", "text/occi", "application/occi+json", "application/json"):
-        assert mediaType in types.outputTypes()
-    assert "text/uri-list" in types.outputTypes(listing=True)
-    for mediaType in ("text/plain", "text/occi+plain", "application/json",
-                      "application/x-www-form-urlencoded"):
-        assert types.parser(mediaType) is not None
 
 
 @settings(max_examples=200, deadline=None)

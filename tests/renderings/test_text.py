@@ -6,7 +6,6 @@ Shapes as rendered, the spec's examples, what clients write, round trips, and re
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -14,12 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from occi_twisted.model import Description, Entity, Registry, newEntity
-from occi_twisted.model.core import ENTITY, LINK, RESOURCE
+from occi_twisted.model.core import ENTITY, LINK
 from occi_twisted.model.errors import BadRequest
 from occi_twisted.model.infrastructure import (
     COMPUTE,
     IPNETWORK,
-    IPNETWORKINTERFACE,
     MEDIUM,
     NETWORK,
     NETWORKINTERFACE,
@@ -27,17 +25,14 @@ from occi_twisted.model.infrastructure import (
     RESOURCE_TPL,
     START,
     STOP,
-    STORAGE,
-    STORAGELINK,
     UBUNTU,
 )
-from occi_twisted.renderings import negotiation, text, urilist
+from occi_twisted.renderings import limits, text
 from occi_twisted.renderings.document import (
     CategoryRef,
     Document,
     EntityView,
     LinkRef,
-    RenderContext,
 )
 from occi_twisted.renderings.text import (
     OCCI,
@@ -53,78 +48,30 @@ from occi_twisted.renderings.text import (
 )
 from occi_twisted.renderings.urilist import URI_LIST, uriText
 
-BASE = "http://occi.example.com:8080"
-CONTEXT = RenderContext(BASE)
-INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+from . import strategies
+from .support import (
+    BASE,
+    CONTEXT,
+    INFRA,
+    SOURCE,
+    TARGET,
+    TARGET_KIND,
+    assertSentence,
+    compute,
+    computeWithInterface,
+    headerMap,
+    interface,
+    lines,
+    network,
+    parsesOrSaysWhy,
+    same,
+)
+
 CORE = "http://schemas.ogf.org/occi/core#"
 ACTIONS = "http://schemas.ogf.org/occi/infrastructure/compute/action#"
-SOURCE, TARGET, TARGET_KIND = "occi.core.source", "occi.core.target", "occi.core.target.kind"
 
 
-# -- fixtures ------------------------------------------------------------------------------
-
-
-def compute(**attributes: object) -> Entity:
-    values: dict[str, object] = {"occi.core.id": "vm1", "occi.compute.cores": 2,
-                                 "occi.core.title": "web"}
-    values.update(attributes)
-    return newEntity(Description(kind=COMPUTE, mixins=(MEDIUM, UBUNTU), attributes=values))
-
-
-def network() -> Entity:
-    return newEntity(Description(kind=NETWORK, mixins=(IPNETWORK,), attributes={
-        "occi.core.id": "net1", "occi.network.address": "10.0.0.0/24", "occi.network.vlan": 12,
-    }))
-
-
-def interface(source: Entity, target: Entity) -> Entity:
-    return newEntity(Description(
-        kind=NETWORKINTERFACE,
-        mixins=(IPNETWORKINTERFACE,),
-        attributes={
-            "occi.core.id": "nic1",
-            SOURCE: source.location,
-            TARGET: target.location,
-            TARGET_KIND: target.kind.identifier,
-            "occi.networkinterface.interface": "eth0",
-            "occi.networkinterface.mac": "00:80:41:ae:fd:7e",
-        },
-    ))
-
-
-def lines(body: bytes) -> list[str]:
-    decoded = body.decode("utf-8")
-    assert decoded == "" or decoded.endswith("\r\n")
-    return decoded.split("\r\n")[:-1] if decoded else []
-
-
-def headerMap(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
-    """Response headers as the HTTP layer hands request headers to a parser."""
-    found: dict[str, list[str]] = {}
-    for name, value in pairs:
-        found.setdefault(name.lower(), []).append(value)
-    return found
-
-
-def typed(value: object) -> object:
-    """A value with its type, so that 1, 1.0 and True compare unequal."""
-    if isinstance(value, Mapping):
-        return {key: typed(item) for key, item in value.items()}
-    return (type(value).__name__, value)
-
-
-def same(one: Document, other: Document) -> bool:
-    def shape(document: Document) -> object:
-        return (
-            document.categories,
-            typed(document.attributes),
-            tuple((link.target, link.rel, link.location, link.categories,
-                   typed(link.attributes)) for link in document.links),
-            document.locations,
-            document.entities,
-            document.action,
-        )
-    return shape(one) == shape(other)
+# -- what a rendered entity must parse back into --------------------------------------------
 
 
 def ref(category: Any) -> CategoryRef:
@@ -167,7 +114,7 @@ def parsedBoth(view: EntityView) -> tuple[Document, Document]:
 # -- rendering: entities ------------------------------------------------------------------
 
 
-def test_resource_lines() -> None:
+def test_a_resource_is_written_as_category_link_and_attribute_lines() -> None:
     vm = compute()
     net = network()
     nic = interface(vm, net)
@@ -232,7 +179,7 @@ def test_link_without_target_kind_points_at_a_resource() -> None:
                             f'category="{CORE}link"')
 
 
-def test_attribute_values() -> None:
+def test_attribute_values_are_quoted_strings_or_bare_numbers() -> None:
     assert attributeValue("x86") == '"x86"'
     assert attributeValue('say "hi" \\ now') == '"say \\"hi\\" \\\\ now"'
     assert attributeValue("two\nlines\ttab\x00") == '"two\\nlines\\ttab\\u0000"'
@@ -399,13 +346,13 @@ def test_streamed_listing_is_the_same_as_the_whole() -> None:
     assert PLAIN.streams and not OCCI.streams
 
 
-def test_messages() -> None:
+def test_messages_are_a_line_ok_or_a_comment() -> None:
     assert PLAIN.message("Mixin defined.", CONTEXT).body == b"Mixin defined.\r\n"
     assert OCCI.message("Mixin defined.", CONTEXT).body == b"OK"
     assert URI_LIST.message("Deleted\nall.", CONTEXT).body == b"# Deleted all.\r\n"
 
 
-def test_uri_list() -> None:
+def test_a_uri_list_has_one_absolute_uri_a_line() -> None:
     views = [EntityView(compute()), EntityView(network())]
     rendered = URI_LIST.locations([v.entity.location for v in views], CONTEXT)
     assert rendered.contentType == "text/uri-list"
@@ -425,20 +372,6 @@ def test_uris_are_percent_encoded_where_they_must_be() -> None:
     assert uriText("/compute/vm1?x=1&y=[2]#f") == "/compute/vm1?x=1&y=[2]#f"
     assert uriText("/caf\u00e9/a b\"<>") == "/caf%C3%A9/a%20b%22%3C%3E"
     assert uriText("/already%20encoded") == "/already%20encoded"
-
-
-def test_registration() -> None:
-    types = negotiation.MediaTypes()
-    text.register(types)
-    assert types.outputTypes() == ["text/plain", "text/occi"]
-    assert types.outputTypes(listing=True) == ["text/plain", "text/occi", "text/uri-list"]
-    assert types.parser("text/occi+plain; charset=utf-8") is parsePlain
-    assert types.parser("TEXT/OCCI") is parseOcci
-    assert types.parser("text/uri-list") is None
-    assert types.renderer("text/uri-list") is URI_LIST
-    standard = negotiation.standardMediaTypes()
-    assert standard.renderer("text/plain") is PLAIN and standard.renderer("text/occi") is OCCI
-    assert urilist.MEDIA_TYPE == "text/uri-list"
 
 
 # -- parsing: the spec's examples and what clients write -----------------------------------
@@ -596,7 +529,7 @@ def test_any_line_ending(eol: bytes) -> None:
     assert parsed.attributes == {"occi.compute.cores": 2}
 
 
-def test_liberal_spellings() -> None:
+def test_what_clients_write_liberally_is_read() -> None:
     body = (
         b"\xef\xbb\xbf  category :compute ;  Scheme = http://schemas.ogf.org/occi/infrastructure#"
         b" ; CLASS=KIND;\n"
@@ -622,7 +555,7 @@ def test_liberal_spellings() -> None:
     ))
 
 
-def test_action_invocation() -> None:
+def test_an_action_invocation_names_the_action_and_its_parameters() -> None:
     parsed = parsePlain(
         f'Category: stop; scheme="{ACTIONS}"; class="action"; title="Stop it"; '
         f'attributes="method"\nX-OCCI-Attribute: method="acpioff"\n'.encode())
@@ -707,14 +640,8 @@ REFUSALS = [
 ]
 
 
-def assertSentence(error: BadRequest) -> None:
-    message = str(error)
-    assert message[0].isupper() and message.endswith("."), message
-    assert "\n" not in message and len(message) < 400, message
-
-
 @pytest.mark.parametrize(("body", "words"), REFUSALS)
-def test_refusals(body: bytes, words: str) -> None:
+def test_malformed_text_is_refused_in_one_sentence(body: bytes, words: str) -> None:
     if not words:
         assert parsePlain(body) == Document()
         return
@@ -740,27 +667,27 @@ def test_refusals_name_the_line_or_header() -> None:
         parseOcci(b"", {"category": ['compute; scheme="s#"; class="x"']})
 
 
-def test_limits() -> None:
+def test_limits_bound_what_is_read() -> None:
     with pytest.raises(BadRequest, match="larger than"):
-        parsePlain(b"X" * (text.MAX_BODY + 1))
+        parsePlain(b"X" * (limits.MAX_BODY + 1))
     with pytest.raises(BadRequest, match="more than 10000 lines"):
-        parsePlain(b"\n" * text.MAX_LINES + b"x")
+        parsePlain(b"\n" * limits.MAX_LINES + b"x")
     with pytest.raises(BadRequest, match=r"Line 1 .* longer than"):
-        parsePlain(b"X-OCCI-Attribute: a=\"" + b"x" * text.MAX_LINE + b'"')
-    many = ", ".join(f"a{i}=1" for i in range(text.MAX_ATTRIBUTES + 1))
+        parsePlain(b"X-OCCI-Attribute: a=\"" + b"x" * limits.MAX_LINE + b'"')
+    many = ", ".join(f"a{i}=1" for i in range(limits.MAX_ATTRIBUTES + 1))
     with pytest.raises(BadRequest, match="more than 1000 attributes"):
         parseOcci(b"", {"x-occi-attribute": [many]})
     with pytest.raises(BadRequest, match="more than 1000 attributes"):
         parsePlain(("Link: </a>; " + many.replace(", ", "; ")).encode())
-    values = ", ".join(["/a"] * (text.MAX_VALUES + 1))
+    values = ", ".join(["/a"] * (limits.MAX_VALUES + 1))
     with pytest.raises(BadRequest, match="more than 10000 OCCI values"):
         parseOcci(b"", {"x-occi-location": [values]})
     with pytest.raises(BadRequest, match="more than 10000 OCCI header fields"):
-        parseOcci(b"", {"x-occi-location": ["/a"] * (text.MAX_LINES + 1)})
+        parseOcci(b"", {"x-occi-location": ["/a"] * (limits.MAX_LINES + 1)})
     with pytest.raises(BadRequest, match="hold more than"):
         parseOcci(b"", {"x-occi-location": ["/" + "a" * 2000] * 1100})
     with pytest.raises(BadRequest, match="header field is longer"):
-        parseOcci(b"", {"link": ["x" * (text.MAX_LINE + 1)]})
+        parseOcci(b"", {"link": ["x" * (limits.MAX_LINE + 1)]})
     with pytest.raises(BadRequest, match="continues a line"):
         parsePlain(b"X-OCCI-Attribute: a=\"" + b"x" * 200_000 + b"\n " + b"y" * 100_000)
 
@@ -779,10 +706,7 @@ def test_pathological_quotes_are_fast() -> None:
 @given(st.binary(max_size=300))
 def test_any_bytes_parse_or_say_why(body: bytes) -> None:
     for parser in (parsePlain, parseOcci):
-        try:
-            parser(body, {})
-        except BadRequest as error:
-            assertSentence(error)
+        parsesOrSaysWhy(parser, body, {})
 
 
 _names = st.sampled_from(["category", "link", "x-occi-attribute", "x-occi-location",
@@ -792,10 +716,7 @@ _names = st.sampled_from(["category", "link", "x-occi-attribute", "x-occi-locati
 @settings(max_examples=300, deadline=None)
 @given(st.dictionaries(_names, st.lists(st.text(max_size=80), max_size=3), max_size=4))
 def test_any_headers_parse_or_say_why(headers: dict[str, list[str]]) -> None:
-    try:
-        parseOcci(b"", headers)
-    except BadRequest as error:
-        assertSentence(error)
+    parsesOrSaysWhy(parseOcci, b"", headers)
 
 
 # Pieces of the grammar, valid and not, put together at random.
@@ -820,10 +741,7 @@ _lines = st.one_of(
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_lines, max_size=6), st.sampled_from(["\n", "\r\n", "\r"]))
 def test_near_valid_bodies_parse_or_say_why(lineList: list[str], eol: str) -> None:
-    try:
-        parsePlain(eol.join(lineList).encode("utf-8", "surrogatepass"))
-    except BadRequest as error:
-        assertSentence(error)
+    parsesOrSaysWhy(parsePlain, eol.join(lineList).encode("utf-8", "surrogatepass"))
 
 
 @settings(max_examples=300, deadline=None)
@@ -831,37 +749,24 @@ def test_near_valid_bodies_parse_or_say_why(lineList: list[str], eol: str) -> No
                                         "x-occi-location"]),
                        st.lists(_values, min_size=1, max_size=3), max_size=4))
 def test_near_valid_headers_parse_or_say_why(headers: dict[str, list[str]]) -> None:
-    try:
-        parseOcci(b"", headers)
-    except BadRequest as error:
-        assertSentence(error)
+    parsesOrSaysWhy(parseOcci, b"", headers)
 
 
-_SAMPLE = PLAIN.entity(EntityView(compute(), [interface(compute(), network())]), CONTEXT).body
+_SAMPLE = PLAIN.entity(computeWithInterface(), CONTEXT).body
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, len(_SAMPLE)), st.integers(0, 3),
-                          st.sampled_from(list(b'";,<>=\\{}# \n\x00\xc3'))),
-                min_size=1, max_size=4))
-def test_damaged_renderings_parse_or_say_why(damage: list[tuple[int, int, int]]) -> None:
-    body = bytearray(_SAMPLE)
-    for position, cut, byte in damage:
-        body[position:position + cut] = bytes([byte])
-    try:
-        parsePlain(bytes(body))
-    except BadRequest as error:
-        assertSentence(error)
+@given(strategies.damages(_SAMPLE, b'";,<>=\\{}# \n\x00\xc3'))
+def test_damaged_renderings_parse_or_say_why(body: bytes) -> None:
+    parsesOrSaysWhy(parsePlain, body)
 
 
 # Documents as clients write them, within what the text renderings can carry exactly.
-_term = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,12}", fullmatch=True)
 _uriChars = st.text(alphabet="abcXYZ019:/?&=+%@!$'()*._~-[]", min_size=1, max_size=20)
 _uri = st.builds(lambda a, b: a + b, st.sampled_from(["http://h/", "/", "urn:x:", ""]),
                  _uriChars).filter(lambda u: "?action=" not in u)
 _scheme = st.builds(lambda u: u + "#", _uriChars)
-_identifier = st.builds(lambda s, t: s + t, _scheme, _term)
-_identifiers = st.lists(_identifier, max_size=3).map(tuple)
+_identifier = st.builds(lambda s, t: s + t, _scheme, strategies.terms)
 _attributeName = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,12}", fullmatch=True)
 _value = st.one_of(
     st.text(max_size=20),
@@ -870,32 +775,13 @@ _value = st.one_of(
     st.booleans(),
 )
 _attributes = st.dictionaries(_attributeName, _value, max_size=5)
-_categoryRefs = st.builds(
-    CategoryRef,
-    scheme=_scheme,
-    term=_term,
-    cls=st.sampled_from([None, "kind", "mixin", "action"]),
-    title=st.one_of(st.none(), st.text(max_size=20)),
-    location=st.one_of(st.none(), _uri),
-    rel=_identifiers,
-    attributes=st.lists(_attributeName, max_size=3).map(tuple),
-    actions=_identifiers,
-)
-_linkRefs = st.builds(
-    LinkRef,
-    target=_uri,
-    rel=_identifiers,
-    location=st.one_of(st.none(), _uri),
-    categories=_identifiers,
-    attributes=_attributes.map(
+_documents = strategies.documents(
+    st.text(max_size=20), schemes=_scheme, uris=_uri, identifiers=_identifier,
+    names=_attributeName, attributes=_attributes,
+    # A link's rel, self and category are parameters of its own in the text renderings.
+    linkAttributes=_attributes.map(
         lambda a: {k: v for k, v in a.items() if k.lower() not in ("rel", "self", "category")}),
-)
-_documents = st.builds(
-    Document,
-    categories=st.lists(_categoryRefs, max_size=3).map(tuple),
-    attributes=_attributes,
-    links=st.lists(_linkRefs, max_size=3).map(tuple),
-    locations=st.lists(_uri.filter(lambda u: "," not in u), max_size=3).map(tuple),
+    locations=_uri.filter(lambda u: "," not in u),
 )
 
 
@@ -908,31 +794,9 @@ def test_documents_round_trip(document: Document) -> None:
     assert same(parseOcci(b"OK", headerMap(headers)), document)
 
 
-_ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._~:@-]{0,20}", fullmatch=True)
-_segment = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
-_dotted = st.builds(".".join, st.lists(_segment, min_size=2, max_size=4))
-
-
-@st.composite
-def _entities(draw: st.DrawFn, link: bool) -> Entity:
-    attributes: dict[str, Any] = draw(st.dictionaries(_dotted, _value, max_size=6))
-    attributes["occi.core.id"] = draw(_ids)
-    if link:
-        attributes[SOURCE] = "/compute/" + draw(_ids)
-        attributes[TARGET] = draw(st.sampled_from(["/network/", "urn:uuid:", "http://x/"]))
-        attributes[TARGET] += draw(_ids)
-        if draw(st.booleans()):
-            attributes[TARGET_KIND] = NETWORK.identifier
-        return Entity(kind=draw(st.sampled_from([LINK, NETWORKINTERFACE, STORAGELINK])),
-                      mixins=draw(st.sampled_from([(), (IPNETWORKINTERFACE,)])),
-                      attributes=attributes)
-    return Entity(kind=draw(st.sampled_from([COMPUTE, NETWORK, STORAGE, RESOURCE])),
-                  mixins=draw(st.sampled_from([(), (MEDIUM,), (MEDIUM, UBUNTU)])),
-                  attributes=attributes)
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_entities(link=False), st.lists(_entities(link=True), max_size=3))
+@given(strategies.anyEntities(_value, link=False),
+       st.lists(strategies.anyEntities(_value, link=True), max_size=3))
 def test_entities_round_trip(resource: Entity, links: list[Entity]) -> None:
     view = EntityView(resource, links)
     for parsed in parsedBoth(view):

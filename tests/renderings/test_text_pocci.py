@@ -31,8 +31,9 @@ from occi_twisted.model.infrastructure import (
 from occi_twisted.renderings.document import CategoryRef, EntityView, RenderContext, Rendered
 from occi_twisted.renderings.text import OCCI, PLAIN, parseOcci, parsePlain
 
+from .support import INFRA
+
 CONTEXT = RenderContext("http://127.0.0.1:8080")
-INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 
 
 def entities() -> list[EntityView]:
