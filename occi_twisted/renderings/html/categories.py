@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from twisted.web.template import Tag, slot, tags
+from twisted.web.template import Flattenable, Tag, slot, tags
 
-from ...model import AttributeDefinition, Category, Kind, Mixin
+from ...model import Action, AttributeDefinition, Category, Kind, Mixin
 from ..document import RenderContext
 from .layout import page, registryOf
 from .markup import Markup, Memo, attributes, compiled, flattened
@@ -43,14 +43,14 @@ def _definitionsTable(definitions: Iterable[AttributeDefinition]) -> Tag:
                       tags.tbody(rows), class_="definitions")
 
 
-def _categoryLinks(categories: Iterable[Kind | Mixin | Category]) -> list[object]:
-    links: list[object] = []
+def _categoryLinks(categories: Iterable[Kind | Mixin | Action]) -> list[Flattenable]:
+    links: list[Flattenable] = []
     for category in categories:
-        links += [", ", queryLink(category)] if links else [queryLink(category)]  # type: ignore[arg-type]
+        links += [", ", queryLink(category)] if links else [queryLink(category)]
     return links
 
 
-def _fact(term: str, *definition: object) -> list[Tag]:
+def _fact(term: str, *definition: Flattenable) -> list[Tag]:
     return [tags.dt(term), tags.dd(*definition)]
 
 

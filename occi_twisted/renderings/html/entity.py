@@ -4,7 +4,7 @@ stored yet) is a form that creates it instead."""
 
 from __future__ import annotations
 
-from twisted.web.template import slot, tags
+from twisted.web.template import Flattenable, slot, tags
 
 from ...model import Entity, Registry
 from ...model.core import ABSTRACT
@@ -77,7 +77,7 @@ def _draftPage(entity: Entity, shape: Shape, registry: Registry) -> bytes:
     goes with it, so that submitting the form twice creates once (the second gets 409)."""
     kind = entity.kind
     terms = ", ".join(m.term for m in entity.mixins)
-    where: list[object] = ["."]
+    where: list[Flattenable] = ["."]
     if kind.location:
         where = [" in ", tags.a(uri(kind.location), href=uri(kind.location)), "."]
     parts = [flattened([

@@ -48,7 +48,7 @@ def defaultText(definition: AttributeDefinition) -> str | None:
     return valueText(definition.default) if definition.default is not None else None
 
 
-def _hint(definition: AttributeDefinition) -> list[Tag]:
+def _hint(definition: AttributeDefinition) -> list[Flattenable]:
     notes: list[str] = []
     if definition.description:
         notes.append(definition.description)

@@ -4,6 +4,8 @@ own)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from twisted.web.template import Tag, slot, tags
 
 from ...model import Kind, Mixin, Registry, attributeDefinitions
@@ -114,7 +116,7 @@ def _createForm(kind: Kind, registry: Registry) -> Markup:
     return _createForms.get((kind, *available), lambda: flattened(_creating(kind, available)))
 
 
-def _creating(kind: Kind, available: tuple[Mixin, ...]) -> Tag | str:
+def _creating(kind: Kind, available: Sequence[Mixin]) -> Tag | str:
     if not kind.location or kind.identifier in ABSTRACT:
         return ""
     templates: dict[Mixin, list[Mixin]] = {RESOURCE_TPL: [], OS_TPL: []}

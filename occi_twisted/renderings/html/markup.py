@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from twisted.internet.defer import succeed
@@ -70,6 +70,8 @@ class Fragment:
     (each filled with a value when the fragment is written)."""
 
     pieces: tuple[bytes | str, ...]
+    #: Where each hole is among the pieces, and its name.
+    _holes: tuple[tuple[int, str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         holes = tuple((at, piece) for at, piece in enumerate(self.pieces)
@@ -80,10 +82,10 @@ class Fragment:
         """The fragment with its holes filled: ``str`` values escaped, :class:`Markup` as
         it is."""
         written = list(self.pieces)
-        for at, name in self._holes:  # type: ignore[attr-defined]
+        for at, name in self._holes:
             value = values[name]
             written[at] = value if isinstance(value, Markup) else escaped(value)
-        return Markup(b"".join(written))  # type: ignore[arg-type]
+        return Markup(b"".join(written))  # type: ignore[arg-type]  # every hole is filled
 
     def split(self, hole: str) -> tuple[Fragment, Fragment]:
         """The fragment before the one hole named ``hole`` and after it: a page's start and
@@ -94,8 +96,8 @@ class Fragment:
     @property
     def markup(self) -> Markup:
         """The fragment itself, when it has no holes."""
-        assert not any(isinstance(piece, str) for piece in self.pieces), self.pieces
-        return Markup(b"".join(self.pieces))  # type: ignore[arg-type]
+        assert not self._holes, self.pieces
+        return Markup(b"".join(piece for piece in self.pieces if isinstance(piece, bytes)))
 
 
 @implementer(IRenderable)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from http import HTTPStatus
 
-from twisted.web.template import tags
+from twisted.web.template import Flattenable, tags
 
 from ...model import Kind, Mixin, Registry
 from ...model.locations import FEED, QUERY, ROOT, TEMPLATES, Template, placeOf
@@ -64,7 +64,7 @@ def messagePage(message: str, context: RenderContext, heading: str = "Done") -> 
     """One sentence, and the way back: to the page asked for if it is a collection (or was
     an entity's), and home."""
     path = pathOf(context)
-    back: list[object] = []
+    back: list[Flattenable] = []
     if path and path.startswith("/") and path != ROOT:
         parent = uri(path if path.endswith("/") else path.rpartition("/")[0] + "/")
         back = [tags.a(f"Back to {parent}", id="back", href=parent), DOT]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from twisted.web.template import Tag, tags
+from twisted.web.template import Flattenable, Tag, tags
 
 from ...model import Entity, Registry
 from ...model.locations import logOf, requestsOf
@@ -42,7 +42,7 @@ def requestPage(entity: Entity, registry: Registry) -> bytes:
     action = termOf(valueText(attributes_.get(REQUEST_ACTION, "")))
     target = valueText(attributes_.get(REQUEST_TARGET, ""))
     at = uri(entity.location)
-    content: list[object] = []
+    content: list[Flattenable] = []
     percent = attributes_.get(REQUEST_PERCENT)
     if isinstance(percent, (int, float)) and not isinstance(percent, bool):
         shown = number(float(percent))
@@ -71,7 +71,7 @@ def requestPage(entity: Entity, registry: Registry) -> bytes:
                 stateLine(state), flattened(content), table, flattened(cancel), head=refresh)
 
 
-def _progressNote(attributes: Mapping[str, object]) -> list[object]:
+def _progressNote(attributes: Mapping[str, object]) -> list[Flattenable]:
     progress = attributes.get(REQUEST_PROGRESS)
     if not isinstance(progress, dict):
         return []

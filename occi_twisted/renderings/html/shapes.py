@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from twisted.web.template import Tag, slot, tags
+from twisted.web.template import Flattenable, Tag, slot, tags
 
 from ...model import (
     Action,
@@ -57,14 +57,14 @@ def kindInfo(kind: Kind) -> KindInfo:
     return _kinds.get((kind,), build)
 
 
-def queryLink(category: Kind | Mixin | Action, label: object = None) -> Tag:
+def queryLink(category: Kind | Mixin | Action, label: Flattenable | None = None) -> Tag:
     """A link to the category's definition on the query interface page."""
     return tags.a(category.term if label is None else label, href=f"{QUERY}#{slug(category)}")
 
 
-def kindLink(kind: Kind) -> list[object]:
+def kindLink(kind: Kind) -> list[Flattenable]:
     """The kind's term, linked to its collection, and its title to its definition."""
-    term: object = tags.a(kind.term, href=uri(kind.location)) if kind.location else kind.term
+    term: Flattenable = tags.a(kind.term, href=uri(kind.location)) if kind.location else kind.term
     return [term, " (", queryLink(kind, kind.title or kind.term), ")"]
 
 
@@ -138,7 +138,7 @@ def _buildShape(kind: Kind, mixins: Sequence[Mixin]) -> Shape:
     )
 
 
-def removeForm(mixin: Mixin, location: object) -> Tag:
+def removeForm(mixin: Mixin, location: Flattenable) -> Tag:
     """The button that takes ``mixin`` off the entity at ``location``."""
     return tags.form(
         hidden("_method", "DELETE"), hidden("location", location), hidden("_next", location),

@@ -45,11 +45,11 @@ _NO_LINKS = flattened(tags.section(tags.h2("Links"), tags.p("No links.", class_=
 def attributesTable(entity: Entity, shape: Shape) -> Markup:
     """Every attribute with its value: URIs followable when safe, lists and hashes as JSON."""
     rows, uris = shape.rows, shape.uris
-    parts = [_ATTRIBUTES_START]
+    parts: list[bytes] = [_ATTRIBUTES_START]
     for name, value in entity.attributes.items():
         head, tail = rows.get(name) or attributeRow(name)
         if name in uris and isinstance(value, str):
-            shown = link(value)
+            shown: bytes = link(value)
         elif isinstance(value, (list, dict)):
             shown = code(valueText(value))
         else:

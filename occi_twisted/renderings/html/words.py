@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from twisted.web.template import Tag, slot, tags
+from twisted.web.template import Flattenable, Tag, slot, tags
 
 from ...model import Category, Entity, Mixin
 from ...model.infrastructure import OS_TPL, RESOURCE_TPL
@@ -62,7 +62,7 @@ def href(location: str) -> str | None:
     return None
 
 
-def linked(location: str, label: object = None) -> Tag:
+def linked(location: str, label: Flattenable | None = None) -> Tag:
     """A link to ``location`` with ``label`` (the location itself by default), or the
     location as code if following it is not safe."""
     target = href(location)
