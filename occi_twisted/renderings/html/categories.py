@@ -9,7 +9,7 @@ from twisted.web.template import Flattenable, Tag, slot, tags
 from ...model import Action, AttributeDefinition, Category, Kind, Mixin
 from ..document import RenderContext
 from .layout import page, registryOf
-from .markup import Markup, Memo, attributes, compiled, flattened
+from .markup import Markup, Memo, compiled, dashed, flattened
 from .shapes import queryLink
 from .words import number, slug, uri, valueText
 
@@ -38,7 +38,7 @@ def _definitionsTable(definitions: Iterable[AttributeDefinition]) -> Tag:
             tags.td(_yesNo(d.required)),
             tags.td(valueText(d.default) if d.default is not None else ""),
             tags.td("; ".join(constraints)), tags.td(d.description),
-            **attributes(data_attribute=d.name)))
+            **dashed(data_attribute=d.name)))
     return tags.table(tags.thead(tags.tr([tags.th(name, scope="col") for name in _COLUMNS])),
                       tags.tbody(rows), class_="definitions")
 
@@ -82,7 +82,7 @@ def _article(category: Category) -> Tag:
         tags.dl(facts),
         _definitionsTable(category.attributes) if category.attributes else "",
         class_=f"category {category.categoryClass}", id=slug(category),
-        **attributes(data_identifier=category.identifier))
+        **dashed(data_identifier=category.identifier))
 
 
 def categoriesPage(categories: Sequence[Category], context: RenderContext) -> bytes:

@@ -13,7 +13,7 @@ from ...model.requests import REQUEST
 from ..document import EntityView, RenderContext
 from .fields import hidden
 from .layout import PageContext, page, registryOf
-from .markup import NOTHING, Markup, attributes, compiled, escaped, flattened
+from .markup import NOTHING, Markup, compiled, dashed, escaped, flattened
 from .request import requestPage
 from .shapes import Shape, associateForm, kindLink, shapeOf
 from .tables import attributesTable, entityState, linksTable
@@ -95,7 +95,7 @@ def _draftPage(entity: Entity, shape: Shape, registry: Registry) -> bytes:
             tags.fieldset(tags.legend("Attributes"), slot("fields"),
                           tags.p(tags.button("Create", type="submit"))),
             id="create", method="post", action=uri(kind.location),
-            **attributes(accept_charset="utf-8"))
+            **dashed(accept_charset="utf-8"))
         parts.append(compiled(form, "fields")(fields=Markup(b"".join(fields))))
     parts.append(attributesTable(entity, shape))
     return page(f"New {kind.term} from {terms or 'scratch'}", registry, *parts)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from twisted.web.template import Flattenable, Tag, slot, tags
 
 from ...model import AttributeDefinition, AttributeType
-from .markup import NOTHING, Markup, around, attributes, escaped, flattened
+from .markup import NOTHING, Markup, around, dashed, escaped, flattened
 from .words import number, valueText
 
 _EMPTY_CHOICE = {False: "(none)", True: "(choose)"}
@@ -105,7 +105,7 @@ def fieldTag(definition: AttributeDefinition, formId: str, value: str | slot | N
                              value=value or "")
     marker = ([" ", tags.abbr("*", class_="required", title="required")]
               if definition.required else [])
-    return tags.p(tags.label(name, marker, **attributes(for_=ident)), " ", control,
+    return tags.p(tags.label(name, marker, **dashed(for_=ident)), " ", control,
                   _hint(definition), class_="field")
 
 

@@ -11,7 +11,7 @@ from twisted.web.template import Tag, slot, tags
 from ...model import Registry
 from ...model.locations import FEED, QUERY, ROOT, TEMPLATES
 from ..document import RenderContext
-from .markup import NOTHING, Fragment, Markup, Memo, attributes, compiled
+from .markup import NOTHING, Fragment, Markup, Memo, compiled, dashed
 from .words import uri
 
 MEDIA_TYPE = "text/html"
@@ -113,7 +113,7 @@ def _nav(registry: Registry) -> Tag:
               for kind in registry.kinds() if kind.location]
     items += [tags.li(tags.a("templates", href=TEMPLATES)),
               tags.li(tags.a("events", href=FEED))]
-    return tags.header(tags.nav(tags.ul(items), id="nav", **attributes(aria_label="Server")))
+    return tags.header(tags.nav(tags.ul(items), id="nav", **dashed(aria_label="Server")))
 
 
 def _document(registry: Registry) -> Tag:

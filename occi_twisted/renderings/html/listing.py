@@ -15,7 +15,7 @@ from ...model.locations import Requests, logOf, placeOf
 from ..document import EntityView, RenderContext
 from .fields import fieldTag, hidden
 from .layout import DOT, pageEnd, pageStart, pathOf, registryOf
-from .markup import NOTHING, Markup, Memo, attributes, compiled, flattened
+from .markup import NOTHING, Markup, Memo, compiled, dashed, flattened
 from .shapes import kindInfo, kindLink, queryLink
 from .words import (
     REQUEST_MESSAGE,
@@ -86,15 +86,15 @@ def collectionItem(view: EntityView, first: bool) -> bytes:
     """One row: the entity (linked), its kind, state, mixins, and a detail."""
     entity = view.entity
     info = kindInfo(entity.kind)
-    attributes_ = entity.attributes
-    state = attributes_.get(info.state) if info.state is not None else None
+    attributes = entity.attributes
+    state = attributes.get(info.state) if info.state is not None else None
     detail: str | Markup
     if info.isLink:
-        source, target = attributes_.get(SOURCE), attributes_.get(TARGET)
+        source, target = attributes.get(SOURCE), attributes.get(TARGET)
         detail = Markup(link(valueText(source or "")) + " \u2192 ".encode()
                         + link(valueText(target or "")))
     else:
-        summary = attributes_.get(SUMMARY) or attributes_.get(REQUEST_MESSAGE)
+        summary = attributes.get(SUMMARY) or attributes.get(REQUEST_MESSAGE)
         detail = valueText(summary) if summary else ""
     row = _ROW(title=titleOf(entity), location=uri(entity.location), kind=info.cell,
                state=valueText(state) if state is not None else "",
@@ -130,7 +130,7 @@ def _creating(kind: Kind, available: Sequence[Mixin]) -> Tag | str:
         else:
             templates[base].append(mixin)
     selects = [
-        tags.p(tags.label(label, **attributes(for_=f"create-{base.term}")), " ",
+        tags.p(tags.label(label, **dashed(for_=f"create-{base.term}")), " ",
                tags.select(tags.option("(none)", value=""),
                            [tags.option(named(m), value=m.identifier) for m in templates[base]],
                            name="mixin", id=f"create-{base.term}"), class_="field")
@@ -142,7 +142,7 @@ def _creating(kind: Kind, available: Sequence[Mixin]) -> Tag | str:
     boxes = [
         tags.p(tags.input(type="checkbox", name="mixin", id=f"create-mixin-{i}",
                           value=m.identifier), " ",
-               tags.label(named(m), **attributes(for_=f"create-mixin-{i}")), class_="field")
+               tags.label(named(m), **dashed(for_=f"create-mixin-{i}")), class_="field")
         for i, m in enumerate(others)
     ]
     return tags.section(
@@ -156,7 +156,7 @@ def _creating(kind: Kind, available: Sequence[Mixin]) -> Tag | str:
             tags.fieldset(tags.legend("Mixins"), boxes) if boxes else "",
             tags.p(tags.button(f"Create {kind.term}", type="submit")),
             id="create", method="post", action=uri(kind.location),
-            **attributes(accept_charset="utf-8")),
+            **dashed(accept_charset="utf-8")),
         id="create-section")
 
 
@@ -167,10 +167,10 @@ def _associateByLocation(mixin: Mixin) -> Markup:
     return flattened(tags.section(
         tags.h2(f"Add {mixin.term} to an entity"),
         tags.form(tags.p(
-            tags.label("Entity location", **attributes(for_="associate-location")), " ",
+            tags.label("Entity location", **dashed(for_="associate-location")), " ",
             tags.input(type="text", name="location", id="associate-location",
                        placeholder="/compute/...", required="required", value=""), " ",
             tags.button("Add", type="submit"), class_="field"),
             id="associate", method="post", action=uri(mixin.location),
-            **attributes(accept_charset="utf-8")),
+            **dashed(accept_charset="utf-8")),
         id="associate-section"))

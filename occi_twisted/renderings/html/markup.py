@@ -214,7 +214,7 @@ class Memo(Generic[_T]):
         return value
 
 
-def attributes(**named: Flattenable) -> Mapping[str, Flattenable]:
+def dashed(**named: Flattenable) -> Mapping[str, Flattenable]:
     """Attributes whose names Python cannot spell as keywords, written with ``_`` for ``-``:
-    ``tags.tr(**attributes(data_attribute=name))``."""
+    ``tags.tr(**dashed(data_attribute=name))``."""
     return {name.rstrip("_").replace("_", "-"): value for name, value in named.items()}

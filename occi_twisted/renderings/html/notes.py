@@ -9,7 +9,7 @@ from twisted.web.template import tags
 from ...model.notes import Note
 from ..document import RenderContext
 from .layout import page, registryOf
-from .markup import attributes, flattened
+from .markup import dashed, flattened
 from .words import uri
 
 
@@ -35,5 +35,5 @@ def notesPage(notes: Sequence[tuple[Note, str]], collection: str,
             tags.p(tags.label("Title ", tags.input(type="text", name="title", value=""))),
             tags.p(tags.textarea("", name="text", rows="6", cols="60", required="required")),
             tags.p(tags.button("Add a note", type="submit")),
-            method="post", action=uri(collection), **attributes(accept_charset="utf-8")),
+            method="post", action=uri(collection), **dashed(accept_charset="utf-8")),
     ]))

@@ -11,7 +11,7 @@ from ...model import Entity, Registry
 from ...model.locations import logOf, requestsOf
 from .fields import hidden
 from .layout import DOT, page
-from .markup import NOTHING, attributes, flattened
+from .markup import NOTHING, dashed, flattened
 from .shapes import shapeOf
 from .tables import attributesTable, stateLine
 from .words import (
@@ -36,20 +36,20 @@ REFRESH_SECONDS = 2
 
 
 def requestPage(entity: Entity, registry: Registry) -> bytes:
-    attributes_ = entity.attributes
-    state = valueText(attributes_.get(REQUEST_STATE, ""))
+    attributes = entity.attributes
+    state = valueText(attributes.get(REQUEST_STATE, ""))
     final = state in FINAL_STATES
-    action = termOf(valueText(attributes_.get(REQUEST_ACTION, "")))
-    target = valueText(attributes_.get(REQUEST_TARGET, ""))
+    action = termOf(valueText(attributes.get(REQUEST_ACTION, "")))
+    target = valueText(attributes.get(REQUEST_TARGET, ""))
     at = uri(entity.location)
     content: list[Flattenable] = []
-    percent = attributes_.get(REQUEST_PERCENT)
+    percent = attributes.get(REQUEST_PERCENT)
     if isinstance(percent, (int, float)) and not isinstance(percent, bool):
         shown = number(float(percent))
         content.append(tags.p(tags.progress(f"{shown}%", id="progress", max="100", value=shown),
                               " ", tags.span(f"{shown}%", id="percent"),
-                              _progressNote(attributes_)))
-    message = attributes_.get(REQUEST_MESSAGE)
+                              _progressNote(attributes)))
+    message = attributes.get(REQUEST_MESSAGE)
     if message:
         content.append(tags.p(valueText(message), id="request-message"))
     if href(target):
@@ -62,10 +62,10 @@ def requestPage(entity: Entity, registry: Registry) -> bytes:
         cancel = tags.section(tags.h2("Cancel"), tags.form(
             hidden("_method", "DELETE"), hidden("_next", entity.location),
             tags.button("Cancel this request", type="submit", class_="danger"),
-            id="cancel", method="post", action=at, **attributes(accept_charset="utf-8")),
+            id="cancel", method="post", action=at, **dashed(accept_charset="utf-8")),
             id="cancel-section")
     refresh = NOTHING if final else flattened(tags.meta(content=str(REFRESH_SECONDS),
-                                                         **attributes(http_equiv="refresh")))
+                                                         **dashed(http_equiv="refresh")))
     return page(f"{action} {target}: {state}", registry,
                 flattened(tags.h1("Request: ", action, " on ", linked(target), id="title")),
                 stateLine(state), flattened(content), table, flattened(cancel), head=refresh)

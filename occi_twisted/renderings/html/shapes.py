@@ -22,18 +22,17 @@ from ...model import (
     Kind,
     Mixin,
     Registry,
-    attributeDefinitions,
-    availableActions,
 )
+from ...model.categories import attributeDefinitions, availableActions
 from ...model.core import LINK
 from ...model.infrastructure import OS_TPL, RESOURCE_TPL
 from ...model.locations import QUERY, ROOT
 from .fields import Field, defaultText, fieldOf, fieldTag, hidden
-from .markup import NOTHING, Fragment, Markup, Memo, around, attributes, compiled, flattened
+from .markup import NOTHING, Fragment, Markup, Memo, around, compiled, dashed, flattened
 from .words import named, slug, templateBase, token, uri
 
-#: The entity's location, in fragments built once per kind and mixins.
-AT = slot("location")
+#: The hole for the entity's location in the fragments built once per kind and mixins.
+_LOCATION = slot("location")
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def attributeRow(name: str, description: str | None = None) -> tuple[Markup, Mar
     heading = tags.th(name, scope="row")
     if description is not None:
         heading(title=description)
-    return around(tags.tr(heading, tags.td(slot("value")), **attributes(data_attribute=name)),
+    return around(tags.tr(heading, tags.td(slot("value")), **dashed(data_attribute=name)),
                   "value")
 
 
@@ -119,7 +118,7 @@ def _buildShape(kind: Kind, mixins: Sequence[Mixin]) -> Shape:
                 tags.p("Fields left empty keep their values.", class_="muted"),
                 slot("fields"),
                 tags.p(tags.button("Save", type="submit")),
-            ), id="update", method="post", action=AT, **attributes(accept_charset="utf-8")),
+            ), id="update", method="post", action=_LOCATION, **dashed(accept_charset="utf-8")),
             id="update-section")
         updateStart, after = compiled(form, "location", "fields").split("fields")
         updateEnd = after.markup
@@ -138,27 +137,27 @@ def _buildShape(kind: Kind, mixins: Sequence[Mixin]) -> Shape:
     )
 
 
-def removeForm(mixin: Mixin, location: Flattenable) -> Tag:
+def _removeForm(mixin: Mixin, location: Flattenable) -> Tag:
     """The button that takes ``mixin`` off the entity at ``location``."""
     return tags.form(
         hidden("_method", "DELETE"), hidden("location", location), hidden("_next", location),
         tags.button("Remove", type="submit", title=f"Remove {mixin.term}"),
         class_="inline remove-mixin", method="post", action=uri(mixin.location or ""),
-        **attributes(accept_charset="utf-8"))
+        **dashed(accept_charset="utf-8"))
 
 
 def _about(kind: Kind, mixins: Sequence[Mixin]) -> list[Tag]:
     """The kind, and the mixins each with a button that removes it."""
-    kindLine = tags.p("A ", kindLink(kind), " at ", tags.a(tags.code(AT), href=AT), ".",
-                      id="kind", class_="kind")
+    kindLine = tags.p("A ", kindLink(kind), " at ",
+                      tags.a(tags.code(_LOCATION), href=_LOCATION), ".", id="kind", class_="kind")
     if not mixins:
         return [kindLine, tags.p("No mixins.", id="mixins", class_="muted")]
     items = [
         tags.li(queryLink(mixin, "\u2139")(title=mixin.identifier), " ",
                 tags.a(mixin.term, href=uri(mixin.location)) if mixin.location else mixin.term,
                 f" \u2014 {mixin.title}" if mixin.title else "",
-                removeForm(mixin, AT) if mixin.location else "",
-                **attributes(data_mixin=mixin.identifier))
+                _removeForm(mixin, _LOCATION) if mixin.location else "",
+                **dashed(data_mixin=mixin.identifier))
         for mixin in mixins
     ]
     return [kindLine, tags.p("Mixins and templates:", class_="muted"),
@@ -186,8 +185,8 @@ def _actionForms(actions: Sequence[Action]) -> Tag | str:
                                    type="submit")),
             ),
             class_=f"action action-{token(action.term)}", id=formId, method="post",
-            action=[AT, "?action=", quote(action.term, safe="")],
-            **attributes(accept_charset="utf-8")))
+            action=[_LOCATION, "?action=", quote(action.term, safe="")],
+            **dashed(accept_charset="utf-8")))
     return tags.section(tags.h2("Actions"), tags.div(forms, class_="actions"), id="actions")
 
 
@@ -200,13 +199,13 @@ def _entityEnd(kind: Kind) -> list[Tag]:
             tags.li(tags.a("Requests", id="requests", href=slot("requests")),
                     ": the actions asked of it, running and done"),
             tags.li(tags.a("Change log", id="log", href=slot("log")), " (Atom feed)"),
-            tags.li("As ", tags.a("text/plain", href=[AT, "?format=text"]), " or ",
-                    tags.a("JSON", href=[AT, "?format=json"])),
+            tags.li("As ", tags.a("text/plain", href=[_LOCATION, "?format=text"]), " or ",
+                    tags.a("JSON", href=[_LOCATION, "?format=json"])),
         ), id="more"),
         tags.section(tags.h2("Delete"), tags.form(
             hidden("_method", "DELETE"), hidden("_next", after),
-            tags.button("Delete ", AT, type="submit", class_="danger"),
-            id="delete", method="post", action=AT, **attributes(accept_charset="utf-8")),
+            tags.button("Delete ", _LOCATION, type="submit", class_="danger"),
+            id="delete", method="post", action=_LOCATION, **dashed(accept_charset="utf-8")),
             id="delete-section"),
     ]
 
@@ -241,10 +240,10 @@ def _associate(entity: Entity, available: Sequence[Mixin]) -> Fragment:
     form: Tag | str = ""
     if options:
         form = tags.form(tags.p(
-            tags.label("Add a mixin or template", **attributes(for_="associate-mixin")), " ",
+            tags.label("Add a mixin or template", **dashed(for_="associate-mixin")), " ",
             tags.select(tags.option("(choose)", value=""), options, name="mixin",
                         id="associate-mixin", required="required"), " ",
             tags.button("Add", type="submit"), class_="field"),
-            id="associate", method="post", action=AT, **attributes(accept_charset="utf-8"))
+            id="associate", method="post", action=_LOCATION, **dashed(accept_charset="utf-8"))
     return compiled(tags.section(tags.h2("Mixins and templates"), form, id="mixins-section"),
                     "location")
