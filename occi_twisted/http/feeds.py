@@ -8,8 +8,6 @@ Feeds are newest first, a page at a time (``?before=<seq>`` walks back); polling
 
 from __future__ import annotations
 
-import html
-import json
 import re
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
@@ -19,7 +17,7 @@ from twisted.web.iweb import IRequest
 from ..model import Registry
 from ..model.errors import BadRequest, NotFound, TooLarge
 from ..model.events import EventPage
-from ..renderings import atom
+from ..renderings import atom, logs
 from ..renderings.document import RenderContext, Rendered
 from ..store.interface import IStore
 
@@ -94,10 +92,10 @@ async def answer(request: IRequest, scope: FeedScope, store: IStore, registry: R
     for rel, url in links:
         request.responseHeaders.addRawHeader(b"Link", f'<{url}>; rel="{rel}"'.encode())
     if mediaType != ATOM:
-        body = _listed(page, scope, context, mediaType)
-        request.setHeader(b"Content-Type", f"{mediaType}; charset=utf-8".encode())
-        request.setHeader(b"Content-Length", str(len(body)).encode())
-        return body
+        listed = logs.listing(page.events, scope.path, scope.title, mediaType, context)
+        request.setHeader(b"Content-Type", listed.contentType.encode())
+        request.setHeader(b"Content-Length", str(len(listed.body)).encode())
+        return listed.body
     selfPath = scope.path if before is None else f"{scope.path}?before={before}&number={number}"
     rendered: Rendered = atom.feed(
         page.events, context=context, registry=registry,
@@ -121,29 +119,6 @@ async def entry(request: IRequest, scope: FeedScope, eventId: str, *, store: ISt
     request.setHeader(b"Content-Type", b"application/atom+xml; type=entry; charset=utf-8")
     request.setHeader(b"Content-Length", str(len(body)).encode())
     return body
-
-
-def _listed(page: EventPage, scope: FeedScope, context: RenderContext, mediaType: str) -> bytes:
-    """The page's entries, newest first, each with its own URL (``{log}/{event id}``)."""
-    rows = [(event, context.absolute(f"{scope.path}{event.id}")) for event in page.events]
-    if mediaType == "application/json":
-        return json.dumps({"entries": [
-            {"id": event.id, "url": url, "type": event.type.value, "title": event.title,
-             "updated": atom.timestamp(event.updated),
-             "entity": context.absolute(event.location),
-             "request": event.requestId}
-            for event, url in rows]}).encode()
-    if mediaType == "text/html":
-        items = "".join(
-            f'<li><a href="{html.escape(url)}">{html.escape(event.title)}</a> '
-            f"<time>{atom.timestamp(event.updated)}</time></li>" for event, url in rows)
-        title = html.escape(scope.title)
-        return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}'
-                f'</title></head><body><h1>{title}</h1><p><a href="{html.escape(scope.path)}'
-                f'?format=atom">Atom feed</a></p><ol id="entries">{items}</ol></body></html>'
-                ).encode()
-    return "".join(f"{url} {atom.timestamp(event.updated)} {event.title}\r\n"
-                   for event, url in rows).encode()
 
 
 def _paging(request: IRequest) -> tuple[int | None, int]:

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from urllib.parse import parse_qs
-from xml.sax.saxutils import escape
 
 from twisted.web.iweb import IRequest
 
@@ -35,16 +34,14 @@ from ..model.errors import (
 )
 from ..model.notes import NEW, Note
 from ..renderings import negotiation
-from ..renderings.atom import NAMESPACE, timestamp
-from ..renderings.document import RenderContext
+from ..renderings import notes as renderings
+from ..renderings.document import RenderContext, Rendered
+from ..renderings.notes import LIST_TYPES, NOTE_TYPES
 from ..store.interface import IStore
 from . import idempotency
 
 #: Largest note text accepted.
 MAX_TEXT = 256 * 1024
-_NOTE_TYPES = ["text/plain", "application/json", "application/occi+json",
-               "application/atom+xml", "text/html"]
-_LIST_TYPES = ["text/uri-list", *_NOTE_TYPES]
 _POE_NAMESPACE = uuid.UUID("0b8f0f53-64a4-4bd9-8f55-2a1e3c8d7e61")
 
 
@@ -167,82 +164,22 @@ class NoteRoutes:
         raise UnsupportedMediaType(f"A note is text/plain, JSON or a form, not {contentType}.")
 
     def _send(self, request: IRequest, note: Note, url: str, context: RenderContext) -> bytes:
-        chosen = negotiation.choose(_header(request, b"accept"), _NOTE_TYPES)
+        chosen = negotiation.choose(_header(request, b"accept"), NOTE_TYPES)
         if chosen is None:
-            raise NotAcceptable(f"A note is available as {', '.join(_NOTE_TYPES)}.")
+            raise NotAcceptable(f"A note is available as {', '.join(NOTE_TYPES)}.")
         request.setHeader(b"ETag", _etag(note).encode())
-        if chosen == "text/plain":
-            body = (f"Title: {note.title}\n\n{note.text}" if note.title else note.text)
-            return _typed(request, "text/plain; charset=utf-8", body.encode())
-        if chosen == "text/html":
-            return _typed(request, "text/html; charset=utf-8", _page(
-                note.title or note.id, f"<pre>{escape(note.text)}</pre>"
-                f'<p><a href="{escape(url.rpartition("/")[0])}/">All notes</a></p>'))
-        if chosen == "application/atom+xml":
-            entry = f'<?xml version="1.0" encoding="utf-8"?>\n{_entry(note, url, context, True)}'
-            return _typed(request, "application/atom+xml; type=entry; charset=utf-8",
-                          entry.encode())
-        return _typed(request, chosen, json.dumps(_json(note, url, context)).encode())
+        return _typed(request, renderings.note(note, url, chosen, context))
 
     async def _list(self, request: IRequest, entityId: str, base: str,
                     context: RenderContext) -> bytes:
-        chosen = negotiation.choose(_header(request, b"accept"), _LIST_TYPES)
+        chosen = negotiation.choose(_header(request, b"accept"), LIST_TYPES)
         if chosen is None:
-            raise NotAcceptable(f"Notes are listed as {', '.join(_LIST_TYPES)}.")
+            raise NotAcceptable(f"Notes are listed as {', '.join(LIST_TYPES)}.")
         page = await self.store.listNotes(entityId, _arg(request, b"after"), 1000)
         if page.cursor is not None:
             request.responseHeaders.addRawHeader(b"Link", (
                 f'<{context.absolute(base)}?after={page.cursor}>; rel="next"').encode())
-        urls = [base + n.id for n in page.notes]
-        if chosen == "text/html":
-            items = "".join(f'<li><a href="{escape(u)}">{escape(n.title or n.id)}</a></li>'
-                            for n, u in zip(page.notes, urls, strict=True))
-            form = (f'<form method="post" action="{escape(base)}"><p><label>Title '
-                    '<input name="title"></label></p><p><textarea name="text" rows="6" '
-                    'cols="60" required></textarea></p><p><button>Add a note</button></p>'
-                    "</form>")
-            return _typed(request, "text/html; charset=utf-8",
-                          _page("Notes", f'<ul id="notes">{items}</ul>{form}'))
-        if chosen in ("text/uri-list", "text/plain"):
-            text = "".join(f"{context.absolute(u)}\r\n" for u in urls)
-            return _typed(request, f"{chosen}; charset=utf-8", text.encode())
-        if chosen == "application/atom+xml":
-            entries = "".join(_entry(n, u, context, False) for n, u in zip(page.notes, urls,
-                                                                        strict=True))
-            updated = max((n.updated for n in page.notes), default=0.0)
-            feed = (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="{NAMESPACE}">'
-                    f"<id>{escape(context.absolute(base))}</id><title>Notes</title>"
-                    f"<updated>{timestamp(updated)}</updated>"
-                    "<author><name>occi-twisted</name></author>"
-                    f'<link rel="self" href="{escape(context.absolute(base))}"/>'
-                    f"{entries}</feed>")
-            return _typed(request, "application/atom+xml; type=feed; charset=utf-8",
-                          feed.encode())
-        notes = [_json(n, u, context) for n, u in zip(page.notes, urls, strict=True)]
-        return _typed(request, chosen, json.dumps({"notes": notes}).encode())
-
-
-def _page(title: str, body: str) -> bytes:
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>'
-            f"{escape(title)}</title></head><body><h1>{escape(title)}</h1>{body}</body></html>"
-            ).encode()
-
-
-def _json(note: Note, url: str, context: RenderContext) -> dict[str, object]:
-    return {"id": note.id, "location": context.absolute(url), "title": note.title,
-            "text": note.text, "owner": note.owner, "created": timestamp(note.created),
-            "updated": timestamp(note.updated), "revision": note.revision}
-
-
-def _entry(note: Note, url: str, context: RenderContext, standalone: bool) -> str:
-    namespace = f' xmlns="{NAMESPACE}"' if standalone else ""
-    href = escape(context.absolute(url), {'"': "&quot;"})
-    return (f"<entry{namespace}><id>{escape(context.absolute(url))}</id>"
-            f"<title>{escape(note.title or note.id)}</title>"
-            f"<updated>{timestamp(note.updated)}</updated>"
-            f"<author><name>{escape(note.owner)}</name></author>"
-            f'<link rel="alternate" href="{href}"/>'
-            f'<content type="text">{escape(note.text)}</content></entry>')
+        return _typed(request, renderings.notes(page.notes, base, chosen, context))
 
 
 def _etag(note: Note) -> str:
@@ -262,11 +199,11 @@ def _ifMatch(request: IRequest, existing: Note | None) -> int | None:
     return existing.revision
 
 
-def _typed(request: IRequest, contentType: str, body: bytes) -> bytes:
-    request.setHeader(b"Content-Type", contentType.encode())
-    request.setHeader(b"Content-Length", str(len(body)).encode())
+def _typed(request: IRequest, rendered: Rendered) -> bytes:
+    request.setHeader(b"Content-Type", rendered.contentType.encode())
+    request.setHeader(b"Content-Length", str(len(rendered.body)).encode())
     request.setHeader(b"Vary", b"Accept")
-    return body
+    return rendered.body
 
 
 def _header(request: IRequest, name: bytes) -> str | None:

@@ -55,6 +55,9 @@ from occi_twisted.operations.view import requestViewAt
 from occi_twisted.renderings import form, html
 from occi_twisted.renderings.document import Document, EntityView, RenderContext
 from occi_twisted.renderings.html import HTML, PageContext, pageContext
+from occi_twisted.renderings.html.markup import NOT_XML
+from occi_twisted.renderings.html.shapes import shapeOf
+from occi_twisted.renderings.html.words import number, slug, valueText
 from occi_twisted.renderings.negotiation import MediaTypes
 from occi_twisted.renderings.resolve import describeEntity, describeInvocation
 
@@ -274,7 +277,7 @@ def sampleEntities() -> list[Entity]:
 def test_the_entity_page_shows_every_attribute_with_its_value() -> None:
     for entity in sampleEntities():
         root = entityRoot(EntityView(entity))
-        assert attributeCells(root) == {name: html.valueText(value)
+        assert attributeCells(root) == {name: valueText(value)
                          for name, value in entity.attributes.items()}
 
 
@@ -284,7 +287,7 @@ def test_the_entity_page_names_its_kind_mixins_and_state() -> None:
     assert textOf(byId(root, "title")) == "web server"
     kind = byId(root, "kind")
     assert "/compute/" in [a.get("href") for a in kind.iter("a")]
-    assert f"/-/#{html._slug(COMPUTE)}" in [a.get("href") for a in kind.iter("a")]
+    assert f"/-/#{slug(COMPUTE)}" in [a.get("href") for a in kind.iter("a")]
     mixins = byId(root, "mixins")
     assert [li.get("data-mixin") for li in mixins.iter("li")] == [
         SMALL.identifier, SSH_KEY.identifier]
@@ -357,7 +360,7 @@ def test_every_action_has_a_form_with_its_attributes(entity: Entity, term: str) 
         elif definition.type.value in ("integer", "float"):
             assert control.get("type") == "number"
             for bound, value in (("min", definition.minimum), ("max", definition.maximum)):
-                assert control.get(bound) == (None if value is None else html._number(value))
+                assert control.get(bound) == (None if value is None else number(value))
             if definition.default is not None:
                 assert control.get("value") == str(definition.default)
         else:
@@ -405,11 +408,11 @@ def test_the_update_form_holds_every_mutable_attribute_prefilled() -> None:
         update = byId(root, "update")
         assert update.get("action") == entity.location
         fields = {c.get("name") or "": c for c in controls(update)}
-        mutable = {name for name, d in html._shapeOf(entity).definitions.items() if d.mutable}
+        mutable = {name for name, d in shapeOf(entity).definitions.items() if d.mutable}
         assert set(fields) == mutable
         for name, control in fields.items():
             value = entity.attributes.get(name)
-            expected = "" if value is None else html.valueText(value)
+            expected = "" if value is None else valueText(value)
             if control.tag == "select":
                 chosen = [o.get("value") for o in options(control) if o.get("selected")]
                 assert chosen == ([expected] if expected else []), name
@@ -551,7 +554,7 @@ def test_any_title_and_summary_render_as_text(title: str, summary: str) -> None:
     assertNoScript(body)
     shown = attributeCells(root)
     # XML reads CR and CRLF as LF, as browsers do.
-    expected = html._NOT_XML.sub("\ufffd", summary).replace("\r\n", "\n").replace("\r", "\n")
+    expected = NOT_XML.sub("\ufffd", summary).replace("\r\n", "\n").replace("\r", "\n")
     assert shown["occi.core.summary"] == expected
 
 
@@ -750,16 +753,16 @@ def test_the_query_interface_shows_every_category_with_its_attributes() -> None:
     root = parse(HTML.categories(categories, page("/-/")).body)
     for category in categories:
         section = byId(root, category.categoryClass + "s")
-        article = byId(section, html._slug(category))
+        article = byId(section, slug(category))
         assert article.get("data-identifier") == category.identifier
         assert category.categoryClass in classes(article)
         names = [row.get("data-attribute") for row in article.iter("tr")
                  if row.get("data-attribute")]
         assert names == [d.name for d in category.attributes]
-    compute = byId(root, html._slug(COMPUTE))
+    compute = byId(root, slug(COMPUTE))
     hrefs = [a.get("href") for a in compute.iter("a")]
     assert "/compute/" in hrefs
-    assert f"/-/#{html._slug(COMPUTE.actions[0])}" in hrefs
+    assert f"/-/#{slug(COMPUTE.actions[0])}" in hrefs
 
 
 def test_the_landing_page_links_every_location_it_is_given() -> None:
