@@ -8,27 +8,23 @@ Feeds are newest first, a page at a time (``?before=<seq>`` walks back); polling
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 
 from twisted.web.iweb import IRequest
 
 from ..model import Registry
-from ..model.errors import BadRequest, NotFound, TooLarge
+from ..model.errors import NotFound
 from ..model.events import EventPage
+from ..model.locations import ROOT, logOf, requestOfLog
 from ..renderings import atom, logs
 from ..renderings.document import RenderContext, Rendered
 from ..store.interface import IStore
+from . import parts
 
 ATOM = atom.MEDIA_TYPE
-#: ``/log/``, ``/compute/log/``, ``/compute/<id>/log/``, ``/compute/<id>/requests/<id>/log/``.
-LOG_PATH = re.compile(r"(.*)/log/?")
-#: One entry of a log: ``{entity}/log/{event id}``.
-ENTRY_PATH = re.compile(r"(.*)/log/([^/]+)")
 PAGE = 50
 MAX_PAGE = 1000
-_REQUEST_LOG = re.compile(r"(/.+/[^/]+)/requests/([^/]+)")
 
 
 @dataclass(frozen=True)
@@ -46,12 +42,12 @@ class FeedScope:
 
 def scopeOf(prefix: str, registry: Registry) -> FeedScope | None:
     """The feed at ``{prefix}/log/``, or ``None`` if there is none there."""
-    path = f"{prefix}/log/"
+    path = logOf(prefix or ROOT)
     if prefix == "":
-        return FeedScope("/", None, "Every change on this server", path)
-    request = _REQUEST_LOG.fullmatch(prefix)
+        return FeedScope(ROOT, None, "Every change on this server", path)
+    request = requestOfLog(prefix)
     if request is not None:
-        location, requestId = request.groups()
+        location, requestId = request
         return FeedScope(location, requestId, f"Request {requestId} of {location}", path,
                          location.rpartition("/")[2])
     if registry.atLocation(prefix + "/") is not None:
@@ -70,7 +66,7 @@ async def answer(request: IRequest, scope: FeedScope, store: IStore, registry: R
                  context: RenderContext, *, mediaType: str = ATOM) -> bytes:
     """The feed page the request asks for, or 304 when the reader has it already; in Atom,
     or as a list of the entries (HTML, JSON, text) for those who do not read feeds."""
-    before, number = _paging(request)
+    before, number = parts.feedPaging(request, PAGE, MAX_PAGE)
     page = await store.events(scope.node, requestId=scope.requestId, before=before,
                               limit=number)
     etag = _etag(page, before)
@@ -121,20 +117,6 @@ async def entry(request: IRequest, scope: FeedScope, eventId: str, *, store: ISt
     return body
 
 
-def _paging(request: IRequest) -> tuple[int | None, int]:
-    args = request.args or {}
-    before, number = args.get(b"before"), args.get(b"number")
-    try:
-        cursor = int(before[0]) if before else None
-        size = int(number[0]) if number else PAGE
-    except ValueError:
-        raise BadRequest("The query parameters before and number must be whole numbers.") \
-            from None
-    if size < 1 or (cursor is not None and cursor < 1):
-        raise BadRequest("The query parameters before and number start at 1.")
-    if size > MAX_PAGE:
-        raise TooLarge(f"A feed page holds at most {MAX_PAGE} entries.")
-    return cursor, size
 
 
 def _etag(page: EventPage, before: int | None) -> str:
@@ -143,18 +125,13 @@ def _etag(page: EventPage, before: int | None) -> str:
 
 
 def _unchanged(request: IRequest, etag: str, newest: float | None) -> bool:
-    match = _header(request, b"if-none-match")
+    match = parts.lastHeader(request, b"if-none-match")
     if match is not None:
         return etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
-    since = _header(request, b"if-modified-since")
+    since = parts.lastHeader(request, b"if-modified-since")
     if since is not None and newest is not None:
         try:
             return int(newest) <= parsedate_to_datetime(since).timestamp()
         except (TypeError, ValueError):
             return False
     return False
-
-
-def _header(request: IRequest, name: bytes) -> str | None:
-    values = request.requestHeaders.getRawHeaders(name)
-    return values[-1].decode("latin-1") if values else None

@@ -32,13 +32,14 @@ from ..model.errors import (
     PreconditionFailed,
     UnsupportedMediaType,
 )
+from ..model.locations import noteAt, notesOf
 from ..model.notes import NEW, Note
 from ..renderings import negotiation
 from ..renderings import notes as renderings
 from ..renderings.document import RenderContext, Rendered
 from ..renderings.notes import LIST_TYPES, NOTE_TYPES
 from ..store.interface import IStore
-from . import idempotency
+from . import idempotency, parts
 
 #: Largest note text accepted.
 MAX_TEXT = 256 * 1024
@@ -50,15 +51,13 @@ class NoteRoutes:
     """The notes of the entities of ``store``; the HTTP layer routes here."""
 
     store: IStore
-    owner: Callable[[IRequest], str]
     now: Callable[[], float]
-    body: Callable[[IRequest], bytes]
 
     async def collection(self, request: IRequest, method: str, entityId: str, location: str,
                          context: RenderContext) -> bytes:
-        base = f"{location}/notes/"
+        base = notesOf(location)
         if method in ("GET", "HEAD"):
-            if _header(request, b"poe") == "1":
+            if parts.lastHeader(request, b"poe") == "1":
                 request.setHeader(b"POE-Links", f"<{context.absolute(base + str(uuid.uuid4()))}>"
                                   .encode())
             return await self._list(request, entityId, base, context)
@@ -68,14 +67,14 @@ class NoteRoutes:
         key = idempotency.keyOf(request)
         if key is None:
             return await self._create(request, entityId, base, str(uuid.uuid4()), context)
-        printed = idempotency.fingerprint(request, self.body(request))
-        remembered = await self.store.recall(self.owner(request), key)
+        printed = idempotency.fingerprint(request, parts.body(request))
+        remembered = await self.store.recall(parts.ownerOf(request), key)
         if remembered is not None:
             return idempotency.replay(request, remembered, printed)
-        noteId = str(uuid.uuid5(_POE_NAMESPACE, f"{self.owner(request)}\0{key}"))
+        noteId = str(uuid.uuid5(_POE_NAMESPACE, f"{parts.ownerOf(request)}\0{key}"))
         made = await self._create(request, entityId, base, noteId, context, replayable=True)
         status: int = getattr(request, "code", 201)
-        answer = Answer(self.owner(request), key, printed, status,
+        answer = Answer(parts.ownerOf(request), key, printed, status,
                         idempotency.keptHeaders(request), made, self.now())
         with suppress(KeyTaken):  # a concurrent retry remembered it first: the same answer
             await self.store.apply([RememberAnswer(answer)])
@@ -83,17 +82,17 @@ class NoteRoutes:
 
     async def note(self, request: IRequest, method: str, entityId: str, location: str, *,
                    noteId: str, context: RenderContext) -> bytes:
-        url = f"{location}/notes/{noteId}"
+        url = noteAt(location, noteId)
         existing = await self.store.getNote(entityId, noteId)
         if method == "POST":
             if existing is not None:
                 raise MethodNotAllowed(f"{url} has been posted to already (POST Once Exactly); "
                                        "PUT replaces it.", ("GET", "HEAD", "PUT", "DELETE"))
-            return await self._create(request, entityId, f"{location}/notes/", noteId, context)
+            return await self._create(request, entityId, notesOf(location), noteId, context)
         if method == "PUT":
             title, text = self._read(request)
             expect = _ifMatch(request, existing)
-            note = Note(entityId, noteId, self.owner(request), title, text,
+            note = Note(entityId, noteId, parts.ownerOf(request), title, text,
                         existing.created if existing else self.now(), self.now())
             stored = await self.store.putNote(note, NEW if expect == NEW else expect)
             if existing is None:
@@ -106,7 +105,7 @@ class NoteRoutes:
             await self.store.deleteNote(entityId, noteId, _ifMatch(request, existing) or None)
             request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
             return f"Deleted {url}.\n".encode()
-        if _header(request, b"if-none-match") == _etag(existing):
+        if parts.lastHeader(request, b"if-none-match") == _etag(existing):
             request.setResponseCode(304)
             request.setHeader(b"ETag", _etag(existing).encode())
             return b""
@@ -119,7 +118,7 @@ class NoteRoutes:
                       context: RenderContext, *, replayable: bool = False) -> bytes:
         title, text = self._read(request)
         now = self.now()
-        note = Note(entityId, noteId, self.owner(request), title, text, now, now)
+        note = Note(entityId, noteId, parts.ownerOf(request), title, text, now, now)
         try:
             stored = await self.store.putNote(note, NEW)
         except Conflict:
@@ -135,8 +134,8 @@ class NoteRoutes:
 
     def _read(self, request: IRequest) -> tuple[str, str]:
         """Title and text from a text/plain, JSON or form body."""
-        contentType = (_header(request, b"content-type") or "text/plain").split(";")[0]
-        raw = self.body(request)
+        contentType = (parts.lastHeader(request, b"content-type") or "text/plain").split(";")[0]
+        raw = parts.body(request)
         if len(raw) > MAX_TEXT:
             raise BadRequest(f"A note holds at most {MAX_TEXT // 1024} KiB.")
         try:
@@ -164,7 +163,7 @@ class NoteRoutes:
         raise UnsupportedMediaType(f"A note is text/plain, JSON or a form, not {contentType}.")
 
     def _send(self, request: IRequest, note: Note, url: str, context: RenderContext) -> bytes:
-        chosen = negotiation.choose(_header(request, b"accept"), NOTE_TYPES)
+        chosen = negotiation.choose(parts.lastHeader(request, b"accept"), NOTE_TYPES)
         if chosen is None:
             raise NotAcceptable(f"A note is available as {', '.join(NOTE_TYPES)}.")
         request.setHeader(b"ETag", _etag(note).encode())
@@ -172,10 +171,10 @@ class NoteRoutes:
 
     async def _list(self, request: IRequest, entityId: str, base: str,
                     context: RenderContext) -> bytes:
-        chosen = negotiation.choose(_header(request, b"accept"), LIST_TYPES)
+        chosen = negotiation.choose(parts.lastHeader(request, b"accept"), LIST_TYPES)
         if chosen is None:
             raise NotAcceptable(f"Notes are listed as {', '.join(LIST_TYPES)}.")
-        page = await self.store.listNotes(entityId, _arg(request, b"after"), 1000)
+        page = await self.store.listNotes(entityId, parts.argument(request, "after"), 1000)
         if page.cursor is not None:
             request.responseHeaders.addRawHeader(b"Link", (
                 f'<{context.absolute(base)}?after={page.cursor}>; rel="next"').encode())
@@ -189,9 +188,9 @@ def _etag(note: Note) -> str:
 def _ifMatch(request: IRequest, existing: Note | None) -> int | None:
     """The revision ``If-Match`` insists on (``NEW`` when it says the note must not exist
     through ``If-None-Match: *``), or ``None``."""
-    if _header(request, b"if-none-match") == "*":
+    if parts.lastHeader(request, b"if-none-match") == "*":
         return NEW
-    wanted = _header(request, b"if-match")
+    wanted = parts.lastHeader(request, b"if-match")
     if wanted is None or wanted.strip() == "*":
         return None
     if existing is None or _etag(existing) not in [t.strip() for t in wanted.split(",")]:
@@ -204,13 +203,3 @@ def _typed(request: IRequest, rendered: Rendered) -> bytes:
     request.setHeader(b"Content-Length", str(len(rendered.body)).encode())
     request.setHeader(b"Vary", b"Accept")
     return rendered.body
-
-
-def _header(request: IRequest, name: bytes) -> str | None:
-    values = request.requestHeaders.getRawHeaders(name)
-    return values[-1].decode("latin-1") if values else None
-
-
-def _arg(request: IRequest, name: bytes) -> str | None:
-    values = (request.args or {}).get(name)
-    return values[0].decode("utf-8", "replace") if values else None

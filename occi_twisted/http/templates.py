@@ -11,8 +11,6 @@ from __future__ import annotations
 from ..model import Description, Entity, Mixin, Registry, newEntity
 from ..model.infrastructure import OS_TPL, RESOURCE_TPL
 
-PATH = "/templates/"
-
 
 def templates(registry: Registry) -> list[Mixin]:
     """The resource and OS templates the server offers, resource templates first."""

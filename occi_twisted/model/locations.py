@@ -175,16 +175,32 @@ def placeOf(path: str) -> Place:
     caller's to check, as it is for collections and entities.  A path that fits no shape
     (``/compute`` without its ``/``, say) comes back as the entity it would be, which the
     caller resolves or refuses."""
+    return placesOf(path)[0]
+
+
+def placesOf(path: str) -> tuple[Place, ...]:
+    """Every way ``path`` reads, in the order a server tries them: as a log, as one entry of
+    a log, then as what it is without the ``log`` segment meaning anything.
+
+    Only the registry and the store can say whether a log's owner exists; when it does not
+    (``/my/log/`` under a user mixin located at ``/my/log/``, say), the next reading is the
+    one that applies."""
     if path == ROOT:
-        return Landing()
+        return (Landing(),)
     if path in QUERY_PATHS:
-        return QueryInterface()
+        return (QueryInterface(),)
+    readings: list[Place] = []
     logged = _LOG.fullmatch(path)
     if logged is not None:
-        return Log(logged.group(1))
+        readings.append(Log(logged.group(1)))
     entry = _LOG_ENTRY.fullmatch(path)
     if entry is not None:
-        return Log(entry.group(1), entry.group(2))
+        readings.append(Log(entry.group(1), entry.group(2)))
+    readings.append(_shapeOf(path))
+    return tuple(readings)
+
+
+def _shapeOf(path: str) -> Place:
     requests = _REQUESTS.fullmatch(path)
     if requests is not None:
         collection, entityId, requestId = requests.groups()
@@ -203,7 +219,8 @@ def placeOf(path: str) -> Place:
 
 def requestOfLog(owner: str) -> tuple[str, str] | None:
     """``(entity location, request id)`` when a log's owner is a request, else ``None``."""
-    place = placeOf(owner)
-    if isinstance(place, Requests) and place.requestId:
-        return place.entity, place.requestId
-    return None
+    requests = _REQUESTS.fullmatch(owner)
+    if requests is None or not requests.group(3):
+        return None
+    collection, entityId, requestId = requests.groups()
+    return f"{collection}{entityId}", requestId

@@ -7,7 +7,7 @@ import json
 import pytest_twisted as pt
 from twisted.internet import reactor
 
-from occi_twisted.http.app import STREAM_BATCH
+from occi_twisted.http.room import STREAM_BATCH
 from occi_twisted.model import Description, newEntity
 from occi_twisted.model.infrastructure import COMPUTE, NETWORK, NETWORKINTERFACE
 from occi_twisted.store.interface import CREATE, Put

@@ -33,8 +33,21 @@ def test_sub_resources() -> None:
     assert loc.placeOf("/compute/x/requests/r/log/") == loc.Log("/compute/x/requests/r")
     assert loc.requestOfLog("/compute/x/requests/r") == ("/compute/x", "r")
     assert loc.requestOfLog("/compute/x") is None
+    assert loc.requestOfLog("/compute/x/requests/") is None
+    assert loc.requestOfLog("/compute/x/requests/log") == ("/compute/x", "log")
     assert loc.placeOf("/compute/x/notes/") == loc.Notes("/compute/", "x")
     assert loc.placeOf("/compute/x/notes/n") == loc.Notes("/compute/", "x", "n")
+
+
+def test_every_reading_of_a_log_path() -> None:
+    # The log first; if its owner does not exist, an entry of the log above; else the shape.
+    assert loc.placesOf("/a/log/log") == (loc.Log("/a/log"), loc.Log("/a", "log"),
+                                          loc.EntityAt("/a/log/", "log"))
+    assert loc.placesOf("/my/log/") == (loc.Log("/my"), loc.Collection("/my/log/"))
+    assert loc.placesOf("/compute/x/log/e") == (loc.Log("/compute/x", "e"),
+                                                loc.EntityAt("/compute/x/log/", "e"))
+    assert loc.placesOf("/compute/x") == (loc.EntityAt("/compute/", "x"),)
+    assert loc.placesOf("/-/") == (loc.QueryInterface(),)
 
 
 def test_reserved() -> None:

@@ -1,0 +1,228 @@
+"""Actions and the requests they become: plan and submit through the desk, wait within the
+client's budget (``Prefer``), and ``{entity}/requests/``: list, create, poll, long-poll and
+cancel them.
+
+An action is answered 200 when its request ends within the wait budget (the entity as it left
+it), else 202 with the request's location to poll; 202 is never said before the request is
+stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from twisted.web.iweb import IRequest
+
+from ..drivers import IDriver
+from ..model import Entity, Kind
+from ..model.errors import BadRequest, Conflict, NotFound
+from ..model.locations import Requests, requestAt, requestsOf
+from ..model.requests import PREFIX as REQUEST_PREFIX
+from ..model.requests import RequestRecord, RequestState
+from ..operations import RequestDesk, parseTimestamp, requestETag, requestView
+from ..renderings.document import Document, EntityView
+from ..renderings.form import walkthroughRequest
+from ..renderings.resolve import describeInvocation
+from ..store.interface import Query
+from . import parts
+from .answering import collect
+from .prefer import preferences
+from .room import Room
+
+#: Seconds an action may take and still be answered 200 rather than 202 (see Prefer).
+WAIT_BUDGET = 3.0
+#: Attribute names under which a client asks for a request to wait until a time.
+_NOT_BEFORE = ("not_before", f"{REQUEST_PREFIX}.not_before")
+
+
+@dataclass(kw_only=True)
+class Actions(Room):
+    """Actions on entities, through the request desk."""
+
+    driver: IDriver
+    desk: RequestDesk
+    #: Seconds an action may take and still be answered 200 (unless Prefer says otherwise).
+    waitBudget: float
+
+    async def act(
+        self, request: IRequest, entity: Entity, document: Document, term: str | None
+    ) -> bytes | None:
+        """An action: a request, answered 200 if it ends within the client's wait budget
+        (the entity as it left it), else 202 with the request's location."""
+        record = self._plan(request, entity, document, term)
+        prefer = preferences(parts.headerLines(request, b"prefer"))
+        budget = prefer.budget(self.waitBudget)
+        if record.notBefore > self.now() + budget:
+            budget = 0.0  # it waits for its time (a backup window): nothing to wait for here
+        ended = await self.desk.submitAndWait(record, budget)
+        applied = prefer.applied()
+        if applied is not None:
+            request.setHeader(b"Preference-Applied", applied.encode())
+        context = self.answering.context(request)
+        monitor = context.absolute(requestView(ended, entity).location)
+        request.responseHeaders.addRawHeader(b"Link", f'<{monitor}>; rel="monitor"'.encode())
+        if ended.state is RequestState.SUCCEEDED:
+            renderer = self.answering.negotiate(request, listing=False)
+            return await self.show(request, renderer, await self.load(entity.kind, entity.id))
+        if ended.state.isFinal:
+            raise Conflict(ended.message or f"The action {ended.state.value}.")
+        return self._accepted(request, ended, entity)
+
+    async def actOnAll(
+        self, request: IRequest, query: Query, offered: Sequence[str], document: Document,
+        term: str | None,
+    ) -> bytes | None:
+        """Trigger an action on every entity of a collection that is in a state to take it:
+        one request each, stored together; 200 if all end within the wait budget, else 202
+        with the requests' locations."""
+        invocation = describeInvocation(_notBefore(document)[1], self.registry, term, offered)
+        records: list[tuple[RequestRecord, Entity]] = []
+        skipped = 0
+        async for entity in self.entities(query):
+            try:
+                record = self._plan(request, entity, document, term)
+            except (Conflict, BadRequest):
+                skipped += 1
+                continue
+            records.append((record, entity))
+        await self.desk.submit([record for record, _ in records])
+        prefer = preferences(parts.headerLines(request, b"prefer"))
+        deadline = self.now() + prefer.budget(self.waitBudget)
+        pending: list[str] = []
+        done = failed = 0
+        for record, entity in records:
+            ended = await self.desk.waitForEnd(record, max(0.0, deadline - self.now()))
+            if ended.state is RequestState.SUCCEEDED:
+                done += 1
+            elif ended.state.isFinal:
+                failed += 1
+            else:
+                pending.append(requestView(ended, entity).location)
+        message = f"{invocation.action.term}: done on {done} entities"
+        if failed:
+            message += f"; failed on {failed}"
+        if skipped:
+            message += (f"; skipped {skipped} that do not offer it or are not in a state "
+                        "for it")
+        if pending:
+            request.setResponseCode(202)
+            message += f"; {len(pending)} still running (their requests are listed)"
+            context = self.answering.context(request)
+            for location in pending[:parts.MAX_PAGE]:
+                request.responseHeaders.addRawHeader(
+                    b"Link", f'<{context.absolute(location)}>; rel="monitor"'.encode())
+        return self.answering.ok(request, message + ".")
+
+    def _plan(
+        self, request: IRequest, entity: Entity, document: Document, term: str | None
+    ) -> RequestRecord:
+        """The request a client's action document asks for, checked with the driver (an
+        invalid transition is refused now, before anything is stored)."""
+        notBefore, document = _notBefore(walkthroughRequest(document))
+        invocation = describeInvocation(document, self.registry, term, entity.actions())
+        self.driver.check(entity, invocation.action, invocation.attributes)
+        return self.desk.plan(entity, invocation.action, invocation.attributes,
+                              owner=parts.ownerOf(request), notBefore=notBefore)
+
+    def _accepted(self, request: IRequest, record: RequestRecord, entity: Entity) -> bytes:
+        request.setResponseCode(202)
+        view = requestView(record, entity)
+        request.setHeader(b"Location", self.answering.context(request).absolute(view.location))
+        return self._sendRequest(request, record, entity)
+
+    def _sendRequest(self, request: IRequest, record: RequestRecord, entity: Entity) -> bytes:
+        renderer = self.answering.negotiate(request, listing=False)
+        request.setHeader(b"ETag", requestETag(record).encode())
+        return self.answering.send(request, renderer.entity(
+            EntityView(requestView(record, entity)), self.answering.context(request)))
+
+    # -- {entity}/requests/ -------------------------------------------------------------------
+
+    async def requests(self, request: IRequest, method: str, place: Requests) -> bytes | None:
+        """The requests of an entity, or one of them."""
+        kind = self.registry.atLocation(place.collection)
+        if not isinstance(kind, Kind):
+            raise NotFound(f"There is nothing at {parts.pathOf(request)}.")
+        entity = await self.load(kind, place.entityId)
+        if not place.requestId:
+            parts.allow(method, ("GET", "HEAD", "POST"), requestsOf(entity.location))
+            if method == "POST":
+                return await self._newRequest(request, entity)
+            return await self._listRequests(request, entity)
+        parts.allow(method, ("GET", "HEAD", "DELETE"), requestAt(entity.location,
+                                                                 place.requestId))
+        record = await self.store.getRequest(place.requestId)
+        if record is None or record.entityId != entity.id:
+            raise NotFound(f"{entity.location} has no request {place.requestId}.")
+        if method == "DELETE":
+            record = await self.desk.scheduler.cancel(record.id)
+            return self._sendRequest(request, record, entity)
+        prefer = preferences(parts.headerLines(request, b"prefer"))
+        seen = parts.header(request, b"if-none-match")
+        if prefer.wait is not None and seen in (None, requestETag(record)):
+            # A long poll: answer when the request changes from what the client has (or
+            # from what it is now), or when the wait is over.
+            record = await self.desk.waitForChange(record, prefer.wait)
+            request.setHeader(b"Preference-Applied", f"wait={prefer.wait:g}".encode())
+        if parts.header(request, b"if-none-match") == requestETag(record):
+            request.setResponseCode(304)
+            request.setHeader(b"ETag", requestETag(record).encode())
+            return b""
+        return self._sendRequest(request, record, entity)
+
+    async def _newRequest(self, request: IRequest, entity: Entity) -> bytes | None:
+        once = await self.once(request)
+        if isinstance(once, bytes):
+            return once
+        record = self._plan(request, entity, parts.document(request),
+                            parts.argument(request, "action"))
+        prefer = preferences(parts.headerLines(request, b"prefer"))
+        if once is not None or prefer.wait is None:
+            # Answered at once (a remembered answer is the one the commit makes).
+            request.setResponseCode(202)
+            view = requestView(record, entity)
+            context = self.answering.context(request)
+            request.setHeader(b"Location", context.absolute(view.location))
+            request.setHeader(b"ETag", requestETag(record).encode())
+            rendered = self.answering.negotiate(request, listing=False).entity(
+                EntityView(view), self.answering.context(request))
+            return await self.commitAnswer(
+                request, once, [], rendered,
+                commit=lambda changes: self.desk.scheduler.submitAll([record], changes))
+        ended = await self.desk.submitAndWait(record, prefer.wait)
+        if ended.state.isFinal:
+            request.setResponseCode(201)
+            request.setHeader(b"Location", self.answering.context(request).absolute(
+                requestView(ended, entity).location))
+            return self._sendRequest(request, ended, entity)
+        return self._accepted(request, ended, entity)
+
+    async def _listRequests(self, request: IRequest, entity: Entity) -> bytes | None:
+        renderer = self.answering.negotiate(request, listing=True)
+        _, number = parts.paging(request)
+        number = number or parts.MAX_PAGE
+        after = parts.argument(request, "after")
+        page = await self.store.listRequests(entity.id, after, number)
+        context = self.answering.context(request)
+        if page.cursor is not None:
+            following = f"{requestsOf(entity.location)}?after={page.cursor}&number={number}"
+            request.responseHeaders.addRawHeader(
+                b"Link", f'<{context.absolute(following)}>; rel="next"'.encode())
+        views = [EntityView(requestView(record, entity)) for record in page.requests]
+        return self.answering.send(request, collect(renderer, views, context))
+
+
+def _notBefore(document: Document) -> tuple[float | None, Document]:
+    """The time a client asked a request to wait for, and the document without it."""
+    named = [name for name in document.attributes if name in _NOT_BEFORE]
+    if not named:
+        return None, document
+    raw = document.attributes[named[0]]
+    try:
+        when = parseTimestamp(str(raw))
+    except ValueError:
+        raise BadRequest(f"not_before {str(raw)[:60]!r} is not an RFC 3339 time (e.g. "
+                         "2026-11-27T03:00:00Z) nor epoch seconds.") from None
+    rest = {k: v for k, v in document.attributes.items() if k not in _NOT_BEFORE}
+    return when, replace(document, attributes=rest)

@@ -1,0 +1,181 @@
+"""Collections: a kind's (``/compute/``) and a mixin's (``/os_tpl/``, a user's ``/my_tags/``),
+and the query interface (``/-/``) where the categories are listed and user mixins defined.
+
+A kind's collection lists, creates (``POST``), triggers an action on every member and deletes
+what its filters select; a mixin's lists its members and associates (``POST``/``PUT``) or
+dissociates (``DELETE``) entities with the mixin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from twisted.web.iweb import IRequest
+
+from ..model import Category, Entity, Kind, Mixin, withMixins
+from ..model.errors import BadRequest, MethodNotAllowed, NotFound
+from ..renderings.resolve import describeMixins, filterCategories, localPath
+from ..store.interface import Change, Delete, Put, Query
+from . import parts
+from .actions import Actions
+from .entities import Entities
+from .listings import Listings
+from .room import STREAM_BATCH, Room
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
+
+
+@dataclass(kw_only=True)
+class Collections(Room):
+    """Kind and mixin collections, and the query interface."""
+
+    #: Where a kind's collection creates its members and tells the driver of deletes.
+    members: Entities
+    actions: Actions
+    listings: Listings
+
+    async def answer(self, request: IRequest, method: str, path: str) -> bytes | None:
+        """The collection at ``path``, as ``method`` asks."""
+        collection = self.registry.atLocation(path)
+        if collection is None:
+            raise NotFound(f"There is no collection at {path}.")
+        parts.allow(method, METHODS, path)
+        if isinstance(collection, Kind):
+            return await self._kind(request, method, collection)
+        return await self._mixin(request, method, collection)
+
+    # -- kinds ---------------------------------------------------------------------------------
+
+    async def _kind(self, request: IRequest, method: str, kind: Kind) -> bytes | None:
+        if method in ("GET", "HEAD"):
+            return await self.listings.answer(request, self._kindQuery(request, kind))
+        if method == "PUT":
+            raise MethodNotAllowed(f"The kind collection {kind.location} takes POST to create; "
+                                   "PUT goes to an entity location.",
+                                   ("GET", "HEAD", "POST", "DELETE"))
+        if method == "DELETE":
+            gone: list[Entity] = []
+
+            def delete(entity: Entity) -> Delete:
+                gone.append(entity)
+                return Delete(entity.id, expect=entity.revision)
+
+            deleted = await self._forEachEntity(self._kindQuery(request, kind), delete)
+            for entity in gone:
+                await self.members.realize(entity, None)
+            return self.answering.ok(request, f"Deleted {deleted} entities from {kind.location}.")
+        document = parts.document(request)
+        actionTerm = parts.argument(request, "action")
+        if actionTerm is not None or document.action is not None:
+            offered = [a.identifier for k in kind.ancestry() for a in k.actions]
+            return await self.actions.actOnAll(request, self._kindQuery(request, kind),
+                                               offered, document, actionTerm)
+        return await self.members.create(request, kind, document)
+
+    def _kindQuery(self, request: IRequest, kind: Kind) -> Query:
+        kinds = frozenset(k.identifier for k in self.registry.kinds() if k.isA(kind))
+        return self.listings.filtered(request, Query(kinds=kinds))
+
+    async def _forEachEntity(self, query: Query, change: Callable[[Entity], Change]) -> int:
+        """Apply a change to every entity a query matches, one durable batch per page."""
+        count = 0
+        batch: list[Change] = []
+        async for entity in self.entities(query):
+            batch.append(change(entity))
+        # Deleting a resource deletes its links too, so a link later in the batch may already
+        # be gone: such a batch is retried change by change, skipping what is missing.
+        for start in range(0, len(batch), STREAM_BATCH):
+            part = batch[start:start + STREAM_BATCH]
+            try:
+                await self.store.apply(part)
+            except NotFound:
+                count += sum([await self._appliedUnlessGone(single) for single in part])
+            else:
+                count += len(part)
+        return count
+
+    async def _appliedUnlessGone(self, change: Change) -> int:
+        """1 once ``change`` is applied, 0 if what it changes is gone already."""
+        try:
+            await self.store.apply([change])
+        except NotFound:
+            return 0
+        return 1
+
+    # -- mixins --------------------------------------------------------------------------------
+
+    async def _mixin(self, request: IRequest, method: str, mixin: Mixin) -> bytes | None:
+        related = frozenset(m.identifier for m in self.registry.mixins() if m.isA(mixin))
+        query = self.listings.filtered(request, Query(mixins=related))
+        if method in ("GET", "HEAD"):
+            return await self.listings.answer(request, query)
+        document = parts.document(request)
+        actionTerm = parts.argument(request, "action")
+        if method == "POST" and (actionTerm is not None or document.action is not None):
+            offered = [a.identifier for k in self.registry.kinds() for a in k.actions]
+            offered += [a.identifier for m in mixin.closure() for a in m.actions]
+            return await self.actions.actOnAll(request, query, offered, document, actionTerm)
+        targets = [await self._associable(loc, mixin) for loc in document.locations]
+        changes: list[Change] = []
+        now = self.now()
+        members = Query(mixins=frozenset({mixin.identifier}))
+        if method == "DELETE":
+            if not targets:
+                targets = [e async for e in self.entities(members)]
+            changes.extend(_without(targets, mixin, now))
+        else:
+            chosen = {e.id for e in targets}
+            for entity in targets:
+                if mixin not in entity.mixins:
+                    changes.append(Put(withMixins(entity, [*entity.mixins, mixin], now=now),
+                                       expect=entity.revision))
+            if method == "PUT":
+                changes.extend(_without([e async for e in self.entities(members)
+                                         if e.id not in chosen], mixin, now))
+        await self.store.apply(changes)
+        return self.answering.ok(request, f"{len(changes)} entities changed in "
+                                          f"{mixin.location}.")
+
+    async def _associable(self, location: str, mixin: Mixin) -> Entity:
+        path = localPath(location, self.registry)
+        prefix, _, entityId = path.rpartition("/")
+        kind = self.registry.atLocation(prefix + "/")
+        entity = await self.store.get(entityId) if isinstance(kind, Kind) else None
+        if entity is None or not isinstance(kind, Kind) or entity.kind.location != kind.location:
+            raise BadRequest(f"There is no entity at {location} to associate with "
+                             f"{mixin.term}.")
+        return entity
+
+    # -- the query interface -------------------------------------------------------------------
+
+    async def queryInterface(self, request: IRequest, method: str) -> bytes | None:
+        """``/-/``: the categories (filtered as GET's headers ask); POST defines a user
+        mixin, DELETE removes one."""
+        parts.allow(method, ("GET", "HEAD", "POST", "DELETE"), "/-/")
+        if method in ("GET", "HEAD"):
+            wanted = filterCategories(parts.filters(request), self.registry)
+            categories: Sequence[Category] = list(self.registry)
+            if wanted:
+                ids = {c.identifier for c in wanted}
+                categories = [c for c in categories if c.identifier in ids]
+            renderer = self.answering.negotiate(request, listing=False)
+            return self.answering.send(request, renderer.categories(
+                categories, self.answering.context(request)))
+        document = parts.document(request)
+        if method == "POST":
+            for mixin in describeMixins(document, self.registry, parts.ownerOf(request)):
+                await self.store.defineMixin(mixin)
+            return self.answering.ok(request, "Mixin defined.")
+        if not document.categories:
+            raise BadRequest("Name the mixin to remove with a Category.")
+        for ref in document.categories:
+            await self.store.removeMixin(ref.identifier)
+        return self.answering.ok(request, "Mixin removed.")
+
+
+def _without(entities: Sequence[Entity], mixin: Mixin, now: float) -> list[Change]:
+    """Changes that take ``mixin`` off those of ``entities`` that have it."""
+    return [Put(withMixins(entity, [m for m in entity.mixins if m != mixin], now=now),
+                expect=entity.revision)
+            for entity in entities if mixin in entity.mixins]

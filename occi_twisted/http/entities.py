@@ -1,0 +1,250 @@
+"""One entity: ``GET``/``HEAD``/``PUT``/``POST``/``DELETE`` of ``{collection}{id}``, and the
+creation of entities (one or many, with the links written inline on a resource).
+
+Every change is one change set for the store; the driver is asked before (``provision``: it
+picks the values it chooses and refuses what the infrastructure cannot be) and told after
+(``realize``: it makes the infrastructure follow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from twisted.logger import Logger
+from twisted.web.iweb import IRequest
+
+from ..drivers import IDriver
+from ..model import Description, Entity, Kind, newEntity, updatedEntity, withState
+from ..model.core import LINK
+from ..model.errors import BadRequest, Conflict, PreconditionFailed
+from ..model.infrastructure import STORAGELINK
+from ..model.links import DEVICE_ID, devicesOf, linkKindFor, nextDevice
+from ..renderings import negotiation
+from ..renderings.document import Document, EntityView
+from ..renderings.resolve import describeEntity, localPath
+from ..store.interface import CREATE, Change, Delete, Put
+from . import parts
+from .actions import Actions
+from .answering import BY_REFERENCE, checkIfMatch, etag, notModified
+from .room import Room
+
+log = Logger()
+
+METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
+
+
+@dataclass(kw_only=True)
+class Entities(Room):
+    """The entities of the store, one at a time."""
+
+    driver: IDriver
+    #: Where a POST that asks for an action goes.
+    actions: Actions
+
+    async def answer(
+        self, request: IRequest, method: str, kind: Kind, entityId: str
+    ) -> bytes | None:
+        """The entity ``entityId`` in ``kind``'s collection, as ``method`` asks."""
+        if method == "PUT":
+            return await self._put(request, kind, entityId)
+        entity = await self.load(kind, entityId)
+        if method in ("GET", "HEAD"):
+            if parts.argument(request, "format") is None and negotiation.acceptsAnything(
+                    parts.header(request, b"accept")):
+                return self.answering.multipleChoices(request, entity)
+            renderer = self.answering.negotiate(request, listing=False)
+            if notModified(request, entity):
+                return b""
+            return await self.show(request, renderer, entity)
+        if method == "DELETE":
+            checkIfMatch(request, entity)
+            await self.store.apply([Delete(entity.id, expect=entity.revision)])
+            await self.realize(entity, None)
+            return self.answering.ok(request, f"Deleted {entity.location}.")
+        # POST: an action, or a partial update.
+        document = parts.document(request)
+        actionTerm = parts.argument(request, "action")
+        if actionTerm is not None or document.action is not None or _onlyActions(document):
+            return await self.actions.act(request, entity, document, actionTerm)
+        checkIfMatch(request, entity)
+        description = describeEntity(document, self.registry)
+        updated = self._admitted(updatedEntity(entity, description, now=self.now()))
+        await self._write(entity, updated, description)
+        renderer = self.answering.negotiate(request, listing=False)
+        return await self.show(request, renderer, updated)
+
+    async def _put(self, request: IRequest, kind: Kind, entityId: str) -> bytes | None:
+        document = parts.document(request)
+        description = describeEntity(document, self.registry)
+        existing = await self.store.get(entityId)
+        if existing is not None and existing.kind.location != kind.location:
+            raise Conflict(f"The id {entityId} is taken by {existing.location}.")
+        if existing is None:
+            if parts.header(request, b"if-match") is not None:
+                raise PreconditionFailed(f"Nothing exists at {kind.location}{entityId} yet.")
+            entity = self._provisioned(
+                newEntity(description, owner=parts.ownerOf(request), entityId=entityId,
+                          kind=kind, now=self.now())
+            )
+            await self._write(None, entity, description)
+            request.setResponseCode(201)
+            request.setHeader(b"Location",
+                              self.answering.context(request).absolute(entity.location))
+        else:
+            checkIfMatch(request, existing)
+            entity = self._admitted(
+                updatedEntity(existing, description, now=self.now(), replaceAll=True))
+            await self._write(existing, entity, description)
+        renderer = self.answering.negotiate(request, listing=False)
+        return await self.show(request, renderer, entity)
+
+    async def _write(self, before: Entity | None, after: Entity,
+                     description: Description) -> None:
+        """``after`` (in place of ``before``, if there was one) with the links its
+        description writes inline, in one change set; then the driver follows."""
+        changes: list[Change] = [Put(after, expect=CREATE if before is None
+                                     else before.revision)]
+        changes.extend(await self._newLinks(after, description))
+        await self.store.apply(changes)
+        await self.realize(before, after)
+
+    async def create(self, request: IRequest, kind: Kind, document: Document) -> bytes | None:
+        """New entities in ``kind``'s collection: one, or each of a JSON collection's."""
+        once = await self.once(request)
+        if isinstance(once, bytes):
+            return once
+        documents = document.entities or (document,)
+        created: list[Entity] = []
+        changes: list[Change] = []
+        for item in documents:
+            description = describeEntity(item, self.registry)
+            if kind.isA(LINK):
+                description = await self._linkEnds(description)
+            entity = self._provisioned(
+                newEntity(description, owner=parts.ownerOf(request), kind=kind, now=self.now())
+            )
+            created.append(entity)
+            changes.append(Put(entity, expect=CREATE))
+            changes.extend(await self._newLinks(entity, description))
+        context = self.answering.context(request)
+        request.setResponseCode(201)
+        request.setHeader(b"Location", context.absolute(created[0].location))
+        renderer = self.answering.negotiate(request, listing=len(created) > 1)
+        if len(created) > 1 or renderer.mediaType in BY_REFERENCE:
+            # Text clients (pOCCI among them) look for the new location in the body.
+            rendered = renderer.locations([e.location for e in created], context)
+        else:
+            # Rendered before the commit (a remembered answer commits with it), so its
+            # links are the ones this change set makes.
+            new = created[0]
+            links = [c.entity for c in changes if isinstance(c, Put) and c.entity.isLink
+                     and c.entity.source == new.location]
+            request.setHeader(b"ETag", etag(new).encode())
+            rendered = renderer.entity(EntityView(new, links), context)
+        return await self.commitAnswer(request, once, changes, rendered,
+                                       after=lambda: self._realizeAll(created))
+
+    async def _realizeAll(self, created: Sequence[Entity]) -> None:
+        for entity in created:
+            await self.realize(None, entity)
+
+    async def realize(self, before: Entity | None, after: Entity | None) -> None:
+        """Have the driver follow a stored change (create, resize, delete an image).
+
+        The change stands either way: a failure is logged, and the driver is asked again
+        for every entity when the server next starts."""
+        changed = after or before
+        try:
+            await self.driver.realize(before, after)
+        except Exception:
+            log.failure("The driver could not follow the change of {location}",
+                        location=changed.location if changed is not None else "?")
+
+    # -- links written inline ----------------------------------------------------------------
+
+    async def _newLinks(self, source: Entity, description: Description) -> list[Change]:
+        """Link entities for the inline links a resource's description carries."""
+        if not description.links:
+            return []
+        if source.isLink:
+            raise BadRequest("Links can only be attached to resources, not to links.")
+        changes: list[Change] = []
+        existing = (await self.store.linksFrom([source.location])).get(source.location, [])
+        devices = devicesOf(existing)
+        for link in description.links:
+            if "?action=" in link.target:
+                continue  # an action link, rendered for the client, not a link to create
+            if link.location is not None and any(e.location == link.location
+                                                 for e in existing):
+                continue  # a link the resource already has, echoed back by a full PUT
+            target = await self._targetOf(link.target)
+            kind = link.kind or linkKindFor(target)
+            attributes: dict[str, object] = dict(link.attributes)
+            attributes["occi.core.source"] = source.location
+            attributes["occi.core.target"] = link.target
+            if target is not None:
+                attributes["occi.core.target.kind"] = target.kind.identifier
+            if kind.isA(STORAGELINK) and DEVICE_ID not in attributes:
+                device = nextDevice(devices)
+                devices.add(device)
+                attributes[DEVICE_ID] = device
+            entityId = None
+            if link.location is not None:
+                prefix, _, entityId = link.location.rpartition("/")
+                if kind.location != prefix + "/":
+                    raise BadRequest(f"A {kind.term} link cannot live at {link.location}.")
+            entity = self._provisioned(newEntity(
+                Description(kind=kind, mixins=link.mixins, attributes=attributes),
+                owner=source.owner, entityId=entityId or None, kind=kind, now=self.now(),
+            ))
+            changes.append(Put(entity, expect=CREATE))
+        return changes
+
+    async def _linkEnds(self, description: Description) -> Description:
+        """A link's source and target as local paths, and its target's kind recorded.
+
+        Clients name the ends with absolute URIs on whatever host name they used; the store
+        checks that the source exists, this checks the target when it is one of ours.
+        """
+        attributes = dict(description.attributes)
+        for name in ("occi.core.source", "occi.core.target"):
+            value = attributes.get(name)
+            if isinstance(value, str):
+                attributes[name] = localPath(value, self.registry)
+        target = attributes.get("occi.core.target")
+        if isinstance(target, str):
+            entity = await self._targetOf(target)
+            if entity is not None:
+                attributes["occi.core.target.kind"] = entity.kind.identifier
+        return replace(description, attributes=attributes)
+
+    async def _targetOf(self, location: str) -> Entity | None:
+        if not location.startswith("/"):
+            return None  # a resource elsewhere: nothing to check here
+        prefix, _, entityId = location.rpartition("/")
+        kind = self.registry.atLocation(prefix + "/")
+        if not isinstance(kind, Kind):
+            raise BadRequest(f"The link target {location} is not an entity location.")
+        entity = await self.store.get(entityId)
+        if entity is None or entity.kind.location != kind.location:
+            raise BadRequest(f"The link target {location} does not exist.")
+        return entity
+
+    def _provisioned(self, entity: Entity) -> Entity:
+        """The entity with the values the driver chooses for new entities."""
+        changes = self.driver.provision(entity)
+        if not changes:
+            return entity
+        return replace(withState(entity, changes, now=entity.created), revision=entity.revision)
+
+    def _admitted(self, entity: Entity) -> Entity:
+        """A changed entity, once the driver agrees the infrastructure can be so."""
+        self.driver.provision(entity)
+        return entity
+
+
+def _onlyActions(document: Document) -> bool:
+    """A body of action categories alone asks for an action even without ``?action=``: the
+    question is how the request reads, not a rule of the model, so it stays here."""
+    return bool(document.categories) and all(c.cls == "action" for c in document.categories)

@@ -1,0 +1,195 @@
+"""What a request says, read the same way by every room: its headers, query arguments and body
+(within the size limit), the paging it asks for, the method an HTML form tunnels, the OCCI
+version it speaks, and whom it acts for.
+
+Headers come in two readings: list-valued headers (``Accept``, ``If-Match``) are all their
+lines joined with commas, as RFC 9110 §5.3 allows; single-valued ones take the last line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qs
+
+from twisted.web.iweb import IRequest
+
+from ..model import ANONYMOUS
+from ..model.errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotImplementedByServer,
+    TooLarge,
+    UnsupportedMediaType,
+)
+from ..renderings import standard
+from ..renderings.document import Document
+
+#: Largest request body accepted; OCCI bodies are small, so anything larger is a mistake.
+MAX_BODY = 1024 * 1024
+#: Largest page a client may ask for with ?number=.
+MAX_PAGE = 1000
+FORM = "application/x-www-form-urlencoded"
+_OCCI_VERSION = re.compile(rb"OCCI/(\d+)\.(\d+)")
+
+
+def pathOf(request: IRequest) -> str:
+    """The path as the client sent it (percent escapes kept): the key of the URL space."""
+    path: str = request.path.decode("utf-8", "replace")
+    return path
+
+
+def header(request: IRequest, name: bytes) -> str | None:
+    """A list-valued header: every line of it, joined."""
+    values = request.requestHeaders.getRawHeaders(name)
+    if not values:
+        return None
+    return ", ".join(v.decode("latin-1") for v in values)
+
+
+def lastHeader(request: IRequest, name: bytes) -> str | None:
+    """A single-valued header: its last line, if it was sent several times."""
+    values = request.requestHeaders.getRawHeaders(name)
+    return values[-1].decode("latin-1") if values else None
+
+
+def headerLines(request: IRequest, name: bytes) -> list[str]:
+    """Each line of a header, for headers read element by element (``Prefer``)."""
+    values = request.requestHeaders.getRawHeaders(name) or []
+    return [value.decode("latin-1") for value in values]
+
+
+def headers(request: IRequest) -> Mapping[str, Sequence[str]]:
+    """Every header by its lower-case name: ``text/occi`` puts a document in them."""
+    return {
+        name.decode("latin-1").lower(): [v.decode("latin-1") for v in values]
+        for name, values in request.requestHeaders.getAllRawHeaders()
+    }
+
+
+def argument(request: IRequest, name: str) -> str | None:
+    """The first value of a query argument."""
+    values = request.args.get(name.encode())
+    return values[0].decode("utf-8", "replace") if values else None
+
+
+def body(request: IRequest) -> bytes:
+    """The request body, refused (413) beyond :data:`MAX_BODY` whatever Content-Length says."""
+    length = request.getHeader(b"content-length")
+    if length is not None:
+        try:
+            if int(length) > MAX_BODY:
+                raise TooLarge(f"Request bodies may be at most {MAX_BODY} bytes.")
+        except ValueError:
+            raise BadRequest("Content-Length is not a number.") from None
+    content = request.content
+    if content is None:
+        return b""
+    content.seek(0)
+    read: bytes = content.read(MAX_BODY + 1)
+    if len(read) > MAX_BODY:
+        raise TooLarge(f"Request bodies may be at most {MAX_BODY} bytes.")
+    return read
+
+
+def document(request: IRequest) -> Document:
+    """The body, parsed by the rendering its Content-Type names (text/plain when none)."""
+    contentType = header(request, b"content-type")
+    parser = standard.parser(contentType or "text/plain")
+    if parser is None:
+        raise UnsupportedMediaType(
+            f"This server cannot read {contentType}; send one of "
+            f"{', '.join(standard.inputTypes())}."
+        )
+    return parser(body(request), headers(request))
+
+
+def filters(request: IRequest) -> Document:
+    """Category and X-OCCI-Attribute filters, which GET requests carry as headers."""
+    sent = headers(request)
+    if not any(name in sent for name in ("category", "x-occi-attribute")):
+        return Document()
+    parser = standard.parser("text/occi")
+    assert parser is not None
+    return parser(b"", sent)
+
+
+def paging(request: IRequest) -> tuple[int | None, int]:
+    """``?page=&number=``: the page (``None`` when not asked) and its size (0 then)."""
+    page, number = argument(request, "page"), argument(request, "number")
+    if page is None and number is None:
+        return None, 0
+    try:
+        pageNo = int(page) if page is not None else 1
+        size = int(number) if number is not None else 100
+    except ValueError:
+        raise BadRequest("The query parameters page and number must be whole numbers.") from None
+    if pageNo < 1 or size < 1:
+        raise BadRequest("The query parameters page and number start at 1.")
+    if size > MAX_PAGE:
+        raise TooLarge(f"A page holds at most {MAX_PAGE} entities; ask for more pages "
+                       "instead.")
+    return pageNo, size
+
+
+def feedPaging(request: IRequest, size: int, largest: int) -> tuple[int | None, int]:
+    """``?before=&number=`` of a feed: the event to page back from, and the page's size."""
+    args = request.args or {}
+    before, number = args.get(b"before"), args.get(b"number")
+    try:
+        cursor = int(before[0]) if before else None
+        wanted = int(number[0]) if number else size
+    except ValueError:
+        raise BadRequest("The query parameters before and number must be whole numbers.") \
+            from None
+    if wanted < 1 or (cursor is not None and cursor < 1):
+        raise BadRequest("The query parameters before and number start at 1.")
+    if wanted > largest:
+        raise TooLarge(f"A feed page holds at most {largest} entries.")
+    return cursor, wanted
+
+
+def isForm(request: IRequest) -> bool:
+    """Whether the body is an HTML form's."""
+    return (header(request, b"content-type") or "").lower().startswith(FORM)
+
+
+def formField(request: IRequest, name: str) -> str:
+    """A field of a form body (its last value), or ``""``."""
+    return parse_qs(body(request).decode("latin-1")).get(name, [""])[-1]
+
+
+def methodOf(request: IRequest) -> str:
+    """The method the client means: an HTML form's ``_method`` field says ``PUT`` or
+    ``DELETE`` for a POST, because forms only GET and POST."""
+    if request.method == b"POST" and isForm(request) and b"_method=" in body(request):
+        named = formField(request, "_method").upper()
+        if named in ("PUT", "DELETE"):
+            return named
+    method: str = request.method.decode("ascii", "replace").upper()
+    return method
+
+
+def checkVersion(request: IRequest) -> None:
+    """Refuse a client that announces a later OCCI than 1.2 in its User-Agent (GFD.223 §3.6)."""
+    agent = request.getHeader(b"user-agent")
+    if agent is None:
+        return
+    match = _OCCI_VERSION.search(agent if isinstance(agent, bytes) else agent.encode())
+    if match and (int(match.group(1)), int(match.group(2))) > (1, 2):
+        raise NotImplementedByServer(
+            f"This server speaks OCCI/1.2; the client asked for "
+            f"OCCI/{match.group(1).decode()}.{match.group(2).decode()}."
+        )
+
+
+def allow(method: str, allowed: Sequence[str], path: str) -> None:
+    """Refuse ``method`` at ``path`` unless it is one of ``allowed`` (405 with Allow)."""
+    if method not in allowed:
+        raise MethodNotAllowed(f"The location {path} does not take {method}; it takes "
+                               f"{', '.join(allowed)}.", tuple(allowed))
+
+
+def ownerOf(request: IRequest) -> str:
+    """Who the request acts for; the one place authentication will fill in."""
+    return ANONYMOUS

@@ -1,0 +1,108 @@
+"""What every room of the HTTP face shares: the store and its registry, the clock, how answers
+leave, reading entities, and committing a change together with its remembered answer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from twisted.internet.interfaces import IReactorTime
+from twisted.web.iweb import IRequest
+
+from ..model import Entity, Kind, Registry
+from ..model.answers import Answer, KeyTaken, RememberAnswer
+from ..model.errors import NotFound
+from ..renderings.document import EntityView, Rendered, Renderer
+from ..store.interface import Change, IStore, Query
+from . import idempotency, parts
+from .answering import Answering
+
+#: Entities fetched from the store per step of a walk through a collection.
+STREAM_BATCH = 500
+
+
+@dataclass
+class Room:
+    """The collaborators every room needs; rooms add their own."""
+
+    store: IStore
+    clock: IReactorTime
+    answering: Answering
+    registry: Registry = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.registry = self.store.registry
+
+    def now(self) -> float:
+        return self.clock.seconds()
+
+    async def load(self, kind: Kind, entityId: str) -> Entity:
+        """The entity ``entityId`` of ``kind``'s collection, or 404."""
+        entity = await self.store.get(entityId)
+        if entity is None or entity.kind.location != kind.location:
+            raise NotFound(f"There is no entity at {kind.location}{entityId}.")
+        return entity
+
+    async def show(self, request: IRequest, renderer: Renderer, entity: Entity) -> bytes:
+        """An entity as the answer, with its outgoing links if it is a resource."""
+        links: list[Entity] = []
+        if not entity.isLink:
+            links = (await self.store.linksFrom([entity.location])).get(entity.location, [])
+        return self.answering.sendEntity(request, renderer, EntityView(entity, links))
+
+    async def entities(self, query: Query) -> AsyncIterator[Entity]:
+        """Every entity ``query`` matches, a page from the store at a time."""
+        after: str | None = None
+        while True:
+            result = await self.store.page(query, after, STREAM_BATCH)
+            for entity in result.entities:
+                yield entity
+            if result.cursor is None:
+                return
+            after = result.cursor
+
+    async def once(self, request: IRequest) -> bytes | tuple[str, str] | None:
+        """For a POST with an ``Idempotency-Key``: the remembered answer to send again, or
+        the key and the request's fingerprint to remember this answer under."""
+        key = idempotency.keyOf(request)
+        if key is None:
+            return None
+        printed = idempotency.fingerprint(request, parts.body(request))
+        answer = await self.store.recall(parts.ownerOf(request), key)
+        if answer is not None:
+            return idempotency.replay(request, answer, printed)
+        return key, printed
+
+    async def commitAnswer(
+        self, request: IRequest, once: tuple[str, str] | None, changes: list[Change],
+        rendered: Rendered, *, after: Callable[[], Awaitable[None]] | None = None,
+        commit: Callable[[list[Change]], Awaitable[None]] | None = None,
+    ) -> bytes | None:
+        """Commit ``changes`` (with ``commit``, the store's ``apply`` unless given) -- with
+        the answer, under the request's Idempotency-Key -- then run ``after`` and send the
+        answer.  A concurrent POST with the same key that committed first makes this one
+        replay its answer instead."""
+        commit = commit or self.store.apply
+        after = after or _nothing
+        if once is not None:
+            key, printed = once
+            body = self.answering.send(request, rendered)
+            status: int = getattr(request, "code", 200)
+            answer = Answer(parts.ownerOf(request), key, printed, status,
+                            idempotency.keptHeaders(request), body, self.now())
+            try:
+                await commit([*changes, RememberAnswer(answer)])
+            except KeyTaken:
+                first = await self.store.recall(answer.owner, key)
+                if first is None:
+                    raise
+                return idempotency.replay(request, first, printed)
+            await after()
+            return body
+        await commit(changes)
+        await after()
+        return self.answering.send(request, rendered)
+
+
+async def _nothing() -> None:
+    """Nothing to do after a commit."""

@@ -1,0 +1,56 @@
+"""The URL space as the routes resolve it: fixed paths have routes of their own, and a path
+Klein only reads as a fixed one (an empty segment, a missing ``/``) is answered as it always
+was, by what the path says."""
+
+from __future__ import annotations
+
+import pytest_twisted as pt
+
+from .support import Client
+
+TEXT = {"Accept": "text/plain"}
+
+
+@pt.ensureDeferred
+async def test_fixed_paths() -> None:
+    client = Client()
+    for path in ("/", "/-/", "/.well-known/org/ogf/occi/-/", "/log/", "/templates/",
+                 "/templates/small"):
+        answer = await client.request("GET", path, **TEXT)
+        assert answer.code == 200, (path, answer.text)
+        assert "OCCI/1.2" in (answer.header("server") or "")
+        refused = await client.request("PATCH", path, **TEXT)
+        assert refused.code == 405, path
+    assert (await client.request("PATCH", "/", **TEXT)).header("allow") == "GET, HEAD"
+    assert (await client.request("PATCH", "/-/", **TEXT)).header("allow") == \
+        "GET, HEAD, POST, DELETE"
+
+
+@pt.ensureDeferred
+async def test_spellings_klein_would_normalise() -> None:
+    client = Client()
+    assert (await client.request("GET", "/log", **TEXT)).code == 200
+    for path, message in (("/-", "There is nothing at /-."),
+                          ("//log/", "There is no collection at //log/."),
+                          ("//", "There is no collection at //."),
+                          ("/templates", "There is nothing at /templates."),
+                          ("/templates/a/b", "There is no template called 'a/b'."),
+                          ("/log/a/b", "There is nothing at /log/a/b.")):
+        answer = await client.request("GET", path, **TEXT)
+        assert (answer.code, answer.text) == (404, message + "\n"), path
+
+
+@pt.ensureDeferred
+async def test_a_log_whose_owner_is_missing_reads_as_the_path_without_it() -> None:
+    client = Client()
+    mixin = ('Category: tags; scheme="http://example.org/my#"; class="mixin"; '
+             'location="/tags/log/"\n')
+    assert (await client.request("POST", "/-/", mixin, Content_Type="text/plain")).code == 200
+    path = await client.create()
+    listed = await client.request("PUT", "/tags/log/", f"X-OCCI-Location: {path}\n",
+                                  Content_Type="text/plain", **TEXT)
+    assert listed.code == 200, listed.text
+    members = await client.request("GET", "/tags/log/", Accept="text/uri-list")
+    assert members.code == 200 and path in members.text
+    entry = await client.request("GET", f"{path}/log/log", **TEXT)
+    assert (entry.code, entry.text) == (404, f"{path}/log/ has no entry log.\n")
