@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import cast
 from urllib.parse import parse_qs
 
+from twisted.python.components import Componentized
 from twisted.web.iweb import IRequest
 
+from ..identity import SINGLE_USER, IPrincipal, Principal
 from ..model import ANONYMOUS
 from ..model.errors import (
     BadRequest,
@@ -188,6 +191,18 @@ def allow(method: str, allowed: Sequence[str], path: str) -> None:
     if method not in allowed:
         raise MethodNotAllowed(f"The location {path} does not take {method}; it takes "
                                f"{', '.join(allowed)}.", tuple(allowed))
+
+
+def setPrincipal(request: IRequest, principal: Principal) -> None:
+    """Record who ``request`` acts for: the front door does, once, before routing."""
+    cast(Componentized, request).setComponent(IPrincipal, principal)
+
+
+def principalOf(request: IRequest) -> Principal:
+    """Who ``request`` acts for: what the front door recorded, or single-user mode's
+    administrator where no door stands in front of the app (the app alone, in tests)."""
+    found = cast(Componentized, request).getComponent(IPrincipal)
+    return found if isinstance(found, Principal) else SINGLE_USER
 
 
 def ownerOf(request: IRequest) -> str:
