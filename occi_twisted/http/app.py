@@ -129,7 +129,7 @@ class OCCIServer:
         self.notes = NoteRoutes(store, self._owner, self._now, _body)
         self.baseURL = baseURL
         self.waitBudget = waitBudget
-        self._base = RenderContext(baseURL) if baseURL is not None else None
+        self._base = RenderContext(baseURL, clock.seconds) if baseURL is not None else None
         self._contexts: dict[tuple[bool, str], RenderContext] = {}
 
     def resource(self) -> IResource:
@@ -837,7 +837,7 @@ class OCCIServer:
             links.append(("next", base.absolute(
                 f"{path}?after={result.cursor}&number={number}")))
         here = f"{path}?after={after}&number={number}" if after else path
-        context = FeedContext(base.base, feedId=base.absolute(path),
+        context = FeedContext(base.base, base.clock, feedId=base.absolute(path),
                               title=f"Entities in {path}", selfURL=base.absolute(here),
                               links=tuple(links))
         return self._send(request, _collect(ATOM_ENTITIES, views, context))
@@ -1146,7 +1146,7 @@ class OCCIServer:
             if len(self._contexts) > 256:
                 self._contexts.clear()  # many host names: a scan, not worth remembering
             context = self._contexts[key] = RenderContext(
-                f"{'https' if key[0] else 'http'}://{host}")
+                f"{'https' if key[0] else 'http'}://{host}", self.clock.seconds)
         return context
 
     def _owner(self, request: IRequest) -> str:
