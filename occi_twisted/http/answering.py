@@ -9,6 +9,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from email.utils import formatdate, parsedate_to_datetime
 
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
@@ -49,9 +50,10 @@ Handler = Callable[[str], Awaitable[bytes | None]]
 class Answering:
     """Answers for one server: its registry (for pages) and its base URL, if configured."""
 
-    def __init__(self, registry: Registry, baseURL: str | None) -> None:
+    def __init__(self, registry: Registry, baseURL: str | None, clock: IReactorTime) -> None:
         self.registry = registry
-        self._base = RenderContext(baseURL) if baseURL is not None else None
+        self.clock = clock
+        self._base = RenderContext(baseURL, clock.seconds) if baseURL is not None else None
         self._contexts: dict[tuple[bool, str], RenderContext] = {}
 
     async def respond(self, request: IRequest, handler: Handler) -> bytes | None:
@@ -140,7 +142,7 @@ class Answering:
             if len(self._contexts) > 256:
                 self._contexts.clear()  # many host names: a scan, not worth remembering
             context = self._contexts[key] = RenderContext(
-                f"{'https' if key[0] else 'http'}://{host}")
+                f"{'https' if key[0] else 'http'}://{host}", self.clock.seconds)
         return context
 
     # -- sending -------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ class OCCIServer:
         self.driver = driver
         self.clock = clock
         self.desk = desk
-        self.answering = Answering(store.registry, baseURL)
+        self.answering = Answering(store.registry, baseURL, clock)
         self.actions = Actions(store, clock, self.answering, driver=driver, desk=desk,
                                waitBudget=waitBudget)
         self.entities = Entities(store, clock, self.answering, driver=driver,

@@ -130,7 +130,7 @@ class Listings(Room):
             links.append(("next", base.absolute(
                 f"{path}?after={result.cursor}&number={number}")))
         here = f"{path}?after={after}&number={number}" if after else path
-        context = FeedContext(base.base, feedId=base.absolute(path),
+        context = FeedContext(base.base, base.clock, feedId=base.absolute(path),
                               title=f"Entities in {path}", selfURL=base.absolute(here),
                               links=tuple(links))
         return self.answering.send(request, collect(ATOM_ENTITIES, views, context))

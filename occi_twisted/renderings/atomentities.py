@@ -5,28 +5,27 @@ Each entry's content is the entity in OCCI's text/plain rendering (links include
 collection is answered in one round trip however many entities it lists (the walkthrough's
 O(1) pass-by-value), and an OCCI client can read every entry.  Feeds are paged as RFC 5005
 says: the HTTP layer passes the ``first``/``next``/``previous`` links in a
-:class:`FeedContext`.
+:class:`FeedContext`.  A feed is as new as the answer: its ``updated`` is the render
+context's clock, never the wall clock read here.
+
+The XML and Atom spellings are the event feeds' (:mod:`occi_twisted.renderings.atom`).
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from ..model import Category
 from ..model.errors import NotAcceptable
+from .atom import AUTHOR, MEDIA_TYPE, NAMESPACE, PROLOG, attribute, timestamp
+from .atom import ENTRY_CONTENT_TYPE as ENTRY_TYPE
+from .atom import FEED_CONTENT_TYPE as FEED_TYPE
 from .document import EntityView, RenderContext, Rendered
 from .text import PLAIN
-
-MEDIA_TYPE = "application/atom+xml"
-NAMESPACE = "http://www.w3.org/2005/Atom"
-FEED_TYPE = f"{MEDIA_TYPE}; type=feed; charset=utf-8"
-ENTRY_TYPE = f"{MEDIA_TYPE}; type=entry; charset=utf-8"
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+from .values import xmlChars
 
 
 @dataclass(frozen=True)
@@ -41,16 +40,9 @@ class FeedContext(RenderContext):
 
 
 def _text(value: str) -> str:
-    return escape(_NOT_XML.sub("\ufffd", value))
-
-
-def _attribute(value: str) -> str:
-    return quoteattr(_NOT_XML.sub("\ufffd", value))
-
-
-def _time(when: float) -> str:
-    moment = datetime.fromtimestamp(max(0.0, when), UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # Carriage returns are left to the parser (unlike an event's entry): the content's lines
+    # read back with LF ends, which every OCCI text parser takes.
+    return escape(xmlChars(value))
 
 
 def _entryId(view: EntityView, context: RenderContext) -> str:
@@ -69,17 +61,17 @@ def entryElement(view: EntityView, context: RenderContext, *, standalone: bool) 
     title = entity.attributes.get("occi.core.title")
     href = context.absolute(entity.location)
     related = "".join(
-        f"<link rel=\"related\" href={_attribute(context.absolute(str(link.target)))}/>"
+        f"<link rel=\"related\" href={attribute(context.absolute(str(link.target)))}/>"
         for link in view.links if link.target)
-    namespace = f" xmlns={_attribute(NAMESPACE)}" if standalone else ""
+    namespace = f" xmlns={attribute(NAMESPACE)}" if standalone else ""
     content = PLAIN.entity(view, context).body.decode("utf-8")
     return (f"<entry{namespace}><id>{_text(_entryId(view, context))}</id>"
             f"<title>{_text(str(title) if title else entity.location)}</title>"
-            f"<updated>{_time(entity.updated)}</updated>"
+            f"<updated>{timestamp(entity.updated)}</updated>"
             f"<author><name>{_text(entity.owner)}</name></author>"
-            f"<link rel=\"alternate\" href={_attribute(href)}/>{related}"
-            f"<category term={_attribute(entity.kind.term)} "
-            f"scheme={_attribute(entity.kind.scheme)}/>"
+            f"<link rel=\"alternate\" href={attribute(href)}/>{related}"
+            f"<category term={attribute(entity.kind.term)} "
+            f"scheme={attribute(entity.kind.scheme)}/>"
             f"<content type=\"text\">{_text(content)}</content></entry>")
 
 
@@ -91,8 +83,7 @@ class AtomRenderer:
     streams = True
 
     def entity(self, view: EntityView, context: RenderContext) -> Rendered:
-        body = '<?xml version="1.0" encoding="utf-8"?>\n' + entryElement(
-            view, context, standalone=True)
+        body = PROLOG + entryElement(view, context, standalone=True)
         return Rendered(ENTRY_TYPE, body.encode("utf-8"))
 
     def categories(self, categories: Sequence[Category], context: RenderContext) -> Rendered:
@@ -102,8 +93,8 @@ class AtomRenderer:
     def locations(self, locations: Sequence[str], context: RenderContext) -> Rendered:
         entries = "".join(
             f"<entry><id>{_text(context.absolute(loc))}</id><title>{_text(loc)}</title>"
-            f"<updated>{_time(0.0)}</updated>"
-            f"<link rel=\"alternate\" href={_attribute(context.absolute(loc))}/></entry>"
+            f"<updated>{timestamp(0.0)}</updated>"
+            f"<link rel=\"alternate\" href={attribute(context.absolute(loc))}/></entry>"
             for loc in locations)
         body = self.collectionStart(context).decode() + entries + "</feed>"
         return Rendered(FEED_TYPE, body.encode("utf-8"))
@@ -114,14 +105,14 @@ class AtomRenderer:
     def collectionStart(self, context: RenderContext) -> bytes:
         feed = context if isinstance(context, FeedContext) else FeedContext(context.base)
         selfURL = feed.selfURL or context.absolute("/")
-        links = "".join(f"<link rel={_attribute(rel)} type=\"{MEDIA_TYPE}\" "
-                        f"href={_attribute(url)}/>" for rel, url in feed.links)
-        return ('<?xml version="1.0" encoding="utf-8"?>\n'
-                f"<feed xmlns={_attribute(NAMESPACE)}>"
+        links = "".join(f"<link rel={attribute(rel)} type=\"{MEDIA_TYPE}\" "
+                        f"href={attribute(url)}/>" for rel, url in feed.links)
+        return (PROLOG
+                + f"<feed xmlns={attribute(NAMESPACE)}>"
                 f"<id>{_text(feed.feedId or selfURL)}</id><title>{_text(feed.title)}</title>"
-                f"<updated>{_time(datetime.now(UTC).timestamp())}</updated>"
-                "<author><name>occi-twisted</name></author>"
-                f"<link rel=\"self\" type=\"{MEDIA_TYPE}\" href={_attribute(selfURL)}/>"
+                f"<updated>{timestamp(context.clock())}</updated>"
+                f"<author><name>{_text(AUTHOR)}</name></author>"
+                f"<link rel=\"self\" type=\"{MEDIA_TYPE}\" href={attribute(selfURL)}/>"
                 f"{links}").encode()
 
     def collectionItem(self, view: EntityView, first: bool, context: RenderContext) -> bytes:

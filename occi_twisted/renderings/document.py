@@ -12,7 +12,7 @@ headers and a body, because ``text/occi`` puts its content in headers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -77,15 +77,24 @@ class Document:
     action: CategoryRef | None = None
 
 
+def _epoch() -> float:
+    return 0.0
+
+
 @dataclass(frozen=True)
 class RenderContext:
     """What a renderer needs beyond the model objects.
 
     ``base`` is the absolute URL prefix (scheme, host, port, no trailing slash) that turns the
     model's paths into the absolute URIs OCCI 1.2 requires in ``Location`` headers.
+
+    ``clock`` says when the answer is made (seconds since the epoch), for the renderings that
+    state it (an Atom feed's ``updated``): the server gives its own clock, so that no rendering
+    reads the wall clock; without one it is the epoch.
     """
 
     base: str
+    clock: Callable[[], float] = _epoch
 
     def absolute(self, location: str) -> str:
         """``location`` as an absolute URI; URIs that already have a scheme pass unchanged."""

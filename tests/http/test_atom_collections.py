@@ -8,6 +8,7 @@ import pytest_twisted
 
 from occi_twisted.model import Description, newEntity
 from occi_twisted.model.infrastructure import COMPUTE
+from occi_twisted.renderings.atom import timestamp
 from occi_twisted.store import CREATE, Put
 
 from .support import BASE, Client
@@ -67,3 +68,14 @@ async def test_json_pages_carry_paging_links() -> None:
     assert len(last.json()["resources"]) == 1
     assert not any('rel="next"' in link for link in last.headers["link"])
     assert f'<{BASE}/compute/?page=2&number=2>; rel="prev"' in last.headers["link"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_feed_is_as_new_as_the_servers_clock() -> None:
+    client = Client()
+    await client.create(body="X-OCCI-Attribute: occi.compute.cores=2\n")
+    client.clock.advance(90.5)
+    for url in ("/compute/", "/compute/?page=1&number=10"):
+        answer = await client.request("GET", url, Accept="application/atom+xml")
+        feed = feedparser.parse(answer.body)
+        assert feed.feed.updated == timestamp(client.clock.seconds()), url
