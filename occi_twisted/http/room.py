@@ -14,7 +14,7 @@ from ..model.answers import Answer, KeyTaken, RememberAnswer
 from ..model.errors import NotFound
 from ..renderings.document import EntityView, Rendered, Renderer
 from ..store.interface import Change, IStore, Query
-from . import idempotency, parts
+from . import access, idempotency, parts
 from .answering import Answering
 
 #: Entities fetched from the store per step of a walk through a collection.
@@ -36,12 +36,24 @@ class Room:
     def now(self) -> float:
         return self.clock.seconds()
 
-    async def load(self, kind: Kind, entityId: str) -> Entity:
-        """The entity ``entityId`` of ``kind``'s collection, or 404."""
+    async def visible(self, request: IRequest, entityId: str) -> Entity | None:
+        """The entity ``entityId`` if the request may see it: every entity a room reads
+        comes through here, so another user's is absent for all of them alike."""
         entity = await self.store.get(entityId)
+        return entity if entity is not None and access.sees(request, entity) else None
+
+    async def load(self, request: IRequest, kind: Kind, entityId: str) -> Entity:
+        """The entity ``entityId`` of ``kind``'s collection, or 404."""
+        entity = await self.visible(request, entityId)
         if entity is None or entity.kind.location != kind.location:
             raise NotFound(f"There is no entity at {kind.location}{entityId}.")
         return entity
+
+    def query(self, request: IRequest, *, kinds: frozenset[str] = frozenset(),
+              mixins: frozenset[str] = frozenset()) -> Query:
+        """A listing's query, narrowed to what the request may see: every listing, bulk
+        action and bulk delete starts here."""
+        return Query(kinds=kinds, mixins=mixins, owner=access.ownerFilter(request))
 
     async def show(self, request: IRequest, renderer: Renderer, entity: Entity) -> bytes:
         """An entity as the answer, with its outgoing links if it is a resource."""

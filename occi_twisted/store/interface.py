@@ -198,11 +198,13 @@ class IEventLog(Interface):
         whole store has not seen yet."""
 
     def events(
-        node: str, *, requestId: str | None = None, before: int | None = None, limit: int = 50
+        node: str, *, requestId: str | None = None, before: int | None = None, limit: int = 50,
+        owner: str | None = None,
     ) -> Deferred[EventPage]:
         """The events of ``node`` -- ``/`` (all), a kind collection (``/compute/``) or an
-        entity's location -- and only those of request ``requestId`` if given, newest first,
-        with ``seq < before`` if given; ``more`` says whether older ones exist."""
+        entity's location -- and only those of request ``requestId`` if given, and only
+        ``owner``'s if given (a user's feed holds only theirs), newest first, with
+        ``seq < before`` if given; ``more`` says whether older ones exist."""
 
     def event(eventId: str) -> Deferred[Event | None]:
         """The event with this id (an Atom entry's, an XMPP item's), or ``None``."""

@@ -229,9 +229,9 @@ class SQLiteStore(Notifying, RequestMethods):
         return self._read(partial(_sqlevents.after, seq=after, limit=limit, durable=durable))
 
     def events(self, node: str, *, requestId: str | None = None, before: int | None = None,
-               limit: int = 50) -> Deferred[EventPage]:
+               limit: int = 50, owner: str | None = None) -> Deferred[EventPage]:
         return self._read(partial(_sqlevents.page, node=node, requestId=requestId,
-                                  before=before, limit=max(1, limit)))
+                                  before=before, limit=max(1, limit), owner=owner))
 
     def event(self, eventId: str) -> Deferred[Event | None]:
         return self._read(partial(_sqlevents.byId, eventId=eventId))
