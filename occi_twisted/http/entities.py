@@ -110,7 +110,7 @@ class Entities(Room):
         changes: list[Change] = [Put(after, expect=CREATE if before is None
                                      else before.revision)]
         changes.extend(await self._newLinks(request, after, description))
-        await self.store.apply(changes)
+        await self.store.apply(self.withinQuota(request, changes))
         await self.realize(before, after)
 
     async def create(self, request: IRequest, kind: Kind, document: Document) -> bytes | None:

@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IRequest
 
+from ..identity.principal import UNLIMITED
 from ..model import Entity, Kind, Registry
 from ..model.answers import Answer, KeyTaken, RememberAnswer
 from ..model.errors import NotFound
+from ..model.quotas import WithinQuota
 from ..renderings.document import EntityView, Rendered, Renderer
 from ..store.interface import Change, IStore, Query
 from . import access, idempotency, parts
@@ -55,6 +57,14 @@ class Room:
         action and bulk delete starts here."""
         return Query(kinds=kinds, mixins=mixins, owner=access.ownerFilter(request))
 
+    def withinQuota(self, request: IRequest, changes: list[Change]) -> list[Change]:
+        """``changes``, refused by the store in their own transaction if they take the
+        principal beyond its quota (so concurrent creates cannot both slip under)."""
+        principal = parts.principalOf(request)
+        if principal.quota == UNLIMITED:
+            return changes
+        return [*changes, WithinQuota(principal.name, principal.quota)]
+
     async def show(self, request: IRequest, renderer: Renderer, entity: Entity) -> bytes:
         """An entity as the answer, with its outgoing links if it is a resource."""
         links: list[Entity] = []
@@ -96,6 +106,7 @@ class Room:
         replay its answer instead."""
         commit = commit or self.store.apply
         after = after or _nothing
+        changes = self.withinQuota(request, changes)
         if once is not None:
             key, printed = once
             body = self.answering.send(request, rendered)

@@ -41,6 +41,7 @@ from ..model.answers import Answer, RememberAnswer
 from ..model.errors import OCCIError
 from ..model.events import Event, EventPage, Subscription
 from ..model.notes import Note, NotePage
+from ..model.quotas import WithinQuota
 from . import (
     _requestrules,
     _rules,
@@ -345,7 +346,7 @@ class SQLiteStore(Notifying, RequestMethods):
 
 def _prepare(change: Change, now: float) -> _sqlwrite.PreparedChange:
     """A change as plain data for the writer thread (``ValueError``: a value is not JSON)."""
-    if isinstance(change, RememberAnswer):
+    if isinstance(change, (RememberAnswer, WithinQuota)):
         return change
     if isinstance(change, Put):
         return _sqlwrite.PutRecord(recordOf(change.entity), change.expect)

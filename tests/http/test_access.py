@@ -210,3 +210,35 @@ async def test_atom_authors_are_the_events_owners() -> None:
     feed = await client.request("GET", f"{world.compute}/log/", Accept="application/atom+xml",
                                 **{ACTING: "alice"})
     assert "<author><name>alice</name></author>" in feed.text
+
+
+@pt.ensureDeferred
+async def test_introspection_reaches_its_compute_and_nothing_else() -> None:
+    client = Client(quotas={})
+    world = await alicesWorld(client)
+    other = await client.create("compute", **{ACTING: "alice"})
+    itself = {ACTING: f"compute:{world.compute.rpartition('/')[2]}"}
+    for path in (world.compute, world.link, f"{world.compute}/log/",
+                 f"{world.compute}/notes/", f"{world.compute}/notes/boot"):
+        answer = await client.request("GET", path, Accept="text/plain", **itself)
+        assert answer.code == 200, (path, answer.text)
+    kept = await client.request("PUT", f"{world.compute}/notes/agent", "configured",
+                                **TEXT, **itself)
+    assert kept.code == 201, kept.text
+    # The client follows the 303 to the compute.
+    self = await client.request("GET", "/-/self", Accept="text/plain", **itself)
+    assert self.code == 200 and world.compute.rpartition("/")[2] in self.text
+    sent = await client.treq.request("GET", f"{BASE}/-/self", allow_redirects=False,
+                                     headers={ACTING: [itself[ACTING]]})
+    assert sent.code == 303
+    assert sent.headers.getRawHeaders("location") == [f"{BASE}{world.compute}"]
+    for method, path in (("GET", other), ("GET", "/compute/"), ("GET", "/"),
+                         ("GET", "/log/"), ("GET", "/-/"), ("DELETE", world.compute),
+                         ("POST", f"{world.compute}?action=stop"),
+                         ("GET", f"{world.compute}/requests/"), ("GET", "/templates/")):
+        answer = await client.request(method, path, **TEXT, **itself)
+        assert answer.code == 401, (method, path, answer.text)
+        assert answer.header("www-authenticate") == 'Basic realm="occi", charset="UTF-8"'
+    gone = {ACTING: "compute:no-such-compute"}
+    assert (await client.request("GET", "/-/self", **gone)).code == 401
+    assert (await client.request("GET", "/-/self", **{ACTING: "bob"})).code == 404
