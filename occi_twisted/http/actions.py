@@ -64,7 +64,8 @@ class Actions(Room):
         request.responseHeaders.addRawHeader(b"Link", f'<{monitor}>; rel="monitor"'.encode())
         if ended.state is RequestState.SUCCEEDED:
             renderer = self.answering.negotiate(request, listing=False)
-            return await self.show(request, renderer, await self.load(entity.kind, entity.id))
+            return await self.show(request, renderer, await self.load(request, entity.kind,
+                                                                      entity.id))
         if ended.state.isFinal:
             raise Conflict(ended.message or f"The action {ended.state.value}.")
         return self._accepted(request, ended, entity)
@@ -144,7 +145,7 @@ class Actions(Room):
         kind = self.registry.atLocation(place.collection)
         if not isinstance(kind, Kind):
             raise NotFound(f"There is nothing at {parts.pathOf(request)}.")
-        entity = await self.load(kind, place.entityId)
+        entity = await self.load(request, kind, place.entityId)
         if not place.requestId:
             parts.allow(method, ("GET", "HEAD", "POST"), requestsOf(entity.location))
             if method == "POST":

@@ -21,6 +21,7 @@ from ..model.errors import (
     NotAcceptable,
     OCCIError,
     PreconditionFailed,
+    Unauthorized,
 )
 from ..model.locations import TEMPLATES
 from ..renderings import negotiation, standard
@@ -43,6 +44,8 @@ _READING = ("GET", "HEAD")
 BY_REFERENCE = frozenset({"text/plain", "text/occi", "text/uri-list",
                           "text/x-occi-descriptor"})
 
+#: The Basic challenge of a 401 (RFC 7617), the front door's too.
+CHALLENGE = b'Basic realm="occi", charset="UTF-8"'
 #: A route's work once the request is admitted: given the method the client means.
 Handler = Callable[[str], Awaitable[bytes | None]]
 
@@ -176,6 +179,8 @@ class Answering:
         request.setResponseCode(status)
         if isinstance(error, MethodNotAllowed):
             request.setHeader(b"Allow", ", ".join(error.allowed).encode())
+        if isinstance(error, Unauthorized):
+            request.setHeader(b"WWW-Authenticate", CHALLENGE)
         if self.wantsPages(request):
             # A person in a browser: the sentence on a page, with a way back.
             return self.send(request, HTML.error(status, error.message, self.context(request)))

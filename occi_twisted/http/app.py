@@ -26,7 +26,7 @@ from ..operations import RequestDesk
 from ..renderings import negotiation
 from ..renderings.document import EntityView
 from ..store.interface import IStore
-from . import parts, templates
+from . import access, parts, templates
 from .actions import WAIT_BUDGET, Actions
 from .answering import Answering
 from .collections import Collections
@@ -110,12 +110,25 @@ class OCCIServer:
     async def template(self, request: IRequest, name: str) -> bytes | None:
         return await self._fixed(request, loc.templateAt(name), self._template)
 
+    @app.route(loc.SELF)
+    async def introspectedSelf(self, request: IRequest) -> bytes | None:
+        return await self._fixed(request, loc.SELF, self._self)
+
     async def _fixed(self, request: IRequest, path: str, route: _Route) -> bytes | None:
         """Answer at a fixed path -- unless the path as sent is only one Klein reads as it
         (``//log/``, ``/-``), which is resolved like any other."""
         if parts.pathOf(request) != path:
             return await self.runTime(request)
-        return await self.answering.respond(request, lambda method: route(request, method))
+        return await self._admitted(request, route)
+
+    async def _admitted(self, request: IRequest, route: _Route) -> bytes | None:
+        """Every route's answer: an introspection principal is turned away first from all
+        but its own compute's places."""
+        async def admitted(method: str) -> bytes | None:
+            await access.admitIntrospector(request, method, self.store)
+            return await route(request, method)
+
+        return await self.answering.respond(request, admitted)
 
     # -- locations made at run time ------------------------------------------------------------
 
@@ -125,8 +138,7 @@ class OCCIServer:
 
     async def runTime(self, request: IRequest) -> bytes | None:
         """Collections, entities and what lies below them, resolved with the registry."""
-        return await self.answering.respond(request, lambda method: self._resolve(request,
-                                                                                  method))
+        return await self._admitted(request, self._resolve)
 
     async def _resolve(self, request: IRequest, method: str) -> bytes | None:
         path = parts.pathOf(request)
@@ -173,6 +185,19 @@ class OCCIServer:
         return self.answering.send(request, renderer.locations([*locations, loc.FEED],
                                                                context))
 
+    async def _self(self, request: IRequest, method: str) -> bytes:
+        """``/-/self``: an introspection request is sent to its compute; for anyone else
+        there is nothing here."""
+        parts.allow(method, _READING, loc.SELF)
+        computeId = parts.principalOf(request).compute
+        compute = await self.entities.visible(request, computeId) if computeId else None
+        if compute is None:
+            raise NotFound(f"There is nothing at {loc.SELF}.")
+        request.setResponseCode(303)
+        request.setHeader(b"Location", self.answering.context(request).absolute(
+            compute.location))
+        return f"See {compute.location}\n".encode()
+
     async def _template(self, request: IRequest, method: str) -> bytes:
         """``/templates/``: the templates; ``/templates/<name>``: a resource made from one,
         to POST back to its collection."""
@@ -183,9 +208,10 @@ class OCCIServer:
         if not name:
             renderer = self.answering.negotiate(request, listing=True)
             return self.answering.send(request, renderer.locations(
-                [loc.templateAt(t.term) for t in templates.templates(self.registry)], context))
+                [loc.templateAt(t.term) for t in templates.templates(self.registry)
+                 if access.seesMixin(request, t)], context))
         template = templates.templateNamed(self.registry, name)
-        if template is None:
+        if template is None or not access.seesMixin(request, template):
             raise NotFound(f"There is no template called {name[:60]!r}.")
         entity = templates.instantiate(template, owner=parts.ownerOf(request),
                                        now=self.clock.seconds())
@@ -197,7 +223,7 @@ class OCCIServer:
         kind = self.registry.atLocation(place.collection)
         if not isinstance(kind, Kind):
             raise NotFound(f"There is nothing at {parts.pathOf(request)}.")
-        entity = await self.entities.load(kind, place.entityId)
+        entity = await self.entities.load(request, kind, place.entityId)
         context = self.answering.context(request)
         if place.noteId:
             return await self.notes.note(request, method, entity.id, entity.location,
@@ -222,7 +248,7 @@ class OCCIServer:
         if chosen not in LOG_TYPES:
             raise NotAcceptable(f"{scope.path} is listed as {', '.join(LOG_TYPES)}.")
         if scope.entityId is not None:
-            entity = await self.store.get(scope.entityId)
+            entity = await self.entities.visible(request, scope.entityId)
             if entity is None or entity.location != scope.node:
                 raise NotFound(f"There is nothing at {scope.node}.")
             if scope.requestId is not None:

@@ -17,7 +17,7 @@ from ..model import Category, Entity, Kind, Mixin, withMixins
 from ..model.errors import BadRequest, MethodNotAllowed, NotFound
 from ..renderings.resolve import describeMixins, filterCategories, localPath
 from ..store.interface import Change, Delete, Put, Query
-from . import parts
+from . import access, parts
 from .actions import Actions
 from .entities import Entities
 from .listings import Listings
@@ -38,7 +38,8 @@ class Collections(Room):
     async def answer(self, request: IRequest, method: str, path: str) -> bytes | None:
         """The collection at ``path``, as ``method`` asks."""
         collection = self.registry.atLocation(path)
-        if collection is None:
+        if collection is None or (isinstance(collection, Mixin)
+                                  and not access.seesMixin(request, collection)):
             raise NotFound(f"There is no collection at {path}.")
         parts.allow(method, METHODS, path)
         if isinstance(collection, Kind):
@@ -75,7 +76,7 @@ class Collections(Room):
 
     def _kindQuery(self, request: IRequest, kind: Kind) -> Query:
         kinds = frozenset(k.identifier for k in self.registry.kinds() if k.isA(kind))
-        return self.listings.filtered(request, Query(kinds=kinds))
+        return self.listings.filtered(request, self.query(request, kinds=kinds))
 
     async def _forEachEntity(self, query: Query, change: Callable[[Entity], Change]) -> int:
         """Apply a change to every entity a query matches, one durable batch per page."""
@@ -107,7 +108,7 @@ class Collections(Room):
 
     async def _mixin(self, request: IRequest, method: str, mixin: Mixin) -> bytes | None:
         related = frozenset(m.identifier for m in self.registry.mixins() if m.isA(mixin))
-        query = self.listings.filtered(request, Query(mixins=related))
+        query = self.listings.filtered(request, self.query(request, mixins=related))
         if method in ("GET", "HEAD"):
             return await self.listings.answer(request, query)
         document = parts.document(request)
@@ -116,10 +117,10 @@ class Collections(Room):
             offered = [a.identifier for k in self.registry.kinds() for a in k.actions]
             offered += [a.identifier for m in mixin.closure() for a in m.actions]
             return await self.actions.actOnAll(request, query, offered, document, actionTerm)
-        targets = [await self._associable(loc, mixin) for loc in document.locations]
+        targets = [await self._associable(request, loc, mixin) for loc in document.locations]
         changes: list[Change] = []
         now = self.now()
-        members = Query(mixins=frozenset({mixin.identifier}))
+        members = self.query(request, mixins=frozenset({mixin.identifier}))
         if method == "DELETE":
             if not targets:
                 targets = [e async for e in self.entities(members)]
@@ -137,11 +138,11 @@ class Collections(Room):
         return self.answering.ok(request, f"{len(changes)} entities changed in "
                                           f"{mixin.location}.")
 
-    async def _associable(self, location: str, mixin: Mixin) -> Entity:
+    async def _associable(self, request: IRequest, location: str, mixin: Mixin) -> Entity:
         path = localPath(location, self.registry)
         prefix, _, entityId = path.rpartition("/")
         kind = self.registry.atLocation(prefix + "/")
-        entity = await self.store.get(entityId) if isinstance(kind, Kind) else None
+        entity = await self.visible(request, entityId) if isinstance(kind, Kind) else None
         if entity is None or not isinstance(kind, Kind) or entity.kind.location != kind.location:
             raise BadRequest(f"There is no entity at {location} to associate with "
                              f"{mixin.term}.")
@@ -155,7 +156,9 @@ class Collections(Room):
         parts.allow(method, ("GET", "HEAD", "POST", "DELETE"), "/-/")
         if method in ("GET", "HEAD"):
             wanted = filterCategories(parts.filters(request), self.registry)
-            categories: Sequence[Category] = list(self.registry)
+            categories: Sequence[Category] = [
+                c for c in self.registry
+                if not isinstance(c, Mixin) or access.seesMixin(request, c)]
             if wanted:
                 ids = {c.identifier for c in wanted}
                 categories = [c for c in categories if c.identifier in ids]
@@ -170,6 +173,9 @@ class Collections(Room):
         if not document.categories:
             raise BadRequest("Name the mixin to remove with a Category.")
         for ref in document.categories:
+            found = self.registry.get(ref.identifier)
+            if isinstance(found, Mixin) and not access.seesMixin(request, found):
+                raise NotFound(f"Category {ref.identifier} is not known to this server.")
             await self.store.removeMixin(ref.identifier)
         return self.answering.ok(request, "Mixin removed.")
 

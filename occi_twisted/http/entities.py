@@ -17,14 +17,14 @@ from twisted.web.iweb import IRequest
 from ..drivers import IDriver
 from ..model import Description, Entity, Kind, newEntity, updatedEntity, withState
 from ..model.core import LINK
-from ..model.errors import BadRequest, Conflict, PreconditionFailed
+from ..model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from ..model.infrastructure import STORAGELINK
 from ..model.links import DEVICE_ID, devicesOf, linkKindFor, nextDevice
 from ..renderings import negotiation
 from ..renderings.document import Document, EntityView
 from ..renderings.resolve import describeEntity, localPath
 from ..store.interface import CREATE, Change, Delete, Put
-from . import parts
+from . import access, parts
 from .actions import Actions
 from .answering import BY_REFERENCE, checkIfMatch, etag, notModified
 from .room import Room
@@ -48,7 +48,7 @@ class Entities(Room):
         """The entity ``entityId`` in ``kind``'s collection, as ``method`` asks."""
         if method == "PUT":
             return await self._put(request, kind, entityId)
-        entity = await self.load(kind, entityId)
+        entity = await self.load(request, kind, entityId)
         if method in ("GET", "HEAD"):
             if parts.argument(request, "format") is None and negotiation.acceptsAnything(
                     parts.header(request, b"accept")):
@@ -70,7 +70,7 @@ class Entities(Room):
         checkIfMatch(request, entity)
         description = describeEntity(document, self.registry)
         updated = self._admitted(updatedEntity(entity, description, now=self.now()))
-        await self._write(entity, updated, description)
+        await self._write(request, entity, updated, description)
         renderer = self.answering.negotiate(request, listing=False)
         return await self.show(request, renderer, updated)
 
@@ -78,6 +78,10 @@ class Entities(Room):
         document = parts.document(request)
         description = describeEntity(document, self.registry)
         existing = await self.store.get(entityId)
+        if existing is not None and not access.sees(request, existing):
+            # Another's: the id cannot be had, and its holder is not told of.
+            raise NotFound(f"There is no entity at {kind.location}{entityId} for you to "
+                           "replace, and the id cannot be taken.")
         if existing is not None and existing.kind.location != kind.location:
             raise Conflict(f"The id {entityId} is taken by {existing.location}.")
         if existing is None:
@@ -87,7 +91,7 @@ class Entities(Room):
                 newEntity(description, owner=parts.ownerOf(request), entityId=entityId,
                           kind=kind, now=self.now())
             )
-            await self._write(None, entity, description)
+            await self._write(request, None, entity, description)
             request.setResponseCode(201)
             request.setHeader(b"Location",
                               self.answering.context(request).absolute(entity.location))
@@ -95,18 +99,18 @@ class Entities(Room):
             checkIfMatch(request, existing)
             entity = self._admitted(
                 updatedEntity(existing, description, now=self.now(), replaceAll=True))
-            await self._write(existing, entity, description)
+            await self._write(request, existing, entity, description)
         renderer = self.answering.negotiate(request, listing=False)
         return await self.show(request, renderer, entity)
 
-    async def _write(self, before: Entity | None, after: Entity,
+    async def _write(self, request: IRequest, before: Entity | None, after: Entity,
                      description: Description) -> None:
         """``after`` (in place of ``before``, if there was one) with the links its
         description writes inline, in one change set; then the driver follows."""
         changes: list[Change] = [Put(after, expect=CREATE if before is None
                                      else before.revision)]
-        changes.extend(await self._newLinks(after, description))
-        await self.store.apply(changes)
+        changes.extend(await self._newLinks(request, after, description))
+        await self.store.apply(self.withinQuota(request, changes))
         await self.realize(before, after)
 
     async def create(self, request: IRequest, kind: Kind, document: Document) -> bytes | None:
@@ -120,13 +124,13 @@ class Entities(Room):
         for item in documents:
             description = describeEntity(item, self.registry)
             if kind.isA(LINK):
-                description = await self._linkEnds(description)
+                description = await self._linkEnds(request, description)
             entity = self._provisioned(
                 newEntity(description, owner=parts.ownerOf(request), kind=kind, now=self.now())
             )
             created.append(entity)
             changes.append(Put(entity, expect=CREATE))
-            changes.extend(await self._newLinks(entity, description))
+            changes.extend(await self._newLinks(request, entity, description))
         context = self.answering.context(request)
         request.setResponseCode(201)
         request.setHeader(b"Location", context.absolute(created[0].location))
@@ -163,7 +167,8 @@ class Entities(Room):
 
     # -- links written inline ----------------------------------------------------------------
 
-    async def _newLinks(self, source: Entity, description: Description) -> list[Change]:
+    async def _newLinks(self, request: IRequest, source: Entity,
+                        description: Description) -> list[Change]:
         """Link entities for the inline links a resource's description carries."""
         if not description.links:
             return []
@@ -178,7 +183,7 @@ class Entities(Room):
             if link.location is not None and any(e.location == link.location
                                                  for e in existing):
                 continue  # a link the resource already has, echoed back by a full PUT
-            target = await self._targetOf(link.target)
+            target = await self._targetOf(request, link.target)
             kind = link.kind or linkKindFor(target)
             attributes: dict[str, object] = dict(link.attributes)
             attributes["occi.core.source"] = source.location
@@ -201,7 +206,7 @@ class Entities(Room):
             changes.append(Put(entity, expect=CREATE))
         return changes
 
-    async def _linkEnds(self, description: Description) -> Description:
+    async def _linkEnds(self, request: IRequest, description: Description) -> Description:
         """A link's source and target as local paths, and its target's kind recorded.
 
         Clients name the ends with absolute URIs on whatever host name they used; the store
@@ -212,21 +217,27 @@ class Entities(Room):
             value = attributes.get(name)
             if isinstance(value, str):
                 attributes[name] = localPath(value, self.registry)
+        source = attributes.get("occi.core.source")
+        if isinstance(source, str) and source.startswith("/"):
+            found = await self.store.get(source.rpartition("/")[2])
+            if found is not None and not access.sees(request, found):
+                # As the store says of a missing source: another's is not there for you.
+                raise Conflict(f"The link's source {source} does not exist.")
         target = attributes.get("occi.core.target")
         if isinstance(target, str):
-            entity = await self._targetOf(target)
+            entity = await self._targetOf(request, target)
             if entity is not None:
                 attributes["occi.core.target.kind"] = entity.kind.identifier
         return replace(description, attributes=attributes)
 
-    async def _targetOf(self, location: str) -> Entity | None:
+    async def _targetOf(self, request: IRequest, location: str) -> Entity | None:
         if not location.startswith("/"):
             return None  # a resource elsewhere: nothing to check here
         prefix, _, entityId = location.rpartition("/")
         kind = self.registry.atLocation(prefix + "/")
         if not isinstance(kind, Kind):
             raise BadRequest(f"The link target {location} is not an entity location.")
-        entity = await self.store.get(entityId)
+        entity = await self.visible(request, entityId)
         if entity is None or entity.kind.location != kind.location:
             raise BadRequest(f"The link target {location} does not exist.")
         return entity

@@ -8,6 +8,8 @@ from ..model import errors
 STATUS: tuple[tuple[type[errors.OCCIError], int], ...] = (
     (errors.UnknownCategory, 400),
     (errors.BadRequest, 400),
+    (errors.Unauthorized, 401),
+    (errors.Forbidden, 403),
     (errors.NotFound, 404),
     (errors.MethodNotAllowed, 405),
     (errors.NotAcceptable, 406),

@@ -20,7 +20,7 @@ from ..model.locations import ROOT, logOf, requestOfLog
 from ..renderings import atom, logs
 from ..renderings.document import RenderContext, Rendered
 from ..store.interface import IStore
-from . import parts
+from . import access, parts
 
 ATOM = atom.MEDIA_TYPE
 PAGE = 50
@@ -68,7 +68,7 @@ async def answer(request: IRequest, scope: FeedScope, store: IStore, registry: R
     or as a list of the entries (HTML, JSON, text) for those who do not read feeds."""
     before, number = parts.feedPaging(request, PAGE, MAX_PAGE)
     page = await store.events(scope.node, requestId=scope.requestId, before=before,
-                              limit=number)
+                              limit=number, owner=_ownerOf(request, scope))
     etag = _etag(page, before)
     newest = page.events[0].updated if page.events else None
     request.setHeader(b"ETag", etag.encode())
@@ -106,8 +106,9 @@ async def entry(request: IRequest, scope: FeedScope, eventId: str, *, store: ISt
                 registry: Registry, context: RenderContext) -> bytes:
     """One event of the feed, as an Atom entry document."""
     event = await store.event(eventId)
+    owner = _ownerOf(request, scope)
     if event is None or not (scope.node in event.nodes and scope.requestId in (
-            None, event.requestId)):
+            None, event.requestId)) or owner not in (None, event.owner):
         raise NotFound(f"{scope.path} has no entry {eventId[:60]}.")
     body = atom.entry(event, context, registry)
     request.setHeader(b"ETag", f'"entry-{event.seq}"'.encode())
@@ -117,6 +118,12 @@ async def entry(request: IRequest, scope: FeedScope, eventId: str, *, store: ISt
     return body
 
 
+
+
+def _ownerOf(request: IRequest, scope: FeedScope) -> str | None:
+    """Whose events the feed holds: an entity's feed (the entity visible, which the route
+    checked) all of that entity's; a collection's or the server's, the request's owner's."""
+    return None if scope.entityId is not None else access.ownerFilter(request)
 
 
 def _etag(page: EventPage, before: int | None) -> str:

@@ -17,7 +17,6 @@ from twisted.python.components import Componentized
 from twisted.web.iweb import IRequest
 
 from ..identity import SINGLE_USER, IPrincipal, Principal
-from ..model import ANONYMOUS
 from ..model.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -206,5 +205,5 @@ def principalOf(request: IRequest) -> Principal:
 
 
 def ownerOf(request: IRequest) -> str:
-    """Who the request acts for; the one place authentication will fill in."""
-    return ANONYMOUS
+    """The owner what the request makes is recorded under: its principal's name."""
+    return principalOf(request).name

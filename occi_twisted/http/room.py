@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IRequest
 
+from ..identity.principal import UNLIMITED
 from ..model import Entity, Kind, Registry
 from ..model.answers import Answer, KeyTaken, RememberAnswer
 from ..model.errors import NotFound
+from ..model.quotas import WithinQuota
 from ..renderings.document import EntityView, Rendered, Renderer
 from ..store.interface import Change, IStore, Query
-from . import idempotency, parts
+from . import access, idempotency, parts
 from .answering import Answering
 
 #: Entities fetched from the store per step of a walk through a collection.
@@ -36,12 +38,32 @@ class Room:
     def now(self) -> float:
         return self.clock.seconds()
 
-    async def load(self, kind: Kind, entityId: str) -> Entity:
-        """The entity ``entityId`` of ``kind``'s collection, or 404."""
+    async def visible(self, request: IRequest, entityId: str) -> Entity | None:
+        """The entity ``entityId`` if the request may see it: every entity a room reads
+        comes through here, so another user's is absent for all of them alike."""
         entity = await self.store.get(entityId)
+        return entity if entity is not None and access.sees(request, entity) else None
+
+    async def load(self, request: IRequest, kind: Kind, entityId: str) -> Entity:
+        """The entity ``entityId`` of ``kind``'s collection, or 404."""
+        entity = await self.visible(request, entityId)
         if entity is None or entity.kind.location != kind.location:
             raise NotFound(f"There is no entity at {kind.location}{entityId}.")
         return entity
+
+    def query(self, request: IRequest, *, kinds: frozenset[str] = frozenset(),
+              mixins: frozenset[str] = frozenset()) -> Query:
+        """A listing's query, narrowed to what the request may see: every listing, bulk
+        action and bulk delete starts here."""
+        return Query(kinds=kinds, mixins=mixins, owner=access.ownerFilter(request))
+
+    def withinQuota(self, request: IRequest, changes: list[Change]) -> list[Change]:
+        """``changes``, refused by the store in their own transaction if they take the
+        principal beyond its quota (so concurrent creates cannot both slip under)."""
+        principal = parts.principalOf(request)
+        if principal.quota == UNLIMITED:
+            return changes
+        return [*changes, WithinQuota(principal.name, principal.quota)]
 
     async def show(self, request: IRequest, renderer: Renderer, entity: Entity) -> bytes:
         """An entity as the answer, with its outgoing links if it is a resource."""
@@ -84,6 +106,7 @@ class Room:
         replay its answer instead."""
         commit = commit or self.store.apply
         after = after or _nothing
+        changes = self.withinQuota(request, changes)
         if once is not None:
             key, printed = once
             body = self.answering.send(request, rendered)

@@ -31,6 +31,20 @@ class UnknownCategory(BadRequest):
     """A category that neither the model nor a user mixin defines."""
 
 
+class Unauthorized(OCCIError):
+    """Whoever sent the request may not use this location at all without credentials (an
+    introspection principal outside its compute)."""
+
+
+class Forbidden(OCCIError):
+    """The request is understood and the principal known, but it may not be carried out:
+    a quota it would exceed, a size no disk can hold."""
+
+
+class QuotaExceeded(Forbidden):
+    """A change would take its owner beyond one of their quotas; nothing was stored."""
+
+
 class NotFound(OCCIError):
     """Nothing lives at that location."""
 

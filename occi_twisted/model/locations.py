@@ -7,6 +7,7 @@ knows is the fixed part and the shape of the sub-resources every resource has::
     /                                   the landing page
     /-/   /.well-known/org/ogf/occi/-/  the query interface
     /log/   /log/{event}                the server-wide event feed and one of its entries
+    /-/self                             a compute asking about itself: sent to its location
     /templates/{name}                   a new entity made from a template
     {collection}                        a kind's or a mixin's collection (ends with ``/``)
     {collection}log/                    the events of a kind's collection
@@ -32,6 +33,8 @@ QUERY_WELL_KNOWN = "/.well-known/org/ogf/occi/-/"
 #: Both paths of the query interface (GFD.223 §3.4): they answer identically.
 QUERY_PATHS = (QUERY, QUERY_WELL_KNOWN)
 FEED = "/log/"
+#: Where an introspection request (from a compute's own address) is sent to its compute.
+SELF = "/-/self"
 TEMPLATES = "/templates/"
 #: Path segments with a meaning of their own under every resource and collection.
 LOG, REQUESTS, NOTES = "log", "requests", "notes"

@@ -73,12 +73,14 @@ class EventsInMemory(MemoryState):
         return self._run(lambda: self._events[max(0, after):max(0, after) + limit])
 
     def events(self, node: str, *, requestId: str | None = None, before: int | None = None,
-               limit: int = 50) -> Deferred[EventPage]:
+               limit: int = 50, owner: str | None = None) -> Deferred[EventPage]:
         def page() -> EventPage:
             found: list[Event] = []
             end = len(self._events) if before is None else min(len(self._events), before - 1)
             for event in reversed(self._events[:max(0, end)]):
                 if requestId is not None and event.requestId != requestId:
+                    continue
+                if owner is not None and event.owner != owner:
                     continue
                 if node != "/" and node not in (event.location, event.collection):
                     continue

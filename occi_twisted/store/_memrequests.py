@@ -50,17 +50,17 @@ class RequestTable:
     def due(self, now: float, limit: int) -> list[RequestRecord]:
         due = heapq.nsmallest(limit, (
             (rules.dueAt(record), seq, record)
-            for seq, record in self._records() if rules.isDue(record, now)
+            for seq, record in self.records() if rules.isDue(record, now)
         ), key=lambda item: item[:2])
         return [record for _, _, record in due]
 
     def heldBy(self, node: str) -> list[RequestRecord]:
-        return [record for _, record in self._records()
+        return [record for _, record in self.records()
                 if record.state is RequestState.RUNNING and record.claimedBy == node]
 
     def nextDue(self, now: float) -> float | None:
         times = [
-            due for _, record in self._records()
+            due for _, record in self.records()
             if (due := rules.dueAt(record)) is not None and due > now
         ]
         return min(times, default=None)
@@ -73,5 +73,5 @@ class RequestTable:
         self._changed(before, stored)
         return stored
 
-    def _records(self) -> list[tuple[int, RequestRecord]]:
+    def records(self) -> list[tuple[int, RequestRecord]]:
         return [(seq, rules.fromRow(row)) for seq, row in self._rows.values()]

@@ -47,13 +47,16 @@ def byId(db: sqlite3.Connection, eventId: str) -> Event | None:
 
 
 def page(db: sqlite3.Connection, node: str, requestId: str | None, before: int | None,
-         limit: int) -> EventPage:
+         limit: int, *, owner: str | None = None) -> EventPage:
     """Newest first, through the index of the node's kind."""
     conditions: list[str] = []
     values: list[object] = []
     if requestId is not None:
         conditions.append("request_id = ?")
         values.append(requestId)
+    if owner is not None:
+        conditions.append("owner = ?")
+        values.append(owner)
     if node != "/":
         conditions.append("collection = ?" if node.endswith("/") else "location = ?")
         values.append(node)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from ..model.answers import Answer, RememberAnswer, keyTaken
 from ..model.errors import NotFound
+from ..model.quotas import WithinQuota, checkWithin
 from . import _eventrules, _rules, _sqlevents, _sqlnotes, _sqlrequests
 from ._sqlrequests import NewRequest
 from .serial import EntityRecord, canonical
@@ -60,7 +61,7 @@ class _Transaction:
         return found is not None
 
 
-PreparedChange = PutRecord | DeleteId | NewRequest | RememberAnswer
+PreparedChange = PutRecord | DeleteId | NewRequest | RememberAnswer | WithinQuota
 
 
 def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChange]) -> None:
@@ -73,8 +74,19 @@ def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChang
             _delete(connection, view, change.entityId, change.expect, change.now)
         elif isinstance(change, RememberAnswer):
             _remember(connection, change.answer)
+        elif isinstance(change, WithinQuota):
+            _checkQuota(connection, change)
         else:
             _sqlrequests.insert(connection, change.row)
+
+
+def _checkQuota(db: sqlite3.Connection, change: WithinQuota) -> None:
+    """The owner's things as this transaction leaves them, against their limits."""
+    documents = (str(row[0]) for row in db.execute(
+        "SELECT document FROM entities WHERE owner = ?", (change.owner,)))
+    running = db.execute("SELECT count(*) FROM requests WHERE owner = ? AND state IN"
+                         " ('queued', 'scheduled', 'running')", (change.owner,)).fetchone()[0]
+    checkWithin(change.limits, documents, int(running))
 
 
 def _remember(db: sqlite3.Connection, answer: Answer) -> None:

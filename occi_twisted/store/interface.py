@@ -35,6 +35,7 @@ from ..model import Entity, Mixin, Value
 from ..model.answers import Answer, RememberAnswer
 from ..model.events import Event, EventPage, Subscription
 from ..model.notes import Note, NotePage
+from ..model.quotas import WithinQuota
 from ..model.requests import AddRequest, RequestPage, RequestRecord, RequestState
 
 #: ``Put.expect`` for "this must be a new entity".
@@ -89,7 +90,7 @@ class Delete:
     expect: int | None = None
 
 
-Change = Put | Delete | AddRequest | RememberAnswer
+Change = Put | Delete | AddRequest | RememberAnswer | WithinQuota
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,9 @@ class IEntityStore(Interface):
         error (Conflict, NotFound, PreconditionFailed) having changed nothing.
 
         An :class:`AddRequest` among them stores a request, a :class:`RememberAnswer` an
-        answer, in the same transaction."""
+        answer, in the same transaction; a :class:`WithinQuota` refuses the set
+        (QuotaExceeded) if its owner's things, with the changes before it, go beyond the
+        limits."""
 
     def page(query: Query, after: str | None, limit: int) -> Deferred[Page]:
         """Up to ``limit`` (at least 1) entities matching ``query`` after the cursor ``after``."""
@@ -198,11 +201,13 @@ class IEventLog(Interface):
         whole store has not seen yet."""
 
     def events(
-        node: str, *, requestId: str | None = None, before: int | None = None, limit: int = 50
+        node: str, *, requestId: str | None = None, before: int | None = None, limit: int = 50,
+        owner: str | None = None,
     ) -> Deferred[EventPage]:
         """The events of ``node`` -- ``/`` (all), a kind collection (``/compute/``) or an
-        entity's location -- and only those of request ``requestId`` if given, newest first,
-        with ``seq < before`` if given; ``more`` says whether older ones exist."""
+        entity's location -- and only those of request ``requestId`` if given, and only
+        ``owner``'s if given (a user's feed holds only theirs), newest first, with
+        ``seq < before`` if given; ``more`` says whether older ones exist."""
 
     def event(eventId: str) -> Deferred[Event | None]:
         """The event with this id (an Atom entry's, an XMPP item's), or ``None``."""

@@ -21,6 +21,7 @@ from zope.interface import implementer
 
 from ..model import Entity, Mixin, Registry, Value
 from ..model.answers import Answer, RememberAnswer, keyTaken
+from ..model.quotas import WithinQuota, checkWithin
 from ..model.requests import RequestRecord
 from . import _eventrules, _requestrules, _rules
 from ._memlog import EventsInMemory, NotesInMemory
@@ -152,6 +153,8 @@ class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory):
                 staged.delete(change.entityId, change.expect)
             elif isinstance(change, RememberAnswer):
                 staged.remember(change.answer)
+            elif isinstance(change, WithinQuota):
+                staged.checkQuota(change)
             else:
                 staged.addRequest(change.record)
         return staged
@@ -338,6 +341,18 @@ class _Staged:
         if self.stored(record.entityId) is None:
             raise _requestrules.noEntity(record.entityId)
         self.requests.append(row)
+
+    def checkQuota(self, change: WithinQuota) -> None:
+        """The owner's things as the set leaves them, against their limits."""
+        ids = set(self._store._rows) | set(self.rows)
+        documents = [row.record.document for entityId in ids
+                     if (row := self.row(entityId)) is not None
+                     and row.record.owner == change.owner]
+        records = [record for _, record in self._store._requests.records()]
+        records += [_requestrules.fromRow(row) for row in self.requests]
+        running = sum(1 for record in records
+                      if record.owner == change.owner and not record.state.isFinal)
+        checkWithin(change.limits, documents, running)
 
     def _linksAt(self, location: str) -> list[str]:
         candidates = set(self._store._linksAt.get(location, ()))

@@ -41,6 +41,7 @@ from ..model.answers import Answer, RememberAnswer
 from ..model.errors import OCCIError
 from ..model.events import Event, EventPage, Subscription
 from ..model.notes import Note, NotePage
+from ..model.quotas import WithinQuota
 from . import (
     _requestrules,
     _rules,
@@ -229,9 +230,9 @@ class SQLiteStore(Notifying, RequestMethods):
         return self._read(partial(_sqlevents.after, seq=after, limit=limit, durable=durable))
 
     def events(self, node: str, *, requestId: str | None = None, before: int | None = None,
-               limit: int = 50) -> Deferred[EventPage]:
+               limit: int = 50, owner: str | None = None) -> Deferred[EventPage]:
         return self._read(partial(_sqlevents.page, node=node, requestId=requestId,
-                                  before=before, limit=max(1, limit)))
+                                  before=before, limit=max(1, limit), owner=owner))
 
     def event(self, eventId: str) -> Deferred[Event | None]:
         return self._read(partial(_sqlevents.byId, eventId=eventId))
@@ -345,7 +346,7 @@ class SQLiteStore(Notifying, RequestMethods):
 
 def _prepare(change: Change, now: float) -> _sqlwrite.PreparedChange:
     """A change as plain data for the writer thread (``ValueError``: a value is not JSON)."""
-    if isinstance(change, RememberAnswer):
+    if isinstance(change, (RememberAnswer, WithinQuota)):
         return change
     if isinstance(change, Put):
         return _sqlwrite.PutRecord(recordOf(change.entity), change.expect)

@@ -13,9 +13,14 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import Clock, LoopingCall
 from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, Resource
 
 from occi_twisted.drivers.disks import DiskDriver
+from occi_twisted.http import parts
 from occi_twisted.http.app import OCCIServer
+from occi_twisted.identity import ADMIN, Principal, Quota, introspector
+from occi_twisted.identity.principal import COMPUTE_PREFIX
 from occi_twisted.model import Registry
 from occi_twisted.operations import Operations
 from occi_twisted.plugins.simulated import SimulatedDriver
@@ -27,6 +32,35 @@ COMPUTE_CATEGORY = f'compute; scheme="{INFRA}"; class="kind"'
 
 
 T = TypeVar("T")
+
+#: The header the test door reads whom a request acts for: a user's name, ``admin``, or
+#: ``compute:ID`` for an introspection request from that compute.
+ACTING = "X-Test-Principal"
+
+
+class HeaderDoor(Resource):
+    """A front door for tests only: the principal is whoever :data:`ACTING` names (no
+    header: the app's own single-user default), with the quota ``quotas`` gives them."""
+
+    isLeaf = True
+
+    def __init__(self, inner: IResource, quotas: Mapping[str, Quota]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.quotas = quotas
+
+    def render(self, request: IRequest) -> Any:
+        named = request.getHeader(ACTING.encode())
+        if named is not None:
+            name = named.decode() if isinstance(named, bytes) else named
+            parts.setPrincipal(request, self.principalNamed(name))
+        return self.inner.render(request)
+
+    def principalNamed(self, name: str) -> Principal:
+        if name.startswith(COMPUTE_PREFIX):
+            return introspector(name[len(COMPUTE_PREFIX):])
+        role = ADMIN if name == "admin" else "user"
+        return Principal(name=name, role=role, quota=self.quotas.get(name, Quota()))
 
 
 def synchronously(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -67,10 +101,12 @@ class Client:
 
     def __init__(self, clock: IReactorTime | None = None, *,
                  timings: Mapping[tuple[str, str], float] | None = None,
-                 disks: DiskDriver | None = None, waitBudget: float = 3.0) -> None:
+                 disks: DiskDriver | None = None, waitBudget: float = 3.0,
+                 quotas: Mapping[str, Quota] | None = None) -> None:
         """``clock`` defaults to a fixed :class:`Clock`; pass the reactor for listings of
         more than one page, which give the reactor a turn between pages.  Actions are
-        instant unless ``timings`` say otherwise (see the simulated driver)."""
+        instant unless ``timings`` say otherwise (see the simulated driver).  With
+        ``quotas`` the app stands behind the test's :class:`HeaderDoor`."""
         if clock is None:
             clock = Clock()
             clock.advance(1_700_000_000)
@@ -85,7 +121,10 @@ class Client:
         self.operations.scheduler.startService()
         self.server = OCCIServer(self.store, self.driver, self.clock, self.operations.desk,
                                  waitBudget=waitBudget)
-        self.treq = StubTreq(self.server.resource())
+        resource = self.server.resource()
+        if quotas is not None:
+            resource = HeaderDoor(resource, quotas)
+        self.treq = StubTreq(resource)
 
     async def request(self, method: str, path: str, body: bytes | str = b"",
                       **headers: str) -> Answer:

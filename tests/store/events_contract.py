@@ -130,6 +130,18 @@ class EventContract:
         assert await store.event("no-such-event") is None
 
     @pytest_twisted.ensureDeferred
+    async def test_reading_one_owners_events(self, store: IStore) -> None:
+        """A user's feed holds only their events, on every node."""
+        await withEntity(store, "c1")
+        bobs = newEntity(Description(kind=NETWORK), entityId="n1", owner="bob", now=1.0)
+        await store.apply([Put(bobs, expect=CREATE)])
+        assert [e.entityId for e in (await store.events("/", owner="bob")).events] == ["n1"]
+        assert [e.entityId for e in (await store.events("/", owner="alice")).events] == ["c1"]
+        assert (await store.events("/compute/", owner="bob")).events == []
+        page = await store.events("/compute/c1", owner="alice", limit=1)
+        assert [e.entityId for e in page.events] == ["c1"] and not page.more
+
+    @pytest_twisted.ensureDeferred
     async def test_ids_carry_the_time_of_their_change(self, store: IStore) -> None:
         """Event and request ids begin with the time of the change (UUID version 7), told
         by the clock that stamped it -- never read from the wall by the store."""

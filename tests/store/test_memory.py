@@ -13,6 +13,7 @@ from .backends import InMemory
 from .contract import EntityContract
 from .events_contract import EventContract
 from .notes_contract import NoteContract
+from .quotas_contract import QuotaContract
 from .requests_contract import RequestContract
 from .subscriptions_contract import SubscriptionContract
 
@@ -22,6 +23,10 @@ def test_providesIStore() -> None:
 
 
 class TestEntities(InMemory, EntityContract):
+    pass
+
+
+class TestQuotas(InMemory, QuotaContract):
     pass
 
 

@@ -29,6 +29,7 @@ from .backends import InSQLite, sqliteStore
 from .contract import EntityContract, compute, creates, failure, ids, network, nic
 from .events_contract import EventContract
 from .notes_contract import NoteContract
+from .quotas_contract import QuotaContract
 from .requests_contract import RequestContract
 from .subscriptions_contract import SubscriptionContract
 
@@ -40,6 +41,10 @@ def test_providesIStore() -> None:
 
 
 class TestEntities(InSQLite, EntityContract):
+    pass
+
+
+class TestQuotas(InSQLite, QuotaContract):
     pass
 
 
