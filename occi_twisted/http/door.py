@@ -124,7 +124,7 @@ class FrontDoor:
         refusal = guard(request.method.decode("latin-1"), request.requestHeaders, self.hosts,
                         "https" if secure else "http")
         if refusal is not None:
-            return Answer(refusal.code, refusal.reason)
+            return Answer(refusal.code, f"{refusal.reason[:1].upper()}{refusal.reason[1:]}.")
         if self.portal is None:
             parts.setPrincipal(request, SINGLE_USER)
             return self.resource
