@@ -115,7 +115,7 @@ class Settings:
         xmpp = _xmppOf(pick("xmpp-component", None), pick("xmpp-jid", None),
                        _secretOf(pick("xmpp-secret", None), pick("xmpp-secret-file", None),
                                  shown=bool(options.get("xmpp-secret"))))
-        usersFile = pick("users", None) or pick("users-file", None)
+        usersFile = options.get("users") or pick("users-file", None)
         config = pick("config", None)
         try:
             hosts = HostPolicy.of(baseURL, _names(options, fromFile, "allowed-host"))
