@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.client
 import signal
-import socket
 import ssl
 import stat
 import subprocess
@@ -20,7 +19,7 @@ import treq
 from twisted.internet.ssl import Certificate
 from twisted.web.client import Agent, BrowserLikePolicyForHTTPS
 
-from ..conftest import freePort, serverEnvironment, twistdCommand
+from ..conftest import RunningServer, freePort, serverEnvironment, twistdCommand
 from ..identity.support import htpasswd, usersFile
 
 ALICE = ("alice", "wonderland")
@@ -37,34 +36,22 @@ def makeCertificate(directory: Path) -> tuple[Path, Path]:
     return key, cert
 
 
-class TLSServer:
+class TLSServer(RunningServer):
     """``twistd -n occi --users FILE --listen ssl:PORT:interface=127.0.0.1:...``."""
 
     def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
         self.key, self.cert = makeCertificate(tmp)
         self.users = usersFile(tmp, alice=ALICE[1])
-        self.port = freePort()
+        super().__init__(tmp / "occi-data", "--users", str(self.users),
+                         listen=(f"ssl:{{port}}:interface=127.0.0.1:privateKey={self.key}"
+                                 f":certKey={self.cert}"))
         self.url = f"https://localhost:{self.port}"
-        self.data = tmp / "occi-data"
-        self.log = tmp / "server.log"
-        listen = (f"ssl:{self.port}:interface=127.0.0.1:privateKey={self.key}"
-                  f":certKey={self.cert}")
-        self.process = subprocess.Popen(
-            twistdCommand("--listen", listen, "--data", str(self.data),
-                          "--users", str(self.users)),
-            cwd=tmp, env=serverEnvironment(), stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+        self.start(timeout=30)
+
+    @property
+    def running(self) -> subprocess.Popen[bytes]:
+        assert self.process is not None
+        return self.process
 
     def curl(self, *args: str) -> tuple[int, str]:
         """The status and headers of ``curl`` trusting only the test's certificate."""
@@ -72,15 +59,6 @@ class TLSServer:
                                  str(self.cert), *args, f"{self.url}/-/"],
                                 check=True, capture_output=True, text=True, timeout=30)
         return int(result.stdout.split()[1]), result.stdout.lower()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture
@@ -103,8 +81,8 @@ def test_curl_over_tls(server: TLSServer) -> None:
 
 
 def test_private_files(server: TLSServer) -> None:
-    assert stat.S_IMODE(server.data.stat().st_mode) == 0o700
-    assert stat.S_IMODE((server.data / "occi.sqlite3").stat().st_mode) == 0o600
+    assert stat.S_IMODE(server.dataDir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((server.dataDir / "occi.sqlite3").stat().st_mode) == 0o600
 
 
 @pytest_twisted.ensureDeferred
@@ -137,13 +115,13 @@ def test_sighup_adds_a_user_under_an_open_connection(server: TLSServer) -> None:
     assert status(*ALICE) == 200
     assert status("carol", "chess") == 401
     htpasswd(server.users, "carol", "chess")
-    server.process.send_signal(signal.SIGHUP)
+    server.running.send_signal(signal.SIGHUP)
     deadline = time.monotonic() + 20
     while status("carol", "chess") != 200:  # the same connection, answered throughout
         assert time.monotonic() < deadline, server.log.read_text()[-2000:]
         time.sleep(0.1)
     assert status(*ALICE) == 200
-    assert server.process.poll() is None
+    assert server.running.poll() is None
     connection.close()
 
 
