@@ -42,7 +42,7 @@ class RunningServer:
         self.dataDir = dataDir
         self.port = freePort()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.listen = (listen or "tcp:{port}:interface=127.0.0.1").format(port=self.port)
+        self._listen = listen or "tcp:{port}:interface=127.0.0.1"
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
         self.log = dataDir.parent / f"server-{self.port}.log"
@@ -50,7 +50,7 @@ class RunningServer:
     def start(self, timeout: float = 20.0) -> RunningServer:
         logFile = self.log.open("ab")
         self.process = subprocess.Popen(
-            twistdCommand("--listen", self.listen,
+            twistdCommand("--listen", self._listen.format(port=self.port),
                           "--data", str(self.dataDir), *self.extra),
             cwd=self.dataDir.parent, env=serverEnvironment(),
             stdout=logFile, stderr=subprocess.STDOUT,
