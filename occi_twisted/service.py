@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,9 @@ from twisted.web.server import Site
 
 from .drivers.interface import IDriver, driverFactories
 from .http.app import OCCIServer
+from .http.door import FrontDoor
 from .http.idempotency import ANSWER_TTL
+from .identity import UserDirectory, checkListeners
 from .model import Registry
 from .model.infrastructure import STORAGE
 from .operations import Operations
@@ -33,6 +36,7 @@ from .store.interface import IStore, Query, StoreUnavailable
 
 if TYPE_CHECKING:
     from .settings import Settings
+    from .xmpp.pubsub import XMPPPubSub
 
 log = Logger()
 
@@ -150,7 +154,10 @@ class OCCIService(MultiService):
 
     def __init__(self, server: OCCIServer, store: IStore, driver: IDriver,
                  operations: Operations, *, listen: list[str], reactor: IReactorCore,
-                 accessLog: str | None = None) -> None:
+                 accessLog: str | None = None, front: IResource | None = None,
+                 identity: IService | None = None) -> None:
+        """``front`` is what the listeners serve (the door in front of the app; the app
+        alone by default); ``identity`` starts before the listeners and stops after them."""
         super().__init__()  # type: ignore[no-untyped-call]
         self.server = server
         self.operations = operations
@@ -162,7 +169,9 @@ class OCCIService(MultiService):
         expiry = TimerService(3600, _forgetAnswers, store, reactor)
         expiry.clock = reactor
         expiry.setServiceParent(opened)
-        site = OCCISite(server.resource(), accessLog)
+        if identity is not None:
+            identity.setServiceParent(opened)
+        site = OCCISite(front if front is not None else server.resource(), accessLog)
         for description in listen:
             strports.service(withBacklog(description), site).setServiceParent(opened)
         self.opened = opened
@@ -194,20 +203,84 @@ class OCCIService(MultiService):
         driver = factories[settings.driver].makeDriver(dataDir, reactor, reactor)
         for description in settings.listen:
             _checkEndpoint(description, reactor)
+        checkListeners(settings.listen, users=settings.usersFile is not None,
+                       insecure=settings.insecure)
         if settings.xmpp is not None:
             _checkClientEndpoint(settings.xmpp[0], reactor)
         operations = Operations.build(store, driver, reactor, node=settings.node,
                                       backupAt=settings.backupAt, zone=zone,
                                       concurrency=settings.concurrency)
         server = OCCIServer(store, driver, reactor, operations.desk, baseURL=settings.baseURL)
+        identity = IdentityService.fromSettings(settings, store, reactor)
+        front = FrontDoor(server.resource(), hosts=settings.hosts,
+                          portal=identity.portal if identity else None,
+                          throttle=identity.throttle if identity else None,
+                          proxies=settings.trustedProxies,
+                          introspection=settings.introspection)
         service = cls(server, store, driver, operations, listen=settings.listen,
-                      reactor=reactor, accessLog=settings.accessLog)
+                      reactor=reactor, accessLog=settings.accessLog, front=front,
+                      identity=identity)
         if settings.xmpp is not None:
-            _xmppService(settings, store, reactor).setServiceParent(service.opened)
+            xmpp = _xmppService(settings, store, reactor,
+                                identity.directory if identity else None)
+            xmpp.setServiceParent(service.opened)  # type: ignore[no-untyped-call]
+            if identity is not None:
+                identity.directory.whenChanged(xmpp.usersChanged)
         return service
 
 
-def _xmppService(settings: Settings, store: IStore, reactor: Any) -> IService:
+class IdentityService(Service):
+    """The users (``--users``): the portal the door logs in with, the thread pool its
+    bcrypt checks run on, and SIGHUP, which reads the users again.  A reload replaces the
+    users for the next request; no connection is dropped and no request is disturbed."""
+
+    def __init__(self, directory: UserDirectory, store: IStore, reactor: Any, *,
+                 introspection: bool) -> None:
+        from twisted.cred.portal import Portal
+        from twisted.python.threadpool import ThreadPool
+
+        from .http.door import computeByAddress
+        from .identity import AddressChecker, BcryptChecker, LoginThrottle, Realm
+
+        self.directory = directory
+        self._reactor = reactor
+        self.pool = ThreadPool(minthreads=0, maxthreads=4, name="bcrypt")
+        checkers: list[Any] = [BcryptChecker(directory, reactor, self.pool, reactor)]
+        if introspection:
+            checkers.append(AddressChecker(computeByAddress(store)))
+        self.portal = Portal(Realm(directory), checkers)
+        self.throttle = LoginThrottle(reactor)
+        self._previous: Any = None
+
+    @classmethod
+    def fromSettings(cls, settings: Settings, store: IStore,
+                     reactor: Any) -> IdentityService | None:
+        """None in single-user mode; a :class:`~occi_twisted.identity.UsersError` (one
+        line) when the users' files cannot be used."""
+        if settings.usersFile is None:
+            return None
+        directory = UserDirectory(settings.usersFile, settings.configFile)
+        return cls(directory, store, reactor, introspection=settings.introspection)
+
+    def startService(self) -> None:
+        super().startService()  # type: ignore[no-untyped-call]
+        self.pool.start()
+        # On the reactor thread (the main one): the handler only schedules the reload, so it
+        # runs between two events like any other call.
+        self._previous = signal.signal(signal.SIGHUP, self._hangUp)
+
+    def _hangUp(self, signum: int, frame: object) -> None:
+        self._reactor.callFromThread(self.directory.reload)
+
+    def stopService(self) -> None:
+        super().stopService()  # type: ignore[no-untyped-call]
+        signal.signal(signal.SIGHUP, self._previous if self._previous is not None
+                      else signal.SIG_DFL)
+        self.pool.stop()
+
+
+def _xmppService(settings: Settings, store: IStore, reactor: Any,
+                 directory: UserDirectory | None) -> XMPPPubSub:
     """The XEP-0060 pubsub service of the events, as an external component (XEP-0114)."""
     from .renderings.document import RenderContext
     from .xmpp.nodes import storeNodes
@@ -220,6 +293,8 @@ def _xmppService(settings: Settings, store: IStore, reactor: Any) -> IService:
     base = RenderContext(settings.baseURL or _baseOf(settings.listen[0]))
     return makePubSubService(store, component=component, jid=jid, secret=secret,
                              nodeExists=nodes.exists, nodeChildren=nodes.children,
+                             nodeOwner=nodes.owner,
+                             whoIs=directory.principalOfJID if directory else None,
                              entryOf=atomEntries(base, store.registry), reactor=reactor)
 
 
@@ -236,25 +311,54 @@ def _baseOf(listen: str) -> str:
 
 
 def _usableDataDir(path: Path) -> Path:
+    """The data directory, made or tightened to 0700: it holds the database and every
+    user's images, and nobody else on the machine has business reading them."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=PRIVATE_DIRECTORY, parents=True, exist_ok=True)
     except OSError as error:
         raise ServiceError(f"cannot create the data directory {path}: "
                            f"{error.strerror}") from None
     if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
         raise ServiceError(f"the data directory {path} is not a writable directory")
+    _tighten(path, PRIVATE_DIRECTORY)
     return path
+
+
+#: The modes of what holds the users' data: the data directory, the database and keys.
+PRIVATE_DIRECTORY = 0o700
+PRIVATE_FILE = 0o600
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Take away what ``mode`` does not allow (a file made by an older version, or under a
+    lax umask); a path we do not own is left as it is, with a warning."""
+    try:
+        if path.stat().st_mode & 0o777 & ~mode:
+            path.chmod(mode)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        log.warn("Cannot restrict {path} to {mode:o}: {reason}", path=str(path), mode=mode,
+                 reason=error.strerror)
 
 
 def _openStore(url: str, registry: Registry, reactor: IReactorFromThreads) -> IStore:
     if url.startswith("sqlite:"):
         from .store.sqlite import SQLiteStore
 
-        store = SQLiteStore(Path(url[len("sqlite:"):]), registry, reactor)
+        path = Path(url[len("sqlite:"):])
+        store = SQLiteStore(path, registry, reactor)
+        lax = os.umask(0o077)  # a database made now is the owner's alone from the start
         try:
             store.preflight()
         except StoreUnavailable as error:
             raise ServiceError(error.message) from None
+        finally:
+            os.umask(lax)
+        # SQLite gives its -wal and -shm files the database's own mode.
+        for each in (path, path.with_name(path.name + "-wal"),
+                     path.with_name(path.name + "-shm")):
+            _tighten(each, PRIVATE_FILE)
         return store
     raise ServiceError(f"the store {url.split(':', 1)[0]} is not available in this version; "
                        "use sqlite:PATH")

@@ -10,13 +10,19 @@ import re
 import socket
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from twisted.logger import Logger
+
+from .identity import HostPolicy, parseTrustedProxies
+from .identity.addresses import Network
 from .scheduler.windows import parseTimeOfDay
+
+log = Logger()
 
 DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
 _NODE = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -44,15 +50,28 @@ class Settings:
     concurrency: int = 32
     #: The XMPP component connection, when configured: endpoint, JID, secret.
     xmpp: tuple[str, str, str] | None = None
+    #: The htpasswd file of the users; None is single-user mode.
+    usersFile: Path | None = None
+    #: The TOML file, read again with the users for its ``[users.NAME]`` tables.
+    configFile: Path | None = None
+    #: The operator lifts the listener checks (a trusted network, a TLS proxy in front).
+    insecure: bool = False
+    #: The Host names served and the base URL's origin, for the door's guards.
+    hosts: HostPolicy = field(default_factory=HostPolicy)
+    #: The ``--trusted-proxy`` networks, whose forwarding headers are believed.
+    trustedProxies: tuple[Network, ...] = ()
+    #: Requests without credentials from a compute's own address may introspect it.
+    introspection: bool = True
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
-        unknown = set(fromFile) - {"listen", "data", "store", "base-url", "driver", "access-log",
-                                   "backup-at", "node", "concurrency", "xmpp-component",
-                                   "xmpp-jid", "xmpp-secret"}
+        unknown = set(fromFile) - _FILE_KEYS
         if unknown:
             raise ConfigError(f"unknown setting(s) in the config file: "
                               f"{', '.join(sorted(unknown))}")
+        if "users" in fromFile and not isinstance(fromFile["users"], Mapping):
+            raise ConfigError("users in the config file is the [users.NAME] tables; name "
+                              "the htpasswd file with users-file")
 
         def pick(name: str, default: Any) -> Any:
             value = options.get(name)
@@ -93,19 +112,84 @@ class Settings:
                               f"{str(concurrency)[:40]!r}") from None
         if not 1 <= concurrency <= 1024:
             raise ConfigError(f"--concurrency must be between 1 and 1024, not {concurrency}")
-        xmppParts = [pick(f"xmpp-{part}", None) for part in ("component", "jid", "secret")]
-        xmpp: tuple[str, str, str] | None = None
-        if any(xmppParts):
-            component, jid, secret = xmppParts
-            if not (component and jid and secret):
-                raise ConfigError("--xmpp-component, --xmpp-jid and --xmpp-secret go together")
-            if not _JID.fullmatch(jid):
-                raise ConfigError(f"--xmpp-jid must be a domain name such as "
-                                  f"pubsub.example.com, not {jid[:70]!r}")
-            xmpp = (component, jid, secret)
+        xmpp = _xmppOf(pick("xmpp-component", None), pick("xmpp-jid", None),
+                       _secretOf(pick("xmpp-secret", None), pick("xmpp-secret-file", None),
+                                 shown=bool(options.get("xmpp-secret"))))
+        usersFile = options.get("users") or pick("users-file", None)
+        config = pick("config", None)
+        try:
+            hosts = HostPolicy.of(baseURL, _names(options, fromFile, "allowed-host"))
+            proxies = parseTrustedProxies(_names(options, fromFile, "trusted-proxy"))
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         return cls(listen=listen, dataDir=dataDir, store=store, baseURL=baseURL,
                    driver=pick("driver", "simulated"), accessLog=pick("access-log", None),
-                   backupAt=backupAt, node=node, concurrency=concurrency, xmpp=xmpp)
+                   backupAt=backupAt, node=node, concurrency=concurrency, xmpp=xmpp,
+                   usersFile=Path(usersFile).expanduser() if usersFile else None,
+                   configFile=Path(config) if config else None,
+                   insecure=_flag(options, fromFile, "insecure"), hosts=hosts,
+                   trustedProxies=proxies,
+                   introspection=not _flag(options, fromFile, "no-introspection"))
+
+
+#: The keys a config file may hold: the options' names (``users-file`` for ``--users``, as
+#: ``[users.NAME]`` tables hold the users' settings).
+_FILE_KEYS = frozenset({
+    "listen", "data", "store", "base-url", "driver", "access-log", "backup-at", "node",
+    "concurrency", "xmpp-component", "xmpp-jid", "xmpp-secret", "xmpp-secret-file",
+    "users", "users-file", "insecure", "allowed-host", "trusted-proxy", "no-introspection"})
+
+
+def _flag(options: Mapping[str, Any], fromFile: Mapping[str, Any], name: str) -> bool:
+    if options.get(name):
+        return True
+    value = fromFile.get(name, False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} in the config file must be true or false")
+    return value
+
+
+def _names(options: Mapping[str, Any], fromFile: Mapping[str, Any], name: str) -> list[str]:
+    """A repeatable option: the command line's values, else the file's (a list or one)."""
+    values = list(options.get(name) or ()) or fromFile.get(name) or []
+    if isinstance(values, str):
+        values = [values]
+    if not isinstance(values, list) or not all(isinstance(each, str) for each in values):
+        raise ConfigError(f"{name} must be a list of strings")
+    return values
+
+
+def _secretOf(secret: str | None, secretFile: str | None, *, shown: bool) -> str | None:
+    """The XMPP component's secret, from its file (as it should be) or the command line,
+    where every user of the machine can read it in the process list."""
+    if secret and secretFile:
+        raise ConfigError("give --xmpp-secret-file or --xmpp-secret, not both")
+    if secretFile:
+        try:
+            text = Path(secretFile).expanduser().read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as error:
+            reason = getattr(error, "strerror", None) or "not UTF-8 text"
+            raise ConfigError(f"cannot read the XMPP secret file {secretFile}: "
+                              f"{reason}") from None
+        if not text:
+            raise ConfigError(f"the XMPP secret file {secretFile} is empty")
+        return text
+    if shown:
+        log.warn("--xmpp-secret shows the secret in the process list; put it in a file "
+                 "and give --xmpp-secret-file")
+    return secret
+
+
+def _xmppOf(component: str | None, jid: str | None,
+            secret: str | None) -> tuple[str, str, str] | None:
+    if not (component or jid or secret):
+        return None
+    if not (component and jid and secret):
+        raise ConfigError("--xmpp-component, --xmpp-jid and --xmpp-secret-file go together")
+    if not _JID.fullmatch(jid):
+        raise ConfigError(f"--xmpp-jid must be a domain name such as "
+                          f"pubsub.example.com, not {jid[:70]!r}")
+    return (component, jid, secret)
 
 
 def readConfig(path: str) -> dict[str, Any]:

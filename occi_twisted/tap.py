@@ -44,12 +44,34 @@ class Options(usage.Options):
                                        "this endpoint (e.g. tcp:localhost:5347) and serve "
                                        "XEP-0060 pubsub [default: off]"],
         ["xmpp-jid", None, None, "The component's JID (e.g. pubsub.example.com)"],
-        ["xmpp-secret", None, None, "The component's shared secret"],
+        ["xmpp-secret-file", None, None, "A file holding the component's shared secret"],
+        ["xmpp-secret", None, None, "The component's shared secret (visible in the process "
+                                    "list: prefer --xmpp-secret-file)"],
+        ["users", None, None, "An htpasswd file of bcrypt lines (htpasswd -B); roles, JIDs "
+                              "and quotas in the config's [users.NAME]; reloaded on SIGHUP "
+                              "[default: single-user mode, loopback only]"],
+    ]
+
+    optFlags = [
+        ["insecure", None, "Listen beyond loopback without users, or serve Basic "
+                           "credentials over plain TCP"],
+        ["no-introspection", None, "Refuse requests without credentials even from a "
+                                   "compute's own address"],
     ]
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self["listen"] = []
+        self["allowed-host"] = []
+        self["trusted-proxy"] = []
+
+    def opt_allowed_host(self, name: str) -> None:
+        """A Host header value served besides --base-url's host and loopback (repeatable)"""
+        self["allowed-host"].append(name)
+
+    def opt_trusted_proxy(self, cidr: str) -> None:
+        """A proxy (address or network) whose Forwarded headers are believed (repeatable)"""
+        self["trusted-proxy"].append(cidr)
 
     def opt_listen(self, description: str) -> None:
         """A Twisted endpoint string to serve HTTP on (repeatable) [default:
@@ -73,11 +95,12 @@ class Options(usage.Options):
 
 def makeService(options: Options) -> IService:
     """Build the server's service tree; an unusable setting ends the process with one line."""
+    from .identity import ListenerError, UsersError
     from .service import OCCIService, ServiceError
 
     try:
         return OCCIService.fromSettings(options.settings)
-    except (ServiceError, ConfigError) as error:
+    except (ServiceError, ConfigError, ListenerError, UsersError) as error:
         raise SystemExit(f"twistd occi: {error}") from None
 
 

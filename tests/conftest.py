@@ -36,10 +36,13 @@ def serverEnvironment() -> dict[str, str]:
 class RunningServer:
     """A ``twistd -n occi`` process on a free loopback port."""
 
-    def __init__(self, dataDir: Path, *extra: str) -> None:
+    def __init__(self, dataDir: Path, *extra: str, listen: str | None = None) -> None:
+        """``listen`` is an endpoint string with ``{port}`` for the free port (a TLS
+        listener's, say); plain TCP on loopback by default."""
         self.dataDir = dataDir
         self.port = freePort()
         self.url = f"http://127.0.0.1:{self.port}"
+        self._listen = listen or "tcp:{port}:interface=127.0.0.1"
         self.extra = extra
         self.process: subprocess.Popen[bytes] | None = None
         self.log = dataDir.parent / f"server-{self.port}.log"
@@ -47,7 +50,7 @@ class RunningServer:
     def start(self, timeout: float = 20.0) -> RunningServer:
         logFile = self.log.open("ab")
         self.process = subprocess.Popen(
-            twistdCommand("--listen", f"tcp:{self.port}:interface=127.0.0.1",
+            twistdCommand("--listen", self._listen.format(port=self.port),
                           "--data", str(self.dataDir), *self.extra),
             cwd=self.dataDir.parent, env=serverEnvironment(),
             stdout=logFile, stderr=subprocess.STDOUT,

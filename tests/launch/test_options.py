@@ -166,7 +166,8 @@ def test_a_burst_of_connections_is_queued(tmp_path: Path) -> None:
                 connections.append(connection)
             started = clock.monotonic()
             for connection in connections:
-                connection.sendall(b"GET /-/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                connection.sendall(b"GET /-/ HTTP/1.1\r\nHost: localhost\r\n"
+                                   b"Connection: close\r\n\r\n")
         finally:
             server.process.send_signal(18)  # SIGCONT
         for connection in connections:

@@ -31,7 +31,7 @@ def request(text: str, body: str = "") -> bytes:
 
 
 def test_the_walkthrough(tmp_path: Path) -> None:
-    server = RunningServer(tmp_path / "occi-data").start()
+    server = RunningServer(tmp_path / "occi-data", "--allowed-host", "example.com").start()
     port = server.port
     try:
         # Connecting: one end-point, and everything is linked from it.

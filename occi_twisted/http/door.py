@@ -1,0 +1,211 @@
+"""The front door: the one place every request passes before the Klein app routes it.
+
+It stands where :class:`twisted.web.guard.HTTPAuthSessionWrapper` would, and delegates the
+same way (it consumes no path segment, and hands the request on to the app's resource), but
+it answers more than "who are you": first whether the request may reach the server at all
+(the Host and Origin guards), then from which address it comes (the trusted-proxy rule),
+whether that address has guessed too often (the login throttle), and who it acts for (the
+portal's principal, recorded with :func:`.parts.setPrincipal` for the rooms to read).  See
+:mod:`occi_twisted.identity` for the design.  In single-user mode there is no portal, but
+the guards still run: they are what stops a page the operator visits from driving the
+server on 127.0.0.1 through the operator's own browser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+from twisted.cred.error import LoginFailed, UnauthorizedLogin
+from twisted.cred.portal import Portal
+from twisted.internet.defer import Deferred
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.web.guard import BasicCredentialFactory
+from twisted.web.iweb import IRequest
+from twisted.web.resource import IResource, Resource
+from twisted.web.util import DeferredResource
+from zope.interface import implementer
+
+from ..identity import (
+    SINGLE_USER,
+    ClientAddress,
+    HostPolicy,
+    IPrincipal,
+    LoginThrottle,
+    Principal,
+    clientAddress,
+    guard,
+)
+from ..identity.addresses import Network
+from ..identity.realm import ComputeLookup
+from ..model.infrastructure import COMPUTE, NETWORKINTERFACE
+from ..store.interface import IEntityStore, Query
+from . import parts
+from .answering import SERVER, plain
+
+log = Logger()
+
+#: What a client is told to send, in RFC 7617's words (UTF-8 names and passwords).
+CHALLENGE: Final = b'Basic realm="occi", charset="UTF-8"'
+#: A year, as browsers expect of a site that means to stay on TLS.
+HSTS: Final = b"max-age=31536000"
+#: The attribute a compute's network interface names its address with.
+ADDRESS: Final = "occi.networkinterface.address"
+
+
+class Answer(Resource):
+    """A refusal of the door's own: a status, a one-sentence body, perhaps a header or two."""
+
+    isLeaf = True
+
+    def __init__(self, code: int, sentence: str, *headers: tuple[bytes, bytes]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.code = code
+        self.sentence = sentence
+        self.headers = headers
+
+    def render(self, request: IRequest) -> bytes:
+        request.setResponseCode(self.code)
+        request.setHeader(b"Server", SERVER.encode())
+        for name, value in self.headers:
+            request.setHeader(name, value)
+        return plain(request, self.sentence)
+
+
+def challenge() -> Answer:
+    """401 with the Basic challenge: for no credentials, wrong ones and unknown names alike."""
+    return Answer(401, "This server needs a user name and password (HTTP Basic) for that.",
+                  (b"WWW-Authenticate", CHALLENGE))
+
+
+@implementer(IResource)
+class FrontDoor:
+    """The server's root resource: ``resource`` (the Klein app's) behind the guards and the
+    portal.  Without ``portal`` (single-user mode) every request that passes the guards acts
+    as :data:`~occi_twisted.identity.SINGLE_USER`."""
+
+    isLeaf = False
+
+    def __init__(self, resource: IResource, *, hosts: HostPolicy, portal: Portal | None = None,
+                 throttle: LoginThrottle | None = None, proxies: Sequence[Network] = (),
+                 introspection: bool = True) -> None:
+        if portal is not None and throttle is None:
+            raise ValueError("a door with a portal needs a login throttle")
+        self.resource = resource
+        self.hosts = hosts
+        self.portal = portal
+        self.throttle = throttle
+        self.proxies = tuple(proxies)
+        self.introspection = introspection
+        self._basic = BasicCredentialFactory(b"occi")
+
+    # -- IResource, as HTTPAuthSessionWrapper delegates ------------------------------------------
+
+    def getChildWithDefault(self, path: bytes, request: IRequest) -> IResource:
+        # Transparent: the segment goes back, and the app routes the whole path.
+        request.postpath.insert(0, request.prepath.pop())
+        return self._admitted(request)
+
+    def render(self, request: IRequest) -> Any:
+        return self._admitted(request).render(request)
+
+    def putChild(self, path: bytes, child: IResource) -> None:
+        raise NotImplementedError("the door has no children of its own")
+
+    # -- per request ------------------------------------------------------------------------------
+
+    def _admitted(self, request: IRequest) -> IResource:
+        """What answers ``request``: the app, with the principal recorded, or a refusal."""
+        secure = request.isSecure()
+        if secure:
+            request.setHeader(b"Strict-Transport-Security", HSTS)
+        refusal = guard(request.method.decode("latin-1"), request.requestHeaders, self.hosts,
+                        "https" if secure else "http")
+        if refusal is not None:
+            return Answer(refusal.code, f"{refusal.reason[:1].upper()}{refusal.reason[1:]}.")
+        if self.portal is None:
+            parts.setPrincipal(request, SINGLE_USER)
+            return self.resource
+        address = clientAddress(_peerOf(request), request.requestHeaders, self.proxies)
+        authorization = request.getHeader(b"authorization")
+        if authorization:
+            return self._withCredentials(request, authorization, address)
+        if not self.introspection:
+            return challenge()
+        return self._settled(request, self.portal.login(ClientAddress(address), None,
+                                                        IPrincipal), None)
+
+    def _withCredentials(self, request: IRequest, authorization: bytes,
+                         address: str) -> IResource:
+        assert self.portal is not None and self.throttle is not None
+        wait = self.throttle.retryAfter(address)
+        if wait is not None:
+            return Answer(429, "Too many failed logins from this address; try again later.",
+                          (b"Retry-After", str(wait).encode()))
+        scheme, _, response = authorization.strip().partition(b" ")
+        if scheme.lower() != self._basic.scheme:
+            return challenge()
+        try:
+            credentials = self._basic.decode(response.strip(), request)
+        except LoginFailed:
+            self.throttle.failed(address)
+            return challenge()
+        return self._settled(request, self.portal.login(credentials, None, IPrincipal),
+                             address)
+
+    def _settled(self, request: IRequest, login: Deferred[Any],
+                 failingAddress: str | None) -> IResource:
+        """The resource a login leads to; at once when the login is already settled (a
+        remembered password), so that the common request costs no extra turn."""
+
+        def admitted(result: tuple[object, Principal, object]) -> IResource:
+            parts.setPrincipal(request, result[1])
+            return self.resource
+
+        def refused(failure: Failure) -> IResource:
+            if failure.check(UnauthorizedLogin, LoginFailed) is None:
+                log.failure("A login failed unexpectedly", failure)
+                return Answer(503, "The server cannot check credentials right now; "
+                                   "try again later.", (b"Retry-After", b"5"))
+            if failingAddress is not None and self.throttle is not None:
+                self.throttle.failed(failingAddress)
+            return challenge()
+
+        outcome: list[IResource] = []
+        answered = login.addCallbacks(admitted, refused)
+        answered.addCallback(_kept, outcome)
+        if outcome:
+            return outcome[0]
+        return DeferredResource(answered)
+
+
+def _kept(resource: IResource, outcome: list[IResource]) -> IResource:
+    outcome.append(resource)
+    return resource
+
+
+def _peerOf(request: IRequest) -> str:
+    """The peer's IP address, or the kind of its transport (a UNIX socket has none)."""
+    peer = request.getClientAddress()
+    host = getattr(peer, "host", None)
+    return host if isinstance(host, str) else type(peer).__name__
+
+
+def computeByAddress(store: IEntityStore) -> ComputeLookup:
+    """The introspection lookup: which compute has ``address`` as the address of one of
+    its network interfaces (the interface link's source), or None."""
+
+    async def lookup(address: str) -> str | None:
+        query = Query(kinds=frozenset({NETWORKINTERFACE.identifier}),
+                      attributes={ADDRESS: address})
+        page = await store.page(query, None, 16)
+        for link in page.entities:
+            collection = COMPUTE.location or "/compute/"
+            path = urlsplit(link.source or "").path
+            if path.startswith(collection) and path != collection:
+                return path[len(collection):].rstrip("/")
+        return None
+
+    return lookup
