@@ -44,8 +44,16 @@ def _answer(request: object, name: str) -> bytes:
 
 
 if __name__ == "__main__":
+    # bare_klein.py PORT ANSWERS.json [KEY.pem CERT.pem]: over TLS when a key is given.
     port, answersFile = int(sys.argv[1]), sys.argv[2]
     with open(answersFile) as file:
         ANSWERS.update(json.load(file))
-    reactor.listenTCP(port, Site(app.resource()), interface="127.0.0.1")  # type: ignore[attr-defined]
+    site = Site(app.resource())
+    if len(sys.argv) > 4:
+        from twisted.internet.ssl import DefaultOpenSSLContextFactory
+
+        tls = DefaultOpenSSLContextFactory(sys.argv[3], sys.argv[4])
+        reactor.listenSSL(port, site, tls, interface="127.0.0.1")  # type: ignore[attr-defined]
+    else:
+        reactor.listenTCP(port, site, interface="127.0.0.1")  # type: ignore[attr-defined]
     reactor.run()  # type: ignore[attr-defined]
