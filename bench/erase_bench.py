@@ -13,8 +13,10 @@ run starts with another one):
   disk does not care which constant it is given);
 - ours: one pass of :class:`EraseJob`, through ``runErase`` with a
   real reactor and thread pool (slices of 0.25 s, each synced and checkpointed), from the call
-  to the checkpoint that ends the pass.  The verification read that follows (a compare with
-  the fill, or with the regenerated keystream) is timed apart: dd does not verify.
+  to the checkpoint that ends the pass, with the CPU time the process spent on it (the
+  keystream's cost: on a machine whose cores others keep busy, it is what a random pass
+  waits for).  The verification read that follows (a compare with the fill, or with the
+  regenerated keystream) is timed apart: dd does not verify.
 
 Prints the median MB/s of ``--repeat`` runs, and the median of each run's ratios ours / dd
 (goal: >= 0.9 x the disk for every pattern).  The machine is noisy: compare ratios measured
@@ -62,6 +64,8 @@ class Run:
     ours: float
     verify: float
     slices: int
+    #: CPU seconds of this process (every thread) per GiB of the pass.
+    cpu: float
 
 
 #: The three writes of a run, in the order of the first run.
@@ -92,9 +96,9 @@ def ddSeconds(path: Path, source: str, count: int, *flags: str) -> float:
 
 
 async def oursSeconds(reactor: Any, pool: ThreadPool, path: Path, size: int,
-                      pattern: Pattern) -> tuple[float, float, int]:
+                      pattern: Pattern) -> tuple[float, float, int, float]:
     """One pass through runErase on a fresh sparse file: (pass seconds, verification seconds,
-    slices)."""
+    slices, CPU seconds of the pass)."""
     freshSparseFile(path, size)
     marks: list[float] = []
 
@@ -102,13 +106,15 @@ async def oursSeconds(reactor: Any, pool: ThreadPool, path: Path, size: int,
         marks.append(time.perf_counter())
         if state.passIndex == 1 and state.offset == 0:
             passEnded.append(marks[-1])
+            passCPU.append(time.process_time())
         return succeed(None)
 
     passEnded: list[float] = []
-    started = time.perf_counter()
+    passCPU: list[float] = []
+    started, cpu = time.perf_counter(), time.process_time()
     await runErase(EraseJob(path, 1, pattern), reactor, pool, checkpoint)
     ended = time.perf_counter()
-    return passEnded[0] - started, ended - passEnded[0], len(marks)
+    return passEnded[0] - started, ended - passEnded[0], len(marks), passCPU[0] - cpu
 
 
 async def measure(reactor: Any, options: argparse.Namespace) -> None:
@@ -124,7 +130,8 @@ async def measure(reactor: Any, options: argparse.Namespace) -> None:
               f"chunks, median of {options.repeat} runs; disk = dd oflag=direct from "
               f"/dev/zero, fsync = dd conv=fsync from the pattern's source")
         print(f"{'pattern':8} {'disk MB/s':>10} {'fsync MB/s':>11} {'ours MB/s':>10} "
-              f"{'/disk':>6} {'/fsync':>7} {'verify MB/s':>12} {'slices':>7}   "
+              f"{'/disk':>6} {'/fsync':>7} {'verify MB/s':>12} {'slices':>7} "
+              f"{'cpu s/GiB':>10}   "
               f"runs (disk/fsync/ours MB/s)")
         for pattern in options.pattern or list(SOURCES):
             runs = []
@@ -139,9 +146,10 @@ async def measure(reactor: Any, options: argparse.Namespace) -> None:
                         timed[name] = ddSeconds(path, "/dev/zero", count, "oflag=direct")
                     else:
                         timed[name] = ddSeconds(path, SOURCES[pattern], count)
-                ours, verify, slices = timed["ours"]
+                ours, verify, slices, cpu = timed["ours"]
                 runs.append(Run(size / timed["direct"] / MB, size / timed["fsync"] / MB,
-                                size / ours / MB, size / verify / MB, slices))
+                                size / ours / MB, size / verify / MB, slices,
+                                cpu / (size / (1 << 30))))
             directRate = statistics.median(r.direct for r in runs)
             ddRate = statistics.median(r.dd for r in runs)
             oursRate = statistics.median(r.ours for r in runs)
@@ -152,7 +160,8 @@ async def measure(reactor: Any, options: argparse.Namespace) -> None:
             print(f"{pattern:8} {directRate:10.0f} {ddRate:11.0f} {oursRate:10.0f} "
                   f"{toDisk:6.2f} {toFsync:7.2f} "
                   f"{statistics.median(r.verify for r in runs):12.0f} "
-                  f"{statistics.median(r.slices for r in runs):7.0f}   {each}")
+                  f"{statistics.median(r.slices for r in runs):7.0f} "
+                  f"{statistics.median(r.cpu for r in runs):10.2f}   {each}")
     finally:
         pool.stop()
         shutil.rmtree(directory, ignore_errors=True)
