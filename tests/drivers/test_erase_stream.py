@@ -234,22 +234,25 @@ def test_aFileSystemThatRefusesDirectWritesGetsBufferedOnes(
 
 
 def test_aChunkWrittenBehindIsOnTheDiskOnceWaitedFor(disk: tuple[Path, int]) -> None:
-    """Two buffers take turns: the caller makes the next chunk while the one before is
-    written; its failure is raised to the caller at the next write or wait."""
+    """Buffers take turns: the caller makes the next chunk while those before are written;
+    a buffer comes back once the chunk in it is on the disk."""
     path, fd = disk
-    writer = ChunkWriter(path, fd, 8192)
+    writer = ChunkWriter(path, fd, 4096)
     try:
         first = writer.buffer
-        put(writer, 0, b"p" * 8192)  # a write now: the buffer stays
+        put(writer, 0, b"p" * 4096)  # a write now: the buffer stays
         assert writer.buffer is first
-        writer.buffer[:8192] = b"q" * 8192
-        writer.writeBehind(8192, 8192)
-        assert writer.buffer is not first
-        writer.buffer[:100] = b"r" * 100
-        writer.writeBehind(16_384, 100)
-        assert writer.buffer is first
+        turns = b"qrstuvwxyz"[:ChunkWriter.BEHIND + 1]
+        seen = []
+        for n, byte in enumerate(turns, start=1):
+            seen.append(writer.buffer)
+            writer.buffer[:4096] = bytes([byte]) * 4096
+            writer.writeBehind(4096 * n, 4096)
+        assert len({id(buffer) for buffer in seen}) == len(turns)
+        assert writer.buffer is first  # its chunk was waited for before it came back
         writer.wait()
-        assert path.read_bytes() == b"p" * 8192 + b"q" * 8192 + b"r" * 100 + bytes(3516)
+        expected = b"p" * 4096 + b"".join(bytes([byte]) * 4096 for byte in turns)
+        assert path.read_bytes()[:len(expected)] == expected
     finally:
         writer.close()
 

@@ -11,6 +11,7 @@ import errno
 import mmap
 import os
 import threading
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -97,20 +98,24 @@ class ChunkWriter:
     through ``fd``, the job's ordinary descriptor, from the same buffer.
 
     :meth:`writeBehind` hands the chunk to a thread of the writer's own and gives the caller
-    the other of two buffers: a chunk that costs CPU to make (a keystream) is made while the
-    one before is on its way to the disk, so the disk never waits for the cipher.
+    another buffer: a chunk that costs CPU to make (a keystream) is made while the ones
+    before are on their way to the disk, so the disk never waits for the cipher.
     """
 
     ALIGN = 4096
+    #: How many chunks may be on their way to the disk at once behind the caller, each in a
+    #: buffer of its own: more than one keeps the disk busy through a late wake-up of the
+    #: caller on a busy machine.
+    BEHIND = 2
 
     def __init__(self, path: Path, fd: int, length: int) -> None:
         self.fd = fd
         self.length = length
         # Page-aligned; one block longer than a chunk, which a cipher writing in place needs.
         size = -(-max(1, length) // self.ALIGN) * self.ALIGN + self.ALIGN
-        self._buffers = [mmap.mmap(-1, size)]
+        self._buffers = deque([mmap.mmap(-1, size)])
         self._behind: ThreadPoolExecutor | None = None
-        self._pending: Future[None] | None = None
+        self._pending: deque[Future[None]] = deque()
         self._direct = -1
         flag = getattr(os, "O_DIRECT", 0)
         if flag:
@@ -134,27 +139,28 @@ class ChunkWriter:
         self._write(self.buffer, offset, n)
 
     def writeBehind(self, offset: int, n: int) -> None:
-        """Start writing the buffer's first ``n`` bytes at ``offset`` and return; the chunk
-        before is written by then (an error of it is raised here).  :attr:`buffer` is the
-        other one afterwards, with whatever it held."""
+        """Start writing the buffer's first ``n`` bytes at ``offset`` and return once fewer
+        than :attr:`BEHIND` chunks are on their way (an error of one is raised here).
+        :attr:`buffer` is another one afterwards, with whatever it held."""
         self._check(n)
-        self.wait()
         if self._behind is None:
             # Not at the disk threads' lower priority: this thread only waits for the disk,
             # and woken late on a busy machine it would leave the disk idle.
             self._behind = ThreadPoolExecutor(1, "occi-disk-write")
-            self._buffers.append(mmap.mmap(-1, len(self.buffer)))
-        self._pending = self._behind.submit(self._write, self.buffer, offset, n)
-        self._buffers.reverse()
+            self._buffers.extend(mmap.mmap(-1, len(self.buffer)) for _ in range(self.BEHIND))
+        while len(self._pending) >= self.BEHIND:
+            self._pending.popleft().result()
+        self._pending.append(self._behind.submit(self._write, self.buffer, offset, n))
+        # The buffer of the chunk given BEHIND chunks ago, which is written by now.
+        self._buffers.rotate(-1)
 
     def wait(self) -> None:
         """Return once every chunk given is written; raise the error of one that was not."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+        while self._pending:
+            self._pending.popleft().result()
 
     def close(self) -> None:
-        """Wait for the chunk being written, then let go of the direct descriptor, the thread
+        """Wait for the chunks on their way, then let go of the direct descriptor, the thread
         and the buffers (``fd`` is the caller's)."""
         try:
             self.wait()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
@@ -58,8 +58,9 @@ class StreamKey:
     and that the verification can regenerate what was written.
     """
 
-    key: bytes
-    nonce: bytes
+    #: Out of reprs and so of logs: harmless there (see above), but of no use to a reader.
+    key: bytes = field(repr=False)
+    nonce: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
         if len(self.key) != 32 or len(self.nonce) != _BLOCK:
