@@ -11,7 +11,7 @@ import re
 import socket
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from twisted.application.service import IService
 from twisted.python import usage
 
+from .http.limits import LIMIT_OPTIONS, LIMIT_SETTINGS, Limits
 from .scheduler.windows import parseTimeOfDay
 
 DEFAULT_LISTEN = "tcp:8080:interface=127.0.0.1"
@@ -62,6 +63,7 @@ class Options(usage.Options):
                                        "XEP-0060 pubsub [default: off]"],
         ["xmpp-jid", None, None, "The component's JID (e.g. pubsub.example.com)"],
         ["xmpp-secret", None, None, "The component's shared secret"],
+        *LIMIT_OPTIONS,
     ]
 
     def __init__(self) -> None:
@@ -103,12 +105,14 @@ class Settings:
     concurrency: int = 32
     #: The XMPP component connection, when configured: endpoint, JID, secret.
     xmpp: tuple[str, str, str] | None = None
+    #: What one client may cost the listener (bodies, slow heads, connections).
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
         unknown = set(fromFile) - {"listen", "data", "store", "base-url", "driver", "access-log",
                                    "backup-at", "node", "concurrency", "xmpp-component",
-                                   "xmpp-jid", "xmpp-secret"}
+                                   "xmpp-jid", "xmpp-secret"} - LIMIT_SETTINGS
         if unknown:
             raise ConfigError(f"unknown setting(s) in the config file: "
                               f"{', '.join(sorted(unknown))}")
@@ -162,9 +166,14 @@ class Settings:
                 raise ConfigError(f"--xmpp-jid must be a domain name such as "
                                   f"pubsub.example.com, not {jid[:70]!r}")
             xmpp = (component, jid, secret)
+        try:
+            limits = Limits.resolve(options, fromFile)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
         return cls(listen=listen, dataDir=dataDir, store=store, baseURL=baseURL,
                    driver=pick("driver", "simulated"), accessLog=pick("access-log", None),
-                   backupAt=backupAt, node=node, concurrency=concurrency, xmpp=xmpp)
+                   backupAt=backupAt, node=node, concurrency=concurrency, xmpp=xmpp,
+                   limits=limits)
 
 
 def _readConfig(path: str) -> dict[str, Any]:
