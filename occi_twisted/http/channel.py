@@ -22,6 +22,7 @@ answer on a reset before the client reads it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from twisted.internet.interfaces import (
@@ -231,18 +232,18 @@ class GuardedChannel(http.HTTPChannel):
         self.site.gone(self)
 
 
+@dataclass(eq=False)  # connections are told apart by identity
 class Refusal(WireProtocol):
     """A connection answered before it asks: 503 with ``Retry-After``, then closed
-    (lingering when ``linger`` is true, at once when descriptors are scarce)."""
+    (lingering when ``linger`` is true, at once when descriptors are scarce); ``gone`` is
+    told when it is."""
 
-    def __init__(self, message: str, callLater: Callable[..., IDelayedCall], *,
-                 linger: bool, gone: Callable[[Refusal], None], retryAfter: int = 5) -> None:
-        self.message = message
-        self.callLater = callLater
-        self.linger = linger
-        self.retryAfter = retryAfter
-        self._gone = gone
-        self._lingering: Lingering | None = None
+    message: str
+    callLater: Callable[..., IDelayedCall]
+    linger: bool
+    gone: Callable[[Refusal], None]
+    retryAfter: int = 5
+    _lingering: Lingering | None = field(default=None, init=False)
 
     def connectionMade(self) -> None:
         assert self.transport is not None
@@ -256,4 +257,4 @@ class Refusal(WireProtocol):
     def connectionLost(self, reason: Failure = connectionDone) -> None:
         if self._lingering is not None:
             self._lingering.cancel()
-        self._gone(self)
+        self.gone(self)

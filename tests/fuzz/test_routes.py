@@ -42,7 +42,7 @@ def checkAnswer(answer: Answer) -> None:
     event(f"known defect: {known.name}")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
 @given(request=requests(TEMPLATE))
 # The four 500s, tried on every run (test_regressions.py has them one by one).
 @example(request=reproduction("deep nesting"))

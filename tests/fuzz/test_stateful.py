@@ -171,6 +171,6 @@ def _headers(answer: Answer) -> list[tuple[bytes, bytes]]:
             for name, _, value in (line.partition(b":") for line in head)]
 
 
-Server.TestCase.settings = settings(max_examples=12, stateful_step_count=25, deadline=None,
+Server.TestCase.settings = settings(max_examples=10, stateful_step_count=25, deadline=None,
                                     suppress_health_check=list(HealthCheck))
 TestServer = Server.TestCase
