@@ -110,8 +110,9 @@ class LimitedRequest(server.Request):
             # what it takes for line breaks (\x1c-\x1e, \x85): that is the client's error.
             # Anything the application raises is answered by the site; this came before.
             channel = self.channel
-            if isinstance(channel, GuardedChannel):
-                channel.refuse(400, "The Content-Type header cannot be read.")
+            if not isinstance(channel, GuardedChannel):
+                raise
+            channel.refuse(400, "The Content-Type header cannot be read.")
 
     def handleContentChunk(self, data: bytes) -> None:
         if self._cut:
