@@ -61,6 +61,19 @@ def _answer(connection: socket.socket) -> bytes:
     return received
 
 
+def _spooled(server: RunningServer, spool: Path) -> list[str]:
+    """The server's open files in its temporary directory.  Twisted spools with
+    ``TemporaryFile``, which on Linux has no name in the directory (O_TMPFILE): only the
+    process's descriptors show it."""
+    assert server.process is not None
+    descriptors = Path(f"/proc/{server.process.pid}/fd")
+    links = []
+    for descriptor in descriptors.iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            links.append(str(descriptor.readlink()))
+    return [link for link in links if link.startswith(f"{spool}/")]
+
+
 def _get(server: RunningServer, source: str = "127.0.0.1") -> bytes:
     with _connect(server, source) as connection:
         connection.sendall(b"GET /-/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -71,6 +84,8 @@ def test_a_huge_declared_body_is_refused_before_a_byte_is_sent(
         server: RunningServer, spool: Path) -> None:
     with _connect(server) as connection:
         connection.sendall(HEAD.format(extra="Content-Length: 100000000000\r\n").encode())
+        time.sleep(0.3)
+        assert _spooled(server, spool) == []  # nothing opened to hold the body
         # Not a byte of the body sent: the answer comes anyway.
         assert _answer(connection).startswith(b"HTTP/1.1 413 ")
     assert list(spool.iterdir()) == []
@@ -113,7 +128,7 @@ def test_a_chunked_body_is_cut_at_the_limit(server: RunningServer, spool: Path) 
         answer = connection.recv(100)
     assert answer.startswith(b"HTTP/1.1 413 "), answer
     assert time.monotonic() - started < 6  # the linger, not the client, ended it
-    assert list(spool.iterdir()) == []
+    assert _spooled(server, spool) == [] and list(spool.iterdir()) == []
 
 
 def test_a_trickled_head_is_cut_off_at_the_deadline(server: RunningServer) -> None:
