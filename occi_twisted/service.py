@@ -12,7 +12,6 @@ import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from twisted.application import strports
 from twisted.application.internet import TimerService
 from twisted.application.service import IService, MultiService, Service
 from twisted.internet.defer import Deferred
@@ -21,12 +20,13 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http import Request
 from twisted.web.resource import IResource
-from twisted.web.server import Site
 
 from .drivers.interface import IDriver, driverFactories
 from .http.app import OCCIServer
 from .http.door import FrontDoor
 from .http.idempotency import ANSWER_TTL
+from .http.limits import Limits
+from .http.listener import CannotListen, GuardedSite, Listeners
 from .identity import UserDirectory, checkListeners
 from .model import Registry
 from .model.infrastructure import STORAGE
@@ -131,15 +131,17 @@ def _caughtUpFailed(failure: Failure) -> int:
     return 0
 
 
-class OCCISite(Site):
-    """Twisted Web's site, writing access lines only where the operator asked.
+class OCCISite(GuardedSite):
+    """The guarded site (limits on bodies, heads and connections), writing access lines
+    only where the operator asked.
 
     Left alone, Twisted writes one access line per request into the main log, which costs
     more than answering a GET does; access logs are kept only with ``--access-log``.
     """
 
-    def __init__(self, resource: IResource, accessLog: str | None) -> None:
-        super().__init__(resource, logPath=accessLog)  # type: ignore[no-untyped-call]
+    def __init__(self, resource: IResource, accessLog: str | None, limits: Limits,
+                 reactor: IReactorTime) -> None:
+        super().__init__(resource, limits=limits, reactor=reactor, logPath=accessLog)
         self.displayTracebacks = False
 
     def log(self, request: Request) -> None:
@@ -155,7 +157,7 @@ class OCCIService(MultiService):
     def __init__(self, server: OCCIServer, store: IStore, driver: IDriver,
                  operations: Operations, *, listen: list[str], reactor: IReactorCore,
                  accessLog: str | None = None, front: IResource | None = None,
-                 identity: IService | None = None) -> None:
+                 identity: IService | None = None, limits: Limits | None = None) -> None:
         """``front`` is what the listeners serve (the door in front of the app; the app
         alone by default); ``identity`` starts before the listeners and stops after them."""
         super().__init__()  # type: ignore[no-untyped-call]
@@ -171,9 +173,11 @@ class OCCIService(MultiService):
         expiry.setServiceParent(opened)
         if identity is not None:
             identity.setServiceParent(opened)
-        site = OCCISite(front if front is not None else server.resource(), accessLog)
-        for description in listen:
-            strports.service(withBacklog(description), site).setServiceParent(opened)
+        site = OCCISite(front if front is not None else server.resource(), accessLog,
+                        limits or Limits(), IReactorTime(reactor))
+        # Bound now, so that a port in use is one line and exit 1; accepting once opened.
+        listeners = Listeners.bind(listen, site, reactor, withBacklog)
+        listeners.setServiceParent(opened)  # type: ignore[no-untyped-call]
         self.opened = opened
 
     def startService(self) -> None:
@@ -217,9 +221,12 @@ class OCCIService(MultiService):
                           throttle=identity.throttle if identity else None,
                           proxies=settings.trustedProxies,
                           introspection=settings.introspection)
-        service = cls(server, store, driver, operations, listen=settings.listen,
-                      reactor=reactor, accessLog=settings.accessLog, front=front,
-                      identity=identity)
+        try:
+            service = cls(server, store, driver, operations, listen=settings.listen,
+                          reactor=reactor, accessLog=settings.accessLog, front=front,
+                          identity=identity, limits=settings.limits)
+        except CannotListen as error:
+            raise ServiceError(str(error)) from None
         if settings.xmpp is not None:
             xmpp = _xmppService(settings, store, reactor,
                                 identity.directory if identity else None)

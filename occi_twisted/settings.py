@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from twisted.logger import Logger
 
+from .http.limits import LIMIT_SETTINGS, Limits
 from .identity import HostPolicy, parseTrustedProxies
 from .identity.addresses import Network
 from .scheduler.windows import parseTimeOfDay
@@ -62,10 +63,12 @@ class Settings:
     trustedProxies: tuple[Network, ...] = ()
     #: Requests without credentials from a compute's own address may introspect it.
     introspection: bool = True
+    #: What one client may send and hold: body size, deadlines, connections.
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
-        unknown = set(fromFile) - _FILE_KEYS
+        unknown = set(fromFile) - _FILE_KEYS - LIMIT_SETTINGS
         if unknown:
             raise ConfigError(f"unknown setting(s) in the config file: "
                               f"{', '.join(sorted(unknown))}")
@@ -120,6 +123,7 @@ class Settings:
         try:
             hosts = HostPolicy.of(baseURL, _names(options, fromFile, "allowed-host"))
             proxies = parseTrustedProxies(_names(options, fromFile, "trusted-proxy"))
+            limits = Limits.resolve(options, fromFile)
         except ValueError as error:
             raise ConfigError(str(error)) from None
         return cls(listen=listen, dataDir=dataDir, store=store, baseURL=baseURL,
@@ -129,7 +133,8 @@ class Settings:
                    configFile=Path(config) if config else None,
                    insecure=_flag(options, fromFile, "insecure"), hosts=hosts,
                    trustedProxies=proxies,
-                   introspection=not _flag(options, fromFile, "no-introspection"))
+                   introspection=not _flag(options, fromFile, "no-introspection"),
+                   limits=limits)
 
 
 #: The keys a config file may hold: the options' names (``users-file`` for ``--users``, as

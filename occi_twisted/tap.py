@@ -13,6 +13,7 @@ from __future__ import annotations
 from twisted.application.service import IService
 from twisted.python import usage
 
+from .http.limits import LIMIT_OPTIONS
 from .settings import DEFAULT_LISTEN, ConfigError, Settings, readConfig
 
 
@@ -50,6 +51,7 @@ class Options(usage.Options):
         ["users", None, None, "An htpasswd file of bcrypt lines (htpasswd -B); roles, JIDs "
                               "and quotas in the config's [users.NAME]; reloaded on SIGHUP "
                               "[default: single-user mode, loopback only]"],
+        *LIMIT_OPTIONS,
     ]
 
     optFlags = [

@@ -102,16 +102,18 @@ class Client:
     def __init__(self, clock: IReactorTime | None = None, *,
                  timings: Mapping[tuple[str, str], float] | None = None,
                  disks: DiskDriver | None = None, waitBudget: float = 3.0,
-                 quotas: Mapping[str, Quota] | None = None) -> None:
+                 quotas: Mapping[str, Quota] | None = None,
+                 store: MemoryStore | None = None) -> None:
         """``clock`` defaults to a fixed :class:`Clock`; pass the reactor for listings of
         more than one page, which give the reactor a turn between pages.  Actions are
         instant unless ``timings`` say otherwise (see the simulated driver).  With
-        ``quotas`` the app stands behind the test's :class:`HeaderDoor`."""
+        ``quotas`` the app stands behind the test's :class:`HeaderDoor`.  ``store``: a
+        memory store of another kind (the fuzz suite's checks what reaches it)."""
         if clock is None:
             clock = Clock()
             clock.advance(1_700_000_000)
         self.clock = clock
-        self.store = MemoryStore(Registry.standard())
+        self.store = store if store is not None else MemoryStore(Registry.standard())
         started: list[object] = []
         self.store.start().addBoth(started.append)
         assert started == [None], started
