@@ -7,6 +7,7 @@ from base64 import b64encode
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from treq.testing import StubTreq
@@ -169,9 +170,13 @@ def test_a_foreign_host_is_misdirected(tmp_path: Path, client: Client, users: bo
 @pytest.mark.parametrize("users", [True, False])
 def test_a_cross_site_change_is_forbidden_and_nothing_deleted(
         tmp_path: Path, client: Client, users: bool) -> None:
-    path = synchronously(client.create("compute"))
     door = Door(tmp_path, client, users=users)
     alice = {"Authorization": basic("alice", "wonderland")} if users else {}
+    created = door.request("POST", "/compute/", "compute.cores=2",
+                           Content_Type="application/x-www-form-urlencoded",
+                           Accept="text/plain", **alice)
+    assert created.code == 201, created.text
+    path = urlsplit(created.header("location") or "").path
     tunnel = door.request("POST", path, "_method=DELETE",
                           Content_Type="application/x-www-form-urlencoded",
                           Origin="http://evil.example", **alice)
