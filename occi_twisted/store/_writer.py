@@ -18,10 +18,8 @@ costs.  A transaction is visible to readers once committed, up to one sync befor
 durable (as in InnoDB); whatever is told or acknowledged -- a write's Deferred, the events
 handed to followers (:attr:`GroupCommitWriter.durableMark`) -- waits for the sync.
 
-Work is handed to the writer once per reactor turn, all that the turn submitted at once: the
-writer thread is woken once per turn, not once per request, and the turn's change sets share
-a transaction.  Deferreds are created and fired on the reactor thread only: the syncer hands
-results back with ``callFromThread``, one call per sync.
+Deferreds are created and fired on the reactor thread only: the syncer hands results back with
+``callFromThread``, one call per sync.
 """
 
 from __future__ import annotations
@@ -96,9 +94,7 @@ class GroupCommitWriter:
         self._reactor = reactor
         self._sync = sync
         self._mark = mark
-        self._queue: queue.SimpleQueue[list[_Job] | _Stop] = queue.SimpleQueue()
-        #: The jobs submitted during this reactor turn, handed over at its end.
-        self._pending: list[_Job] = []
+        self._queue: queue.SimpleQueue[_Job | _Stop] = queue.SimpleQueue()
         self._committed: queue.SimpleQueue[_Committed | _Stop] = queue.SimpleQueue()
         self._started: Deferred[None] = Deferred()
         self._stopped: Deferred[None] = Deferred()
@@ -122,25 +118,15 @@ class GroupCommitWriter:
         if not self._accepting:
             return fail(StoreUnavailable("The store is stopped: it takes no more writes."))
         done: Deferred[_T] = Deferred()
-        self._pending.append(_Job(work, done))
-        if len(self._pending) == 1:
-            # From the reactor thread too, this runs at the end of the current turn.
-            self._reactor.callFromThread(self._handOver)
+        self._queue.put(_Job(work, done))
         return done
 
     def stop(self) -> Deferred[None]:
         """Refuse new work, finish what is queued, close; fires once both threads are done."""
         if self._accepting:
             self._accepting = False
-            self._handOver()
             self._queue.put(_Stop())
         return self._stopped
-
-    def _handOver(self) -> None:
-        """Give the writer what this turn submitted."""
-        if self._pending:
-            jobs, self._pending = self._pending, []
-            self._queue.put(jobs)
 
     # -- the writer thread ----------------------------------------------------------------
 
@@ -164,9 +150,9 @@ class GroupCommitWriter:
                 if taken and isinstance(taken[-1], _Stop):
                     stopping = True
                     taken.pop()
-                work = [job for jobs in taken if isinstance(jobs, list) for job in jobs]
-                for start in range(0, len(work), MAX_BATCH):
-                    self._committed.put(self._commit(connection, work[start:start + MAX_BATCH]))
+                work = [job for job in taken if isinstance(job, _Job)]
+                if work:
+                    self._committed.put(self._commit(connection, work))
         finally:
             self._committed.put(_Stop())
             syncer.join()
