@@ -348,7 +348,8 @@ def _prepare(change: Change, now: float) -> _sqlwrite.PreparedChange:
     if isinstance(change, RememberAnswer):
         return change
     if isinstance(change, Put):
-        return _sqlwrite.PutRecord(recordOf(change.entity), change.expect)
+        return _sqlwrite.PutRecord(recordOf(change.entity), change.expect,
+                                   change.entity.updated)
     if isinstance(change, Delete):
         return _sqlwrite.DeleteId(change.entityId, change.expect, now)
     _requestrules.checkNew(change.record)
