@@ -177,7 +177,7 @@ class SQLiteStore(Notifying, RequestMethods):
 
     def apply(self, changes: Sequence[Change]) -> Deferred[None]:
         try:
-            prepared = [_prepare(change, self._now()) for change in changes]
+            prepared = self._prepare(changes)
         except Exception:
             return fail()
         return self._write(partial(_sqlwrite.applyChanges, changes=prepared))
@@ -249,6 +249,12 @@ class SQLiteStore(Notifying, RequestMethods):
     def _now(self) -> float:
         return self._clock.seconds()
 
+    def _prepare(self, changes: Sequence[Change]) -> list[_sqlwrite.PreparedChange]:
+        """The changes as plain data for the writer thread (``ValueError``: a value is not
+        JSON), on the reactor thread, where the registry lives."""
+        now = self._now()
+        return [_prepare(change, now) for change in changes]
+
     # -- notes ---------------------------------------------------------------------------
 
     def putNote(self, note: Note, expect: int | None = None) -> Deferred[Note]:
@@ -282,7 +288,7 @@ class SQLiteStore(Notifying, RequestMethods):
         self, work: Callable[[RequestRows], _T], changes: Sequence[Change] = ()
     ) -> Deferred[_T]:
         try:
-            prepared = [_prepare(change, self._now()) for change in changes]
+            prepared = self._prepare(changes)
         except (TypeError, ValueError):
             return fail()
 
