@@ -2,11 +2,11 @@
 
 Two connections to one WAL-mode database:
 
-- writes go to a :class:`~._writer.GroupCommitWriter` thread, which commits every change set
-  queued meanwhile in one transaction, each in its own savepoint, while another thread makes
-  whole groups of such transactions durable with one fsync of the WAL; that is what lets
-  hundreds of concurrent requests each get a durable answer without each paying a whole
-  fsync.
+- writes go to a :class:`~._writer.GroupCommitWriter` thread, which runs each change set as
+  it comes, in its own savepoint of the transaction it keeps open while the previous commit
+  is being synced, and commits them all the moment that sync ends; another thread makes each
+  commit durable with one fsync of the WAL.  That is what lets hundreds of concurrent
+  requests each get a durable answer without each paying a whole fsync.
 - reads run synchronously on the reactor thread on a second connection.  They are indexed
   lookups taking microseconds, cheaper than a thread hop, and WAL lets them proceed while the
   writer commits.  A write's Deferred fires once its commit is durable, so a read issued from
