@@ -121,8 +121,8 @@ class _Batch:
 
 
 class GroupCommitWriter:
-    """Runs units of work on a connection owned by one thread, committing them in groups and
-    syncing groups of commits.
+    """Runs units of work on a connection owned by one thread, committing them in groups, each
+    group made durable by one sync on another thread (see the module's docstring).
 
     ``opener`` runs on the writer thread (SQLite connections belong to the thread that made
     them) and may raise :class:`StoreUnavailable`; the connection it opens must commit without
