@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
-import uuid
+import os
 
 
 def orderedId(now: float) -> str:
@@ -12,7 +11,10 @@ def orderedId(now: float) -> str:
     store's indexes grow at their end instead of touching a random page each (half the bytes
     written per request)."""
     milliseconds = int(now * 1000)
-    value = (milliseconds & (1 << 48) - 1) << 80 | secrets.randbits(80)
+    value = (milliseconds & (1 << 48) - 1) << 80 | int.from_bytes(os.urandom(10))
     value = value & ~(0xF << 76) | 0x7 << 76  # version 7
     value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC 4122 variant
-    return str(uuid.UUID(int=value))
+    # Written out here rather than through uuid.UUID, which costs four times as much: one
+    # is made for every event.
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

@@ -38,11 +38,16 @@ def _term(identifier: str) -> str:
 
 def entityRow(
     kind: str, entityId: str, location: str, owner: str, *, old: str | None,
-    new: str | None, now: float,
+    new: str | None, now: float, created: float | None = None,
 ) -> Row:
-    """The event of an entity going from document ``old`` to ``new`` (``None``: absent)."""
+    """The event of an entity going from document ``old`` to ``new`` (``None``: absent).
+
+    ``now`` is the time of a deletion; ``created``, when given for a new entity, is the time
+    in its document (which then need not be decoded: creates are the busiest changes)."""
     if new is None:
         kindOf, eventType, updated, content = kind, EventType.DELETED, now, "{}"
+    elif old is None and created is not None:
+        kindOf, eventType, updated, content = kind, EventType.CREATED, created, new
     else:
         document = json.loads(new)
         kindOf, updated, content = document["kind"], float(document["updated"]), new

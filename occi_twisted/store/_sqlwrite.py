@@ -26,6 +26,8 @@ class PutRecord:
 
     record: EntityRecord
     expect: int | None
+    #: The entity's ``updated`` time, for its event.
+    updated: float
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChang
     view = _Transaction(connection)
     for change in changes:
         if isinstance(change, PutRecord):
-            _put(connection, view, change.record, change.expect)
+            _put(connection, view, change)
         elif isinstance(change, DeleteId):
             _delete(connection, view, change.entityId, change.expect, change.now)
         elif isinstance(change, RememberAnswer):
@@ -118,10 +120,9 @@ def forgetAnswers(db: sqlite3.Connection, before: float) -> int:
     return db.execute("DELETE FROM answers WHERE created < ?", (before,)).rowcount
 
 
-def _put(
-    db: sqlite3.Connection, view: _Transaction, record: EntityRecord, expect: int | None
-) -> None:
-    existing = _rules.checkPut(view, record, expect)
+def _put(db: sqlite3.Connection, view: _Transaction, change: PutRecord) -> None:
+    record = change.record
+    existing = _rules.checkPut(view, record, change.expect)
     old: str | None = None
     if existing is not None:
         seq = existing.seq
@@ -148,7 +149,7 @@ def _put(
         )
     _sqlevents.append(db, _eventrules.entityRow(
         record.kind, record.id, record.location, record.owner, old=old, new=record.document,
-        now=0.0))
+        now=change.updated, created=change.updated))
 
 
 def _delete(

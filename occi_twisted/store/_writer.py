@@ -1,27 +1,25 @@
-"""Group commit: one writer thread commits, one syncer thread makes the commits durable.
+"""Group commit: one writer thread runs the work, one syncer thread makes it durable.
 
 A durable commit costs an fsync, and an fsync costs the same for one transaction as for a
-thousand.  So committing and syncing are two steps on two threads:
+thousand.  So running the work and syncing it are two steps on two threads:
 
-- the writer thread takes *everything* queued, runs it as one transaction -- each unit of work
-  (a change set, a claim) inside its own SAVEPOINT, so that one that fails rolls back alone and
-  fails only its own Deferred -- and commits it without waiting for the disk (SQLite's
-  ``synchronous=NORMAL``); then it goes on with what was queued meanwhile;
-- the syncer thread makes the log durable (one ``fdatasync`` of the WAL, see
-  :class:`~._sqlschema.LogSync`) for every transaction committed before the sync began, and
+- the writer thread runs each unit of work (a change set, a claim) as soon as it is submitted,
+  inside the transaction it keeps open, each unit in its own SAVEPOINT -- one that fails rolls
+  back alone and fails only its own Deferred -- and commits that transaction (without waiting
+  for the disk: SQLite's ``synchronous=NORMAL``) as soon as the syncer is free;
+- the syncer thread makes the log durable -- one ``fdatasync`` of the WAL (see
+  :class:`~._sqlschema.LogSync`) for every transaction committed before the sync began -- and
   only then fires their Deferreds.
 
-While one sync is on the disk, the writer commits the next transactions, and the next sync
-takes them all: several transactions per fsync, each acknowledged only once its own commit is
-durable.  With one client each sync holds one transaction and costs what a plain durable commit
-costs.  A transaction is visible to readers once committed, up to one sync before it is
-durable (as in InnoDB); whatever is told or acknowledged -- a write's Deferred, the events
-handed to followers (:attr:`GroupCommitWriter.durableMark`) -- waits for the sync.
+While one sync is on the disk, the writer runs what arrives meanwhile, and commits it the
+moment that sync ends: under load every sync takes all that came during the previous one, with
+no more commits than syncs; with one client each sync holds one transaction and costs what a
+plain durable commit costs.  A transaction is visible to readers once committed, up to one sync
+before it is durable (as in InnoDB); whatever is told or acknowledged -- a write's Deferred,
+the events handed to followers (:attr:`GroupCommitWriter.durableMark`) -- waits for the sync.
 
-Work is handed to the writer once per reactor turn, all that the turn submitted at once: the
-writer thread is woken once per turn, not once per request, and the turn's change sets share
-a transaction.  Deferreds are created and fired on the reactor thread only: the syncer hands
-results back with ``callFromThread``, one call per sync.
+Deferreds are created and fired on the reactor thread only: the syncer hands results back with
+``callFromThread``, one call per sync.
 """
 
 from __future__ import annotations
@@ -77,9 +75,54 @@ class _Stop:
     """Queued by :meth:`GroupCommitWriter.stop`: everything queued before it is written first."""
 
 
+class _Ready:
+    """Queued by the syncer for the writer: the sync it was doing is over, commit."""
+
+
+class _Batch:
+    """The transaction the writer fills while the syncer is busy."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.jobs: list[_Job] = []
+        self.outcomes: list[object] = []
+        #: Why the whole transaction is lost, once it is.
+        self.lost: str | None = None
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as problem:
+            self.lose(db, problem)
+
+    def run(self, db: sqlite3.Connection, job: _Job) -> None:
+        self.jobs.append(job)
+        if self.lost is None:
+            try:
+                self.outcomes.append(_attempt(db, job.work))
+            except Exception as problem:
+                self.lose(db, problem)
+
+    def commit(self, db: sqlite3.Connection, mark: Callable[[sqlite3.Connection], int]
+               ) -> _Committed:
+        if self.lost is None:
+            try:
+                marked = mark(db)
+                db.execute("COMMIT")
+                return _Committed(self.jobs, self.outcomes, marked)
+            except Exception as problem:
+                self.lose(db, problem)
+        assert self.lost is not None
+        return _Committed(self.jobs, _lost(self.outcomes, len(self.jobs), self.lost), 0)
+
+    def lose(self, db: sqlite3.Connection, problem: Exception) -> None:
+        _log.failure("The store could not write {count} change sets", count=len(self.jobs))
+        if db.in_transaction:
+            with suppress(sqlite3.Error):
+                db.execute("ROLLBACK")
+        self.lost = f"The store could not write: {problem}."
+
+
 class GroupCommitWriter:
-    """Runs units of work on a connection owned by one thread, committing them in groups and
-    syncing groups of commits.
+    """Runs units of work on a connection owned by one thread, committing them in groups, each
+    group made durable by one sync on another thread (see the module's docstring).
 
     ``opener`` runs on the writer thread (SQLite connections belong to the thread that made
     them) and may raise :class:`StoreUnavailable`; the connection it opens must commit without
@@ -96,9 +139,7 @@ class GroupCommitWriter:
         self._reactor = reactor
         self._sync = sync
         self._mark = mark
-        self._queue: queue.SimpleQueue[list[_Job] | _Stop] = queue.SimpleQueue()
-        #: The jobs submitted during this reactor turn, handed over at its end.
-        self._pending: list[_Job] = []
+        self._queue: queue.SimpleQueue[_Job | _Ready | _Stop] = queue.SimpleQueue()
         self._committed: queue.SimpleQueue[_Committed | _Stop] = queue.SimpleQueue()
         self._started: Deferred[None] = Deferred()
         self._stopped: Deferred[None] = Deferred()
@@ -122,25 +163,15 @@ class GroupCommitWriter:
         if not self._accepting:
             return fail(StoreUnavailable("The store is stopped: it takes no more writes."))
         done: Deferred[_T] = Deferred()
-        self._pending.append(_Job(work, done))
-        if len(self._pending) == 1:
-            # From the reactor thread too, this runs at the end of the current turn.
-            self._reactor.callFromThread(self._handOver)
+        self._queue.put(_Job(work, done))
         return done
 
     def stop(self) -> Deferred[None]:
         """Refuse new work, finish what is queued, close; fires once both threads are done."""
         if self._accepting:
             self._accepting = False
-            self._handOver()
             self._queue.put(_Stop())
         return self._stopped
-
-    def _handOver(self) -> None:
-        """Give the writer what this turn submitted."""
-        if self._pending:
-            jobs, self._pending = self._pending, []
-            self._queue.put(jobs)
 
     # -- the writer thread ----------------------------------------------------------------
 
@@ -158,43 +189,43 @@ class GroupCommitWriter:
         syncer = threading.Thread(target=self._syncAll, name="occi-store-syncer", daemon=True)
         syncer.start()
         try:
-            stopping = False
-            while not stopping:
-                taken = _take(self._queue)
-                if taken and isinstance(taken[-1], _Stop):
-                    stopping = True
-                    taken.pop()
-                work = [job for jobs in taken if isinstance(jobs, list) for job in jobs]
-                for start in range(0, len(work), MAX_BATCH):
-                    self._committed.put(self._commit(connection, work[start:start + MAX_BATCH]))
+            self._runAll(connection)
         finally:
             self._committed.put(_Stop())
             syncer.join()
             connection.close()
             self._reactor.callFromThread(self._stopped.callback, None)
 
+    def _runAll(self, db: sqlite3.Connection) -> None:
+        """Run work as it comes; commit when the syncer is free (or the batch is full)."""
+        batch: _Batch | None = None
+        syncerFree, stopping = True, False
+        while not stopping:
+            for item in _take(self._queue):
+                if isinstance(item, _Job):
+                    batch = batch or _Batch(db)
+                    batch.run(db, item)
+                    if batch.lost is not None or len(batch.jobs) >= MAX_BATCH:
+                        self._hand(db, batch)
+                        batch, syncerFree = None, False
+                elif isinstance(item, _Ready):
+                    syncerFree = True
+                else:
+                    stopping = True
+            if batch is not None and (syncerFree or stopping):
+                self._hand(db, batch)
+                batch, syncerFree = None, False
+
     def _opened(self, mark: int) -> None:
         self.durableMark = mark
         self._started.callback(None)
 
-    def _commit(self, db: sqlite3.Connection, jobs: list[_Job]) -> _Committed:
-        """Run every job in its own savepoint of one transaction, and commit it."""
-        outcomes: list[object] = []
-        mark = 0
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            for job in jobs:
-                outcomes.append(_attempt(db, job.work))
-            mark = self._mark(db)
-            db.execute("COMMIT")
+    def _hand(self, db: sqlite3.Connection, batch: _Batch) -> None:
+        """Commit ``batch`` and give it to the syncer."""
+        committed = batch.commit(db, self._mark)
+        if batch.lost is None:
             self.commits += 1
-        except Exception as problem:
-            _log.failure("The store could not commit {count} change sets", count=len(jobs))
-            if db.in_transaction:
-                with suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-            outcomes = _lost(outcomes, len(jobs), f"The store could not write: {problem}.")
-        return _Committed(jobs, outcomes, mark)
+        self._committed.put(committed)
 
     # -- the syncer thread ----------------------------------------------------------------
 
@@ -221,6 +252,7 @@ class GroupCommitWriter:
                     for each in committed
                 ]
             self._reactor.callFromThread(self._deliver, committed)
+            self._queue.put(_Ready())
 
     def _deliver(self, committed: list[_Committed]) -> None:
         """On the reactor thread: advance the durable mark, fire each job's Deferred."""

@@ -2,11 +2,11 @@
 
 Two connections to one WAL-mode database:
 
-- writes go to a :class:`~._writer.GroupCommitWriter` thread, which commits every change set
-  queued meanwhile in one transaction, each in its own savepoint, while another thread makes
-  whole groups of such transactions durable with one fsync of the WAL; that is what lets
-  hundreds of concurrent requests each get a durable answer without each paying a whole
-  fsync.
+- writes go to a :class:`~._writer.GroupCommitWriter` thread, which runs each change set as
+  it comes, in its own savepoint of the transaction it keeps open while the previous commit
+  is being synced, and commits them all the moment that sync ends; another thread makes each
+  commit durable with one fsync of the WAL.  That is what lets hundreds of concurrent
+  requests each get a durable answer without each paying a whole fsync.
 - reads run synchronously on the reactor thread on a second connection.  They are indexed
   lookups taking microseconds, cheaper than a thread hop, and WAL lets them proceed while the
   writer commits.  A write's Deferred fires once its commit is durable, so a read issued from
@@ -178,7 +178,7 @@ class SQLiteStore(Notifying, RequestMethods):
 
     def apply(self, changes: Sequence[Change]) -> Deferred[None]:
         try:
-            prepared = [_prepare(change, self._now()) for change in changes]
+            prepared = self._prepare(changes)
         except Exception:
             return fail()
         return self._write(partial(_sqlwrite.applyChanges, changes=prepared))
@@ -250,6 +250,12 @@ class SQLiteStore(Notifying, RequestMethods):
     def _now(self) -> float:
         return self._clock.seconds()
 
+    def _prepare(self, changes: Sequence[Change]) -> list[_sqlwrite.PreparedChange]:
+        """The changes as plain data for the writer thread (``ValueError``: a value is not
+        JSON), on the reactor thread, where the registry lives."""
+        now = self._now()
+        return [_prepare(change, now) for change in changes]
+
     # -- notes ---------------------------------------------------------------------------
 
     def putNote(self, note: Note, expect: int | None = None) -> Deferred[Note]:
@@ -283,7 +289,7 @@ class SQLiteStore(Notifying, RequestMethods):
         self, work: Callable[[RequestRows], _T], changes: Sequence[Change] = ()
     ) -> Deferred[_T]:
         try:
-            prepared = [_prepare(change, self._now()) for change in changes]
+            prepared = self._prepare(changes)
         except (TypeError, ValueError):
             return fail()
 
@@ -349,7 +355,8 @@ def _prepare(change: Change, now: float) -> _sqlwrite.PreparedChange:
     if isinstance(change, (RememberAnswer, WithinQuota)):
         return change
     if isinstance(change, Put):
-        return _sqlwrite.PutRecord(recordOf(change.entity), change.expect)
+        return _sqlwrite.PutRecord(recordOf(change.entity), change.expect,
+                                   change.entity.updated)
     if isinstance(change, Delete):
         return _sqlwrite.DeleteId(change.entityId, change.expect, now)
     _requestrules.checkNew(change.record)

@@ -90,6 +90,8 @@ async def test_anotherNodeResumesFromTheCheckpointAfterACrash(tmp_path: Path) ->
     deadClock.advance(T0)
     clock.advance(T0)
     checkpoints: list[object] = []
+    #: The passes whose checkpoint the store acknowledged to the runner.
+    acknowledged: list[int] = []
 
     def erase(node: str, runClock: Clock) -> Callable[..., Deferred[RunResult]]:
         async def run(record: RequestRecord, context: RunContext) -> RunResult:
@@ -100,6 +102,7 @@ async def test_anotherNodeResumesFromTheCheckpointAfterACrash(tmp_path: Path) ->
                 await deferLater(runClock, 10.0, lambda: None)
                 await context.checkpoint(progress={"pass": n, "passes": 4},
                                          checkpoint={"pass": n})
+                acknowledged.append(n)
             return RunResult(message="Erased.")
 
         return lambda record, context: Deferred.fromCoroutine(run(record, context))
@@ -109,12 +112,14 @@ async def test_anotherNodeResumesFromTheCheckpointAfterACrash(tmp_path: Path) ->
     request = newRequest("c1", ERASE, owner="alice", now=T0)
 
     def saved(n: int) -> Callable[[], bool]:
-        """Whether the store holds the checkpoint of pass ``n`` (reads answer at once)."""
+        """Whether the checkpoint of pass ``n`` was acknowledged to the runner (which then
+        waits for its next slice), and the store holds it (reads answer at once)."""
 
         def holds() -> bool:
             stored: list[RequestRecord | None] = []
             liveStore.getRequest(request.id).addCallback(stored.append)
-            return bool(stored) and stored[0] is not None and stored[0].checkpoint == {"pass": n}
+            return n in acknowledged and bool(stored) and stored[0] is not None and (
+                stored[0].checkpoint == {"pass": n})
 
         return holds
 

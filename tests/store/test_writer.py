@@ -1,6 +1,6 @@
-"""Group commit: the writer commits transactions while the syncer makes earlier ones durable;
-several transactions share one sync, each is acknowledged only once a sync that began after
-its commit has ended, and a failure refuses only what it concerns."""
+"""Group commit: the writer runs work while the syncer makes earlier commits durable; what
+came during a sync is committed together for the next one, each unit acknowledged only once a
+sync that began after its commit has ended, and a failure refuses only what it concerns."""
 
 from __future__ import annotations
 
@@ -81,24 +81,35 @@ async def untilSyncs(disk: Disk, count: int) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_transactions_committed_during_a_sync_share_the_next(
-    writer: GroupCommitWriter, disk: Disk
+async def test_work_done_during_a_sync_is_committed_for_the_next(
+    writer: GroupCommitWriter, disk: Disk, tmp_path: Path
 ) -> None:
     disk.gate.clear()
     first = writer.submit(insert("a"))
     await untilSyncs(disk, 2)  # "a" is committed, and its sync is on the disk
-    later = [writer.submit(insert("b"))]
+    later = [writer.submit(insert("b")), writer.submit(insert("c"))]
     await deferLater(reactor, 0.05, lambda: None)  # type: ignore[arg-type]
-    later.append(writer.submit(insert("c")))
+    later.append(writer.submit(insert("d")))
     await deferLater(reactor, 0.05, lambda: None)  # type: ignore[arg-type]
-    assert writer.commits == 3  # committed one after another, while the sync holds
+    assert writer.commits == 1  # b, c and d wait in the open transaction
+    assert _committedRows(tmp_path) == 1
     assert not first.called and not any(d.called for d in later)
     assert writer.durableMark == 0
     disk.gate.set()
     assert await first == "a"
-    assert await DeferredList(later, fireOnOneErrback=True) == [(True, "b"), (True, "c")]
-    assert writer.syncs == 2  # three transactions, two syncs
-    assert writer.durableMark == 3
+    assert await DeferredList(later, fireOnOneErrback=True) == [
+        (True, "b"), (True, "c"), (True, "d")]
+    assert (writer.commits, writer.syncs) == (2, 2)  # b, c and d in one commit, one sync
+    assert writer.durableMark == 4
+
+
+def _committedRows(directory: Path) -> int:
+    """What another connection sees of the store."""
+    db = sqlite3.connect(directory / "store.sqlite3")
+    try:
+        return _rows(db)
+    finally:
+        db.close()
 
 
 @pytest_twisted.ensureDeferred
