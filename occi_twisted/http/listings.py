@@ -21,7 +21,7 @@ from ..renderings.document import EntityView
 from ..renderings.resolve import filterCategories
 from ..store.interface import Query
 from . import parts
-from .answering import BY_REFERENCE, collect, contentType
+from .answering import BY_REFERENCE, collect, contentType, isLink, viewsOf
 from .room import STREAM_BATCH, Room
 from .stream import Stream
 
@@ -81,8 +81,9 @@ class Listings(Room):
         groups = self._groups(query)
         firstPage = await self.store.page(groups[0], None, STREAM_BATCH) if groups else None
         if firstPage is None or (firstPage.cursor is None and len(groups) == 1):
-            views = await self.views(firstPage.entities if firstPage else [], withLinks)
-            return self.answering.send(request, collect(renderer, views, context))
+            whole = firstPage.entities if firstPage else []
+            links = await self._linksOf(whole) if withLinks else {}
+            return self.answering.sendListing(request, renderer, context, whole, links)
         if not renderer.streams:
             views = []
             for group in groups:
@@ -165,6 +166,9 @@ class Listings(Room):
 
         Renderings that list by reference write locations only, and need no links.
         """
-        sources = [e.location for e in entities if not e.isLink] if withLinks else []
-        links = await self.store.linksFrom(sources) if sources else {}
-        return [EntityView(e, links.get(e.location, [])) for e in entities]
+        return viewsOf(entities, await self._linksOf(entities) if withLinks else {})
+
+    async def _linksOf(self, entities: Sequence[Entity]) -> dict[str, list[Entity]]:
+        """The links of the resources among ``entities``, by source, in one read."""
+        sources = [e.location for e in entities if not isLink(e)]
+        return await self.store.linksFrom(sources) if sources else {}
