@@ -8,7 +8,7 @@ order, so every group is its own store query.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from twisted.web.iweb import IRequest
@@ -29,11 +29,18 @@ from .stream import Stream
 ATOM_PAGE = 500
 
 
+@dataclass
 class Listings(Room):
     """Collections as the store pages them."""
 
+    #: The kinds of a query's resources and of its links, by the query's kinds.
+    _split: dict[frozenset[str], tuple[frozenset[str], frozenset[str]]] = field(
+        default_factory=dict, init=False)
+
     def filtered(self, request: IRequest, base: Query) -> Query:
         """Narrow a listing by the Category and X-OCCI-Attribute filters of the request."""
+        if not parts.filtering(request):
+            return replace(base, attributes={})
         document = parts.filters(request)
         kinds, mixins = set(base.kinds), set(base.mixins)
         for category in filterCategories(document, self.registry):
@@ -138,10 +145,12 @@ class Listings(Room):
 
     def _groups(self, query: Query) -> list[Query]:
         """``query`` split into its resources and its links, in that order."""
-        kinds = query.kinds or frozenset(k.identifier for k in self.registry.kinds())
-        resources = frozenset(k for k in kinds if not self._isLinkKind(k))
-        links = kinds - resources
-        return [replace(query, kinds=group) for group in (resources, links) if group]
+        split = self._split.get(query.kinds)
+        if split is None:  # kinds are fixed when the registry is made: worked out once
+            kinds = query.kinds or frozenset(k.identifier for k in self.registry.kinds())
+            resources = frozenset(k for k in kinds if not self._isLinkKind(k))
+            split = self._split[query.kinds] = (resources, kinds - resources)
+        return [replace(query, kinds=group) for group in split if group]
 
     def _isLinkKind(self, identifier: str) -> bool:
         kind = self.registry.get(identifier)
