@@ -6,7 +6,7 @@ browser's form, and -- in one place -- every failure turned into its status code
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from email.utils import formatdate, parsedate_to_datetime
 
 from twisted.internet.interfaces import IReactorTime
@@ -14,7 +14,8 @@ from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
 from .. import __version__
-from ..model import Entity, Registry
+from ..model import Entity, Kind, Registry
+from ..model.core import LINK
 from ..model.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -31,6 +32,7 @@ from ..renderings.html import MEDIA_TYPE as HTML_TYPE
 from ..store.interface import StoreUnavailable
 from . import parts
 from .errors import statusFor
+from .renditions import Prepared, Renditions
 from .representations import FORMATS, formatsOf, representations
 
 log = Logger()
@@ -39,6 +41,8 @@ SERVER = f"occi-twisted/{__version__} OCCI/1.2"
 _SERVER = SERVER.encode()
 _hostName = re.compile(r"[A-Za-z0-9.\-_\[\]:]{1,255}").fullmatch
 _READING = ("GET", "HEAD")
+#: Negotiations remembered at most (by Accept, ?format= and whether a listing is asked).
+_REMEMBERED = 1024
 #: Renderings that list by reference, and answer a create with the new location rather
 #: than the entity (text clients, pOCCI among them, look for it in the body).
 BY_REFERENCE = frozenset({"text/plain", "text/occi", "text/uri-list",
@@ -57,7 +61,10 @@ class Answering:
         self.registry = registry
         self.clock = clock
         self._base = RenderContext(baseURL, clock.seconds) if baseURL is not None else None
-        self._contexts: dict[tuple[bool, str], RenderContext] = {}
+        self._contexts: dict[tuple[bool, str | None], RenderContext] = {}
+        self._negotiated: dict[tuple[str | None, str | None, bool],
+                               tuple[Renderer, bool]] = {}
+        self._renditions = Renditions()
 
     async def respond(self, request: IRequest, handler: Handler) -> bytes | None:
         """Run a route's ``handler``, mapping every domain error to its status code."""
@@ -69,7 +76,7 @@ class Answering:
                 # Refuse an unsatisfiable Accept before anything is written, not after.
                 self.negotiate(request, listing=False)
             answer = await handler(method)
-            return self.seeOther(request, parts.pathOf(request), answer)
+            return self.seeOther(request, answer)
         except OCCIError as error:
             return self.error(request, error)
         except StoreUnavailable as error:
@@ -89,9 +96,31 @@ class Answering:
 
     def negotiate(self, request: IRequest, *, listing: bool) -> Renderer:
         """The renderer ``?format=`` names, else the best ``Accept`` allows."""
+        return self._choice(request, listing)[0]
+
+    def preferred(self, request: IRequest) -> Renderer | None:
+        """For one entity: the renderer the client prefers, or ``None`` if it stated no
+        preference (no ``?format=``, and no Accept or only ``*/*``: 300 Multiple Choices)."""
+        renderer, stated = self._choice(request, False)
+        return renderer if stated else None
+
+    def _choice(self, request: IRequest, listing: bool) -> tuple[Renderer, bool]:
+        """The renderer, and whether the client stated a preference, remembered by the
+        request's Accept and ?format=: clients send the same few over and over."""
         accept = parts.header(request, b"accept")
-        available = standard.outputTypes(listing=listing)
         named = parts.argument(request, "format")
+        key = (accept, named, listing)
+        choice = self._negotiated.get(key)
+        if choice is None:
+            choice = (self._negotiate(accept, named, listing),
+                      named is not None or not negotiation.acceptsAnything(accept))
+            if len(self._negotiated) >= _REMEMBERED:
+                self._negotiated.clear()
+            self._negotiated[key] = choice
+        return choice
+
+    def _negotiate(self, accept: str | None, named: str | None, listing: bool) -> Renderer:
+        available = standard.outputTypes(listing=listing)
         if named is not None:
             # The representation's own URL: ?format= wins over Accept.
             chosen = FORMATS.get(named)
@@ -137,15 +166,19 @@ class Answering:
         if self._base is not None:
             return self._base
         host = parts.header(request, b"host")
+        secure = request.isSecure()
+        context = self._contexts.get((secure, host))
+        if context is not None:
+            return context
+        scheme = "https" if secure else "http"
         if not host or not _hostName(host):
-            host = f"127.0.0.1:{request.getHost().port}"
-        key = (request.isSecure(), host)
-        context = self._contexts.get(key)
-        if context is None:
-            if len(self._contexts) > 256:
-                self._contexts.clear()  # many host names: a scan, not worth remembering
-            context = self._contexts[key] = RenderContext(
-                f"{'https' if key[0] else 'http'}://{host}", self.clock.seconds)
+            # No usable name: the address it came to (not remembered, it has no name).
+            return RenderContext(f"{scheme}://127.0.0.1:{request.getHost().port}",
+                                 self.clock.seconds)
+        if len(self._contexts) > 256:
+            self._contexts.clear()  # many host names: a scan, not worth remembering
+        context = self._contexts[secure, host] = RenderContext(f"{scheme}://{host}",
+                                                               self.clock.seconds)
         return context
 
     # -- sending -------------------------------------------------------------------------------
@@ -161,9 +194,36 @@ class Answering:
         return body
 
     def sendEntity(self, request: IRequest, renderer: Renderer, view: EntityView) -> bytes:
-        """An entity with its validators."""
-        validate(request, view.entity)
-        return self.send(request, renderer.entity(view, self.context(request)))
+        """An entity with its validators, rendered again only if it changed."""
+        context = self.context(request)
+        if type(context) is not RenderContext:  # a page: it shows more than the entity
+            validate(request, view.entity)
+            return self.send(request, renderer.entity(view, context))
+        prepared = self._renditions.find(view, renderer.mediaType, context)
+        if prepared is None:
+            prepared = self._renditions.keep(view, renderer.mediaType, context, Prepared.of(
+                renderer.entity(view, context), etag(view.entity),
+                httpDate(view.entity.updated)))
+        headers = request.responseHeaders
+        headers.setRawHeaders(b"ETag", [prepared.etag])
+        headers.setRawHeaders(b"Last-Modified", [prepared.lastModified])
+        headers.setRawHeaders(b"Content-Type", [prepared.contentType])
+        headers.setRawHeaders(b"Vary", [b"Accept"])
+        for name, value in prepared.headers:
+            headers.addRawHeader(name, value)
+        headers.setRawHeaders(b"Content-Length", [prepared.length])
+        return prepared.body
+
+    def sendListing(self, request: IRequest, renderer: Renderer, context: RenderContext,
+                    entities: Sequence[Entity], links: Mapping[str, Sequence[Entity]]) -> bytes:
+        """A whole listing of ``entities`` (with their ``links``), rendered again only if
+        one of them changed."""
+        if type(context) is not RenderContext:  # a page: it shows more than the entities
+            return self.send(request, collect(renderer, viewsOf(entities, links), context))
+        rendered = self._renditions.listing(
+            (parts.pathOf(request), renderer.mediaType, context), entities, links,
+            lambda: collect(renderer, viewsOf(entities, links), context))
+        return self.send(request, rendered)
 
     def ok(self, request: IRequest, message: str) -> bytes:
         """A sentence saying what was done, in the client's rendering if it has one."""
@@ -186,7 +246,7 @@ class Answering:
             return self.send(request, HTML.error(status, error.message, self.context(request)))
         return plain(request, error.message)
 
-    def seeOther(self, request: IRequest, path: str, answer: bytes | None) -> bytes | None:
+    def seeOther(self, request: IRequest, answer: bytes | None) -> bytes | None:
         """After a browser's form POST went well: 303 to the page to see (Post/Redirect/Get),
         so that reloading does not post again."""
         if request.method != b"POST" or getattr(request, "code", 200) not in (200, 201, 202):
@@ -199,7 +259,7 @@ class Answering:
             if following.startswith("/") and not following.startswith(("//", "/\\")):
                 target = self.context(request).absolute(following).encode()
             else:
-                target = self.context(request).absolute(path).encode()
+                target = self.context(request).absolute(parts.pathOf(request)).encode()
         request.setResponseCode(303)
         request.setHeader(b"Location", target)
         body: bytes = b"See " + target + b"\n"
@@ -283,13 +343,38 @@ def collect(renderer: Renderer, views: Sequence[EntityView], context: RenderCont
     """A whole listing as one rendering, for renderings that cannot stream (or one page)."""
     if not renderer.streams:
         return renderer.locations([v.entity.location for v in views], context)
-    resources = [v for v in views if not v.entity.isLink]
-    links = [v for v in views if v.entity.isLink]
+    resources: list[EntityView] = []
+    links: list[EntityView] = []
+    for view in views:
+        (links if isLink(view.entity) else resources).append(view)
     body = renderer.collectionStart(context) + b"".join(
         renderer.collectionItem(view, i == 0, context)
         for group in (resources, links) for i, view in enumerate(group)
     ) + renderer.collectionEnd(context)
     return Rendered(contentType(renderer), body)
+
+
+def viewsOf(entities: Sequence[Entity],
+            links: Mapping[str, Sequence[Entity]]) -> list[EntityView]:
+    """Entities paired with their links (found by source location)."""
+    if not links:
+        return [EntityView(e) for e in entities]
+    return [EntityView(e, links.get(e.location, ())) for e in entities]
+
+
+def isLink(entity: Entity) -> bool:
+    """``entity.isLink``, worked out once per kind: kinds are fixed when the registry is
+    made, and a listing asks for every entity."""
+    kind = entity.kind
+    known = _linkKinds.get(id(kind))
+    if known is None or known[0] is not kind:
+        known = _linkKinds[id(kind)] = (kind, kind.isA(LINK))
+    return known[1]
+
+
+#: Whether a kind is a link's, by the kind's identity (the kind is held, so that its id is
+#: not reused).
+_linkKinds: dict[int, tuple[Kind, bool]] = {}
 
 
 def contentType(renderer: Renderer) -> str:

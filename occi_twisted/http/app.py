@@ -143,6 +143,17 @@ class OCCIServer:
     async def _resolve(self, request: IRequest, method: str) -> bytes | None:
         path = parts.pathOf(request)
         for place in loc.placesOf(path):
+            if isinstance(place, loc.EntityAt):
+                if self.registry.atLocation(place.path + "/") is not None:
+                    # The walkthrough's "POST /compute": the collection.
+                    return await self.collections.answer(request, method, place.path + "/")
+                kind = self.registry.atLocation(place.collection)
+                if not isinstance(kind, Kind) or not place.entityId:
+                    raise NotFound(f"There is nothing at {path}.")
+                parts.allow(method, ENTITY_METHODS, path)
+                return await self.entities.answer(request, method, kind, place.entityId)
+            if isinstance(place, loc.Collection):
+                return await self.collections.answer(request, method, place.path)
             if isinstance(place, loc.Log):
                 logged = await self._log(request, method, place)
                 if logged is None:
@@ -154,17 +165,6 @@ class OCCIServer:
                 return await self._notes(request, method, place)
             if isinstance(place, loc.Template):
                 return await self._template(request, method)
-            if isinstance(place, loc.Collection):
-                return await self.collections.answer(request, method, place.path)
-            if isinstance(place, loc.EntityAt):
-                if self.registry.atLocation(place.path + "/") is not None:
-                    # The walkthrough's "POST /compute": the collection.
-                    return await self.collections.answer(request, method, place.path + "/")
-                kind = self.registry.atLocation(place.collection)
-                if not isinstance(kind, Kind) or not place.entityId:
-                    raise NotFound(f"There is nothing at {path}.")
-                parts.allow(method, ENTITY_METHODS, path)
-                return await self.entities.answer(request, method, kind, place.entityId)
         # "/" and the query interface have their own routes, which Klein always picks.
         raise NotFound(f"There is nothing at {path}.")
 

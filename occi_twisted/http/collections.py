@@ -9,7 +9,7 @@ dissociates (``DELETE``) entities with the mixin.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from twisted.web.iweb import IRequest
 
@@ -34,6 +34,8 @@ class Collections(Room):
     members: Entities
     actions: Actions
     listings: Listings
+    #: The kinds in each kind's collection (itself and those derived from it).
+    _kinds: dict[str, frozenset[str]] = field(default_factory=dict, init=False)
 
     async def answer(self, request: IRequest, method: str, path: str) -> bytes | None:
         """The collection at ``path``, as ``method`` asks."""
@@ -75,7 +77,10 @@ class Collections(Room):
         return await self.members.create(request, kind, document)
 
     def _kindQuery(self, request: IRequest, kind: Kind) -> Query:
-        kinds = frozenset(k.identifier for k in self.registry.kinds() if k.isA(kind))
+        kinds = self._kinds.get(kind.identifier)
+        if kinds is None:  # kinds are fixed when the registry is made: worked out once
+            kinds = self._kinds[kind.identifier] = frozenset(
+                k.identifier for k in self.registry.kinds() if k.isA(kind))
         return self.listings.filtered(request, self.query(request, kinds=kinds))
 
     async def _forEachEntity(self, query: Query, change: Callable[[Entity], Change]) -> int:

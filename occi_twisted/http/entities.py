@@ -20,7 +20,6 @@ from ..model.core import LINK
 from ..model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from ..model.infrastructure import STORAGELINK
 from ..model.links import DEVICE_ID, devicesOf, linkKindFor, nextDevice
-from ..renderings import negotiation
 from ..renderings.document import Document, EntityView
 from ..renderings.resolve import describeEntity, localPath
 from ..store.interface import CREATE, Change, Delete, Put
@@ -50,10 +49,9 @@ class Entities(Room):
             return await self._put(request, kind, entityId)
         entity = await self.load(request, kind, entityId)
         if method in ("GET", "HEAD"):
-            if parts.argument(request, "format") is None and negotiation.acceptsAnything(
-                    parts.header(request, b"accept")):
+            renderer = self.answering.preferred(request)
+            if renderer is None:
                 return self.answering.multipleChoices(request, entity)
-            renderer = self.answering.negotiate(request, listing=False)
             if notModified(request, entity):
                 return b""
             return await self.show(request, renderer, entity)

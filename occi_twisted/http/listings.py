@@ -8,7 +8,7 @@ order, so every group is its own store query.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from twisted.web.iweb import IRequest
@@ -21,7 +21,7 @@ from ..renderings.document import EntityView
 from ..renderings.resolve import filterCategories
 from ..store.interface import Query
 from . import parts
-from .answering import BY_REFERENCE, collect, contentType
+from .answering import BY_REFERENCE, collect, contentType, isLink, viewsOf
 from .room import STREAM_BATCH, Room
 from .stream import Stream
 
@@ -29,11 +29,18 @@ from .stream import Stream
 ATOM_PAGE = 500
 
 
+@dataclass
 class Listings(Room):
     """Collections as the store pages them."""
 
+    #: The kinds of a query's resources and of its links, by the query's kinds.
+    _split: dict[frozenset[str], tuple[frozenset[str], frozenset[str]]] = field(
+        default_factory=dict, init=False)
+
     def filtered(self, request: IRequest, base: Query) -> Query:
         """Narrow a listing by the Category and X-OCCI-Attribute filters of the request."""
+        if not parts.filtering(request):
+            return replace(base, attributes={})
         document = parts.filters(request)
         kinds, mixins = set(base.kinds), set(base.mixins)
         for category in filterCategories(document, self.registry):
@@ -81,8 +88,9 @@ class Listings(Room):
         groups = self._groups(query)
         firstPage = await self.store.page(groups[0], None, STREAM_BATCH) if groups else None
         if firstPage is None or (firstPage.cursor is None and len(groups) == 1):
-            views = await self.views(firstPage.entities if firstPage else [], withLinks)
-            return self.answering.send(request, collect(renderer, views, context))
+            whole = firstPage.entities if firstPage else []
+            links = await self._linksOf(whole) if withLinks else {}
+            return self.answering.sendListing(request, renderer, context, whole, links)
         if not renderer.streams:
             views = []
             for group in groups:
@@ -137,10 +145,12 @@ class Listings(Room):
 
     def _groups(self, query: Query) -> list[Query]:
         """``query`` split into its resources and its links, in that order."""
-        kinds = query.kinds or frozenset(k.identifier for k in self.registry.kinds())
-        resources = frozenset(k for k in kinds if not self._isLinkKind(k))
-        links = kinds - resources
-        return [replace(query, kinds=group) for group in (resources, links) if group]
+        split = self._split.get(query.kinds)
+        if split is None:  # kinds are fixed when the registry is made: worked out once
+            kinds = query.kinds or frozenset(k.identifier for k in self.registry.kinds())
+            resources = frozenset(k for k in kinds if not self._isLinkKind(k))
+            split = self._split[query.kinds] = (resources, kinds - resources)
+        return [replace(query, kinds=group) for group in split if group]
 
     def _isLinkKind(self, identifier: str) -> bool:
         kind = self.registry.get(identifier)
@@ -165,6 +175,9 @@ class Listings(Room):
 
         Renderings that list by reference write locations only, and need no links.
         """
-        sources = [e.location for e in entities if not e.isLink] if withLinks else []
-        links = await self.store.linksFrom(sources) if sources else {}
-        return [EntityView(e, links.get(e.location, [])) for e in entities]
+        return viewsOf(entities, await self._linksOf(entities) if withLinks else {})
+
+    async def _linksOf(self, entities: Sequence[Entity]) -> dict[str, list[Entity]]:
+        """The links of the resources among ``entities``, by source, in one read."""
+        sources = [e.location for e in entities if not isLink(e)]
+        return await self.store.linksFrom(sources) if sources else {}

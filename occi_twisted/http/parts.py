@@ -106,6 +106,14 @@ def document(request: IRequest) -> Document:
     return parser(body(request), headers(request))
 
 
+def filtering(request: IRequest) -> bool:
+    """Whether a listing is narrowed: by Category or X-OCCI-Attribute headers, or by
+    ``?occi.…=`` arguments."""
+    sent = request.requestHeaders
+    return sent.hasHeader(b"category") or sent.hasHeader(b"x-occi-attribute") or any(
+        name.startswith(b"occi.") and values for name, values in request.args.items())
+
+
 def filters(request: IRequest) -> Document:
     """Category and X-OCCI-Attribute filters, which GET requests carry as headers."""
     sent = headers(request)

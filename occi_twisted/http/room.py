@@ -17,7 +17,7 @@ from ..model.quotas import WithinQuota
 from ..renderings.document import EntityView, Rendered, Renderer
 from ..store.interface import Change, IStore, Query
 from . import access, idempotency, parts
-from .answering import Answering
+from .answering import Answering, isLink
 
 #: Entities fetched from the store per step of a walk through a collection.
 STREAM_BATCH = 500
@@ -68,8 +68,9 @@ class Room:
     async def show(self, request: IRequest, renderer: Renderer, entity: Entity) -> bytes:
         """An entity as the answer, with its outgoing links if it is a resource."""
         links: list[Entity] = []
-        if not entity.isLink:
-            links = (await self.store.linksFrom([entity.location])).get(entity.location, [])
+        if not isLink(entity):
+            location = entity.location
+            links = (await self.store.linksFrom([location])).get(location, [])
         return self.answering.sendEntity(request, renderer, EntityView(entity, links))
 
     async def entities(self, query: Query) -> AsyncIterator[Entity]:

@@ -169,6 +169,8 @@ _LOG = re.compile(rf"(.*)/{LOG}/?", re.S)
 _LOG_ENTRY = re.compile(rf"(.*)/{LOG}/([^/]+)", re.S)
 _REQUESTS = re.compile(rf"(/.+/)([^/]+)/{REQUESTS}(?:/([^/]*))?", re.S)
 _NOTES = re.compile(rf"(/.+/)([^/]+)/{NOTES}(?:/([^/]*))?", re.S)
+#: What a path holds if one of the expressions above can match it.
+_LOG_SEGMENT, _REQUESTS_SEGMENT, _NOTES_SEGMENT = f"/{LOG}", f"/{REQUESTS}", f"/{NOTES}"
 
 
 def placeOf(path: str) -> Place:
@@ -192,6 +194,8 @@ def placesOf(path: str) -> tuple[Place, ...]:
         return (Landing(),)
     if path in QUERY_PATHS:
         return (QueryInterface(),)
+    if _LOG_SEGMENT not in path:  # most paths: what the regular expressions would say
+        return (_shapeOf(path),)
     readings: list[Place] = []
     logged = _LOG.fullmatch(path)
     if logged is not None:
@@ -204,11 +208,11 @@ def placesOf(path: str) -> tuple[Place, ...]:
 
 
 def _shapeOf(path: str) -> Place:
-    requests = _REQUESTS.fullmatch(path)
+    requests = _REQUESTS.fullmatch(path) if _REQUESTS_SEGMENT in path else None
     if requests is not None:
         collection, entityId, requestId = requests.groups()
         return Requests(collection, entityId, requestId or None)
-    notes = _NOTES.fullmatch(path)
+    notes = _NOTES.fullmatch(path) if _NOTES_SEGMENT in path else None
     if notes is not None:
         collection, entityId, noteId = notes.groups()
         return Notes(collection, entityId, noteId or None)

@@ -109,7 +109,11 @@ class World:
     @classmethod
     def seeded(cls, *, renderings: bool = False) -> World:
         """A new world; with each seed's ``renderings`` (the same in every world: ask once)."""
-        world = cls(Client(store=SixtyFourBitStore(Registry.standard())))
+        store = SixtyFourBitStore(Registry.standard())
+        started: list[object] = []
+        store.start().addBoth(started.append)
+        assert started == [None], started
+        world = cls(Client(store=store))
         world._seed(renderings)
         return world
 

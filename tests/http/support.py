@@ -24,6 +24,7 @@ from occi_twisted.identity.principal import COMPUTE_PREFIX
 from occi_twisted.model import Registry
 from occi_twisted.operations import Operations
 from occi_twisted.plugins.simulated import SimulatedDriver
+from occi_twisted.store.interface import IStore
 from occi_twisted.store.memory import MemoryStore
 
 BASE = "http://occi.test"
@@ -103,20 +104,22 @@ class Client:
                  timings: Mapping[tuple[str, str], float] | None = None,
                  disks: DiskDriver | None = None, waitBudget: float = 3.0,
                  quotas: Mapping[str, Quota] | None = None,
-                 store: MemoryStore | None = None) -> None:
+                 store: IStore | None = None) -> None:
         """``clock`` defaults to a fixed :class:`Clock`; pass the reactor for listings of
         more than one page, which give the reactor a turn between pages.  Actions are
         instant unless ``timings`` say otherwise (see the simulated driver).  With
-        ``quotas`` the app stands behind the test's :class:`HeaderDoor`.  ``store``: a
-        memory store of another kind (the fuzz suite's checks what reaches it)."""
+        ``quotas`` the app stands behind the test's :class:`HeaderDoor`.  ``store``, if
+        given, is started already (a memory store is made otherwise)."""
         if clock is None:
             clock = Clock()
             clock.advance(1_700_000_000)
         self.clock = clock
-        self.store = store if store is not None else MemoryStore(Registry.standard())
-        started: list[object] = []
-        self.store.start().addBoth(started.append)
-        assert started == [None], started
+        if store is None:
+            store = MemoryStore(Registry.standard())
+            started: list[object] = []
+            store.start().addBoth(started.append)
+            assert started == [None], started
+        self.store = store
         self.driver = SimulatedDriver(seed=1, timings=timings, disks=disks)
         self.operations = Operations.build(self.store, self.driver, clock, node="test",
                                            backupAt=time(0, 0), zone=UTC)
