@@ -116,12 +116,11 @@ class Log(Place):
 
 
 @dataclass(frozen=True)
-class Requests(Place):
-    """``{entity}/requests`` (with or without the last ``/``) or one request."""
+class Below(Place):
+    """A sub-resource collection of the entity ``{collection}{entityId}``."""
 
     collection: str
     entityId: str
-    requestId: str | None = None
 
     @property
     def entity(self) -> str:
@@ -129,16 +128,17 @@ class Requests(Place):
 
 
 @dataclass(frozen=True)
-class Notes(Place):
+class Requests(Below):
+    """``{entity}/requests`` (with or without the last ``/``) or one request."""
+
+    requestId: str | None = None
+
+
+@dataclass(frozen=True)
+class Notes(Below):
     """``{entity}/notes/`` or one note."""
 
-    collection: str
-    entityId: str
     noteId: str | None = None
-
-    @property
-    def entity(self) -> str:
-        return f"{self.collection}{self.entityId}"
 
 
 @dataclass(frozen=True)
