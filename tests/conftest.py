@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -62,7 +63,12 @@ class RunningServer:
             # The port is bound (and queues connections) before the store is open: ready
             # means answering.
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as probe:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw:
+                    probe = raw
+                    if self._listen.startswith("ssl:"):  # only whether it answers, not who
+                        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                        tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
+                        probe = tls.wrap_socket(raw)
                     probe.sendall(b"GET /-/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                                   b"Connection: close\r\n\r\n")
                     if probe.recv(9).startswith(b"HTTP/1.1 "):
