@@ -46,7 +46,7 @@ def chunkWriter(path: Path, length: int) -> Iterator[ChunkWriter]:
         os.close(fd)
 
 
-def test_theKeystreamStartsAtAnyByte(tmp_path: Path) -> None:
+def test_the_keystream_starts_at_any_byte(tmp_path: Path) -> None:
     """Made in pieces, from any offset (a counter block's middle too), in any order, it is
     the one stream: what lets a resumed pass go on and a verification regenerate it."""
     key = StreamKey.new()
@@ -58,7 +58,7 @@ def test_theKeystreamStartsAtAnyByte(tmp_path: Path) -> None:
             assert writer.buffer[:n] == whole[offset:offset + n]
 
 
-def test_aCounterThatWrapsGoesOnAt0(tmp_path: Path) -> None:
+def test_a_counter_that_wraps_goes_on_at0(tmp_path: Path) -> None:
     """The 128-bit counter wraps as OpenSSL's does, so any initial counter block works."""
     key = StreamKey(b"k" * 32, b"\xff" * 16)
     whole = keystream(key, 64)
@@ -67,7 +67,7 @@ def test_aCounterThatWrapsGoesOnAt0(tmp_path: Path) -> None:
         assert writer.buffer[:24] == whole[40:]
 
 
-def test_aRandomPassWritesTheKeystreamOfItsKey(tmp_path: Path) -> None:
+def test_a_random_pass_writes_the_keystream_of_its_key(tmp_path: Path) -> None:
     path = tmp_path / "disk.img"
     markedSparseFile(path, ODD_SIZE)
     job = EraseJob(path, 1, Pattern.RANDOM, chunkSize=CHUNK)
@@ -80,7 +80,7 @@ def test_aRandomPassWritesTheKeystreamOfItsKey(tmp_path: Path) -> None:
     assert path.read_bytes() == keystream(key, ODD_SIZE)
 
 
-def test_eachRandomPassHasAKeyOfItsOwn(tmp_path: Path) -> None:
+def test_each_random_pass_has_a_key_of_its_own(tmp_path: Path) -> None:
     path = tmp_path / "disk.img"
     markedSparseFile(path, ODD_SIZE)
     job = EraseJob(path, 3, Pattern.RANDOM, chunkSize=CHUNK)
@@ -96,7 +96,7 @@ def test_eachRandomPassHasAKeyOfItsOwn(tmp_path: Path) -> None:
     assert path.read_bytes() == keystream(third, ODD_SIZE)
 
 
-def test_theKernelGivesOnlyTheKey(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_kernel_gives_only_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``os.urandom`` (a few hundred MB/s) supplies 48 bytes a pass, not the pass itself."""
     drawn: list[int] = []
     urandom = os.urandom
@@ -115,7 +115,7 @@ def test_theKernelGivesOnlyTheKey(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.parametrize("passes", [1, 2])
-def test_aResumedRandomPassContinuesTheSameStream(tmp_path: Path, passes: int) -> None:
+def test_a_resumed_random_pass_continues_the_same_stream(tmp_path: Path, passes: int) -> None:
     """Stopped at an offset that is not a multiple of 16 (inside a counter block), resumed
     from the checkpoint as JSON keeps it: the file holds one unbroken stream."""
     path = tmp_path / "disk.img"
@@ -133,7 +133,7 @@ def test_aResumedRandomPassContinuesTheSameStream(tmp_path: Path, passes: int) -
     assert job.progress.phase is Phase.DONE
 
 
-def test_verificationNamesAFlippedByteOfTheStream(tmp_path: Path) -> None:
+def test_verification_names_a_flipped_byte_of_the_stream(tmp_path: Path) -> None:
     path = tmp_path / "disk.img"
     markedSparseFile(path, ODD_SIZE)
     job = EraseJob(path, 1, Pattern.RANDOM, chunkSize=CHUNK)
@@ -156,7 +156,7 @@ def test_verificationNamesAFlippedByteOfTheStream(tmp_path: Path) -> None:
     (Pattern.RANDOM, 2, (1, ODD_SIZE // 2)),  # writing a random pass
     (Pattern.DOD3, 3, (3, ODD_SIZE // 2)),    # verifying the random last pass
 ])
-def test_aCheckpointWithoutItsKeyWritesThePassAgain(
+def test_a_checkpoint_without_its_key_writes_the_pass_again(
     tmp_path: Path, pattern: Pattern, passes: int, where: tuple[int, int]
 ) -> None:
     """An older server's checkpoint kept a digest, not the key: the random pass cannot go on
@@ -194,7 +194,7 @@ def put(writer: ChunkWriter, offset: int, data: bytes) -> None:
     writer.write(offset, len(data))
 
 
-def test_theChunkWriterWritesAlignedAndUnalignedChunks(disk: tuple[Path, int]) -> None:
+def test_the_chunk_writer_writes_aligned_and_unaligned_chunks(disk: tuple[Path, int]) -> None:
     path, fd = disk
     writer = ChunkWriter(path, fd, 8192)
     try:
@@ -208,7 +208,7 @@ def test_theChunkWriterWritesAlignedAndUnalignedChunks(disk: tuple[Path, int]) -
     assert path.read_bytes() == b"a" * 8192 + b"b" * 100 + b"c" * 3000 + bytes(20_000 - 11_292)
 
 
-def test_aFileSystemThatRefusesDirectWritesGetsBufferedOnes(
+def test_a_file_system_that_refuses_direct_writes_gets_buffered_ones(
     disk: tuple[Path, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, fd = disk
@@ -233,7 +233,7 @@ def test_aFileSystemThatRefusesDirectWritesGetsBufferedOnes(
     assert path.read_bytes() == b"x" * 8192 + b"y" * 8192 + bytes(20_000 - 16_384)
 
 
-def test_aChunkWrittenBehindIsOnTheDiskOnceWaitedFor(disk: tuple[Path, int]) -> None:
+def test_a_chunk_written_behind_is_on_the_disk_once_waited_for(disk: tuple[Path, int]) -> None:
     """Buffers take turns: the caller makes the next chunk while those before are written;
     a buffer comes back once the chunk in it is on the disk."""
     path, fd = disk
@@ -257,7 +257,7 @@ def test_aChunkWrittenBehindIsOnTheDiskOnceWaitedFor(disk: tuple[Path, int]) -> 
         writer.close()
 
 
-def test_aFailedWriteBehindIsRaisedAtTheNextWait(
+def test_a_failed_write_behind_is_raised_at_the_next_wait(
     disk: tuple[Path, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, fd = disk

@@ -91,7 +91,7 @@ async def waitUntil(condition: Callable[[], bool], timeout: float = 10.0) -> Non
 # -- images ----------------------------------------------------------------------------------
 
 
-def test_sizesAreGiBRoundedToTheByte() -> None:
+def test_sizes_are_gi_b_rounded_to_the_byte() -> None:
     assert bytesOf(1) == GIB
     assert bytesOf(0.5) == GIB // 2
     assert bytesOf(1e-9) == 1
@@ -101,7 +101,7 @@ def test_sizesAreGiBRoundedToTheByte() -> None:
             bytesOf(bad)
 
 
-def test_createMakesASparseImage(images: DiskImages) -> None:
+def test_create_makes_a_sparse_image(images: DiskImages) -> None:
     path = images.create("s1", 0.5)
     assert path == images.dataDir / "storage" / "s1.img"
     assert path.stat().st_size == GIB // 2
@@ -111,7 +111,7 @@ def test_createMakesASparseImage(images: DiskImages) -> None:
         images.create("s1", 1)
 
 
-def test_resizeGrowsSparselyAndShrinksByTruncating(images: DiskImages) -> None:
+def test_resize_grows_sparsely_and_shrinks_by_truncating(images: DiskImages) -> None:
     path = images.create("s1", 1 / 1024)  # 1 MiB
     writeAt(path, 0, b"keep" * 1024)
     before = allocatedBytes(path)
@@ -122,7 +122,7 @@ def test_resizeGrowsSparselyAndShrinksByTruncating(images: DiskImages) -> None:
     assert path.read_bytes() == b"ke"
 
 
-def test_deleteRemovesTheImage(images: DiskImages) -> None:
+def test_delete_removes_the_image(images: DiskImages) -> None:
     path = images.create("s1", 0.001)
     images.delete("s1")
     assert not path.exists()
@@ -135,7 +135,7 @@ def test_deleteRemovesTheImage(images: DiskImages) -> None:
 
 
 @pytest.mark.parametrize("name", ["../x", ".hidden", "a/b", "", "-rf", "x" * 129])
-def test_namesThatCouldLeaveTheirDirectoryAreRefused(images: DiskImages, name: str) -> None:
+def test_names_that_could_leave_their_directory_are_refused(images: DiskImages, name: str) -> None:
     with pytest.raises(InvalidStorageArgument):
         images.create(name, 1)
     with pytest.raises(InvalidStorageArgument):
@@ -157,7 +157,7 @@ def sparseImageWithData(images: DiskImages, storageId: str = "s1") -> Path:
 
 
 @pytest.mark.parametrize("copyFileRange", [True, False], ids=["copy_file_range", "read-write"])
-def test_snapshotCopiesEveryByteAndKeepsHoles(
+def test_snapshot_copies_every_byte_and_keeps_holes(
     images: DiskImages, monkeypatch: pytest.MonkeyPatch, copyFileRange: bool
 ) -> None:
     if not copyFileRange:
@@ -184,7 +184,7 @@ def test_snapshotCopiesEveryByteAndKeepsHoles(
     again.close()
 
 
-def test_snapshotOfAMissingImage(images: DiskImages) -> None:
+def test_snapshot_of_a_missing_image(images: DiskImages) -> None:
     job = images.snapshotJob("nothing", "snap")
     with pytest.raises(NoSuchImage):
         job.step(CHUNK)
@@ -202,7 +202,7 @@ def backUp(images: DiskImages, created: float, keep: int | None = None,
     return job.result.name
 
 
-def test_backupRecordsTheSHA256OfTheImage(images: DiskImages) -> None:
+def test_backup_records_the_sha256_of_the_image(images: DiskImages) -> None:
     source = sparseImageWithData(images)
     name = backUp(images, 1_700_000_000.25)
     assert name == "20231114T221320.250000Z"
@@ -218,7 +218,7 @@ def test_backupRecordsTheSHA256OfTheImage(images: DiskImages) -> None:
                                                             1_700_000_000.25)
 
 
-def test_retentionKeepsTheNewestBackups(images: DiskImages) -> None:
+def test_retention_keeps_the_newest_backups(images: DiskImages) -> None:
     images.create("s1", 0.001)
     names = [backUp(images, 1_700_000_000 + day * 86400, keep=2) for day in range(4)]
     assert [b.name for b in images.backups("s1")] == names[2:]
@@ -229,7 +229,7 @@ def test_retentionKeepsTheNewestBackups(images: DiskImages) -> None:
     assert [b.name for b in images.backups("s1")] == names[3:]
 
 
-def test_restorePutsTheBackupBack(images: DiskImages) -> None:
+def test_restore_puts_the_backup_back(images: DiskImages) -> None:
     source = sparseImageWithData(images)
     original = source.read_bytes()
     name = backUp(images, 1_700_000_000)
@@ -242,7 +242,7 @@ def test_restorePutsTheBackupBack(images: DiskImages) -> None:
     assert not job.partial.exists()
 
 
-def test_aCorruptBackupIsRefusedAndTheImageKept(images: DiskImages) -> None:
+def test_a_corrupt_backup_is_refused_and_the_image_kept(images: DiskImages) -> None:
     source = sparseImageWithData(images)
     name = backUp(images, 1_700_000_000)
     writeAt(source, 0, b"the image as it is now")
@@ -257,7 +257,7 @@ def test_aCorruptBackupIsRefusedAndTheImageKept(images: DiskImages) -> None:
     assert not job.partial.exists()
 
 
-def test_aTruncatedBackupIsRefusedAtOnce(images: DiskImages) -> None:
+def test_a_truncated_backup_is_refused_at_once(images: DiskImages) -> None:
     sparseImageWithData(images)
     name = backUp(images, 1_700_000_000)
     os.truncate(images.backupPath("s1", name), 1000)
@@ -267,7 +267,7 @@ def test_aTruncatedBackupIsRefusedAtOnce(images: DiskImages) -> None:
     assert not job.partial.exists()
 
 
-def test_missingOrDamagedBackups(images: DiskImages) -> None:
+def test_missing_or_damaged_backups(images: DiskImages) -> None:
     images.create("s1", 0.001)
     with pytest.raises(NoSuchBackup):
         images.restoreJob("s1", "20200101T000000.000000Z").step(CHUNK)
@@ -278,7 +278,7 @@ def test_missingOrDamagedBackups(images: DiskImages) -> None:
     assert images.backups("s1") == []
 
 
-def test_aBackupResumesFromItsCheckpoint(images: DiskImages) -> None:
+def test_a_backup_resumes_from_its_checkpoint(images: DiskImages) -> None:
     source = sparseImageWithData(images)
     first = images.backupJob("s1", 1_700_000_000)
     runSteps(first, CHUNK, limit=5)
@@ -304,7 +304,7 @@ def test_aBackupResumesFromItsCheckpoint(images: DiskImages) -> None:
     (Pattern.ZEROS, 1), (Pattern.ONES, 2), (Pattern.RANDOM, 1), (Pattern.DOD3, 3),
     (Pattern.DOD3, 4),
 ])
-def test_eraseOverwritesEveryByteAndAllocatesTheHoles(
+def test_erase_overwrites_every_byte_and_allocates_the_holes(
     tmp_path: Path, pattern: Pattern, passes: int
 ) -> None:
     path = tmp_path / "disk.img"
@@ -320,14 +320,14 @@ def test_eraseOverwritesEveryByteAndAllocatesTheHoles(
     assert progresses[-1].percent == 100.0
 
 
-def test_dod3CyclesZerosOnesRandom() -> None:
+def test_dod3_cycles_zeros_ones_random() -> None:
     z, o, r = Pattern.ZEROS, Pattern.ONES, Pattern.RANDOM
     assert passFills(Pattern.DOD3, 3) == (z, o, r)
     assert passFills(Pattern.DOD3, 5) == (z, o, r, z, o)
     assert passFills(Pattern.ONES, 2) == (o, o)
 
 
-def test_anEmptyFileIsErasedAtOnce(tmp_path: Path) -> None:
+def test_an_empty_file_is_erased_at_once(tmp_path: Path) -> None:
     path = tmp_path / "empty.img"
     path.touch()
     job = EraseJob(path, 3, "dod3")
@@ -335,7 +335,7 @@ def test_anEmptyFileIsErasedAtOnce(tmp_path: Path) -> None:
     assert progresses[-1].phase is Phase.DONE and progresses[-1].percent == 100.0
 
 
-def test_aStepNeverSpansTwoPasses(tmp_path: Path) -> None:
+def test_a_step_never_spans_two_passes(tmp_path: Path) -> None:
     path = tmp_path / "disk.img"
     markedSparseFile(path, ODD_SIZE)
     job = EraseJob(path, 3, "dod3", chunkSize=CHUNK)
@@ -348,7 +348,7 @@ def test_aStepNeverSpansTwoPasses(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("pattern", [Pattern.ONES, Pattern.RANDOM])
-def test_verificationNoticesABadByte(tmp_path: Path, pattern: Pattern) -> None:
+def test_verification_notices_a_bad_byte(tmp_path: Path, pattern: Pattern) -> None:
     path = tmp_path / "disk.img"
     markedSparseFile(path, ODD_SIZE)
     job = EraseJob(path, 1, pattern, chunkSize=CHUNK)
@@ -360,7 +360,7 @@ def test_verificationNoticesABadByte(tmp_path: Path, pattern: Pattern) -> None:
     job.close()
 
 
-def test_eraseOfAMissingImage(images: DiskImages) -> None:
+def test_erase_of_a_missing_image(images: DiskImages) -> None:
     with pytest.raises(NoSuchImage):
         images.eraseJob("nothing").step(CHUNK)
     with pytest.raises(InvalidStorageArgument):
@@ -372,7 +372,7 @@ def test_eraseOfAMissingImage(images: DiskImages) -> None:
 # -- secure erase: checkpoints and resume ----------------------------------------------------
 
 
-def test_statesRoundTripThroughJSON() -> None:
+def test_states_round_trip_through_json() -> None:
     state = EraseState(2, 12345, ODD_SIZE, StreamKey(b"\xab" * 32, b"\xcd" * 16))
     assert EraseState.fromJSON(state.toJSON()) == state
     assert json.loads(state.toJSON()) == {"passIndex": 2, "offset": 12345, "size": ODD_SIZE,
@@ -395,7 +395,7 @@ def test_statesRoundTripThroughJSON() -> None:
     (Pattern.RANDOM, 1, (1, ODD_SIZE // 2)),      # in the verification of a random pass
     (Pattern.ONES, 1, (1, ODD_SIZE // 2)),        # in the verification of a fixed pass
 ])
-def test_aResumedEraseEndsAsAnUninterruptedOne(
+def test_a_resumed_erase_ends_as_an_uninterrupted_one(
     tmp_path: Path, pattern: Pattern, passes: int, where: tuple[int, int]
 ) -> None:
     path = tmp_path / "disk.img"
@@ -412,7 +412,7 @@ def test_aResumedEraseEndsAsAnUninterruptedOne(
     assertErased(path, pattern, passes)
 
 
-def test_aResumedRandomPassVerifiesThePrefixItWroteBefore(tmp_path: Path) -> None:
+def test_a_resumed_random_pass_verifies_the_prefix_it_wrote_before(tmp_path: Path) -> None:
     """The verification of a resumed random pass covers the bytes written before the restart
     too: a byte of that prefix damaged after the pass is caught."""
     path = tmp_path / "disk.img"
@@ -428,7 +428,7 @@ def test_aResumedRandomPassVerifiesThePrefixItWroteBefore(tmp_path: Path) -> Non
     job.close()
 
 
-def test_aResumeRefusesAFileThatChangedSize(tmp_path: Path) -> None:
+def test_a_resume_refuses_a_file_that_changed_size(tmp_path: Path) -> None:
     path = tmp_path / "disk.img"
     markedSparseFile(path, ODD_SIZE)
     state = resumeAt(path, 2, Pattern.ZEROS, lambda s: s.offset > 0, CHUNK)
@@ -446,7 +446,7 @@ def test_aResumeRefusesAFileThatChangedSize(tmp_path: Path) -> None:
     maxBytes=st.integers(1000, 80_000),
     interruptions=st.lists(st.integers(0, 40), max_size=2),
 )
-def test_interruptedErasesEndAsUninterruptedOnes(
+def test_interrupted_erases_end_as_uninterrupted_ones(
     size: int, passes: int, pattern: Pattern, chunkSize: int, maxBytes: int,
     interruptions: list[int],
 ) -> None:
@@ -481,7 +481,7 @@ def test_interruptedErasesEndAsUninterruptedOnes(
 
 
 @pytest_twisted.ensureDeferred
-async def test_runEraseCheckpointsEverySliceAndEndsExactly(
+async def test_run_erase_checkpoints_every_slice_and_ends_exactly(
     tmp_path: Path, pool: ThreadPool
 ) -> None:
     path = tmp_path / "disk.img"
@@ -503,7 +503,7 @@ async def test_runEraseCheckpointsEverySliceAndEndsExactly(
 
 
 @pytest_twisted.ensureDeferred
-async def test_runEraseSizesSlicesByTime(tmp_path: Path, pool: ThreadPool) -> None:
+async def test_run_erase_sizes_slices_by_time(tmp_path: Path, pool: ThreadPool) -> None:
     path = tmp_path / "disk.img"
     markedSparseFile(path, 16 << 20)
     seen, checkpoint = recorder()
@@ -514,7 +514,7 @@ async def test_runEraseSizesSlicesByTime(tmp_path: Path, pool: ThreadPool) -> No
 
 
 @pytest_twisted.ensureDeferred
-async def test_cancellingBetweenSlicesReportsTheLastCheckpoint(
+async def test_cancelling_between_slices_reports_the_last_checkpoint(
     tmp_path: Path, pool: ThreadPool
 ) -> None:
     path = tmp_path / "disk.img"
@@ -554,7 +554,7 @@ class SlowDiskErase(EraseJob):
 
 
 @pytest_twisted.ensureDeferred
-async def test_cancellingInsideASliceStopsWithinIt(tmp_path: Path, pool: ThreadPool) -> None:
+async def test_cancelling_inside_a_slice_stops_within_it(tmp_path: Path, pool: ThreadPool) -> None:
     """One slice would be a whole pass; cancelling stops the thread at its next chunk."""
     path = tmp_path / "disk.img"
     size, chunk = 16 << 20, 64 << 10  # 256 chunks: about 1 s a pass
@@ -585,7 +585,7 @@ async def test_cancellingInsideASliceStopsWithinIt(tmp_path: Path, pool: ThreadP
 
 
 @pytest_twisted.ensureDeferred
-async def test_aFailingCheckpointStopsTheErase(tmp_path: Path, pool: ThreadPool) -> None:
+async def test_a_failing_checkpoint_stops_the_erase(tmp_path: Path, pool: ThreadPool) -> None:
     path = tmp_path / "disk.img"
     markedSparseFile(path, ODD_SIZE)
     job = EraseJob(path, 1, "zeros", chunkSize=CHUNK)
@@ -599,7 +599,7 @@ async def test_aFailingCheckpointStopsTheErase(tmp_path: Path, pool: ThreadPool)
 
 
 @pytest_twisted.ensureDeferred
-async def test_aFailedVerificationFailsTheRun(tmp_path: Path, pool: ThreadPool) -> None:
+async def test_a_failed_verification_fails_the_run(tmp_path: Path, pool: ThreadPool) -> None:
     path = tmp_path / "disk.img"
     markedSparseFile(path, ODD_SIZE)
     job = EraseJob(path, 1, "zeros", chunkSize=CHUNK)
@@ -615,7 +615,7 @@ async def test_aFailedVerificationFailsTheRun(tmp_path: Path, pool: ThreadPool) 
 
 
 @pytest_twisted.ensureDeferred
-async def test_runJobDrivesCopiesToo(images: DiskImages, pool: ThreadPool) -> None:
+async def test_run_job_drives_copies_too(images: DiskImages, pool: ThreadPool) -> None:
     source = sparseImageWithData(images)
     states: list[CopyState] = []
 

@@ -71,7 +71,7 @@ def compute(harness: Harness) -> Entity:
     return entity
 
 
-def test_aSucceededActionChangesItsEntityOnce(harness: Harness) -> None:
+def test_a_succeeded_action_changes_its_entity_once(harness: Harness) -> None:
     harness.add("r", action=START.identifier)
     runActions(harness)
     tick(harness.clock, 1.5)
@@ -88,7 +88,7 @@ def test_aSucceededActionChangesItsEntityOnce(harness: Harness) -> None:
     assert started.revision == 2 and started.updated == T0 + 2.0
 
 
-def test_aChangeMadeWhileTheActionRanIsKept(harness: Harness) -> None:
+def test_a_change_made_while_the_action_ran_is_kept(harness: Harness) -> None:
     """The effect is applied to the entity as it is at the end, not as it was at the start."""
     harness.add("r", action=START.identifier)
     runActions(harness)
@@ -103,7 +103,7 @@ def test_aChangeMadeWhileTheActionRanIsKept(harness: Harness) -> None:
     assert after.attributes["occi.compute.state"] == "active" and after.revision == 3
 
 
-def test_anActionOnADeletedEntityFails(harness: Harness) -> None:
+def test_an_action_on_a_deleted_entity_fails(harness: Harness) -> None:
     harness.add("r", action=START.identifier)
     result(harness.store.apply([Delete("c1")]))
     runActions(harness)
@@ -112,7 +112,7 @@ def test_anActionOnADeletedEntityFails(harness: Harness) -> None:
         RequestState.FAILED, "The entity c1 was deleted before the action ran.")
 
 
-def test_anEntityDeletedWhileTheActionRanFailsIt(harness: Harness) -> None:
+def test_an_entity_deleted_while_the_action_ran_fails_it(harness: Harness) -> None:
     harness.add("r", action=START.identifier)
     runActions(harness)
     tick(harness.clock, 1.0)
@@ -123,7 +123,7 @@ def test_anEntityDeletedWhileTheActionRanFailsIt(harness: Harness) -> None:
         RequestState.FAILED, "/compute/c1 was deleted while the action ran.")
 
 
-def test_anActionTheEntityDoesNotOfferFails(harness: Harness) -> None:
+def test_an_action_the_entity_does_not_offer_fails(harness: Harness) -> None:
     harness.add("r", action=UP.identifier)  # a network's action, asked of a compute
     runActions(harness)
     failed = harness.get("r")
@@ -131,7 +131,8 @@ def test_anActionTheEntityDoesNotOfferFails(harness: Harness) -> None:
         RequestState.FAILED, f"/compute/c1 does not offer the action {UP.identifier}.")
 
 
-def test_anActionTheStateNoLongerAllowsFailsWithTheDriversReason(harness: Harness) -> None:
+def test_an_action_the_state_no_longer_allows_fails_with_the_drivers_reason(
+        harness: Harness) -> None:
     """The driver checks again when the request runs: the entity may have changed since."""
     harness.add("r", action=SUSPEND.identifier)
     runActions(harness)
@@ -144,7 +145,7 @@ def test_anActionTheStateNoLongerAllowsFailsWithTheDriversReason(harness: Harnes
     assert harness.get("r").attempts == 1  # never tried again
 
 
-def test_aCancelledActionLeavesItsEntityAsItWas(harness: Harness) -> None:
+def test_a_cancelled_action_leaves_its_entity_as_it_was(harness: Harness) -> None:
     harness.add("r", action=START.identifier)
     scheduler = runActions(harness)
     tick(harness.clock, 1.0)
@@ -159,7 +160,7 @@ def test_aCancelledActionLeavesItsEntityAsItWas(harness: Harness) -> None:
     assert entity.attributes["occi.compute.state"] == "inactive" and entity.revision == 1
 
 
-def test_aResumedActionCountsTheTimeAlreadySpent(harness: Harness) -> None:
+def test_a_resumed_action_counts_the_time_already_spent(harness: Harness) -> None:
     """Node 1 dies a second into a two-second start (its clock stops); node 2 claims the
     request when the lease ends and needs only the second left."""
     deadClock = Clock()

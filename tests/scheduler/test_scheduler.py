@@ -29,7 +29,7 @@ def harness() -> Iterator[Harness]:
     made.stopAll()
 
 
-def test_claimsAndRunsDueWorkWhenStarted(harness: Harness) -> None:
+def test_claims_and_runs_due_work_when_started(harness: Harness) -> None:
     """Work waiting in the store when the scheduler starts (e.g. queued before a restart)
     runs at once; each step is an event."""
     gate = Gate()
@@ -48,7 +48,7 @@ def test_claimsAndRunsDueWorkWhenStarted(harness: Harness) -> None:
     assert scheduler.runningRequests == frozenset()
 
 
-def test_submitAndWakeClaimAtOnce(harness: Harness) -> None:
+def test_submit_and_wake_claim_at_once(harness: Harness) -> None:
     gate = Gate()
     scheduler = harness.scheduler({STOP: gate})
     scheduler.startService()
@@ -62,7 +62,7 @@ def test_submitAndWakeClaimAtOnce(harness: Harness) -> None:
     assert harness.states(submitted.id) == ["queued", "running"]
 
 
-def test_concurrencyLimit(harness: Harness) -> None:
+def test_concurrency_limit(harness: Harness) -> None:
     gate = Gate()
     for n in range(5):
         harness.add(f"r{n}")
@@ -80,7 +80,7 @@ def test_concurrencyLimit(harness: Harness) -> None:
     assert all(harness.get(f"r{n}").state is RequestState.SUCCEEDED for n in range(5))
 
 
-def test_transientFailuresRetryWithExponentialBackoff(harness: Harness) -> None:
+def test_transient_failures_retry_with_exponential_backoff(harness: Harness) -> None:
     calls: list[float] = []
 
     def flaky(record: RequestRecord, context: RunContext) -> Deferred[RunResult]:
@@ -111,7 +111,7 @@ def test_transientFailuresRetryWithExponentialBackoff(harness: Harness) -> None:
     assert harness.clock.getDelayedCalls() == []  # nothing left to wait for
 
 
-def test_transientErrorMayNameItsDelay(harness: Harness) -> None:
+def test_transient_error_may_name_its_delay(harness: Harness) -> None:
     calls: list[float] = []
 
     def later(record: RequestRecord, context: RunContext) -> Deferred[RunResult]:
@@ -128,7 +128,7 @@ def test_transientErrorMayNameItsDelay(harness: Harness) -> None:
     assert calls == [0.0, 3600.0] and harness.get("r").state is RequestState.SUCCEEDED
 
 
-def test_permanentFailure(harness: Harness) -> None:
+def test_permanent_failure(harness: Harness) -> None:
     def broken(record: RequestRecord, context: RunContext) -> Deferred[RunResult]:
         raise Conflict("The compute is already stopped.")
 
@@ -149,7 +149,7 @@ def test_permanentFailure(harness: Harness) -> None:
     assert harness.get("r1").attempts == 1  # never tried again
 
 
-def test_cancelWaitingWork(harness: Harness) -> None:
+def test_cancel_waiting_work(harness: Harness) -> None:
     gate = Gate()
     harness.add("r", delay=100.0)
     scheduler = harness.scheduler({STOP: gate})
@@ -163,7 +163,7 @@ def test_cancelWaitingWork(harness: Harness) -> None:
     assert harness.states("r") == ["cancelled"] and len(harness.seen) == 1
 
 
-def test_cancelRunningWorkStopsAtItsNextCheckpoint(harness: Harness) -> None:
+def test_cancel_running_work_stops_at_its_next_checkpoint(harness: Harness) -> None:
     erase = Slices(harness.clock)
     harness.add("r", action=ERASE)
     scheduler = harness.scheduler({ERASE: erase})
@@ -180,7 +180,7 @@ def test_cancelRunningWorkStopsAtItsNextCheckpoint(harness: Harness) -> None:
     assert len(erase.done) == 3
 
 
-def test_cancelFromAnotherNodeIsSeenAtTheLeaseRenewal(harness: Harness) -> None:
+def test_cancel_from_another_node_is_seen_at_the_lease_renewal(harness: Harness) -> None:
     """A runner that cannot checkpoint still learns of a cancellation made elsewhere."""
     gate = Gate()
     harness.add("r")
@@ -192,7 +192,7 @@ def test_cancelFromAnotherNodeIsSeenAtTheLeaseRenewal(harness: Harness) -> None:
     assert context.cancelRequested and context.shouldStop
 
 
-def test_resumeAfterCrashOnAnotherNode(harness: Harness) -> None:
+def test_resume_after_crash_on_another_node(harness: Harness) -> None:
     """Node 1 dies mid-run (its clock stops: nothing of it happens any more).  Node 2 claims
     the request once the lease ends, and resumes from the last checkpoint."""
     deadClock = Clock()
@@ -221,7 +221,7 @@ def test_resumeAfterCrashOnAnotherNode(harness: Harness) -> None:
     assert resumed.done == [("node-2", 3), ("node-2", 4), ("node-2", 5)]
 
 
-def test_restartedNodeTakesBackItsWorkAtOnce(harness: Harness) -> None:
+def test_restarted_node_takes_back_its_work_at_once(harness: Harness) -> None:
     """After kill -9, the same node starting again need not wait for its old lease."""
     deadClock = Clock()
     deadClock.advance(T0)
@@ -238,7 +238,7 @@ def test_restartedNodeTakesBackItsWorkAtOnce(harness: Harness) -> None:
     assert harness.get("r").state is RequestState.SUCCEEDED
 
 
-def test_workThatKeepsKillingItsNodeGivesUp(harness: Harness) -> None:
+def test_work_that_keeps_killing_its_node_gives_up(harness: Harness) -> None:
     policy = RetryPolicy(maxAttempts=2)
     harness.add("r", action=ERASE)
     for _ in range(2):  # two lives, each dies mid-run
@@ -254,7 +254,7 @@ def test_workThatKeepsKillingItsNodeGivesUp(harness: Harness) -> None:
     assert failed.state is RequestState.FAILED and "Gave up after 2 attempts" in failed.message
 
 
-def test_leasesAreRenewedWhileWorkRuns(harness: Harness) -> None:
+def test_leases_are_renewed_while_work_runs(harness: Harness) -> None:
     gate = Gate()
     harness.add("r")
     harness.scheduler({STOP: gate}, leaseSeconds=30.0).startService()
@@ -274,7 +274,7 @@ def test_leasesAreRenewedWhileWorkRuns(harness: Harness) -> None:
     assert harness.clock.getDelayedCalls() == []
 
 
-def test_oneTimerFollowsTheNextDueTime(harness: Harness) -> None:
+def test_one_timer_follows_the_next_due_time(harness: Harness) -> None:
     times: list[float] = []
     harness.add("late", delay=100.0)
     scheduler = harness.scheduler({STOP: succeedAt(times, harness.clock)})
@@ -291,7 +291,7 @@ def test_oneTimerFollowsTheNextDueTime(harness: Harness) -> None:
     assert harness.clock.getDelayedCalls() == []
 
 
-def test_pollIntervalFindsWorkAddedElsewhere(harness: Harness) -> None:
+def test_poll_interval_finds_work_added_elsewhere(harness: Harness) -> None:
     times: list[float] = []
     harness.scheduler({STOP: succeedAt(times, harness.clock)},
                       pollInterval=30.0).startService()
@@ -303,7 +303,7 @@ def test_pollIntervalFindsWorkAddedElsewhere(harness: Harness) -> None:
     assert times == [T0 + 30.0]
 
 
-def test_storeNotReadyYetIsRetried() -> None:
+def test_store_not_ready_yet_is_retried() -> None:
     """The scheduler may start before the store has opened: it tries again shortly."""
     harness = Harness()
     times: list[float] = []
@@ -318,7 +318,7 @@ def test_storeNotReadyYetIsRetried() -> None:
     scheduler.stopService()
 
 
-def test_stopWaitsForRunningWorkToCheckpoint(harness: Harness) -> None:
+def test_stop_waits_for_running_work_to_checkpoint(harness: Harness) -> None:
     erase = Slices(harness.clock)
     harness.add("r", action=ERASE)
     scheduler = harness.scheduler({ERASE: erase}, stopTimeout=60.0)
@@ -343,7 +343,7 @@ def test_stopWaitsForRunningWorkToCheckpoint(harness: Harness) -> None:
     assert again.done == [("node-1", 3), ("node-1", 4), ("node-1", 5)]
 
 
-def test_stopWaitsOnlySoLong(harness: Harness) -> None:
+def test_stop_waits_only_so_long(harness: Harness) -> None:
     gate = Gate()
     harness.add("r")
     scheduler = harness.scheduler({STOP: gate}, stopTimeout=10.0, leaseSeconds=60.0)
@@ -357,7 +357,7 @@ def test_stopWaitsOnlySoLong(harness: Harness) -> None:
     assert gate.calls[0].context.stopping
 
 
-def test_listenerFailuresDoNotStopTheWork(harness: Harness) -> None:
+def test_listener_failures_do_not_stop_the_work(harness: Harness) -> None:
     def broken() -> None:
         raise RuntimeError("listener bug")
 

@@ -41,7 +41,7 @@ async def openStore(path: Path) -> SQLiteStore:
 
 
 @pytest_twisted.ensureDeferred
-async def test_twoSchedulersOnOneFileNeverBothRunARequest(tmp_path: Path) -> None:
+async def test_two_schedulers_on_one_file_never_both_run_a_request(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite3"
     first, second = await openStore(path), await openStore(path)
     clock = Clock()
@@ -81,7 +81,7 @@ async def test_twoSchedulersOnOneFileNeverBothRunARequest(tmp_path: Path) -> Non
 
 
 @pytest_twisted.ensureDeferred
-async def test_anotherNodeResumesFromTheCheckpointAfterACrash(tmp_path: Path) -> None:
+async def test_another_node_resumes_from_the_checkpoint_after_a_crash(tmp_path: Path) -> None:
     """Node 1 checkpoints pass 2 of 4 and dies (its clock stops, it renews nothing); node 2,
     on its own store object, claims the request when the lease ends, with that checkpoint."""
     path = tmp_path / "store.sqlite3"

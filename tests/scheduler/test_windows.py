@@ -30,7 +30,7 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0,
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
 
 
-def test_plainDays() -> None:
+def test_plain_days() -> None:
     assert nextWindow(utc(2024, 6, 1, 12), "00:00", BERLIN) == utc(2024, 6, 1, 22)
     # Strictly after: at the window itself, the next one is tomorrow's.
     assert nextWindow(utc(2024, 6, 1, 22), "00:00", BERLIN) == utc(2024, 6, 2, 22)
@@ -41,7 +41,7 @@ def test_plainDays() -> None:
     assert lastWindow(utc(2024, 6, 1, 22), "00:00", BERLIN) == utc(2024, 6, 1, 22)
 
 
-def test_springForwardMovesToTheJump() -> None:
+def test_spring_forward_moves_to_the_jump() -> None:
     """Berlin, 2024-03-31: 02:00 CET is followed by 03:00 CEST (01:00 UTC); the local times in
     between do not exist, and a window there happens when the clocks jump."""
     saturday = utc(2024, 3, 30, 12)
@@ -58,7 +58,7 @@ def test_springForwardMovesToTheJump() -> None:
     assert nextWindow(first, "00:00", BERLIN) - first == 23 * 3600
 
 
-def test_fallBackTakesTheFirstOccurrence() -> None:
+def test_fall_back_takes_the_first_occurrence() -> None:
     """Berlin, 2024-10-27: 03:00 CEST goes back to 02:00 CET; 02:30 happens at 00:30 UTC and
     again at 01:30 UTC.  The window is the first; within the repeated hour, the next window
     is tomorrow's, not the repeat."""
@@ -71,7 +71,7 @@ def test_fallBackTakesTheFirstOccurrence() -> None:
     assert nextWindow(first, "00:00", BERLIN) - first == 25 * 3600
 
 
-def test_otherZones() -> None:
+def test_other_zones() -> None:
     # New York springs forward at 02:00 EST to 03:00 EDT (07:00 UTC).
     assert nextWindow(utc(2024, 3, 9, 12), "02:30", "America/New_York") == utc(2024, 3, 10, 7)
     # Lord Howe Island moves by half an hour: 02:00 becomes 02:30 (+11:00).
@@ -80,7 +80,7 @@ def test_otherZones() -> None:
     assert nextWindow(utc(2024, 6, 1, 12), "00:00", "UTC") == utc(2024, 6, 2)
 
 
-def test_TZHonoured(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tz_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     saturday = utc(2024, 3, 30, 12)
     for setting in [BERLIN, ":" + BERLIN]:
         monkeypatch.setenv("TZ", setting)
@@ -98,7 +98,7 @@ def test_TZHonoured(monkeypatch: pytest.MonkeyPatch) -> None:
         nextWindow(saturday, "02:30", "Atlantis/Capital")
 
 
-def test_parseTimeOfDay() -> None:
+def test_parse_time_of_day() -> None:
     assert parseTimeOfDay("7:05") == time(7, 5)
     assert parseTimeOfDay("23:59:59") == time(23, 59, 59)
     for bad in ["24:00", "7", "12:60", "12:00:60", "noon", "12:00:00:00", ""]:
@@ -112,7 +112,7 @@ def test_parseTimeOfDay() -> None:
     wanted=st.times().map(lambda t: t.replace(microsecond=0)),
     zone=st.sampled_from([BERLIN, "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"]),
 )
-def test_nextWindowIsTheFirstOccurrenceAfterNow(now: float, wanted: time, zone: str) -> None:
+def test_next_window_is_the_first_occurrence_after_now(now: float, wanted: time, zone: str) -> None:
     """Always after ``now``, within about a day, at the wanted wall time -- or, when that time
     does not exist, at the moment the clocks jump past it."""
     tz = ZoneInfo(zone)
@@ -126,7 +126,7 @@ def test_nextWindowIsTheFirstOccurrenceAfterNow(now: float, wanted: time, zone: 
     assert lastWindow(when, wanted, tz) == when
 
 
-def test_missedWindowsRunOnceAtStartUp() -> None:
+def test_missed_windows_run_once_at_start_up() -> None:
     """A backup set for midnight, Berlin time: the server is down for three midnights.  When
     it starts, the backup is simply due, and runs once; the next one waits for its window."""
     harness = Harness().start()

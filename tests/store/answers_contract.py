@@ -28,7 +28,7 @@ def compute(entityId: str) -> Put:
 class AnswerContract:
     """Tests of :class:`IAnswerStore`; needs a backend (:mod:`.backends`)."""
 
-    def test_providesIAnswerStore(self, store: IStore) -> None:
+    def test_provides_i_answer_store(self, store: IStore) -> None:
         assert verifyObject(IAnswerStore, store)
 
     @pytest_twisted.ensureDeferred

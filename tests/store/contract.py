@@ -136,18 +136,18 @@ class EntityContract:
 
     # -- basics --------------------------------------------------------------------------
 
-    def test_providesIEntityStore(self, store: IStore) -> None:
+    def test_provides_i_entity_store(self, store: IStore) -> None:
         assert verifyObject(IEntityStore, store)
 
     @pytest_twisted.ensureDeferred
-    async def test_createThenGet(self, store: IStore) -> None:
+    async def test_create_then_get(self, store: IStore) -> None:
         entity = compute("c1", mixins=[SMALL, DEBIAN], occi_core_title="web")
         await store.apply(creates(entity))
         assert await store.get("c1") == entity
         assert await store.get("nothing") is None
 
     @pytest_twisted.ensureDeferred
-    async def test_createConflictsWithExistingId(self, store: IStore) -> None:
+    async def test_create_conflicts_with_existing_id(self, store: IStore) -> None:
         await store.apply(creates(compute("c1", occi_core_title="first")))
         problem = await failure(
             store.apply(creates(compute("c1", occi_core_title="second"))), Conflict)
@@ -156,7 +156,7 @@ class EntityContract:
         assert stored is not None and stored.attributes["occi.core.title"] == "first"
 
     @pytest_twisted.ensureDeferred
-    async def test_replaceChecksTheRevision(self, store: IStore) -> None:
+    async def test_replace_checks_the_revision(self, store: IStore) -> None:
         first = compute("c1", occi_compute_cores=1)
         await store.apply(creates(first))
         second = Entity(first.kind, first.mixins, {**first.attributes, "occi.compute.cores": 2},
@@ -172,7 +172,7 @@ class EntityContract:
         assert await store.get("ghost") is None
 
     @pytest_twisted.ensureDeferred
-    async def test_unconditionalPutCreatesOrReplaces(self, store: IStore) -> None:
+    async def test_unconditional_put_creates_or_replaces(self, store: IStore) -> None:
         await store.apply([Put(compute("c1", occi_compute_cores=1))])
         await store.apply([Put(compute("c1", occi_compute_cores=4))])
         stored = await store.get("c1")
@@ -180,7 +180,7 @@ class EntityContract:
         assert await store.count(Query()) == 1
 
     @pytest_twisted.ensureDeferred
-    async def test_kindCannotChange(self, store: IStore) -> None:
+    async def test_kind_cannot_change(self, store: IStore) -> None:
         await store.apply(creates(compute("x")))
         problem = await failure(store.apply([Put(network("x"))]), Conflict)
         assert "compute" in str(problem) and "network" in str(problem)
@@ -198,7 +198,7 @@ class EntityContract:
     # -- atomicity -----------------------------------------------------------------------
 
     @pytest_twisted.ensureDeferred
-    async def test_failingChangeSetChangesNothing(self, store: IStore) -> None:
+    async def test_failing_change_set_changes_nothing(self, store: IStore) -> None:
         await store.apply(creates(compute("old", occi_compute_cores=1), network("n")))
         replaced = compute("old", occi_compute_cores=8)
         changes = [
@@ -216,7 +216,7 @@ class EntityContract:
         assert sorted(await ids(store)) == ["new1", "new2", "old"]
 
     @pytest_twisted.ensureDeferred
-    async def test_laterChangesSeeEarlierOnes(self, store: IStore) -> None:
+    async def test_later_changes_see_earlier_ones(self, store: IStore) -> None:
         await store.apply([
             *creates(compute("c"), network("n"), nic("l", "/compute/c", "/network/n")),
             Delete("l"),
@@ -227,7 +227,7 @@ class EntityContract:
     # -- links ---------------------------------------------------------------------------
 
     @pytest_twisted.ensureDeferred
-    async def test_linkSourceMustBeAnExistingResource(self, store: IStore) -> None:
+    async def test_link_source_must_be_an_existing_resource(self, store: IStore) -> None:
         await store.apply(creates(compute("c"), network("n")))
         problem = await failure(
             store.apply(creates(nic("l1", "/compute/missing", "/network/n"))), Conflict)
@@ -241,7 +241,7 @@ class EntityContract:
         assert await ids(store) == ["c", "n", "l1"]
 
     @pytest_twisted.ensureDeferred
-    async def test_localLinkTargetMustExist(self, store: IStore) -> None:
+    async def test_local_link_target_must_exist(self, store: IStore) -> None:
         await store.apply(creates(compute("c")))
         problem = await failure(
             store.apply(creates(nic("l1", "/compute/c", "/network/none"))), Conflict)
@@ -251,7 +251,7 @@ class EntityContract:
         assert await store.get("l1") is not None
 
     @pytest_twisted.ensureDeferred
-    async def test_deleteCascadesToLinks(self, store: IStore) -> None:
+    async def test_delete_cascades_to_links(self, store: IStore) -> None:
         await store.apply(creates(
             compute("c1"), compute("c2"), network("n"), storage("s"),
             nic("l1", "/compute/c1", "/network/n"),
@@ -268,7 +268,7 @@ class EntityContract:
         assert links["/compute/c1"] == []
 
     @pytest_twisted.ensureDeferred
-    async def test_linksFrom(self, store: IStore) -> None:
+    async def test_links_from(self, store: IStore) -> None:
         await store.apply(creates(
             compute("c1"), compute("c2"), compute("c3"), network("n1"), network("n2"),
             nic("b", "/compute/c1", "/network/n2"),
@@ -287,7 +287,7 @@ class EntityContract:
     # -- listings ------------------------------------------------------------------------
 
     @pytest_twisted.ensureDeferred
-    async def test_pagesInCreationOrderWithoutDuplicates(self, store: IStore) -> None:
+    async def test_pages_in_creation_order_without_duplicates(self, store: IStore) -> None:
         created = [f"e{n:02}" for n in range(23)]
         for start in range(0, 23, 5):
             await store.apply(creates(*(compute(i) for i in created[start:start + 5])))
@@ -308,7 +308,7 @@ class EntityContract:
         assert pages == 5
 
     @pytest_twisted.ensureDeferred
-    async def test_cursorSurvivesChanges(self, store: IStore) -> None:
+    async def test_cursor_survives_changes(self, store: IStore) -> None:
         await store.apply(creates(*(compute(f"e{n}") for n in range(6))))
         first = await store.page(Query(), None, 3)
         await store.apply([Delete("e3"), *creates(compute("late"))])
@@ -317,7 +317,7 @@ class EntityContract:
         assert rest.cursor is None
 
     @pytest_twisted.ensureDeferred
-    async def test_exactlyFullPageEndsTheListing(self, store: IStore) -> None:
+    async def test_exactly_full_page_ends_the_listing(self, store: IStore) -> None:
         await store.apply(creates(compute("a"), compute("b")))
         page = await store.page(Query(), None, 2)
         assert [e.id for e in page.entities] == ["a", "b"] and page.cursor is None
@@ -325,13 +325,13 @@ class EntityContract:
         assert empty.entities == [] and empty.cursor is None
 
     @pytest_twisted.ensureDeferred
-    async def test_badCursorsAndLimits(self, store: IStore) -> None:
+    async def test_bad_cursors_and_limits(self, store: IStore) -> None:
         for cursor in ["abc", "-1", "1.5", "", "\uff11", "9" * 19, "9" * 4000]:
             await failure(store.page(Query(), cursor, 10), BadRequest)
         await failure(store.page(Query(), None, 0), BadRequest)
 
     @pytest_twisted.ensureDeferred
-    async def test_kindFilter(self, store: IStore) -> None:
+    async def test_kind_filter(self, store: IStore) -> None:
         await store.apply(creates(compute("c1"), network("n1"), storage("s1"), compute("c2")))
         computes = Query(kinds=frozenset({COMPUTE.identifier}))
         assert await ids(store, computes) == ["c1", "c2"]
@@ -344,14 +344,14 @@ class EntityContract:
         assert [e.id for e in rest.entities] == ["c2"] and rest.cursor is None
 
     @pytest_twisted.ensureDeferred
-    async def test_ownerFilter(self, store: IStore) -> None:
+    async def test_owner_filter(self, store: IStore) -> None:
         await store.apply(creates(compute("a1"), compute("b1", owner="bob"), compute("a2")))
         assert await ids(store, Query(owner="alice")) == ["a1", "a2"]
         assert await ids(store, Query(owner="bob")) == ["b1"]
         assert await store.count(Query(owner="carol")) == 0
 
     @pytest_twisted.ensureDeferred
-    async def test_mixinFilter(self, store: IStore) -> None:
+    async def test_mixin_filter(self, store: IStore) -> None:
         await store.apply(creates(
             compute("deb", mixins=[DEBIAN, SMALL]),
             compute("ubu", mixins=[UBUNTU]),
@@ -372,7 +372,7 @@ class EntityContract:
         assert await ids(store, Query(mixins=debian)) == ["deb2"]
 
     @pytest_twisted.ensureDeferred
-    async def test_attributeFiltersCompareTypedValues(self, store: IStore) -> None:
+    async def test_attribute_filters_compare_typed_values(self, store: IStore) -> None:
         await store.apply(creates(
             raw("int", **{"x.n": 2, "x.s": "2", "x.b": True, "x.l": [1, "a"],
                           "x.h": {"b": 1, "a": [2.5]}}),
@@ -401,7 +401,7 @@ class EntityContract:
         assert await matching(**{'x_"odd': 2}) == []
 
     @pytest_twisted.ensureDeferred
-    async def test_modelAttributeFilters(self, store: IStore) -> None:
+    async def test_model_attribute_filters(self, store: IStore) -> None:
         await store.apply(creates(
             compute("small", occi_compute_cores=1, occi_compute_memory=2),
             compute("big", occi_compute_cores=8, occi_compute_memory=2.5,
@@ -416,7 +416,7 @@ class EntityContract:
         assert await store.count(inactive) == 2
 
     @pytest_twisted.ensureDeferred
-    async def test_anyValueRoundTripsAndFilters(self, store: IStore) -> None:
+    async def test_any_value_round_trips_and_filters(self, store: IStore) -> None:
         """Whatever JSON-like value an attribute holds comes back with its exact types, and
         a filter on that very value finds it.
 
@@ -442,7 +442,7 @@ class EntityContract:
     # -- user mixins ---------------------------------------------------------------------
 
     @pytest_twisted.ensureDeferred
-    async def test_defineAndRemoveUserMixin(self, store: IStore) -> None:
+    async def test_define_and_remove_user_mixin(self, store: IStore) -> None:
         red = await store.defineMixin(tag("red"))
         assert store.registry.get(TAGS + "red") == red
         assert await store.defineMixin(tag("red")) == red  # again: harmless
@@ -463,7 +463,7 @@ class EntityContract:
         assert "no longer exists" in str(problem)
 
     @pytest_twisted.ensureDeferred
-    async def test_removeMixinRefusals(self, store: IStore) -> None:
+    async def test_remove_mixin_refusals(self, store: IStore) -> None:
         await failure(store.removeMixin(TAGS + "never"), NotFound)
         await failure(store.removeMixin(DEBIAN.identifier), Conflict)
         base = await store.defineMixin(tag("base"))
@@ -475,7 +475,7 @@ class EntityContract:
         await failure(store.removeMixin(base.identifier), NotFound)
 
     @pytest_twisted.ensureDeferred
-    async def test_defineMixinClashes(self, store: IStore) -> None:
+    async def test_define_mixin_clashes(self, store: IStore) -> None:
         await store.defineMixin(tag("red"))
         clash = Mixin(TAGS, "red", location="/elsewhere/", owner="alice")
         await failure(store.defineMixin(clash), Conflict)
@@ -487,7 +487,7 @@ class EntityContract:
     # -- lifecycle -----------------------------------------------------------------------
 
     @pytest_twisted.ensureDeferred
-    async def test_survivesRestart(self, store: IStore) -> None:
+    async def test_survives_restart(self, store: IStore) -> None:
         red = await store.defineMixin(tag("red"))
         await store.defineMixin(tag("dark-red", depends=(red,)))
         entities = [
@@ -507,7 +507,7 @@ class EntityContract:
         assert await ids(again) == ["c1", "n", "l", "c2"]
 
     @pytest_twisted.ensureDeferred
-    async def test_stoppedStoreRefuses(self, store: IStore) -> None:
+    async def test_stopped_store_refuses(self, store: IStore) -> None:
         await store.apply(creates(compute("c1")))
         await store.stop()
         problem = await failure(store.apply(creates(compute("c2"))), StoreUnavailable)

@@ -1,6 +1,6 @@
 """Writes entities to a SQLite store as fast as it can, printing each id once acknowledged.
 
-Run by ``test_sqlite.test_acknowledgedWritesSurviveSIGKILL``, which kills it mid-way: every id
+Run by ``test_sqlite.test_acknowledged_writes_survive_sigkill``, which kills it mid-way: every id
 printed here must be in the store afterwards.  Many writes are in flight at once, so the kill
 lands amid group commits.
 """

@@ -27,7 +27,7 @@ async def types(store: IStore, after: int = 0) -> list[EventType]:
 class EventContract:
     """Tests of :class:`IEventLog`; needs a backend (:mod:`.backends`)."""
 
-    def test_providesIEventLog(self, store: IStore) -> None:
+    def test_provides_i_event_log(self, store: IStore) -> None:
         assert verifyObject(IEventLog, store)
 
     @pytest_twisted.ensureDeferred

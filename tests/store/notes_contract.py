@@ -21,7 +21,7 @@ def note(noteId: str = "n1", text: str = "Rebooted after the kernel update.") ->
 class NoteContract:
     """Tests of :class:`INoteStore`; needs a backend (:mod:`.backends`)."""
 
-    def test_providesINoteStore(self, store: IStore) -> None:
+    def test_provides_i_note_store(self, store: IStore) -> None:
         assert verifyObject(INoteStore, store)
 
     @pytest_twisted.ensureDeferred

@@ -60,11 +60,11 @@ class RequestContract:
     async def restart(self, store: IStore) -> IStore:
         raise NotImplementedError
 
-    def test_providesIRequestStore(self, store: IStore) -> None:
+    def test_provides_i_request_store(self, store: IStore) -> None:
         assert verifyObject(IRequestStore, store)
 
     @pytest_twisted.ensureDeferred
-    async def test_addThenGet(self, store: IStore) -> None:
+    async def test_add_then_get(self, store: IStore) -> None:
         await withEntity(store, "c1")
         record = request(method="acpioff", nested={"a": [1, 2.5, True, None]})
         assert record.state is RequestState.QUEUED and len(record.id) == 36
@@ -77,7 +77,7 @@ class RequestContract:
         assert await store.getRequest(later.id) == later
 
     @pytest_twisted.ensureDeferred
-    async def test_addChecksEntityAndId(self, store: IStore) -> None:
+    async def test_add_checks_entity_and_id(self, store: IStore) -> None:
         problem = await failure(store.addRequest(request("ghost")), NotFound)
         assert "ghost" in str(problem)
         await withEntity(store, "c1")
@@ -90,7 +90,7 @@ class RequestContract:
         await failure(store.addRequest(request(x=float("nan"))), ValueError)
 
     @pytest_twisted.ensureDeferred
-    async def test_requestCommitsWithItsChangeSet(self, store: IStore) -> None:
+    async def test_request_commits_with_its_change_set(self, store: IStore) -> None:
         """An entity and a request of it, in one set: both or neither."""
         together = request("new")
         await store.apply([Put(compute("new"), expect=CREATE), AddRequest(together)])
@@ -106,7 +106,7 @@ class RequestContract:
         assert await store.getRequest("same") is None
 
     @pytest_twisted.ensureDeferred
-    async def test_listRequestsInCreationOrder(self, store: IStore) -> None:
+    async def test_list_requests_in_creation_order(self, store: IStore) -> None:
         await withEntity(store, "c1", "c2")
         made = [request("c1" if n % 3 else "c2", requestId=f"r{n}") for n in range(7)]
         for record in made:
@@ -122,7 +122,7 @@ class RequestContract:
         await failure(store.listRequests("c1", None, 0), BadRequest)
 
     @pytest_twisted.ensureDeferred
-    async def test_claimDueTakesWhatIsDueLongestFirst(self, store: IStore) -> None:
+    async def test_claim_due_takes_what_is_due_longest_first(self, store: IStore) -> None:
         await withEntity(store, "c1")
         for requestId, notBefore in [("late", 1300.0), ("b", 1100.0), ("a", 1000.0),
                                      ("future", 9000.0), ("c", 1200.0)]:
@@ -140,7 +140,7 @@ class RequestContract:
         assert await store.claimDue("node-b", 1500.0, 0, LEASE) == []
 
     @pytest_twisted.ensureDeferred
-    async def test_expiredLeaseIsClaimedWithItsCheckpoint(self, store: IStore) -> None:
+    async def test_expired_lease_is_claimed_with_its_checkpoint(self, store: IStore) -> None:
         """A node that stops renewing is taken for dead: its work goes to another, with the
         progress and checkpoint it saved."""
         await withEntity(store, "c1")
@@ -162,7 +162,7 @@ class RequestContract:
                                    message="done"), Conflict)
 
     @pytest_twisted.ensureDeferred
-    async def test_checkpointSavesAndRenews(self, store: IStore) -> None:
+    async def test_checkpoint_saves_and_renews(self, store: IStore) -> None:
         await withEntity(store, "c1")
         await store.addRequest(request(requestId="r"))
         [claimed] = await store.claimDue("n", 1000.0, 1, LEASE)
@@ -201,7 +201,7 @@ class RequestContract:
                                    message="again"), Conflict)
 
     @pytest_twisted.ensureDeferred
-    async def test_finishCommitsEntityChangesWithTheEnd(self, store: IStore) -> None:
+    async def test_finish_commits_entity_changes_with_the_end(self, store: IStore) -> None:
         await withEntity(store, "c1")
         await store.addRequest(request(requestId="r"))
         await store.claimDue("n", 1000.0, 1, LEASE)
@@ -227,7 +227,7 @@ class RequestContract:
         assert after is not None and after.attributes["occi.compute.state"] == "inactive"
 
     @pytest_twisted.ensureDeferred
-    async def test_releaseWaitsAgain(self, store: IStore) -> None:
+    async def test_release_waits_again(self, store: IStore) -> None:
         await withEntity(store, "c1")
         await store.addRequest(request(requestId="r"))
         await store.claimDue("n", 1000.0, 1, LEASE)
@@ -271,7 +271,7 @@ class RequestContract:
         await failure(store.cancel("none", 1010.0), NotFound)
 
     @pytest_twisted.ensureDeferred
-    async def test_nextDue(self, store: IStore) -> None:
+    async def test_next_due(self, store: IStore) -> None:
         assert await store.nextDue(0.0) is None
         await withEntity(store, "c1")
         await store.addRequest(request(requestId="soon", notBefore=2000.0))
@@ -287,7 +287,7 @@ class RequestContract:
         assert await store.nextDue(1001.0) == 3000.0
 
     @pytest_twisted.ensureDeferred
-    async def test_releaseNodeFreesWhatItRan(self, store: IStore) -> None:
+    async def test_release_node_frees_what_it_ran(self, store: IStore) -> None:
         await withEntity(store, "c1")
         for requestId in ["mine", "theirs", "asked"]:
             await store.addRequest(request(requestId=requestId))
@@ -304,7 +304,7 @@ class RequestContract:
         assert theirs is not None and theirs.claimedBy == "them"
 
     @pytest_twisted.ensureDeferred
-    async def test_requestsSurviveRestart(self, store: IStore) -> None:
+    async def test_requests_survive_restart(self, store: IStore) -> None:
         await withEntity(store, "c1")
         await store.addRequest(request(requestId="r", notBefore=5000.0))
         await store.addRequest(request(requestId="s"))
@@ -316,7 +316,7 @@ class RequestContract:
         assert await again.nextDue(1001.0) == 1001.0 + LEASE
 
     @pytest_twisted.ensureDeferred
-    async def test_stoppedStoreRefusesRequests(self, store: IStore) -> None:
+    async def test_stopped_store_refuses_requests(self, store: IStore) -> None:
         await store.stop()
         await failure(store.getRequest("r"), StoreUnavailable)
         await failure(store.claimDue("n", 0.0, 1, LEASE), StoreUnavailable)

@@ -13,7 +13,7 @@ from occi_twisted.store.interface import IStore, ISubscriptionStore
 class SubscriptionContract:
     """Tests of :class:`ISubscriptionStore`; needs a backend (:mod:`.backends`)."""
 
-    def test_providesISubscriptionStore(self, store: IStore) -> None:
+    def test_provides_i_subscription_store(self, store: IStore) -> None:
         assert verifyObject(ISubscriptionStore, store)
 
     @pytest_twisted.ensureDeferred

@@ -18,7 +18,7 @@ from .requests_contract import RequestContract
 from .subscriptions_contract import SubscriptionContract
 
 
-def test_providesIStore() -> None:
+def test_provides_i_store() -> None:
     assert verifyObject(IStore, MemoryStore(Registry.standard()))
 
 

@@ -36,7 +36,7 @@ from .subscriptions_contract import SubscriptionContract
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_providesIStore() -> None:
+def test_provides_i_store() -> None:
     assert verifyObject(IStore, sqliteStore(Path("unused.sqlite3")))
 
 
@@ -72,7 +72,7 @@ class TestSQLiteStore(InSQLite):
     """What only a durable store does, beside the contracts."""
 
     @pytest_twisted.ensureDeferred
-    async def test_filesAreRealAndInWALMode(self, store: IStore) -> None:
+    async def test_files_are_real_and_in_wal_mode(self, store: IStore) -> None:
         await store.apply(creates(compute("c1")))
         assert self.path.is_file()
         with sqlite3.connect(self.path) as db:
@@ -83,7 +83,7 @@ class TestSQLiteStore(InSQLite):
         db.close()
 
     @pytest_twisted.ensureDeferred
-    async def test_concurrentChangeSetsCommitInGroups(self, store: IStore) -> None:
+    async def test_concurrent_change_sets_commit_in_groups(self, store: IStore) -> None:
         assert isinstance(store, SQLiteStore)
         await store.apply(creates(compute("taken")))
         before, synced = store.commits, store.syncs
@@ -102,7 +102,7 @@ class TestSQLiteStore(InSQLite):
         assert await again.get("half-done") is None
 
     @pytest_twisted.ensureDeferred
-    async def test_readAfterAcknowledgementSeesTheWrite(self, store: IStore) -> None:
+    async def test_read_after_acknowledgement_sees_the_write(self, store: IStore) -> None:
         """The read connection is another connection: it must see each write once acknowledged,
         however many are in flight."""
 
@@ -114,7 +114,7 @@ class TestSQLiteStore(InSQLite):
         assert [entity.id if entity else None for entity in seen] == [f"c{n}" for n in range(50)]
 
     @pytest_twisted.ensureDeferred
-    async def test_deepPagesUseTheKeys(self, store: IStore) -> None:
+    async def test_deep_pages_use_the_keys(self, store: IStore) -> None:
         """Keyset paging: every plan seeks to the cursor in an index (``seq>?``) and never
         scans a table; a merge of several walks sorts only what each took."""
         await store.apply(creates(compute("c1"), network("n1")))
@@ -134,7 +134,7 @@ class TestSQLiteStore(InSQLite):
         db.close()
 
     @pytest_twisted.ensureDeferred
-    async def test_unusablePathFailsStartInOneLine(self, tmp_path: Path) -> None:
+    async def test_unusable_path_fails_start_in_one_line(self, tmp_path: Path) -> None:
         aFile = tmp_path / "file"
         aFile.write_text("not a directory")
         for path in [aFile / "store.sqlite3", tmp_path]:
@@ -145,7 +145,7 @@ class TestSQLiteStore(InSQLite):
         assert "not a database" in str(problem) and "\n" not in str(problem)
 
     @pytest_twisted.ensureDeferred
-    async def test_newerSchemaIsRefused(self, tmp_path: Path) -> None:
+    async def test_newer_schema_is_refused(self, tmp_path: Path) -> None:
         path = tmp_path / "store.sqlite3"
         with sqlite3.connect(path) as db:
             db.execute("PRAGMA user_version = 99")
@@ -154,7 +154,7 @@ class TestSQLiteStore(InSQLite):
         assert "schema version 99" in str(problem)
 
     @pytest_twisted.ensureDeferred
-    async def test_linkRulesHoldAcrossConcurrentSets(self, store: IStore) -> None:
+    async def test_link_rules_hold_across_concurrent_sets(self, store: IStore) -> None:
         """A link and the deletion of its source, in flight together: one order wins, and
         never a link without its source."""
         await store.apply(creates(compute("c"), network("n")))
@@ -190,7 +190,7 @@ CRASH_WRITER = ROOT / "tests" / "store" / "crash_writer.py"
 
 
 @pytest_twisted.ensureDeferred
-async def test_acknowledgedWritesSurviveSIGKILL(tmp_path: Path) -> None:
+async def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     """A writer process prints each id once its create is acknowledged; killed mid-way, every
     printed id must be in the store when it is opened again.  (The reactor is blocked while
     this reads the child's output: nothing else runs meanwhile.)"""

@@ -20,7 +20,7 @@ from .requests_contract import LEASE, request, withEntity
 
 
 @pytest_twisted.ensureDeferred
-async def test_twoStoresOnOneFileNeverClaimTheSameRequest(tmp_path: Path) -> None:
+async def test_two_stores_on_one_file_never_claim_the_same_request(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite3"
     first, second = sqliteStore(path), sqliteStore(path)
     await first.start()
@@ -69,7 +69,7 @@ def _plans(db: sqlite3.Connection, statements: list[tuple[str, tuple[object, ...
 
 
 @pytest_twisted.ensureDeferred
-async def test_claimsAndDueTimesReadOnlyThePartialIndexes(tmp_path: Path) -> None:
+async def test_claims_and_due_times_read_only_the_partial_indexes(tmp_path: Path) -> None:
     store = sqliteStore(tmp_path / "store.sqlite3")
     await store.start()
     await store.stop()
@@ -88,7 +88,7 @@ async def test_claimsAndDueTimesReadOnlyThePartialIndexes(tmp_path: Path) -> Non
 
 
 @pytest_twisted.ensureDeferred
-async def test_pendingRequestsStayOnDisk(tmp_path: Path) -> None:
+async def test_pending_requests_stay_on_disk(tmp_path: Path) -> None:
     """100,000 requests wait; claiming five reads five, and the next due time one."""
     path = tmp_path / "store.sqlite3"
     store = sqliteStore(path)
@@ -124,7 +124,7 @@ async def test_pendingRequestsStayOnDisk(tmp_path: Path) -> None:
 
 
 @pytest_twisted.ensureDeferred
-async def test_storeOfTheFirstSchemaIsUpgraded(tmp_path: Path) -> None:
+async def test_store_of_the_first_schema_is_upgraded(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite3"
     with sqlite3.connect(path) as db:
         db.executescript(MIGRATIONS[0])
