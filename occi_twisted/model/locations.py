@@ -116,7 +116,7 @@ class Log(Place):
 
 
 @dataclass(frozen=True)
-class Below(Place):
+class _Below(Place):
     """A sub-resource collection of the entity ``{collection}{entityId}``."""
 
     collection: str
@@ -128,14 +128,14 @@ class Below(Place):
 
 
 @dataclass(frozen=True)
-class Requests(Below):
+class Requests(_Below):
     """``{entity}/requests`` (with or without the last ``/``) or one request."""
 
     requestId: str | None = None
 
 
 @dataclass(frozen=True)
-class Notes(Below):
+class Notes(_Below):
     """``{entity}/notes/`` or one note."""
 
     noteId: str | None = None

@@ -49,21 +49,12 @@ def byId(db: sqlite3.Connection, eventId: str) -> Event | None:
 def page(db: sqlite3.Connection, node: str, requestId: str | None, before: int | None,
          limit: int, *, owner: str | None = None) -> EventPage:
     """Newest first, through the index of the node's kind."""
-    conditions: list[str] = []
-    values: list[object] = []
-    if requestId is not None:
-        conditions.append("request_id = ?")
-        values.append(requestId)
-    if owner is not None:
-        conditions.append("owner = ?")
-        values.append(owner)
-    if node != "/":
-        conditions.append("collection = ?" if node.endswith("/") else "location = ?")
-        values.append(node)
-    if before is not None:
-        conditions.append("seq < ?")
-        values.append(before)
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    where, values = _where({
+        "request_id = ?": requestId,
+        "owner = ?": owner,
+        "collection = ?" if node.endswith("/") else "location = ?": None if node == "/" else node,
+        "seq < ?": before,
+    })
     rows = db.execute(
         f"SELECT seq, {_COLUMNS} FROM events {where} ORDER BY seq DESC LIMIT ?",
         (*values, limit + 1),
@@ -99,17 +90,15 @@ def unsubscribe(db: sqlite3.Connection, node: str, jid: str, subid: str | None) 
 
 def subscriptions(db: sqlite3.Connection, node: str | None, jid: str | None
                   ) -> list[Subscription]:
-    conditions: list[str] = []
-    values: list[object] = []
-    if node is not None:
-        conditions.append("node = ?")
-        values.append(node)
-    if jid is not None:
-        conditions.append("jid = ?")
-        values.append(jid)
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    where, values = _where({"node = ?": node, "jid = ?": jid})
     rows = db.execute(
         f"SELECT node, jid, subid, options, created FROM subscriptions {where}"
         " ORDER BY created, node, jid", values).fetchall()
     return [Subscription(row[0], row[1], row[2], json.loads(row[3]), float(row[4]))
             for row in rows]
+
+
+def _where(conditions: dict[str, object]) -> tuple[str, list[object]]:
+    """A WHERE clause of the conditions whose value is not ``None``, and its values."""
+    kept = {condition: value for condition, value in conditions.items() if value is not None}
+    return (f"WHERE {' AND '.join(kept)}" if kept else ""), list(kept.values())

@@ -86,6 +86,8 @@ class SQLiteStore(Notifying, RequestMethods):
         self._reader: sqlite3.Connection | None = None
         self._decoded: dict[str, Entity] = {}
         self._notices = Notices(self._clock)
+        #: The last event the listeners were told of.
+        self._told = 0
 
     @property
     def commits(self) -> int:
@@ -331,7 +333,11 @@ class SQLiteStore(Notifying, RequestMethods):
         return written
 
     def _written(self, result: _T) -> _T:
-        self._notices.changed()
+        """After a write is durable: tell the listeners if there are durable events they
+        were not told of."""
+        if self._writer is not None and self._writer.durableMark > self._told:
+            self._told = self._writer.durableMark
+            self._notices.changed()
         return result
 
     def _entity(self, text: str) -> Entity:
