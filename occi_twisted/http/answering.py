@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from email.utils import formatdate, parsedate_to_datetime
 
 from twisted.internet.interfaces import IReactorTime
@@ -14,7 +15,7 @@ from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
 from .. import __version__
-from ..model import Entity, Registry
+from ..model import Entity, Kind, Registry
 from ..model.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -53,7 +54,8 @@ class Answering:
     def __init__(self, registry: Registry, baseURL: str | None, clock: IReactorTime) -> None:
         self.registry = registry
         self.clock = clock
-        self._base = RenderContext(baseURL, clock.seconds) if baseURL is not None else None
+        self._base = (RenderContext(baseURL, clock.seconds, kindAt=self.kindAt)
+                      if baseURL is not None else None)
         self._contexts: dict[tuple[bool, str], RenderContext] = {}
 
     async def respond(self, request: IRequest, handler: Handler) -> bytes | None:
@@ -142,8 +144,15 @@ class Answering:
             if len(self._contexts) > 256:
                 self._contexts.clear()  # many host names: a scan, not worth remembering
             context = self._contexts[key] = RenderContext(
-                f"{'https' if key[0] else 'http'}://{host}", self.clock.seconds)
+                f"{'https' if key[0] else 'http'}://{host}", self.clock.seconds,
+                kindAt=self.kindAt)
         return context
+
+    def kindAt(self, location: str) -> str | None:
+        """The kind of the resource at ``location``: the kind whose collection holds it."""
+        collection = location.rpartition("/")[0] + "/"
+        kind = self.registry.atLocation(collection) if location.startswith("/") else None
+        return kind.identifier if isinstance(kind, Kind) else None
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -274,12 +283,17 @@ def checkIfMatch(request: IRequest, entity: Entity) -> None:
                                  "again and retry.")
 
 
-def collect(renderer: Renderer, views: Sequence[EntityView], context: RenderContext) -> Rendered:
-    """A whole listing as one rendering, for renderings that cannot stream (or one page)."""
+def collect(renderer: Renderer, views: Sequence[EntityView], context: RenderContext,
+            *, ofLinks: bool = False) -> Rendered:
+    """A whole listing as one rendering, for renderings that cannot stream (or one page).
+
+    ``ofLinks``: the listing is of link kinds only, which says what it is when empty.
+    """
     if not renderer.streams:
         return renderer.locations([v.entity.location for v in views], context)
     resources = [v for v in views if not v.entity.isLink]
     links = [v for v in views if v.entity.isLink]
+    context = replace(context, linksOnly=not resources and (bool(links) or ofLinks))
     body = renderer.collectionStart(context) + b"".join(
         renderer.collectionItem(view, i == 0, context)
         for group in (resources, links) for i, view in enumerate(group)

@@ -17,17 +17,6 @@ def known(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-LINK_COLLECTIONS = known(
-    'JSON link collections (/networkinterface/, /storagelink/, /link/, a mixin collection of '
-    'links) render an empty "resources" array beside "links", and an empty one renders '
-    '{"resources": []} without "links"; GFD.225 link_collection is {"links": [...]} and '
-    'nothing else (required: links; additionalProperties: false)')
-
-EMPTY_ARRAYS = known(
-    'Empty arrays are rendered ("mixins": [], "actions": [], "links": [] in resources and '
-    'links; "kinds"/"mixins"/"actions": [] in a filtered query interface): rOCCI-core\'s '
-    'schema says minItems 1, and GFD.225 gives these members multiplicity 0..1: leave them out')
-
 MIXIN_COLLECTION_ANSWERS = known(
     'POST, PUT and DELETE on a mixin collection answer with a message ("1 entities changed in '
     '/tagged/.", in JSON {"message": ...}, in text/occi no X-OCCI-Location) instead of the '
@@ -55,11 +44,6 @@ CONTROL_ESCAPES = known(
     'RFC 7230 reads that as the letter n, and a quoted-string cannot hold a raw newline: '
     'the value is accepted on input but no text rendering gives it back (refuse such values, '
     'or render them losslessly)')
-
-STANDALONE_LINK_SOURCE = known(
-    'A link rendered on its own (GET /networkinterface/{id}, link collections) has a '
-    '"source" without "kind"; the same link embedded in its resource carries the source\'s '
-    'kind (GFD.225 link source/target rendering)')
 
 JSON_PUT_BACK = known(
     'PUT back of a resource\'s JSON rendering answers 409 "An entity with the id ... already '
