@@ -15,7 +15,6 @@ from tests.http.support import BASE, INFRA, Client
 from .corpus import EXCHANGES, JSON, OCCI, PLAIN, corpus
 from .defects import (
     ACCEPT_HEADER,
-    ACTION_LINKS_WITHOUT_TARGET,
     ALLOW_HEADERS,
     ATOM_PUT_BACK,
     BARE_MIXIN,
@@ -295,7 +294,6 @@ async def test_log_entries_are_negotiated() -> None:
 # -- what independent parsers need ------------------------------------------------------------
 
 
-@ACTION_LINKS_WITHOUT_TARGET
 @pytest_twisted.ensureDeferred
 async def test_every_link_carries_a_target() -> None:
     """ooi 1.2.0 reads a Link only with ``occi.core.target`` (its ``TextParser.parse_links``
