@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from email.utils import formatdate, parsedate_to_datetime
 
 from twisted.internet.interfaces import IReactorTime
@@ -60,7 +61,8 @@ class Answering:
     def __init__(self, registry: Registry, baseURL: str | None, clock: IReactorTime) -> None:
         self.registry = registry
         self.clock = clock
-        self._base = RenderContext(baseURL, clock.seconds) if baseURL is not None else None
+        self._base = (RenderContext(baseURL, clock.seconds, kindAt=self.kindAt)
+                      if baseURL is not None else None)
         self._contexts: dict[tuple[bool, str | None], RenderContext] = {}
         self._negotiated: dict[tuple[str | None, str | None, bool],
                                tuple[Renderer, bool]] = {}
@@ -174,12 +176,18 @@ class Answering:
         if not host or not _hostName(host):
             # No usable name: the address it came to (not remembered, it has no name).
             return RenderContext(f"{scheme}://127.0.0.1:{request.getHost().port}",
-                                 self.clock.seconds)
+                                 self.clock.seconds, kindAt=self.kindAt)
         if len(self._contexts) > 256:
             self._contexts.clear()  # many host names: a scan, not worth remembering
-        context = self._contexts[secure, host] = RenderContext(f"{scheme}://{host}",
-                                                               self.clock.seconds)
+        context = self._contexts[secure, host] = RenderContext(
+            f"{scheme}://{host}", self.clock.seconds, kindAt=self.kindAt)
         return context
+
+    def kindAt(self, location: str) -> str | None:
+        """The kind of the resource at ``location``: the kind whose collection holds it."""
+        collection = location.rpartition("/")[0] + "/"
+        kind = self.registry.atLocation(collection) if location.startswith("/") else None
+        return kind.identifier if isinstance(kind, Kind) else None
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -215,14 +223,16 @@ class Answering:
         return prepared.body
 
     def sendListing(self, request: IRequest, renderer: Renderer, context: RenderContext,
-                    entities: Sequence[Entity], links: Mapping[str, Sequence[Entity]]) -> bytes:
+                    entities: Sequence[Entity], links: Mapping[str, Sequence[Entity]], *,
+                    ofLinks: bool = False) -> bytes:
         """A whole listing of ``entities`` (with their ``links``), rendered again only if
-        one of them changed."""
+        one of them changed; ``ofLinks`` as for :func:`collect`."""
         if type(context) is not RenderContext:  # a page: it shows more than the entities
-            return self.send(request, collect(renderer, viewsOf(entities, links), context))
+            return self.send(request, collect(renderer, viewsOf(entities, links), context,
+                                              ofLinks=ofLinks))
         rendered = self._renditions.listing(
-            (parts.pathOf(request), renderer.mediaType, context), entities, links,
-            lambda: collect(renderer, viewsOf(entities, links), context))
+            (parts.pathOf(request), renderer.mediaType, context, ofLinks), entities, links,
+            lambda: collect(renderer, viewsOf(entities, links), context, ofLinks=ofLinks))
         return self.send(request, rendered)
 
     def ok(self, request: IRequest, message: str) -> bytes:
@@ -339,14 +349,19 @@ def checkIfMatch(request: IRequest, entity: Entity) -> None:
                                  "again and retry.")
 
 
-def collect(renderer: Renderer, views: Sequence[EntityView], context: RenderContext) -> Rendered:
-    """A whole listing as one rendering, for renderings that cannot stream (or one page)."""
+def collect(renderer: Renderer, views: Sequence[EntityView], context: RenderContext,
+            *, ofLinks: bool = False) -> Rendered:
+    """A whole listing as one rendering, for renderings that cannot stream (or one page).
+
+    ``ofLinks``: the listing is of link kinds only, which says what it is when empty.
+    """
     if not renderer.streams:
         return renderer.locations([v.entity.location for v in views], context)
     resources: list[EntityView] = []
     links: list[EntityView] = []
     for view in views:
         (links if isLink(view.entity) else resources).append(view)
+    context = replace(context, linksOnly=not resources and (bool(links) or ofLinks))
     body = renderer.collectionStart(context) + b"".join(
         renderer.collectionItem(view, i == 0, context)
         for group in (resources, links) for i, view in enumerate(group)

@@ -84,19 +84,30 @@ class Listings(Room):
                 url = context.absolute(f"{path}?page={at}&number={number}")
                 request.responseHeaders.addRawHeader(b"Link", f'<{url}>; rel="{rel}"'.encode())
             views = await self.views(entities, withLinks)
-            return self.answering.send(request, collect(renderer, views, context))
+            return self.answering.send(request, collect(renderer, views, context,
+                                                        ofLinks=self._ofLinks(self._groups(query))))
         groups = self._groups(query)
         firstPage = await self.store.page(groups[0], None, STREAM_BATCH) if groups else None
+        if len(groups) == 2 and firstPage is not None and not firstPage.entities \
+                and firstPage.cursor is None:
+            # No resource: if there are links, the listing is of links (GFD.225 names a
+            # collection by what it holds).
+            linkPage = await self.store.page(groups[1], None, STREAM_BATCH)
+            if linkPage.entities:
+                groups, firstPage = groups[1:], linkPage
+        ofLinks = self._ofLinks(groups)
         if firstPage is None or (firstPage.cursor is None and len(groups) == 1):
             whole = firstPage.entities if firstPage else []
             links = await self._linksOf(whole) if withLinks else {}
-            return self.answering.sendListing(request, renderer, context, whole, links)
+            return self.answering.sendListing(request, renderer, context, whole, links,
+                                              ofLinks=ofLinks)
         if not renderer.streams:
             views = []
             for group in groups:
                 views.extend(await self.views([e async for e in self.entities(group)],
                                               withLinks))
             return self.answering.send(request, collect(renderer, views, context))
+        context = replace(context, linksOnly=ofLinks)
         request.setHeader(b"Content-Type", contentType(renderer).encode())
         request.setHeader(b"Vary", b"Accept")
         if request.method == b"HEAD":
@@ -151,6 +162,10 @@ class Listings(Room):
             resources = frozenset(k for k in kinds if not self._isLinkKind(k))
             split = self._split[query.kinds] = (resources, kinds - resources)
         return [replace(query, kinds=group) for group in split if group]
+
+    def _ofLinks(self, groups: Sequence[Query]) -> bool:
+        """Whether the groups of a listing (see :meth:`_groups`) are of links only."""
+        return bool(groups) and self._isLinkKind(next(iter(groups[0].kinds)))
 
     def _isLinkKind(self, identifier: str) -> bool:
         kind = self.registry.get(identifier)

@@ -81,6 +81,10 @@ def _epoch() -> float:
     return 0.0
 
 
+def _unknownKind(location: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class RenderContext:
     """What a renderer needs beyond the model objects.
@@ -91,10 +95,20 @@ class RenderContext:
     ``clock`` says when the answer is made (seconds since the epoch), for the renderings that
     state it (an Atom feed's ``updated``): the server gives its own clock, so that no rendering
     reads the wall clock; without one it is the epoch.
+
+    ``linksOnly`` says that a listing holds links and no resource (or, empty, is a listing of
+    link kinds): GFD.225 names a collection by what it holds (``{"links": [...]}``), and a
+    streamed rendering must know it before its first piece.
+
+    ``kindAt`` names the kind of the resource at a location of this server (None when it
+    cannot say): a link records its target's kind but not its source's, which GFD.225
+    renders beside the source's location wherever the link is rendered.
     """
 
     base: str
     clock: Callable[[], float] = _epoch
+    linksOnly: bool = False
+    kindAt: Callable[[str], str | None] = _unknownKind
 
     def absolute(self, location: str) -> str:
         """``location`` as an absolute URI; URIs that already have a scheme pass unchanged."""
@@ -138,9 +152,11 @@ class Renderer(Protocol):
 
     The order of the pieces: the HTTP layer yields every *resource* of a listing before any
     *link*, and passes ``first=True`` for the first resource and again for the first link.
-    GFD.225 renders a collection as ``{"resources": [...], "links": [...]}``, so a rendering
-    that groups by sort must learn where one group ends and the next begins, and the pieces
-    are stateless.  Renderings that do not group simply ignore ``first`` where it repeats.
+    GFD.225 renders a collection as ``{"resources": [...]}``, ``{"links": [...]}`` or, mixed,
+    both, so a rendering that groups by sort must learn where one group ends and the next
+    begins, and the pieces are stateless: the context's ``linksOnly`` says whether a
+    ``resources`` group comes at all.  Renderings that do not group simply ignore ``first``
+    where it repeats.
     """
 
     mediaType: str

@@ -453,20 +453,30 @@ def _encode(value: object) -> bytes:
 _actions = ByCategories(lambda entity: tuple(entity.actions()))
 
 
+def _entityMembers(entity: Entity, members: frozenset[str]) -> dict[str, object]:
+    """What resources and links render alike.  ``mixins`` and ``actions`` are left out when
+    empty: GFD.225 gives them multiplicity 0..1, and rOCCI-core's schema refuses an empty
+    array (minItems 1)."""
+    rendered: dict[str, object] = {"kind": entity.kind.identifier}
+    if entity.mixins:
+        rendered["mixins"] = [mixin.identifier for mixin in entity.mixins]
+    rendered["attributes"] = {k: v for k, v in entity.attributes.items() if k not in members}
+    actions = _actions(entity)
+    if actions:
+        rendered["actions"] = actions
+    rendered["id"] = entity.id
+    return rendered
+
+
 def resourceObject(
     entity: Entity, links: Sequence[Entity], context: RenderContext
 ) -> dict[str, object]:
     """A resource as GFD.225 section 3.1.1 declares it, its links in full."""
     attributes = entity.attributes
     kind = entity.kind.identifier
-    rendered: dict[str, object] = {
-        "kind": kind,
-        "mixins": [mixin.identifier for mixin in entity.mixins],
-        "attributes": {k: v for k, v in attributes.items() if k not in _RESOURCE_MEMBERS},
-        "actions": _actions(entity),
-        "id": entity.id,
-        "links": [linkObject(link, context, kind) for link in links],
-    }
+    rendered = _entityMembers(entity, _RESOURCE_MEMBERS)
+    if links:
+        rendered["links"] = [linkObject(link, context, kind) for link in links]
     summary = attributes.get(_SUMMARY)
     if summary is not None:
         rendered["summary"] = summary
@@ -482,25 +492,23 @@ def linkObject(
     """A link as GFD.225 section 3.1.2 declares it.
 
     ``sourceKind`` is the kind of the source resource when the caller knows it (a link
-    rendered inside its source); the link itself does not record it.
+    rendered inside its source); the link itself does not record it, so alone it is the
+    context's to say.
     """
     attributes = link.attributes
-    source: dict[str, object] = {"location": context.absolute(str(attributes.get(_SOURCE, "")))}
+    sourceLocation = str(attributes.get(_SOURCE, ""))
+    source: dict[str, object] = {"location": context.absolute(sourceLocation)}
+    if sourceKind is None:
+        sourceKind = context.kindAt(sourceLocation)
     if sourceKind is not None:
         source["kind"] = sourceKind
     target: dict[str, object] = {"location": context.absolute(str(attributes.get(_TARGET, "")))}
     targetKind = attributes.get(_TARGET_KIND)
     if targetKind is not None:
         target["kind"] = targetKind
-    rendered: dict[str, object] = {
-        "kind": link.kind.identifier,
-        "mixins": [mixin.identifier for mixin in link.mixins],
-        "attributes": {k: v for k, v in attributes.items() if k not in _LINK_MEMBERS},
-        "actions": _actions(link),
-        "id": link.id,
-        "source": source,
-        "target": target,
-    }
+    rendered = _entityMembers(link, _LINK_MEMBERS)
+    rendered["source"] = source
+    rendered["target"] = target
     title = attributes.get(_TITLE)
     if title is not None:
         rendered["title"] = title
@@ -601,7 +609,9 @@ class JSONRenderer:
                 mixins.append(categoryObject(category, context))
             elif isinstance(category, Action):
                 actions.append(categoryObject(category, context))
-        return self._rendered({"kinds": kinds, "mixins": mixins, "actions": actions})
+        # Empty members are left out, as in entities (GFD.225: 0..1; rOCCI-core: minItems 1).
+        rendered = {"kinds": kinds, "mixins": mixins, "actions": actions}
+        return self._rendered({name: found for name, found in rendered.items() if found})
 
     def locations(self, locations: Sequence[str], context: RenderContext) -> Rendered:
         return self._rendered([context.absolute(location) for location in locations])
@@ -610,19 +620,24 @@ class JSONRenderer:
         return self._rendered({"message": text})
 
     def collectionStart(self, context: RenderContext) -> bytes:
-        return b'{"resources":['
+        """GFD.225's ``link_collection`` when the listing holds only links, else its
+        ``resource_collection`` (an empty listing keeps the one member the schema requires)."""
+        return b'{"links":[' if context.linksOnly else b'{"resources":['
 
     def collectionItem(self, view: EntityView, first: bool, context: RenderContext) -> bytes:
         """One entity of a streamed collection.
 
         Resources come first, in ``resources``; the first link closes that array and opens
-        ``links`` (see :class:`~occi_twisted.renderings.document.Renderer` for the order the
-        HTTP layer keeps).
+        ``links``, unless the listing is of links only (see
+        :class:`~occi_twisted.renderings.document.Renderer` for the order the HTTP layer
+        keeps).
         """
         encoded = _encode(entityObject(view, context))
-        if _isLink(view.entity):
-            return (b'],"links":[' if first else b",") + encoded
-        return encoded if first else b"," + encoded
+        if not first:
+            return b"," + encoded
+        if _isLink(view.entity) and not context.linksOnly:
+            return b'],"links":[' + encoded
+        return encoded
 
     def collectionEnd(self, context: RenderContext) -> bytes:
         return b"]}\n"

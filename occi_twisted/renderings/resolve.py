@@ -7,6 +7,7 @@ not exist.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -23,6 +24,23 @@ from ..model import (
 )
 from ..model.errors import BadRequest, InvalidAttribute, UnknownCategory
 from .document import CategoryRef, Document, LinkRef
+
+#: Control characters but the tab: an RFC 7230 quoted-string has no spelling for them, not
+#: even as a quoted-pair, so no text rendering could give such a value back.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def carried(attributes: Mapping[str, object]) -> dict[str, object]:
+    """``attributes``, once no string among them holds a control character (a line break,
+    say): refused here, at input and in every rendering alike, rather than stored and then
+    rendered lossily by the text renderings.  Lists and hashes travel as JSON text, which
+    escapes them, and are let through."""
+    for name, value in attributes.items():
+        if isinstance(value, str) and _CONTROL.search(value):
+            raise InvalidAttribute(
+                name, "holds a control character (a line break, say), which the text "
+                "renderings cannot carry; only the tab is allowed")
+    return dict(attributes)
 
 
 @dataclass(frozen=True)
@@ -103,7 +121,7 @@ def describeEntity(document: Document, registry: Registry) -> Description:
     return Description(
         kind=kind,
         mixins=tuple(mixins),
-        attributes=dict(document.attributes),
+        attributes=carried(document.attributes),
         links=links,
         location=document.locations[0] if document.locations else None,
     )
@@ -124,7 +142,7 @@ def _describeLink(link: LinkRef, registry: Registry) -> LinkDescription:
         target=localPath(link.target, registry),
         kind=kind,
         mixins=tuple(mixins),
-        attributes=dict(link.attributes),
+        attributes=carried(link.attributes),
         location=localPath(link.location, registry) if link.location else None,
     )
 
@@ -161,7 +179,7 @@ def describeInvocation(
     if chosen.identifier not in offered:
         raise BadRequest(f"Action {chosen.term} is not offered here.")
     values: dict[str, Value] = {}
-    for name, raw in document.attributes.items():
+    for name, raw in carried(document.attributes).items():
         definition = chosen.attribute(name)
         if definition is None:
             raise InvalidAttribute(name, f"is not a parameter of the {chosen.term} action")

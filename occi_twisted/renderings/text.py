@@ -23,9 +23,15 @@ Attribute values are typed by their spelling: a quoted string is a ``str``, ``2`
 ``2.0`` or ``1e3`` a ``float``, ``true``/``false`` a ``bool``; anything else bare is taken as the
 string it spells.  Lists and hashes travel as quoted JSON text; the model decides.
 
-Quoted strings use the RFC 7230 escapes ``\\"`` and ``\\\\`` plus, so that any string survives one
-line, ``\\n``, ``\\r``, ``\\t`` and ``\\uXXXX`` for other control characters (and, in headers,
-for everything beyond ASCII).
+Quoted strings are RFC 7230's ``quoted-string``, read and written alike: a backslash quotes
+the one character after it (``\\"``, ``\\\\``; ``\\n`` is the letter ``n``), and there is no
+other escape.  Characters beyond ASCII are written as they are, in UTF-8: in a ``text/plain``
+body, and in ``text/occi`` header fields, where RFC 7230 calls those octets ``obs-text`` and
+lets a quoted-string hold them.  RFC 8187's ``title*=UTF-8''caf%C3%A9`` was not chosen: it is
+defined for parameters only (an attribute value is not one), no OCCI client reads it, and it
+would make the header rendering differ from the body rendering for the same value.  A
+quoted-string cannot hold a control character (but a tab) at all, so the model refuses string
+values with one on input (400, whatever the rendering); see :func:`quoted`.
 
 Writing follows GFD.229 and what pOCCI 1.0.3 (the compliance tester) can read:
 
@@ -38,8 +44,12 @@ Writing follows GFD.229 and what pOCCI 1.0.3 (the compliance tester) can read:
 * Floats are written positionally, never with an exponent (pOCCI reads ``[0-9.+-]+`` only),
   and always with a ``.``, so that they read back as floats, exactly.
 * Lines end in CRLF (the ABNF's ``CRLF``).
-* Action links ``</compute/1?action=stop>; rel="...#stop"`` follow the links; a client that
-  sends them back (GET, edit, PUT) is not asking for a link, so the parsers drop them.
+* Action links follow the links, in GFD.229's full Link form (section 3.2's ``link-value``,
+  not the bare ``ActionLink``): ``</compute/1?action=stop>; rel="...#stop";
+  category="...#stop"; occi.core.target="/compute/1?action=stop"``.  The bare form breaks
+  ooi's parser, which reads a Link only with its ``rel`` and ``occi.core.target``; the full
+  form is valid GFD.229 and every parser tried reads it.  A client that sends them back (GET,
+  edit, PUT) is not asking for a link, so the parsers drop them.
 
 Rendering is on the hot path of every GET: a category's rendering is cached per category
 object, an entity's action links per set of categories, and values are escaped only when they
@@ -109,12 +119,8 @@ _PARAMETER = re.compile(r"[ \t]*([A-Za-z0-9_][A-Za-z0-9_.:-]*)[ \t]*=[ \t]*")
 _ATTRIBUTE_DEFINITION = re.compile(
     r"[ \t]*([A-Za-z0-9_][A-Za-z0-9_.:-]{0,254})(?:\{([^{}]*)\})?[ \t]*"
 )
-_ESCAPE = re.compile(
-    r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})"
-    r"|u([0-9a-fA-F]{4})|(.))",
-    re.S,
-)
-_ESCAPED_CHARACTERS = {"n": "\n", "r": "\r", "t": "\t"}
+#: RFC 7230's quoted-pair: a backslash and the character it stands for.
+_QUOTED_PAIR = re.compile(r"\\(.)", re.S)
 
 _FIELDS = {
     "category": CATEGORY,
@@ -127,10 +133,6 @@ _BODY_FIELDS = {**_FIELDS, "location": LOCATION}
 _CLASSES = frozenset({"kind", "mixin", "action"})
 _CATEGORY_PARAMETERS = ("scheme", "class", "title", "rel", "location", "attributes", "actions")
 _PROPERTIES = frozenset({"immutable", "required"})
-
-
-class _EscapeError(Exception):
-    """A ``\\u`` escape names half a surrogate pair; raised inside ``re.sub``."""
 
 
 def _split(text: str, pattern: re.Pattern[str], where: str) -> list[list[str]]:
@@ -161,24 +163,11 @@ def _split(text: str, pattern: re.Pattern[str], where: str) -> list[list[str]]:
 
 
 def _unescape(text: str, where: str) -> str:
+    """The text a quoted-string's content stands for (RFC 7230: each quoted-pair its
+    character)."""
     if "\\" not in text:
         return text
-    try:
-        return _ESCAPE.sub(_unescapeOne, text)
-    except _EscapeError:
-        fail("A quoted string holds half a UTF-16 surrogate pair as a \\u escape", where)
-
-
-def _unescapeOne(match: re.Match[str]) -> str:
-    high, low, code, char = match.groups()
-    if high is not None:
-        return chr(0x10000 + ((int(high, 16) - 0xD800) << 10) + (int(low, 16) - 0xDC00))
-    if code is not None:
-        point = int(code, 16)
-        if 0xD800 <= point <= 0xDFFF:
-            raise _EscapeError
-        return chr(point)
-    return _ESCAPED_CHARACTERS.get(char, char)
+    return _QUOTED_PAIR.sub(r"\1", text)
 
 
 def _quotedValue(raw: str, what: str, where: str) -> tuple[str, str]:
@@ -531,30 +520,27 @@ def _headerText(value: str) -> str:
 
 # -- rendering ------------------------------------------------------------------------------
 
-_NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f]')
-_NEEDS_ESCAPE_ASCII = re.compile(r'[^\x20-\x21\x23-\x5b\x5d-\x7e]')
-_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_NEEDS_CARE = re.compile(r'[\\"\x00-\x08\x0a-\x1f\x7f]')
 
 
-def _escapeOne(match: re.Match[str]) -> str:
+def _quotedPair(match: re.Match[str]) -> str:
     char = match.group()
-    escaped = _ESCAPES.get(char)
-    if escaped is not None:
-        return escaped
-    point = ord(char)
-    if point > 0xFFFF:
-        point -= 0x10000
-        return f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}"
-    return f"\\u{point:04x}"
+    return "\\" + char if char in '\\"' else " "
 
 
-def quoted(text: str, ascii: bool = False) -> str:
-    """``text`` as a quoted string; with ``ascii``, every character beyond ASCII escaped
-    (for header fields, which are not UTF-8)."""
-    pattern = _NEEDS_ESCAPE_ASCII if ascii else _NEEDS_ESCAPE
-    if pattern.search(text) is None:
+def quoted(text: str) -> str:
+    """``text`` as an RFC 7230 quoted-string: ``"`` and ``\\`` as quoted-pairs, everything
+    else as it is (beyond ASCII, UTF-8 once encoded).
+
+    A control character but the tab has no spelling in a quoted-string, not even as a
+    quoted-pair, and a raw CR or LF would end the line or the header field.  The model
+    refuses them in values a client gives; one that reaches here all the same (a value the
+    server wrote, or stored before that rule) is written as a space, the one loss, so that
+    no rendering ever breaks its line.
+    """
+    if _NEEDS_CARE.search(text) is None:
         return f'"{text}"'
-    return '"' + pattern.sub(_escapeOne, text) + '"'
+    return '"' + _NEEDS_CARE.sub(_quotedPair, text) + '"'
 
 
 def floatText(number: float) -> str:
@@ -571,11 +557,11 @@ def floatText(number: float) -> str:
     return text
 
 
-def attributeValue(value: object, ascii: bool = False) -> str:
+def attributeValue(value: object) -> str:
     """An attribute value as GFD.229 writes it: strings quoted, numbers and booleans bare."""
     kind = type(value)
     if kind is str:  # the common case first, without isinstance chains
-        return quoted(value, ascii)  # type: ignore[arg-type]
+        return quoted(value)  # type: ignore[arg-type]
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -583,42 +569,45 @@ def attributeValue(value: object, ascii: bool = False) -> str:
     if isinstance(value, float):
         return floatText(value) if math.isfinite(value) else quoted(repr(value))
     if isinstance(value, (list, dict)):
-        return quoted(stdjson.dumps(value, ensure_ascii=False, separators=(",", ":")), ascii)
-    return quoted(str(value), ascii)
+        # JSON escapes the C0 controls in its strings but not DEL, which a quoted-string
+        # cannot hold: its JSON escape keeps the value whole.
+        return quoted(stdjson.dumps(value, ensure_ascii=False, separators=(",", ":"))
+                      .replace("\x7f", "\\u007f"))
+    return quoted(str(value))
 
 
-def _parameter(name: str, value: str, ascii: bool) -> str:
-    return f"; {name}={quoted(value, ascii)}"
+def _parameter(name: str, value: str) -> str:
+    return f"; {name}={quoted(value)}"
 
 
-#: A category's rendering, by the category's identity, definition or reference, and ASCII or
-#: not.  The cache holds the category object itself, so an id cannot be reused while cached.
-_categoryCache: dict[tuple[int, bool, bool], tuple[Category, str]] = {}
+#: A category's rendering, by the category's identity, definition or reference.  The cache
+#: holds the category object itself, so an id cannot be reused while cached.
+_categoryCache: dict[tuple[int, bool], tuple[Category, str]] = {}
 _CACHE_SIZE = 1024
 
 
-def categoryValue(category: Category, definition: bool = False, ascii: bool = False) -> str:
+def categoryValue(category: Category, definition: bool = False) -> str:
     """A kind, mixin or action as a Category value.
 
     With ``definition`` (the query interface) it also lists the category's own attributes,
     with their properties, and its actions.
     """
-    key = (id(category), definition, ascii)
+    key = (id(category), definition)
     hit = _categoryCache.get(key)
     if hit is not None:
         return hit[1]
     if len(_categoryCache) >= _CACHE_SIZE:
         _categoryCache.clear()
-    text = _categoryValue(category, definition, ascii)
+    text = _categoryValue(category, definition)
     _categoryCache[key] = (category, text)
     return text
 
 
-def _categoryValue(category: Category, definition: bool, ascii: bool) -> str:
-    parts = [f"{category.term}; scheme={quoted(category.scheme, ascii)}; "
+def _categoryValue(category: Category, definition: bool) -> str:
+    parts = [f"{category.term}; scheme={quoted(category.scheme)}; "
              f'class="{category.categoryClass}"']
     if category.title:
-        parts.append(_parameter("title", category.title, ascii))
+        parts.append(_parameter("title", category.title))
     rel: str | None = None
     location: str | None = None
     actions: Sequence[Category] = ()
@@ -630,14 +619,14 @@ def _categoryValue(category: Category, definition: bool, ascii: bool) -> str:
         rel = category.depends[0].identifier if category.depends else None
         location, actions = category.location, category.actions
     if rel:
-        parts.append(_parameter("rel", rel, ascii))
+        parts.append(_parameter("rel", rel))
     if location:
         parts.append(f'; location="{uriText(location)}"')
     if definition:
         if category.attributes:
             parts.append(f'; attributes="{_definitionsText(category)}"')
         if actions:
-            parts.append(_parameter("actions", " ".join(a.identifier for a in actions), ascii))
+            parts.append(_parameter("actions", " ".join(a.identifier for a in actions)))
     return "".join(parts)
 
 
@@ -654,23 +643,30 @@ def _definitionsText(category: Category) -> str:
     return " ".join(names)
 
 
-def _actionTailsOf(entity: Entity) -> tuple[str, ...]:
+def _actionTailsOf(entity: Entity) -> tuple[tuple[str, str], ...]:
     return tuple(
-        f'?action={action.term}>; rel="{action.identifier}"'
+        (f"?action={action.term}", f'; rel="{action.identifier}"; '
+                                   f'category="{action.identifier}"; occi.core.target="')
         for action in availableActions(entity.kind, entity.mixins)
     )
 
 
-#: The tail of each action link (``?action=term>; rel="..."``) an entity with these categories
-#: offers.
+#: Each action link's query (``?action=term``) and parameters (up to the opening quote of
+#: its ``occi.core.target``) an entity with these categories offers.
 _actionTails = ByCategories(_actionTailsOf, _CACHE_SIZE)
 
 
-def _attributeValues(attributes: Mapping[str, object], ascii: bool) -> list[str]:
-    return [f"{name}={attributeValue(value, ascii)}" for name, value in attributes.items()]
+def _actionLinks(entity: Entity) -> list[str]:
+    location = uriText(entity.location)
+    return [f'<{location}{query}>{parameters}{location}{query}"'
+            for query, parameters in _actionTails(entity)]
 
 
-def linkValue(link: Entity, ascii: bool = False) -> str:
+def _attributeValues(attributes: Mapping[str, object]) -> list[str]:
+    return [f"{name}={attributeValue(value)}" for name, value in attributes.items()]
+
+
+def linkValue(link: Entity) -> str:
     """An outgoing link as a Link value on its source: its target, the target's kind, its
     own location, kind and mixins, and all of its attributes."""
     attributes = link.attributes
@@ -679,21 +675,20 @@ def linkValue(link: Entity, ascii: bool = False) -> str:
     categories = " ".join([link.kind.identifier, *(m.identifier for m in link.mixins)])
     head = (f'<{target}>; rel="{rel}"; self="{uriText(link.location)}"; '
             f'category="{categories}"')
-    return "; ".join([head, *_attributeValues(attributes, ascii)])
+    return "; ".join([head, *_attributeValues(attributes)])
 
 
-def entityValues(view: EntityView, ascii: bool = False, *, actions: bool = True
+def entityValues(view: EntityView, *, actions: bool = True
                  ) -> tuple[list[str], list[str], list[str]]:
     """The Category, Link and X-OCCI-Attribute values of an entity (GFD.229 section 5.1);
     without the links to its actions unless ``actions``."""
     entity = view.entity
-    categories = [categoryValue(entity.kind, False, ascii)]
-    categories.extend(categoryValue(mixin, False, ascii) for mixin in entity.mixins)
-    links = [linkValue(link, ascii) for link in view.links]
+    categories = [categoryValue(entity.kind)]
+    categories.extend(categoryValue(mixin) for mixin in entity.mixins)
+    links = [linkValue(link) for link in view.links]
     if actions:
-        location = "<" + uriText(entity.location)
-        links.extend(location + tail for tail in _actionTails(entity))
-    return categories, links, _attributeValues(entity.attributes, ascii)
+        links.extend(_actionLinks(entity))
+    return categories, links, _attributeValues(entity.attributes)
 
 
 def _lines(name: str, values: Iterable[str]) -> list[str]:
@@ -760,9 +755,10 @@ class PlainRenderer:
 class HeaderRenderer:
     """Writes ``text/occi``: the OCCI fields as response headers, ``OK`` as the body.
 
-    Header fields are not UTF-8, so strings are written with ``\\uXXXX`` escapes beyond
-    ASCII.  A listing can only be written whole (``streams`` is false): the HTTP layer
-    gathers it and calls :meth:`locations`, and the collection pieces write nothing.
+    Strings beyond ASCII are written in UTF-8, RFC 7230's ``obs-text`` in a quoted-string
+    (see the module's docstring for why).  A listing can only be written whole (``streams``
+    is false): the HTTP layer gathers it and calls :meth:`locations`, and the collection
+    pieces write nothing.
     """
 
     mediaType = OCCI_TYPE
@@ -770,14 +766,14 @@ class HeaderRenderer:
     body = b"OK"
 
     def entity(self, view: EntityView, context: RenderContext) -> Rendered:
-        categories, links, attributes = entityValues(view, ascii=True)
+        categories, links, attributes = entityValues(view)
         headers = _headers(CATEGORY, categories)
         headers += _headers(LINK, links)
         headers += _headers(ATTRIBUTE, attributes)
         return Rendered(OCCI_TYPE, self.body, tuple(headers))
 
     def categories(self, categories: Sequence[Category], context: RenderContext) -> Rendered:
-        values = [categoryValue(category, True, ascii=True) for category in categories]
+        values = [categoryValue(category, True) for category in categories]
         return Rendered(OCCI_TYPE, self.body, tuple(_headers(CATEGORY, values)))
 
     def locations(self, locations: Sequence[str], context: RenderContext) -> Rendered:
@@ -804,16 +800,16 @@ OCCI = HeaderRenderer()
 # -- documents, as a client writes them ---------------------------------------------------
 
 
-def _refValue(ref: CategoryRef, ascii: bool) -> str:
-    parts = [ref.term, f"; scheme={quoted(ref.scheme, ascii)}"]
+def _refValue(ref: CategoryRef) -> str:
+    parts = [ref.term, f"; scheme={quoted(ref.scheme)}"]
     if ref.cls is not None:
         parts.append(f'; class="{ref.cls}"')
     if ref.title is not None:
-        parts.append(_parameter("title", ref.title, ascii))
+        parts.append(_parameter("title", ref.title))
     if ref.rel:
         parts.append(f'; rel="{" ".join(ref.rel)}"')
     if ref.location is not None:
-        parts.append(f"; location={quoted(ref.location, ascii)}")
+        parts.append(f"; location={quoted(ref.location)}")
     if ref.attributes:
         parts.append(f'; attributes="{" ".join(ref.attributes)}"')
     if ref.actions:
@@ -821,7 +817,7 @@ def _refValue(ref: CategoryRef, ascii: bool) -> str:
     return "".join(parts)
 
 
-def _linkRefValue(link: LinkRef, ascii: bool) -> str:
+def _linkRefValue(link: LinkRef) -> str:
     parts = [f"<{link.target}>"]
     if link.rel:
         parts.append(f'rel="{" ".join(link.rel)}"')
@@ -829,18 +825,16 @@ def _linkRefValue(link: LinkRef, ascii: bool) -> str:
         parts.append(f'self="{link.location}"')
     if link.categories:
         parts.append(f'category="{" ".join(link.categories)}"')
-    parts.extend(_attributeValues(link.attributes, ascii))
+    parts.extend(_attributeValues(link.attributes))
     return "; ".join(parts)
 
 
-def documentValues(
-    document: Document, ascii: bool = False
-) -> list[tuple[str, list[str]]]:
+def documentValues(document: Document) -> list[tuple[str, list[str]]]:
     """The fields that write ``document`` (what a client sends), each with its values."""
     return [
-        (CATEGORY, [_refValue(ref, ascii) for ref in document.categories]),
-        (LINK, [_linkRefValue(link, ascii) for link in document.links]),
-        (ATTRIBUTE, _attributeValues(document.attributes, ascii)),
+        (CATEGORY, [_refValue(ref) for ref in document.categories]),
+        (LINK, [_linkRefValue(link) for link in document.links]),
+        (ATTRIBUTE, _attributeValues(document.attributes)),
         (LOCATION, list(document.locations)),
     ]
 
@@ -856,6 +850,6 @@ def formatPlain(document: Document) -> bytes:
 def formatHeaders(document: Document) -> tuple[tuple[str, str], ...]:
     """``document`` as ``text/occi`` request headers."""
     fields: list[tuple[str, str]] = []
-    for name, values in documentValues(document, ascii=True):
+    for name, values in documentValues(document):
         fields += _headers(name, values)
     return tuple(fields)

@@ -17,17 +17,6 @@ def known(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-LINK_COLLECTIONS = known(
-    'JSON link collections (/networkinterface/, /storagelink/, /link/, a mixin collection of '
-    'links) render an empty "resources" array beside "links", and an empty one renders '
-    '{"resources": []} without "links"; GFD.225 link_collection is {"links": [...]} and '
-    'nothing else (required: links; additionalProperties: false)')
-
-EMPTY_ARRAYS = known(
-    'Empty arrays are rendered ("mixins": [], "actions": [], "links": [] in resources and '
-    'links; "kinds"/"mixins"/"actions": [] in a filtered query interface): rOCCI-core\'s '
-    'schema says minItems 1, and GFD.225 gives these members multiplicity 0..1: leave them out')
-
 MIXIN_COLLECTION_ANSWERS = known(
     'POST, PUT and DELETE on a mixin collection answer with a message ("1 entities changed in '
     '/tagged/.", in JSON {"message": ...}, in text/occi no X-OCCI-Location) instead of the '
@@ -44,22 +33,6 @@ LINK_HEADERS_IN_TEXT_OCCI = known(
     'action; rel="first"/"next"/"prev" on a page of a collection); in the header rendering '
     'every Link header is an OCCI Link (GFD.229 3.2: rel is a type identifier), so clients '
     'read them as links of the entity')
-
-HEADER_ESCAPES = known(
-    'text/occi writes characters beyond ASCII in quoted strings as \\uXXXX (title '
-    '"caf\\u00e9 ..."); RFC 7230 reads that as quoted-pair "\\u" then "00e9", so the value '
-    'does not read back (rOCCI refuses it, pOCCI and ooi keep it literally)')
-
-CONTROL_ESCAPES = known(
-    'A string holding a newline is rendered with a \\n escape in both text renderings; '
-    'RFC 7230 reads that as the letter n, and a quoted-string cannot hold a raw newline: '
-    'the value is accepted on input but no text rendering gives it back (refuse such values, '
-    'or render them losslessly)')
-
-STANDALONE_LINK_SOURCE = known(
-    'A link rendered on its own (GET /networkinterface/{id}, link collections) has a '
-    '"source" without "kind"; the same link embedded in its resource carries the source\'s '
-    'kind (GFD.225 link source/target rendering)')
 
 JSON_PUT_BACK = known(
     'PUT back of a resource\'s JSON rendering answers 409 "An entity with the id ... already '
@@ -109,11 +82,6 @@ ACCEPT_HEADER = known(
 LOG_ENTRY_ACCEPT = known(
     'A log entry (/log/{id}, {entity}/log/{id}) is Atom whatever Accept says (JSON asked, '
     'Atom given, no Vary): negotiate it as every other resource')
-
-ACTION_LINKS_WITHOUT_TARGET = known(
-    'Action links (</compute/1?action=start>; rel="...#start") carry no occi.core.target, '
-    'and ooi 1.2.0\'s text parser (TextParser.parse_links) refuses any Link without one; '
-    'choose a form GFD.229 and the independent parsers both accept')
 
 
 def together(*marks: pytest.MarkDecorator) -> pytest.MarkDecorator:

@@ -17,11 +17,8 @@ import pytest
 from .corpus import BY_NAME, CHECKS, EXCHANGES, JSON, Shape, corpus
 from .defects import (
     COLLECTION_ACTION_ANSWER,
-    EMPTY_ARRAYS,
-    LINK_COLLECTIONS,
     MIXIN_COLLECTION_ANSWERS,
     cases,
-    together,
 )
 from .validators import ROCCI, schemaErrors
 
@@ -40,7 +37,6 @@ def _document(name: str) -> Any:
 
 
 @pytest.mark.parametrize("name", cases([e.name for e in EXCHANGES], {
-    **dict.fromkeys(LINK_LISTS, LINK_COLLECTIONS),
     **dict.fromkeys(MIXIN_ANSWERS, MIXIN_COLLECTION_ANSWERS),
     "collection action": COLLECTION_ACTION_ANSWER,
 }))
@@ -61,11 +57,7 @@ def _rocciChecked(name: str) -> bool:
 
 
 ROCCI_NAMES = [e.name for e in EXCHANGES if _rocciChecked(e.name)]
-#: Every one of them renders an empty "mixins", "actions" or "links" somewhere.
-ROCCI_PINNED = dict.fromkeys(ROCCI_NAMES, EMPTY_ARRAYS)
-ROCCI_PINNED.update({name: together(LINK_COLLECTIONS, EMPTY_ARRAYS)
-                     for name in LINK_LISTS if name in ROCCI_PINNED})
-ROCCI_PINNED.update(dict.fromkeys(MIXIN_ANSWERS, MIXIN_COLLECTION_ANSWERS))
+ROCCI_PINNED = {name: MIXIN_COLLECTION_ANSWERS for name in MIXIN_ANSWERS if name in ROCCI_NAMES}
 
 
 @pytest.mark.parametrize("name", cases(ROCCI_NAMES, ROCCI_PINNED))
@@ -92,16 +84,7 @@ def emptyArrays(document: Any, where: str = "") -> list[str]:
     return found
 
 
-#: The documents with no empty array today: collections that hold nothing, the unfiltered
-#: query interface, the list of templates, and the messages that stand where a collection
-#: should be.
-WITHOUT_EMPTY_ARRAYS = {"empty mixin collection", "empty kind collection",
-                        "empty link collection", "query interface", "template list",
-                        "well-known query interface", "collection action", *MIXIN_ANSWERS}
-
-
-@pytest.mark.parametrize("name", cases([e.name for e in EXCHANGES], {
-    e.name: EMPTY_ARRAYS for e in EXCHANGES if e.name not in WITHOUT_EMPTY_ARRAYS}))
+@pytest.mark.parametrize("name", [e.name for e in EXCHANGES])
 def test_no_empty_arrays(name: str) -> None:
     """rOCCI-core's minItems, everywhere GFD.225 lets a member be left out."""
     assert emptyArrays(_document(name)) == []

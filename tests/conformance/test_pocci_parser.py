@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from .corpus import EXCHANGES, JSON, OCCI, PLAIN, Shape, corpus
-from .defects import HEADER_ESCAPES, cases
 
 render = pytest.importorskip("pOCCI.render", reason="pOCCI is installed by .ci/install-pocci")
 
@@ -47,7 +46,7 @@ def _parsed(case: str, how: str) -> tuple[Any, Any]:
     return result, corpus().answer(name, JSON).json()
 
 
-@pytest.mark.parametrize("case", cases(ENTITIES, {"compute as text/occi": HEADER_ESCAPES}))
+@pytest.mark.parametrize("case", ENTITIES)
 def test_entities(case: str) -> None:
     """Every attribute pOCCI reads has the value the JSON rendering gives it."""
     (categories, links, attributes), document = _parsed(case, "parse_resource")

@@ -15,21 +15,17 @@ from tests.http.support import BASE, INFRA, Client
 from .corpus import EXCHANGES, JSON, OCCI, PLAIN, corpus
 from .defects import (
     ACCEPT_HEADER,
-    ACTION_LINKS_WITHOUT_TARGET,
     ALLOW_HEADERS,
     ATOM_PUT_BACK,
     BARE_MIXIN,
-    EMPTY_ARRAYS,
     ENTITY_LOCATION,
     FILTER_RELATIVES,
     JSON_PUT_BACK,
-    LINK_COLLECTIONS,
     LOG_ENTRY_ACCEPT,
     MIXIN_ATTRIBUTES,
     MIXIN_COLLECTION_ANSWERS,
     REQUEST_KIND_HIDDEN,
     SHARED_ETAG,
-    STANDALONE_LINK_SOURCE,
     cases,
 )
 from .validators import DATA, abnfParts
@@ -68,7 +64,6 @@ def _identifiers(categories: list[dict[str, Any]]) -> set[str]:
 # -- GFD.225: JSON shapes ---------------------------------------------------------------------
 
 
-@LINK_COLLECTIONS
 @pytest_twisted.ensureDeferred
 async def test_link_collections_render_links() -> None:
     client, paths = await _furnished()
@@ -79,7 +74,6 @@ async def test_link_collections_render_links() -> None:
     assert await _json(client, "/storagelink/") == {"links": []}
 
 
-@EMPTY_ARRAYS
 @pytest_twisted.ensureDeferred
 async def test_empty_members_are_left_out() -> None:
     """A storage with no mixin, no link: GFD.225 members of multiplicity 0..1 go, rather than
@@ -90,7 +84,6 @@ async def test_empty_members_are_left_out() -> None:
     assert [name for name, value in document.items() if value == []] == []
 
 
-@STANDALONE_LINK_SOURCE
 @pytest_twisted.ensureDeferred
 async def test_standalone_link_source_has_its_kind() -> None:
     client, paths = await _furnished()
@@ -301,7 +294,6 @@ async def test_log_entries_are_negotiated() -> None:
 # -- what independent parsers need ------------------------------------------------------------
 
 
-@ACTION_LINKS_WITHOUT_TARGET
 @pytest_twisted.ensureDeferred
 async def test_every_link_carries_a_target() -> None:
     """ooi 1.2.0 reads a Link only with ``occi.core.target`` (its ``TextParser.parse_links``

@@ -91,10 +91,11 @@ def lines(body: bytes) -> list[str]:
 
 
 def headerMap(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
-    """Response headers as the HTTP layer hands request headers to a parser."""
+    """Response headers as the HTTP layer hands request headers to a parser: sent as UTF-8,
+    read as Latin-1 (one character an octet)."""
     found: dict[str, list[str]] = {}
     for name, value in pairs:
-        found.setdefault(name.lower(), []).append(value)
+        found.setdefault(name.lower(), []).append(value.encode("utf-8").decode("latin-1"))
     return found
 
 

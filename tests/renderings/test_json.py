@@ -110,10 +110,14 @@ def test_a_resource_has_gfd225s_members_and_its_links_in_full() -> None:
 def test_a_link_has_gfd225s_members_and_its_ends() -> None:
     vm, net = compute(), network()
     out = rendered(EntityView(titledInterface(vm, net)))
-    assert list(out) == ["kind", "mixins", "attributes", "actions", "id", "source", "target",
-                         "title"]
-    # Alone, a link does not know its source's kind; GFD.225 lets it be implied.
+    # No action: GFD.225's 0..1 members are left out rather than empty.
+    assert list(out) == ["kind", "mixins", "attributes", "id", "source", "target", "title"]
+    # Alone, a link does not record its source's kind: the context names it, if it can.
     assert out["source"] == {"location": CONTEXT.absolute(vm.location)}
+    named = replace(CONTEXT, kindAt={vm.location: INFRA + "compute"}.get)
+    alone = JSONRenderer().entity(EntityView(titledInterface(vm, net)), named).body
+    assert stdjson.loads(alone)["source"] == {"location": CONTEXT.absolute(vm.location),
+                                              "kind": INFRA + "compute"}
 
 
 def test_summary_is_a_member() -> None:
@@ -159,8 +163,8 @@ def test_query_interface_shape() -> None:
 
 
 def test_empty_query_interface() -> None:
-    assert stdjson.loads(RENDERER.categories([], CONTEXT).body) == {
-        "kinds": [], "mixins": [], "actions": []}
+    """Empty members are left out (GFD.225: 0..1; rOCCI-core: minItems 1)."""
+    assert stdjson.loads(RENDERER.categories([], CONTEXT).body) == {}
 
 
 def test_locations_are_an_array_of_absolute_uris() -> None:

@@ -145,9 +145,12 @@ def test_a_resource_is_written_as_category_link_and_attribute_lines() -> None:
         '; occi.networkinterface.state="inactive"'
     )
     actionLinks = [line for line in got if "?action=" in line]
+    # GFD.229's full Link form, with the occi.core.target that ooi's parser needs.
     assert actionLinks[:2] == [
-        f'Link: </compute/vm1?action=start>; rel="{ACTIONS}start"',
-        f'Link: </compute/vm1?action=stop>; rel="{ACTIONS}stop"',
+        f'Link: </compute/vm1?action=start>; rel="{ACTIONS}start"; category="{ACTIONS}start"; '
+        'occi.core.target="/compute/vm1?action=start"',
+        f'Link: </compute/vm1?action=stop>; rel="{ACTIONS}stop"; category="{ACTIONS}stop"; '
+        'occi.core.target="/compute/vm1?action=stop"',
     ]
     assert len(actionLinks) == len(COMPUTE.actions)
     attributes = [line for line in got if line.startswith("X-OCCI-Attribute: ")]
@@ -182,9 +185,10 @@ def test_link_without_target_kind_points_at_a_resource() -> None:
 def test_attribute_values_are_quoted_strings_or_bare_numbers() -> None:
     assert attributeValue("x86") == '"x86"'
     assert attributeValue('say "hi" \\ now') == '"say \\"hi\\" \\\\ now"'
-    assert attributeValue("two\nlines\ttab\x00") == '"two\\nlines\\ttab\\u0000"'
+    # RFC 7230 has no spelling for a control character but the tab; the model refuses them,
+    # and one the server wrote itself becomes a space rather than break the line.
+    assert attributeValue("two\nlines\ttab\x00") == '"two lines\ttab "'
     assert attributeValue("caf\u00e9 \U0001f600") == '"caf\u00e9 \U0001f600"'
-    assert attributeValue("caf\u00e9 \U0001f600", ascii=True) == '"caf\\u00e9 \\ud83d\\ude00"'
     assert attributeValue(True) == "true"
     assert attributeValue(False) == "false"
     assert attributeValue(-42) == "-42"
@@ -208,7 +212,8 @@ def test_floats_are_positional_and_exact(number: float) -> None:
 def test_quoted_only_escapes_what_it_must() -> None:
     assert quoted("plain text, with; separators = and <brackets>") == (
         '"plain text, with; separators = and <brackets>"')
-    assert quoted("\x7f") == '"\\u007f"'
+    assert quoted("\x7f") == '" "'
+    assert quoted("caf\u00e9\t") == '"caf\u00e9\t"'
 
 
 def test_text_occi_puts_the_entity_in_headers() -> None:
@@ -220,10 +225,11 @@ def test_text_occi_puts_the_entity_in_headers() -> None:
     names = [name for name, _ in rendered.headers]
     assert names == ["Category", "Link", "X-OCCI-Attribute"]
     for _name, value in rendered.headers:
-        assert value.isascii() and "\n" not in value and "\r" not in value
+        assert "\n" not in value and "\r" not in value
     category = dict(rendered.headers)["Category"]
     assert category.count(f'scheme="{INFRA}"') == 1 and ", medium; " in category
-    assert 'occi.core.title="caf\\u00e9, \\"quoted\\""' in dict(rendered.headers)[
+    # Beyond ASCII as it is (UTF-8 on the wire: RFC 7230's obs-text).
+    assert 'occi.core.title="caf\u00e9, \\"quoted\\""' in dict(rendered.headers)[
         "X-OCCI-Attribute"]
 
 
@@ -237,7 +243,7 @@ def test_long_header_values_are_spread_over_several_fields() -> None:
 
 
 def test_entity_round_trips_in_both_renderings() -> None:
-    vm = compute(**{"occi.core.title": "a, b; c=\"d\"\\ \u00e9\n", "occi.core.summary": ""})
+    vm = compute(**{"occi.core.title": "a, b; c=\"d\"\\ \u00e9\t", "occi.core.summary": ""})
     net = network()
     view = EntityView(vm, [interface(vm, net)])
     for parsed in parsedBoth(view):
@@ -575,9 +581,10 @@ def test_category_definitions_with_attributes_and_actions() -> None:
 
 
 def test_escapes_in_quoted_strings() -> None:
+    """RFC 7230's quoted-pair is the only escape: a backslash quotes the next character."""
     parsed = parsePlain(
-        b'X-OCCI-Attribute: a="q\\"b\\\\n\\n\\t\\r\\u00e9\\ud83d\\ude00\\x\\u12"\n')
-    assert parsed.attributes == {"a": 'q"b\\n\n\t\r\u00e9\U0001f600xu12'}
+        b'X-OCCI-Attribute: a="q\\"b\\\\n\\n\\t\\u00e9\\x \xc3\xa9"\n')
+    assert parsed.attributes == {"a": 'q"b\\nntu00e9x \u00e9'}
 
 
 def test_action_links_sent_back_are_not_links() -> None:
@@ -631,7 +638,6 @@ REFUSALS = [
     (b"X-OCCI-Attribute: a=1e999", "too large"),
     (b"X-OCCI-Attribute: a=" + b"1" * 301, "more than 300 digits"),
     (b"X-OCCI-Attribute: a=0." + b"1" * 400, "longer than 400"),
-    (b'X-OCCI-Attribute: a="\\ud800"', "surrogate"),
     (b"X-OCCI-Attribute: a=1\nX-OCCI-Attribute: a=2", "given twice"),
     (b"X-OCCI-Attribute: a=\x01", "control character"),
     (b"X-OCCI-Location: ", ""),  # empty: nothing to read, an empty document
@@ -769,14 +775,14 @@ _scheme = st.builds(lambda u: u + "#", _uriChars)
 _identifier = st.builds(lambda s, t: s + t, _scheme, strategies.terms)
 _attributeName = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,12}", fullmatch=True)
 _value = st.one_of(
-    st.text(max_size=20),
+    strategies.strings(20),
     st.integers(min_value=-(10**40), max_value=10**40),
     st.floats(allow_nan=False, allow_infinity=False),
     st.booleans(),
 )
 _attributes = st.dictionaries(_attributeName, _value, max_size=5)
 _documents = strategies.documents(
-    st.text(max_size=20), schemes=_scheme, uris=_uri, identifiers=_identifier,
+    strategies.strings(20), schemes=_scheme, uris=_uri, identifiers=_identifier,
     names=_attributeName, attributes=_attributes,
     # A link's rel, self and category are parameters of its own in the text renderings.
     linkAttributes=_attributes.map(
@@ -790,7 +796,6 @@ _documents = strategies.documents(
 def test_documents_round_trip(document: Document) -> None:
     assert same(parsePlain(formatPlain(document)), document)
     headers = formatHeaders(document)
-    assert all(value.isascii() for _, value in headers)
     assert same(parseOcci(b"OK", headerMap(headers)), document)
 
 

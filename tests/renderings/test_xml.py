@@ -573,7 +573,9 @@ def test_every_attribute_type_translates_between_all_renderings() -> None:
     mixins = (support.EVERYTHING, MEDIUM, UBUNTU)
     vm = newEntity(Description(kind=COMPUTE, mixins=mixins, attributes={
         "occi.core.id": "vm1",
-        "occi.core.title": 'caf\u00e9 "quoted", <angled> & \\ \x00\x7f\r\n\t \U0001f600',
+        # No control character but the tab: no client can give one (no text rendering can
+        # carry it); inside a hash, as JSON text, it travels.
+        "occi.core.title": 'caf\u00e9 "quoted", <angled> & \\ \t \U0001f600',
         "test.string": "2",
         "test.enum": "two words",
         "test.integer": -(10**30),
