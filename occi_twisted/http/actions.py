@@ -20,7 +20,8 @@ from ..model.errors import BadRequest, Conflict, NotFound
 from ..model.locations import Requests, requestAt, requestsOf
 from ..model.requests import PREFIX as REQUEST_PREFIX
 from ..model.requests import RequestRecord, RequestState
-from ..operations import RequestDesk, parseTimestamp, requestETag, requestView
+from ..model.requestview import parseTimestamp, requestETag, requestView
+from ..operations import RequestDesk
 from ..renderings.document import Document, EntityView
 from ..renderings.form import walkthroughRequest
 from ..renderings.resolve import describeInvocation

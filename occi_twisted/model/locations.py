@@ -117,7 +117,7 @@ class Log(Place):
 
 @dataclass(frozen=True)
 class _Below(Place):
-    """A sub-resource collection of the entity ``{collection}{entityId}``."""
+    """The entity ``{collection}{entityId}``, or something below it."""
 
     collection: str
     entityId: str
@@ -154,15 +154,12 @@ class Collection(Place):
 
 
 @dataclass(frozen=True)
-class EntityAt(Place):
+class EntityAt(_Below):
     """``{collection}{id}``: an entity, if ``collection`` is a kind's and the id exists."""
-
-    collection: str
-    entityId: str
 
     @property
     def path(self) -> str:
-        return f"{self.collection}{self.entityId}"
+        return self.entity
 
 
 _LOG = re.compile(rf"(.*)/{LOG}/?", re.S)

@@ -16,7 +16,6 @@ from ..store.interface import IStore
 from .desk import WINDOWED, RequestDesk, RequestWatch
 from .policy import BackupPolicy
 from .runner import ActionRunner
-from .view import parseTimestamp, requestETag, requestsPath, requestView, timestamp
 
 
 @dataclass(frozen=True)
@@ -47,5 +46,4 @@ class Operations:
 
 __all__ = [
     "WINDOWED", "ActionRunner", "BackupPolicy", "Operations", "RequestDesk", "RequestWatch",
-    "parseTimestamp", "requestETag", "requestView", "requestsPath", "timestamp",
 ]

@@ -24,12 +24,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from occi_twisted.model import Entity, Registry, Value
+from occi_twisted.model import requestview as view
 from occi_twisted.model.documents import canonical, entityFromDict, entityToDict
 from occi_twisted.model.events import Event, EventType
 from occi_twisted.model.infrastructure import COMPUTE, MEDIUM, START, UBUNTU
 from occi_twisted.model.requests import PREFIX, RequestRecord, RequestState
-from occi_twisted.operations import view
-from occi_twisted.operations.view import requestView
+from occi_twisted.model.requestview import requestView
 from occi_twisted.renderings import atom
 from occi_twisted.renderings.document import EntityView, Rendered
 from occi_twisted.renderings.text import PLAIN, parsePlain

@@ -51,7 +51,7 @@ from occi_twisted.model.infrastructure import (
     USER_DATA,
 )
 from occi_twisted.model.requests import RequestRecord, RequestState
-from occi_twisted.operations.view import requestViewAt
+from occi_twisted.model.requestview import requestViewAt
 from occi_twisted.renderings import form, html
 from occi_twisted.renderings.document import Document, EntityView, RenderContext
 from occi_twisted.renderings.html import HTML, PageContext, pageContext
