@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +22,7 @@ from twisted.web.resource import IResource
 
 from .drivers.interface import IDriver, driverFactories
 from .http.app import OCCIServer
-from .http.door import FrontDoor
+from .http.door import FrontDoor, IdentityService
 from .http.idempotency import ANSWER_TTL
 from .http.limits import Limits
 from .http.listener import CannotListen, GuardedSite, Listeners
@@ -234,56 +233,6 @@ class OCCIService(MultiService):
             if identity is not None:
                 identity.directory.whenChanged(xmpp.usersChanged)
         return service
-
-
-class IdentityService(Service):
-    """The users (``--users``): the portal the door logs in with, the thread pool its
-    bcrypt checks run on, and SIGHUP, which reads the users again.  A reload replaces the
-    users for the next request; no connection is dropped and no request is disturbed."""
-
-    def __init__(self, directory: UserDirectory, store: IStore, reactor: Any, *,
-                 introspection: bool) -> None:
-        from twisted.cred.portal import Portal
-        from twisted.python.threadpool import ThreadPool
-
-        from .http.door import computeByAddress
-        from .identity import AddressChecker, BcryptChecker, LoginThrottle, Realm
-
-        self.directory = directory
-        self._reactor = reactor
-        self.pool = ThreadPool(minthreads=0, maxthreads=4, name="bcrypt")
-        checkers: list[Any] = [BcryptChecker(directory, reactor, self.pool, reactor)]
-        if introspection:
-            checkers.append(AddressChecker(computeByAddress(store)))
-        self.portal = Portal(Realm(directory), checkers)
-        self.throttle = LoginThrottle(reactor)
-        self._previous: Any = None
-
-    @classmethod
-    def fromSettings(cls, settings: Settings, store: IStore,
-                     reactor: Any) -> IdentityService | None:
-        """None in single-user mode; a :class:`~occi_twisted.identity.UsersError` (one
-        line) when the users' files cannot be used."""
-        if settings.usersFile is None:
-            return None
-        directory = UserDirectory(settings.usersFile, settings.configFile)
-        return cls(directory, store, reactor, introspection=settings.introspection)
-
-    def startService(self) -> None:
-        super().startService()  # type: ignore[no-untyped-call]
-        self.pool.start()
-        # On the reactor thread (the main one): the handler only schedules the reload, so it
-        # runs between two events like any other call.
-        self._previous = signal.signal(signal.SIGHUP, self._hangUp)
-
-    def _hangUp(self, signum: int, frame: object) -> None:
-        self._reactor.callFromThread(self.directory.reload)
-
-    def stopService(self) -> None:
-        super().stopService()  # type: ignore[no-untyped-call]
-        signal.signal(signal.SIGHUP, self._previous if self._previous is not None
-                      else signal.SIG_DFL)
-        self.pool.stop()
 
 
 def _xmppService(settings: Settings, store: IStore, reactor: Any,

@@ -13,15 +13,18 @@ server on 127.0.0.1 through the operator's own browser.
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from twisted.application.service import Service
 from twisted.cred.error import LoginFailed, UnauthorizedLogin
 from twisted.cred.portal import Portal
 from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
 from twisted.web.guard import BasicCredentialFactory
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
@@ -30,11 +33,15 @@ from zope.interface import implementer
 
 from ..identity import (
     SINGLE_USER,
+    AddressChecker,
+    BcryptChecker,
     ClientAddress,
     HostPolicy,
     IPrincipal,
     LoginThrottle,
     Principal,
+    Realm,
+    UserDirectory,
     clientAddress,
     guard,
 )
@@ -43,6 +50,9 @@ from ..identity.realm import ComputeLookup
 from ..model.infrastructure import COMPUTE, NETWORKINTERFACE
 from ..store.interface import IEntityStore, Query
 from . import parts
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 from .answering import SERVER, plain
 
 log = Logger()
@@ -209,3 +219,47 @@ def computeByAddress(store: IEntityStore) -> ComputeLookup:
         return None
 
     return lookup
+
+
+class IdentityService(Service):
+    """The users (``--users``): the portal the door logs in with, the thread pool its
+    bcrypt checks run on, and SIGHUP, which reads the users again.  A reload replaces the
+    users for the next request; no connection is dropped and no request is disturbed."""
+
+    def __init__(self, directory: UserDirectory, store: IEntityStore, reactor: Any, *,
+                 introspection: bool) -> None:
+        self.directory = directory
+        self._reactor = reactor
+        self.pool = ThreadPool(minthreads=0, maxthreads=4, name="bcrypt")
+        checkers: list[Any] = [BcryptChecker(directory, reactor, self.pool, reactor)]
+        if introspection:
+            checkers.append(AddressChecker(computeByAddress(store)))
+        self.portal = Portal(Realm(directory), checkers)
+        self.throttle = LoginThrottle(reactor)
+        self._previous: Any = None
+
+    @classmethod
+    def fromSettings(cls, settings: Settings, store: IEntityStore,
+                     reactor: Any) -> IdentityService | None:
+        """None in single-user mode; a :class:`~occi_twisted.identity.UsersError` (one
+        line) when the users' files cannot be used."""
+        if settings.usersFile is None:
+            return None
+        directory = UserDirectory(settings.usersFile, settings.configFile)
+        return cls(directory, store, reactor, introspection=settings.introspection)
+
+    def startService(self) -> None:
+        super().startService()  # type: ignore[no-untyped-call]
+        self.pool.start()
+        # On the reactor thread (the main one): the handler only schedules the reload, so it
+        # runs between two events like any other call.
+        self._previous = signal.signal(signal.SIGHUP, self._hangUp)
+
+    def _hangUp(self, signum: int, frame: object) -> None:
+        self._reactor.callFromThread(self.directory.reload)
+
+    def stopService(self) -> None:
+        super().stopService()  # type: ignore[no-untyped-call]
+        signal.signal(signal.SIGHUP, self._previous if self._previous is not None
+                      else signal.SIG_DFL)
+        self.pool.stop()
