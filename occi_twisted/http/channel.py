@@ -102,18 +102,6 @@ class LimitedRequest(server.Request):
     _received = 0
     _cut = False
 
-    def requestReceived(self, command: bytes, path: bytes, version: bytes) -> None:
-        try:
-            super().requestReceived(command, path, version)  # type: ignore[no-untyped-call]
-        except ValueError:
-            # Twisted reads a form's Content-Type with the email package, which refuses
-            # what it takes for line breaks (\x1c-\x1e, \x85): that is the client's error.
-            # Anything the application raises is answered by the site; this came before.
-            channel = self.channel
-            if not isinstance(channel, GuardedChannel):
-                raise
-            channel.refuse(400, "The Content-Type header cannot be read.")
-
     def handleContentChunk(self, data: bytes) -> None:
         if self._cut:
             return

@@ -100,7 +100,7 @@ def parseUserSettings(table: object, source: str) -> dict[str, Principal]:
         where = f"{source}: [users.{name}]"
         if not isinstance(settings, Mapping):
             raise UsersError(f"{where} must be a table")
-        unknown = sorted(str(key) for key in set(settings) - {"role", "jid", "quota"})
+        unknown = sorted(_shown(key) for key in set(settings) - {"role", "jid", "quota"})
         if unknown:
             raise UsersError(f"{where} has unknown setting(s): {', '.join(unknown)}")
         role = settings.get("role", "user")

@@ -8,7 +8,6 @@ never touch storage, so the same rules hold whatever backend keeps the result.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -16,6 +15,7 @@ from .attributes import AttributeDefinition, Value
 from .categories import Kind, Mixin, attributeDefinitions, availableActions
 from .core import ABSTRACT, LINK, RESOURCE
 from .errors import BadRequest, Conflict, InvalidAttribute
+from .ids import randomId
 from .infrastructure import OS_TPL, RESOURCE_TPL
 
 #: The owner recorded for entities while the server has no authentication.
@@ -130,7 +130,7 @@ def newEntity(
                 f"The body says occi.core.id is {given} but the location says {entityId}."
             )
         values["occi.core.id"] = definitions["occi.core.id"].coerce(entityId)
-    values.setdefault("occi.core.id", str(uuid.uuid4()))
+    values.setdefault("occi.core.id", randomId())
     _applyDefaults(values, definitions.values())
     _checkRequired(values, definitions.values(), chosen)
     return Entity(kind=chosen, mixins=mixins, attributes=values, owner=owner,

@@ -82,7 +82,7 @@ def test_settings_give_role_jid_and_quota() -> None:
     ("users = 3", "occi.toml: [users] must be a table"),
     ("[users]\nalice = 1", "[users.alice] must be a table"),
     ("[users.alice]\nrole = 'root'", "[users.alice] role must be admin or user, not 'root'"),
-    ("[users.alice]\npassword = 'x'", "[users.alice] has unknown setting(s): password"),
+    ("[users.alice]\npassword = 'x'", "[users.alice] has unknown setting(s): 'password'"),
     ("[users.alice]\njid = 'alice'", "[users.alice] jid must be a bare JID"),
     ("[users.alice]\njid = 'a@b/c'", "[users.alice] jid must be a bare JID"),
     ("[users.alice]\njid = 'a@b'\n[users.bob]\njid = 'A@B'", "[users.bob] jid a@b is also alice's"),
