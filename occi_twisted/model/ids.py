@@ -20,6 +20,10 @@ class _Entropy(threading.local):
     BLOCK = 4096
 
     def __init__(self) -> None:
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop what is left of the block (in a forked child, the parent's)."""
         self.block = b""
         self.used = 0
 
@@ -31,7 +35,7 @@ class _Entropy(threading.local):
 
 
 _entropy = _Entropy()
-os.register_at_fork(after_in_child=lambda: _entropy.__init__())
+os.register_at_fork(after_in_child=_entropy.forget)
 
 
 def randomBits(count: int) -> int:
