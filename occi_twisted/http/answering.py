@@ -6,7 +6,7 @@ browser's form, and -- in one place -- every failure turned into its status code
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from email.utils import formatdate, parsedate_to_datetime
 
@@ -222,18 +222,26 @@ class Answering:
         headers.setRawHeaders(b"Content-Length", [prepared.length])
         return prepared.body
 
+    def sendStanding(self, request: IRequest, key: Hashable, stamp: int) -> bytes | None:
+        """The listing kept under ``key`` if the store's log has not moved past ``stamp``
+        (see :mod:`.renditions`), or ``None``: read the store."""
+        rendered = self._renditions.standing(key, stamp)
+        return None if rendered is None else self.send(request, rendered)
+
     def sendListing(self, request: IRequest, renderer: Renderer, context: RenderContext,
                     entities: Sequence[Entity], links: Mapping[str, Sequence[Entity]], *,
-                    ofLinks: bool = False) -> bytes:
-        """A whole listing of ``entities`` (with their ``links``), rendered again only if
-        one of them changed; ``ofLinks`` as for :func:`collect`."""
-        if type(context) is not RenderContext:  # a page: it shows more than the entities
-            return self.send(request, collect(renderer, viewsOf(entities, links), context,
-                                              ofLinks=ofLinks))
-        rendered = self._renditions.listing(
-            (parts.pathOf(request), renderer.mediaType, context, ofLinks), entities, links,
-            lambda: collect(renderer, viewsOf(entities, links), context, ofLinks=ofLinks))
-        return self.send(request, rendered)
+                    ofLinks: bool = False, keptAs: tuple[Hashable, int] | None = None
+                    ) -> bytes:
+        """A whole listing of ``entities`` (with their ``links``); with ``keptAs`` (its key
+        and the log's stamp, see :meth:`sendStanding`), kept and rendered again only if one
+        of them changed.  ``ofLinks`` as for :func:`collect`."""
+        def render() -> Rendered:
+            return collect(renderer, viewsOf(entities, links), context, ofLinks=ofLinks)
+
+        if keptAs is None:
+            return self.send(request, render())
+        key, stamp = keptAs
+        return self.send(request, self._renditions.listing(key, stamp, entities, links, render))
 
     def ok(self, request: IRequest, message: str) -> bytes:
         """A sentence saying what was done, in the client's rendering if it has one."""

@@ -7,7 +7,7 @@ order, so every group is its own store query.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -17,10 +17,10 @@ from ..model import Entity, Kind, Mixin
 from ..model.core import LINK
 from ..renderings.atomentities import ATOM as ATOM_ENTITIES
 from ..renderings.atomentities import FeedContext
-from ..renderings.document import EntityView
+from ..renderings.document import EntityView, RenderContext
 from ..renderings.resolve import filterCategories
 from ..store.interface import Query
-from . import parts
+from . import access, parts
 from .answering import BY_REFERENCE, collect, contentType, isLink, viewsOf
 from .room import STREAM_BATCH, Room
 from .stream import Stream
@@ -86,6 +86,11 @@ class Listings(Room):
             views = await self.views(entities, withLinks)
             return self.answering.send(request, collect(renderer, views, context,
                                                         ofLinks=self._ofLinks(self._groups(query))))
+        keptAs = await self._keptAs(request, renderer.mediaType, context)
+        if keptAs is not None:
+            standing = self.answering.sendStanding(request, *keptAs)
+            if standing is not None:
+                return standing
         groups = self._groups(query)
         firstPage = await self.store.page(groups[0], None, STREAM_BATCH) if groups else None
         if len(groups) == 2 and firstPage is not None and not firstPage.entities \
@@ -100,7 +105,7 @@ class Listings(Room):
             whole = firstPage.entities if firstPage else []
             links = await self._linksOf(whole) if withLinks else {}
             return self.answering.sendListing(request, renderer, context, whole, links,
-                                              ofLinks=ofLinks)
+                                              ofLinks=ofLinks, keptAs=keptAs)
         if not renderer.streams:
             views = []
             for group in groups:
@@ -153,6 +158,17 @@ class Listings(Room):
                               title=f"Entities in {path}", selfURL=base.absolute(here),
                               links=tuple(links))
         return self.answering.send(request, collect(ATOM_ENTITIES, views, context))
+
+    async def _keptAs(self, request: IRequest, mediaType: str, context: RenderContext
+                      ) -> tuple[Hashable, int] | None:
+        """The key a whole listing is kept under -- its path, media type, base URL and the
+        owner it is narrowed to -- and the log's newest event now, read before the members
+        (see :mod:`.renditions`); ``None`` for what is not kept: pages (HTML), queries and
+        filters."""
+        if type(context) is not RenderContext or request.args or parts.filtering(request):
+            return None
+        stamp = await self.store.newestSeq()
+        return (parts.pathOf(request), mediaType, context, access.ownerFilter(request)), stamp
 
     def _groups(self, query: Query) -> list[Query]:
         """``query`` split into its resources and its links, in that order."""

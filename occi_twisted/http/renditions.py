@@ -1,13 +1,19 @@
 """Renderings kept for the next GET: most GETs ask again for what has not changed.
 
-An entity's answer is found by the entity's id, a whole listing's by its path, and either is
-used only for the very state the store has just read -- the entity and its links, the
-listing's members and theirs -- in the same media type for the same base URL.  The store is
-read as for any GET; what is saved is the rendering.  With SQLite, the store hands back the
-very objects it decoded before, so comparing costs next to nothing; any change (of the
-entity, of one of its links, a link added or removed, a member more or less) fails the
-comparison, so a stale rendering is never sent, whatever the order in which the store's
-listeners learn of commits.  Pages (HTML) are not kept: they show more than the entities.
+An entity's answer is found by the entity's id and is used only for the very state the store
+has just read -- the entity and its links -- in the same media type for the same base URL.  The
+store is read as for any GET; what is saved is the rendering.  With SQLite, the store hands back
+the very objects it decoded before, so comparing costs next to nothing; any change (of the
+entity, of one of its links, a link added or removed) fails the comparison, so a stale rendering
+is never sent, whatever the order in which the store's listeners learn of commits.
+
+A whole listing is found by its path, media type, base URL and the owner it is narrowed to, and
+is stamped with the newest event of the store's log read *before* its members were: every change
+of an entity appends an event in the change's own transaction, so while the log's newest event
+is the stamp, the listing stands and the store need not be read at all (reading a hundred
+members cost more than the rest of the answer).  Read first, the stamp can only be older than
+the members, never newer: a change that lands between the two reads makes the next GET read
+again.  Pages (HTML) are not kept: they show more than the entities.
 """
 
 from __future__ import annotations
@@ -44,11 +50,13 @@ class Prepared:
                    rendered.body, str(len(rendered.body)).encode())
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Listing:
     entities: list[Entity]
     links: dict[str, Sequence[Entity]]
     rendered: Rendered
+    #: The newest event of the log when the members were read.
+    stamp: int
 
 
 @dataclass
@@ -66,20 +74,27 @@ class Renditions:
         self._listings: dict[Hashable, _Listing] = {}
         self._limit = limit
 
-    def listing(self, key: Hashable, entities: Sequence[Entity],
+    def standing(self, key: Hashable, stamp: int) -> Rendered | None:
+        """The listing kept under ``key`` if the log's newest event is still ``stamp``."""
+        kept = self._listings.get(key)
+        return kept.rendered if kept is not None and kept.stamp == stamp else None
+
+    def listing(self, key: Hashable, stamp: int, entities: Sequence[Entity],
                 links: Mapping[str, Sequence[Entity]], render: Callable[[], Rendered]
                 ) -> Rendered:
-        """The listing of ``entities`` (with their ``links``) kept under ``key`` -- a path, a
-        media type and a base URL -- if it lists exactly them; else ``render()``, kept."""
+        """The listing of ``entities`` (with their ``links``), read after the log's newest
+        event was ``stamp``: the one kept under ``key`` if it lists exactly them (stamped
+        anew), else ``render()``, kept."""
         kept = self._listings.get(key)
         if kept is not None and kept.entities == list(entities) and kept.links == links:
+            kept.stamp = stamp
             return kept.rendered
         rendered = render()
         if len(rendered.body) > _MAX_LISTING_BYTES:
             return rendered  # large listings are rarely asked for twice unchanged
         if len(self._listings) >= _MAX_LISTINGS:
             self._listings.clear()
-        self._listings[key] = _Listing(list(entities), dict(links), rendered)
+        self._listings[key] = _Listing(list(entities), dict(links), rendered, stamp)
         return rendered
 
     def find(self, view: EntityView, mediaType: str, context: RenderContext) -> Prepared | None:

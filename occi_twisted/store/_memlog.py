@@ -72,6 +72,9 @@ class EventsInMemory(MemoryState):
     def eventsAfter(self, after: int, limit: int) -> Deferred[list[Event]]:
         return self._run(lambda: self._events[max(0, after):max(0, after) + limit])
 
+    def newestSeq(self) -> Deferred[int]:
+        return self._run(lambda: len(self._events))
+
     def events(self, node: str, *, requestId: str | None = None, before: int | None = None,
                limit: int = 50, owner: str | None = None) -> Deferred[EventPage]:
         def page() -> EventPage:

@@ -212,6 +212,11 @@ class IEventLog(Interface):
     def event(eventId: str) -> Deferred[Event | None]:
         """The event with this id (an Atom entry's, an XMPP item's), or ``None``."""
 
+    def newestSeq() -> Deferred[int]:
+        """The ``seq`` of the newest event committed (0: none): while it stays the same, no
+        entity changed -- what readers stamp what they keep with (see
+        :mod:`occi_twisted.http.renditions`)."""
+
     def addEventListener(listener: Callable[[], None]) -> None:
         """Call ``listener`` (on the reactor thread, with no arguments) after each commit
         that appended events, once it is durable; it reads them with :meth:`eventsAfter`.

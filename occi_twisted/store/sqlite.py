@@ -231,6 +231,9 @@ class SQLiteStore(Notifying, RequestMethods):
         durable = 0 if self._writer is None else self._writer.durableMark
         return self._read(partial(_sqlevents.after, seq=after, limit=limit, durable=durable))
 
+    def newestSeq(self) -> Deferred[int]:
+        return self._read(_sqlevents.newestSeq)
+
     def events(self, node: str, *, requestId: str | None = None, before: int | None = None,
                limit: int = 50, owner: str | None = None) -> Deferred[EventPage]:
         return self._read(partial(_sqlevents.page, node=node, requestId=requestId,

@@ -56,12 +56,25 @@ def test_listings_kept_for_the_same_members_only() -> None:
         return Rendered("text/plain", body)
 
     key = ("/compute/", "text/plain", HERE)
-    first = kept.listing(key, computes, {}, lambda: render(b"3"))
-    assert kept.listing(key, list(computes), {}, lambda: render(b"again")) is first
-    assert kept.listing(key, computes[:2], {}, lambda: render(b"2")).body == b"2"
-    assert kept.listing(key, computes[:2], {computes[0].location: computes[2:]},
+    first = kept.listing(key, 1, computes, {}, lambda: render(b"3"))
+    assert kept.listing(key, 2, list(computes), {}, lambda: render(b"again")) is first
+    assert kept.listing(key, 3, computes[:2], {}, lambda: render(b"2")).body == b"2"
+    assert kept.listing(key, 4, computes[:2], {computes[0].location: computes[2:]},
                         lambda: render(b"2+")).body == b"2+"
     assert made == [b"3", b"2", b"2+"]
+
+
+def test_listings_stand_while_the_log_does_not_move() -> None:
+    kept = Renditions()
+    key = ("/compute/", "text/plain", HERE, "alice")
+    assert kept.standing(key, 7) is None
+    listed = kept.listing(key, 7, [], {}, lambda: Rendered("text/plain", b"none"))
+    assert kept.standing(key, 7) is listed
+    assert kept.standing(key, 8) is None  # an event since: read the store again
+    assert kept.standing((*key[:3], "bob"), 7) is None
+    # Read again and found the same: it stands from the new stamp on.
+    assert kept.listing(key, 8, [], {}, lambda: Rendered("text/plain", b"new")) is listed
+    assert kept.standing(key, 8) is listed
 
 
 def test_the_cache_starts_again_when_full() -> None:
@@ -135,3 +148,18 @@ async def test_a_re_created_entity_is_rendered_anew() -> None:
                                  Content_Type="text/plain", **TEXT)).code == 201
     assert "occi.compute.cores=2" in (await client.request("GET", "/compute/again",
                                                            **TEXT)).text
+
+
+@pt.ensureDeferred
+async def test_a_listing_kept_for_one_user_is_not_shown_to_another() -> None:
+    client = Client(quotas={})
+
+    async def listed(user: str) -> str:
+        return (await client.request("GET", "/compute/", X_Test_Principal=user, **TEXT)).text
+
+    mine = await client.create(X_Test_Principal="alice")
+    assert mine in await listed("alice")
+    assert mine not in await listed("bob")
+    theirs = await client.create(X_Test_Principal="bob")
+    assert theirs not in await listed("alice")
+    assert mine not in await listed("bob")

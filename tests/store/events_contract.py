@@ -54,6 +54,18 @@ class EventContract:
         assert updated.updated == 200.0
 
     @pytest_twisted.ensureDeferred
+    async def test_the_newest_seq_moves_with_every_change_and_only_then(
+            self, store: IStore) -> None:
+        assert await store.newestSeq() == 0
+        await store.apply([Put(compute("c1"), expect=CREATE)])
+        assert await store.newestSeq() == 1
+        with pytest.raises(Conflict):
+            await store.apply([Put(compute("c1"), expect=CREATE)])
+        assert await store.newestSeq() == 1
+        await store.apply([Delete("c1")])
+        assert await store.newestSeq() == 2
+
+    @pytest_twisted.ensureDeferred
     async def test_a_delete_makes_one_event_per_entity_it_takes(self, store: IStore) -> None:
         network = newEntity(Description(kind=NETWORK), entityId="n1", now=100.0)
         c1 = compute("c1")
