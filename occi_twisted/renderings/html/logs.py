@@ -10,7 +10,7 @@ from twisted.web.template import tags
 from ...model.events import Event
 from ..atom import timestamp
 from ..document import RenderContext
-from .layout import page, registryOf
+from .layout import page
 from .markup import flattened
 from .words import uri
 
@@ -23,7 +23,7 @@ def logPage(entries: Sequence[tuple[Event, str]], log: str, title: str,
         when = timestamp(event.updated)
         items.append(tags.li(tags.a(event.title, href=uri(url)), " ",
                              tags.time(when, datetime=when)))
-    return page(title, registryOf(context), flattened([
+    return page(title, context, flattened([
         tags.h1(title, id="title"),
         tags.p(tags.a("Atom feed", href=f"{uri(log)}?format=atom")),
         tags.ol(items, id="entries"),
