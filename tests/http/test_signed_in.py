@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest_twisted as pt
 
+from ..renderings.test_html import byId, textOf
 from .support import ACTING, Client
 from .test_access import Alices, alicesWorld
 
@@ -16,10 +17,7 @@ BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
 def signedIn(body: bytes) -> str:
     """The text of the page's "signed in" item."""
-    root = ET.fromstring(body)
-    found = [e for e in root.iter() if e.get("id") == "signed-in"]
-    assert len(found) == 1, body[:300]
-    return "".join(found[0].itertext())
+    return textOf(byId(ET.fromstring(body), "signed-in"))
 
 
 def pages(world: Alices) -> list[tuple[str, int]]:
