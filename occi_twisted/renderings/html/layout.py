@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -11,8 +12,8 @@ from twisted.web.template import Tag, slot, tags
 from ...model import Registry
 from ...model.locations import FEED, QUERY, ROOT, TEMPLATES
 from ..document import RenderContext
-from .markup import NOTHING, Fragment, Markup, Memo, compiled, dashed
-from .words import uri
+from .markup import NOTHING, Fragment, Markup, Memo, compiled, dashed, flattened
+from .words import href, uri
 
 MEDIA_TYPE = "text/html"
 #: A plain user's role, which the pages do not spell out (the model's, not imported: the
@@ -33,7 +34,8 @@ class PageContext(RenderContext):
     (for the forms that add mixins); ``draft`` that the entity is not stored yet but a
     template's copy (``GET /templates/small``), which the page offers to create.  ``user``
     and ``role`` say who is signed in (every page shows it: with Basic credentials a browser
-    shows no sign of whose they are).
+    shows no sign of whose they are).  ``paging`` holds the RFC 5005 links (relation,
+    URL) of a listing asked for a page at a time, which the page offers as links too.
     """
 
     path: str | None = None
@@ -41,6 +43,7 @@ class PageContext(RenderContext):
     draft: bool = False
     user: str | None = None
     role: str | None = None
+    paging: tuple[tuple[str, str], ...] = ()
 
 
 def pageContext(
@@ -107,6 +110,7 @@ background:var(--soft)}
 .state-error,.state-failed{border-color:var(--danger)}
 progress{width:min(26rem,100%)}
 .about,.muted{color:var(--muted)}
+#paging ul{display:flex;gap:1rem;list-style:none;padding:0}
 #signed-in{margin-left:auto;color:var(--muted)}
 footer{color:var(--muted);font-size:.85em;padding:1rem;text-align:center}
 """
@@ -175,6 +179,26 @@ def _layout(registry: Registry) -> tuple[Fragment, Markup]:
                               "main").split("main")
         return Fragment((DOCTYPE, *start.pieces)), end.markup
     return _layouts.get((registry,), build)
+
+
+#: What each paging relation reads as.
+_PAGING_WORDS = {"first": "First page", "prev": "Previous page", "previous": "Newer entries",
+                 "next": "Next page"}
+
+
+def pagingNav(links: Sequence[tuple[str, str]], *, older: bool = False) -> Markup:
+    """The paging ``links`` (relation, URL) as a navigation of their own; ``older`` for a
+    feed, whose next page holds older entries."""
+    words = {**_PAGING_WORDS, "next": "Older entries"} if older else _PAGING_WORDS
+    shown = [(rel, href(url)) for rel, url in links]
+    return flattened(tags.nav(
+        tags.ul([tags.li(tags.a(words.get(rel, rel), href=at, rel=rel))
+                 for rel, at in shown if at is not None]),
+        id="paging", **dashed(aria_label="Pages"))) if shown else NOTHING
+
+
+def pagingOf(context: RenderContext) -> tuple[tuple[str, str], ...]:
+    return context.paging if isinstance(context, PageContext) else ()
 
 
 def pageStart(title: str, context: RenderContext, head: Markup = NOTHING) -> Markup:
