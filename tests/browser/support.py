@@ -3,7 +3,6 @@ not installed, and a way to ask the server through its API as a user."""
 
 from __future__ import annotations
 
-import base64
 import http.client
 import shutil
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ..conftest import RunningServer
+from ..identity.support import ask
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Playwright
@@ -32,14 +32,5 @@ def api(server: RunningServer, method: str, path: str, body: str = "", *,
         user: tuple[str, str] | None = None,
         accept: str = "text/plain") -> tuple[int, str, http.client.HTTPResponse]:
     """One request through the API (``text/plain``), as ``user``: status, body, response."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    headers = {"Accept": accept}
-    if user is not None:
-        headers["Authorization"] = "Basic " + base64.b64encode(":".join(user).encode()).decode()
-    if body:
-        headers["Content-Type"] = "text/plain"
-    connection.request(method, path, body=body.encode(), headers=headers)
-    response = connection.getresponse()
-    text = response.read().decode()
-    connection.close()
+    response, text = ask(server, method, path, body, user=user, headers={"Accept": accept})
     return response.status, text, response
