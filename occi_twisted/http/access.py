@@ -15,6 +15,8 @@ The rooms ask :meth:`.room.Room.visible` (every entity they load goes through it
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from twisted.web.iweb import IRequest
 
 from ..identity import Principal
@@ -34,6 +36,28 @@ def ownerFilter(request: IRequest) -> str | None:
     if principal.isAdmin:
         return parts.argument(request, "owner")
     return principal.name
+
+
+def narrowing(request: IRequest) -> list[tuple[str, str]]:
+    """The query arguments that narrowed a listing or feed, for its paging links to keep (a
+    next page of everything after a first page of bob's would be a different listing): the
+    ``owner`` an administrator asked for, and ``occi.*`` attribute filters."""
+    kept = []
+    owner = parts.argument(request, "owner")
+    if owner is not None and parts.principalOf(request).isAdmin:
+        kept.append(("owner", owner))
+    for name, values in (request.args or {}).items():
+        if name.startswith(b"occi.") and values:
+            kept.append((name.decode("utf-8", "replace"), values[0].decode("utf-8", "replace")))
+    return kept
+
+
+def pagePath(request: IRequest, path: str, **paging: int | str) -> str:
+    """``path`` with the ``paging`` arguments and what narrowed the request
+    (:func:`narrowing`): where a paging link of ``request`` leads."""
+    arguments = [(name, str(value)) for name, value in paging.items()]
+    arguments += narrowing(request)
+    return f"{path}?{urlencode(arguments)}" if arguments else path
 
 
 def seesOwner(request: IRequest, owner: str) -> bool:

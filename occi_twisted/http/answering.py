@@ -156,12 +156,17 @@ class Answering:
     def context(self, request: IRequest) -> RenderContext:
         """Where rendered locations point: --base-url, else the host the client asked; and
         for pages, where the page is (a listing's kind, a message's way back)."""
-        base = self.baseContext(request)
         if not self.wantsPages(request):
-            return base
+            return self.baseContext(request)
+        return self.pageContext(request)
+
+    def pageContext(self, request: IRequest) -> RenderContext:
+        """The context of a page: where it is, the registry, and who is signed in."""
         path = parts.pathOf(request)
-        return pageContext(base, path=path, registry=self.registry,
-                           draft=path.startswith(TEMPLATES))
+        principal = parts.principalOf(request)
+        return pageContext(self.baseContext(request), path=path, registry=self.registry,
+                           draft=path.startswith(TEMPLATES), user=principal.name,
+                           role=principal.role)
 
     def baseContext(self, request: IRequest) -> RenderContext:
         """The absolute URL prefix of this request's answer, remembered per host name."""

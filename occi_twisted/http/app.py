@@ -25,6 +25,7 @@ from ..model.errors import NotAcceptable, NotFound
 from ..operations import RequestDesk
 from ..renderings import negotiation
 from ..renderings.document import EntityView
+from ..renderings.html import MEDIA_TYPE as HTML_TYPE
 from ..store.interface import IStore
 from . import access, parts, templates
 from .actions import WAIT_BUDGET, Actions
@@ -224,7 +225,8 @@ class OCCIServer:
         if not isinstance(kind, Kind):
             raise NotFound(f"There is nothing at {parts.pathOf(request)}.")
         entity = await self.entities.load(request, kind, place.entityId)
-        context = self.answering.context(request)
+        # Notes negotiate their own types, HTML among them: a page's context either way.
+        context = self.answering.pageContext(request)
         if place.noteId:
             return await self.notes.note(request, method, entity.id, entity.location,
                                          noteId=place.noteId, context=context)
@@ -255,7 +257,8 @@ class OCCIServer:
                 record = await self.store.getRequest(scope.requestId)
                 if record is None or record.entityId != entity.id:
                     raise NotFound(f"{scope.node} has no request {scope.requestId}.")
-        context = self.answering.baseContext(request)
+        context = (self.answering.pageContext(request) if chosen == HTML_TYPE
+                   else self.answering.baseContext(request))
         if eventId is not None:
             body = await entry(request, scope, eventId, store=self.store,
                                registry=self.registry, context=context)

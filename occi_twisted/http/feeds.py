@@ -78,21 +78,23 @@ async def answer(request: IRequest, scope: FeedScope, store: IStore, registry: R
     if _unchanged(request, etag, newest):
         request.setResponseCode(304)
         return b""
-    links = [("first", context.absolute(scope.path))]
+    links = [("first", context.absolute(access.pagePath(request, scope.path)))]
     if page.more and page.events:
-        links.append(("next", context.absolute(
-            f"{scope.path}?before={page.events[-1].seq}&number={number}")))
+        links.append(("next", context.absolute(access.pagePath(
+            request, scope.path, before=page.events[-1].seq, number=number))))
     if before is not None:
-        links.append(("previous", context.absolute(
-            f"{scope.path}?before={before + number + 1}&number={number}")))
+        links.append(("previous", context.absolute(access.pagePath(
+            request, scope.path, before=before + number + 1, number=number))))
     for rel, url in links:
         request.responseHeaders.addRawHeader(b"Link", f'<{url}>; rel="{rel}"'.encode())
     if mediaType != ATOM:
-        listed = logs.listing(page.events, scope.path, scope.title, mediaType, context)
+        listed = logs.listing(page.events, scope.path, scope.title, mediaType, context,
+                              links=links)
         request.setHeader(b"Content-Type", listed.contentType.encode())
         request.setHeader(b"Content-Length", str(len(listed.body)).encode())
         return listed.body
-    selfPath = scope.path if before is None else f"{scope.path}?before={before}&number={number}"
+    selfPath = (access.pagePath(request, scope.path) if before is None
+                else access.pagePath(request, scope.path, before=before, number=number))
     rendered: Rendered = atom.feed(
         page.events, context=context, registry=registry,
         feedId=context.absolute(scope.path), title=scope.title, selfPath=selfPath,

@@ -18,6 +18,7 @@ from ..model.core import LINK
 from ..renderings.atomentities import ATOM as ATOM_ENTITIES
 from ..renderings.atomentities import FeedContext
 from ..renderings.document import EntityView, RenderContext
+from ..renderings.html import PageContext
 from ..renderings.resolve import filterCategories
 from ..store.interface import Query
 from . import access, parts
@@ -80,9 +81,13 @@ class Listings(Room):
                 pages.append(("prev", page - 1))
             if len(entities) == number:
                 pages.append(("next", page + 1))
-            for rel, at in pages:  # RFC 5005's links, as headers for every rendering
-                url = context.absolute(f"{path}?page={at}&number={number}")
+            paging = [(rel, context.absolute(access.pagePath(request, path, page=at,
+                                                             number=number)))
+                      for rel, at in pages]
+            for rel, url in paging:  # RFC 5005's links, as headers for every rendering
                 request.responseHeaders.addRawHeader(b"Link", f'<{url}>; rel="{rel}"'.encode())
+            if isinstance(context, PageContext):  # and on the page, for a person
+                context = replace(context, paging=tuple(paging))
             views = await self.views(entities, withLinks)
             return self.answering.send(request, collect(renderer, views, context,
                                                         ofLinks=self._ofLinks(self._groups(query))))
@@ -149,11 +154,12 @@ class Listings(Room):
         views = await self.views(result.entities)
         base = self.answering.baseContext(request)
         path = parts.pathOf(request)
-        links = [("first", base.absolute(f"{path}?number={number}"))]
+        links = [("first", base.absolute(access.pagePath(request, path, number=number)))]
         if result.cursor is not None:
-            links.append(("next", base.absolute(
-                f"{path}?after={result.cursor}&number={number}")))
-        here = f"{path}?after={after}&number={number}" if after else path
+            links.append(("next", base.absolute(access.pagePath(
+                request, path, after=result.cursor, number=number))))
+        here = (access.pagePath(request, path, after=after, number=number) if after
+                else access.pagePath(request, path))
         context = FeedContext(base.base, base.clock, feedId=base.absolute(path),
                               title=f"Entities in {path}", selfURL=base.absolute(here),
                               links=tuple(links))

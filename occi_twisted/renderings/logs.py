@@ -15,9 +15,10 @@ from .html.logs import logPage
 
 
 def listing(events: Sequence[Event], log: str, title: str, mediaType: str,
-            context: RenderContext) -> Rendered:
+            context: RenderContext, *, links: Sequence[tuple[str, str]] = ()) -> Rendered:
     """The ``events`` of the log at ``log`` (called ``title``) as ``mediaType``:
-    ``application/json``, ``text/html`` or ``text/plain``."""
+    ``application/json``, ``text/html`` or ``text/plain``; the page links to the feed's
+    other pages (``links``: relation, URL), which the others find in Link headers."""
     place = placeOf(log)
     owner = (place.owner if isinstance(place, Log) else "") or ROOT
     rows = [(event, context.absolute(logEntry(owner, event.id))) for event in events]
@@ -29,6 +30,6 @@ def listing(events: Sequence[Event], log: str, title: str, mediaType: str,
              "request": event.requestId}
             for event, url in rows]}).encode())
     if mediaType == "text/html":
-        return Rendered(contentType, logPage(rows, log, title, context))
+        return Rendered(contentType, logPage(rows, log, title, context, links))
     return Rendered(contentType, "".join(f"{url} {timestamp(event.updated)} {event.title}\r\n"
                                          for event, url in rows).encode())

@@ -5,19 +5,17 @@ of the entity page is kept as an artefact of the run."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ..conftest import ROOT, RunningServer
+from .support import launch, needsChromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTEFACTS = Path(os.environ.get("OCCI_ARTEFACTS", ROOT / "tests" / "artefacts"))
 
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="Chromium is not installed (.ci/run installs it)")
+pytestmark = needsChromium
 
 
 @pytest.fixture
@@ -33,11 +31,12 @@ def test_create_stop_and_delete_in_a_browser(server: RunningServer) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM,
-                                             args=["--no-sandbox", "--headless=new"])
+        browser = launch(playwright)
         try:
             page = browser.new_page()
             page.goto(f"{server.url}/compute/")
+            # Single-user mode: everyone is the administrator, and the page says so.
+            expect(page.locator("#signed-in")).to_have_text("Signed in as admin")
             create = page.locator("form#create")
             create.locator('[name="occi.core.title"]').fill("web-1")
             create.locator('[name="occi.compute.cores"]').fill("2")

@@ -3,14 +3,19 @@ only when a test says, for the identity tests."""
 
 from __future__ import annotations
 
+import base64
+import http.client
 import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from twisted.python.failure import Failure
+
+if TYPE_CHECKING:
+    from ..conftest import RunningServer
 
 
 def htpasswd(path: Path, name: str, password: str, *, create: bool = False,
@@ -32,6 +37,25 @@ def usersFile(directory: Path, **passwords: str) -> Path:
     for index, (name, password) in enumerate(passwords.items()):
         htpasswd(path, name, password, create=index == 0)
     return path
+
+
+def ask(server: RunningServer, method: str, path: str, body: str = "", *,
+        source: str = "127.0.0.1", user: tuple[str, str] | None = None,
+        headers: dict[str, str] | None = None) -> tuple[http.client.HTTPResponse, str]:
+    """One request to a running server from ``source`` (a loopback address), as ``user``
+    (HTTP Basic) if given, a body in ``text/plain``: the response and its body."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10,
+                                            source_address=(source, 0))
+    sent = {"Accept": "text/plain", "Host": f"127.0.0.1:{server.port}", **(headers or {})}
+    if user is not None:
+        sent["Authorization"] = "Basic " + base64.b64encode(":".join(user).encode()).decode()
+    if body:
+        sent["Content-Type"] = "text/plain"
+    connection.request(method, path, body=body.encode(), headers=sent)
+    response = connection.getresponse()
+    text = response.read().decode()
+    connection.close()
+    return response, text
 
 
 class ImmediateReactor:

@@ -5,7 +5,6 @@ nothing."""
 
 from __future__ import annotations
 
-import base64
 import http.client
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ..conftest import RunningServer
-from ..identity.support import usersFile
+from ..identity.support import ask, usersFile
 
 ALICE = ("alice", "wonderland")
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
@@ -25,18 +24,7 @@ def call(server: RunningServer, method: str, path: str, body: str = "", *,
          source: str = "127.0.0.1", user: tuple[str, str] | None = None,
          headers: dict[str, str] | None = None) -> http.client.HTTPResponse:
     """One request from ``source`` (a loopback address the guest would have)."""
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10,
-                                            source_address=(source, 0))
-    sent = {"Accept": "text/plain", "Host": f"127.0.0.1:{server.port}", **(headers or {})}
-    if user is not None:
-        sent["Authorization"] = "Basic " + base64.b64encode(":".join(user).encode()).decode()
-    if body:
-        sent["Content-Type"] = "text/plain"
-    connection.request(method, path, body=body.encode(), headers=sent)
-    response = connection.getresponse()
-    response.read()
-    connection.close()
-    return response
+    return ask(server, method, path, body, source=source, user=user, headers=headers)[0]
 
 
 def create(server: RunningServer, collection: str, *lines: str) -> str:

@@ -8,7 +8,7 @@ from twisted.web.template import Flattenable, Tag, slot, tags
 
 from ...model import Action, AttributeDefinition, Category, Kind, Mixin
 from ..document import RenderContext
-from .layout import page, registryOf
+from .layout import page
 from .markup import Markup, Memo, compiled, dashed, flattened
 from .shapes import queryLink
 from .words import number, slug, uri, valueText
@@ -102,4 +102,4 @@ def categoriesPage(categories: Sequence[Category], context: RenderContext) -> by
                               id=f"{cls}s"), "articles")(articles=Markup(b"".join(groups[cls])))
         for cls, heading in _SECTIONS
     ]
-    return page("Query interface", registryOf(context), intro, *sections)
+    return page("Query interface", context, intro, *sections)

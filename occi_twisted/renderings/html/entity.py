@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from twisted.web.template import Flattenable, slot, tags
 
-from ...model import Entity, Registry
+from ...model import Entity
 from ...model.core import ABSTRACT
 from ...model.locations import logOf, requestsOf
 from ...model.requests import REQUEST
@@ -29,10 +29,10 @@ def entityPage(view: EntityView, context: RenderContext) -> bytes:
     entity = view.entity
     registry = registryOf(context)
     if entity.kind == REQUEST:
-        return requestPage(entity, registry)
+        return requestPage(entity, context)
     shape = shapeOf(entity)
     if isinstance(context, PageContext) and context.draft:
-        return _draftPage(entity, shape, registry)
+        return _draftPage(entity, shape, context)
     location = uri(entity.location)
     at = Markup(escaped(location))  # escaped once: it fills a dozen holes
     title = titleOf(entity)
@@ -56,7 +56,7 @@ def entityPage(view: EntityView, context: RenderContext) -> bytes:
         parts.append(shape.updateEnd)
     parts.append(associateForm(entity, registry)(location=at))
     parts.append(shape.end(location=at, requests=requestsOf(location), log=logOf(location)))
-    return page(f"{title} ({entity.kind.term})", registry, *parts,
+    return page(f"{title} ({entity.kind.term})", context, *parts,
                 head=_CHANGES(log=logOf(location)))
 
 
@@ -72,7 +72,7 @@ _ENDS = compiled(tags.p("From ", slot("source"), " to ", slot("target"), ".", id
                  "source", "target")
 
 
-def _draftPage(entity: Entity, shape: Shape, registry: Registry) -> bytes:
+def _draftPage(entity: Entity, shape: Shape, context: RenderContext) -> bytes:
     """A template's copy, not stored yet: the form that creates it, filled in.  The copy's id
     goes with it, so that submitting the form twice creates once (the second gets 409)."""
     kind = entity.kind
@@ -98,4 +98,4 @@ def _draftPage(entity: Entity, shape: Shape, registry: Registry) -> bytes:
             **dashed(accept_charset="utf-8"))
         parts.append(compiled(form, "fields")(fields=Markup(b"".join(fields))))
     parts.append(attributesTable(entity, shape))
-    return page(f"New {kind.term} from {terms or 'scratch'}", registry, *parts)
+    return page(f"New {kind.term} from {terms or 'scratch'}", context, *parts)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -11,10 +12,13 @@ from twisted.web.template import Tag, slot, tags
 from ...model import Registry
 from ...model.locations import FEED, QUERY, ROOT, TEMPLATES
 from ..document import RenderContext
-from .markup import NOTHING, Fragment, Markup, Memo, compiled, dashed
-from .words import uri
+from .markup import NOTHING, Fragment, Markup, Memo, compiled, dashed, flattened
+from .words import href, uri
 
 MEDIA_TYPE = "text/html"
+#: A plain user's role, which the pages do not spell out (the model's, not imported: the
+#: renderings know nothing of identity).
+USER_ROLE = "user"
 CONTENT_TYPE = "text/html; charset=utf-8"
 DOCTYPE = b"<!DOCTYPE html>\n"
 #: Between parts of a sentence, as in the footer.
@@ -28,19 +32,27 @@ class PageContext(RenderContext):
     ``path`` is the path that was asked for (it names the collection a listing shows, and the
     page a message leads back to); ``registry`` the server's categories, user mixins included
     (for the forms that add mixins); ``draft`` that the entity is not stored yet but a
-    template's copy (``GET /templates/small``), which the page offers to create.
+    template's copy (``GET /templates/small``), which the page offers to create.  ``user``
+    and ``role`` say who is signed in (every page shows it: with Basic credentials a browser
+    shows no sign of whose they are).  ``paging`` holds the RFC 5005 links (relation,
+    URL) of a listing asked for a page at a time, which the page offers as links too.
     """
 
     path: str | None = None
     registry: Registry | None = None
     draft: bool = False
+    user: str | None = None
+    role: str | None = None
+    paging: tuple[tuple[str, str], ...] = ()
 
 
 def pageContext(
-    context: RenderContext, *, path: str | None, registry: Registry | None, draft: bool = False
+    context: RenderContext, *, path: str | None, registry: Registry | None, draft: bool = False,
+    user: str | None = None, role: str | None = None,
 ) -> PageContext:
     """``context`` with what pages need; every rendering accepts the result."""
-    return PageContext(context.base, path=path, registry=registry, draft=draft)
+    return PageContext(context.base, path=path, registry=registry, draft=draft, user=user,
+                       role=role)
 
 
 @cache
@@ -98,6 +110,8 @@ background:var(--soft)}
 .state-error,.state-failed{border-color:var(--danger)}
 progress{width:min(26rem,100%)}
 .about,.muted{color:var(--muted)}
+#paging ul{display:flex;gap:1rem;list-style:none;padding:0}
+#signed-in{margin-left:auto;color:var(--muted)}
 footer{color:var(--muted);font-size:.85em;padding:1rem;text-align:center}
 """
 # A style element's content is not parsed as markup by browsers: nothing in it may need
@@ -106,14 +120,30 @@ assert not set("&<>") & set(STYLE)
 
 
 def _nav(registry: Registry) -> Tag:
-    """Home, the query interface, every kind's collection, the templates and the feed."""
-    items = [tags.li(tags.a("Home", href=ROOT)),
+    """Home, the query interface, every kind's collection, the templates and the feed; then
+    who is signed in."""
+    items: list[Tag | slot] = [tags.li(tags.a("Home", href=ROOT)),
              tags.li(tags.a("Query interface", href=QUERY))]
     items += [tags.li(tags.a(kind.term, href=uri(kind.location), title=kind.title))
               for kind in registry.kinds() if kind.location]
     items += [tags.li(tags.a("templates", href=TEMPLATES)),
-              tags.li(tags.a("events", href=FEED))]
+              tags.li(tags.a("events", href=FEED)), slot("who")]
     return tags.header(tags.nav(tags.ul(items), id="nav", **dashed(aria_label="Server")))
+
+
+_SIGNED_IN = compiled(tags.li("Signed in as ", tags.strong(slot("user"), id="user"),
+                              slot("role"), id="signed-in"), "user", "role")
+_ROLE = compiled(tags.transparent(" (", tags.span(slot("role"), id="role"), ")"), "role")
+
+
+def _who(context: RenderContext) -> Markup:
+    """Who is signed in: the name, and the role unless it is a plain user's (or the name
+    itself, as single-user mode's ``admin`` is)."""
+    if not isinstance(context, PageContext) or context.user is None:
+        return NOTHING
+    role = context.role
+    shown = NOTHING if role in (None, USER_ROLE, context.user) else _ROLE(role=role or "")
+    return _SIGNED_IN(user=context.user, role=shown)
 
 
 def _document(registry: Registry) -> Tag:
@@ -145,21 +175,42 @@ def _layout(registry: Registry) -> tuple[Fragment, Markup]:
     """The document up to the content and after it.  Kinds are fixed at start-up, so the
     navigation is built once per registry."""
     def build() -> tuple[Fragment, Markup]:
-        start, end = compiled(_document(registry), "title", "head", "main").split("main")
+        start, end = compiled(_document(registry), "title", "head", "who",
+                              "main").split("main")
         return Fragment((DOCTYPE, *start.pieces)), end.markup
     return _layouts.get((registry,), build)
 
 
-def pageStart(title: str, registry: Registry, head: Markup = NOTHING) -> Markup:
+#: What each paging relation reads as.
+_PAGING_WORDS = {"first": "First page", "prev": "Previous page", "previous": "Newer entries",
+                 "next": "Next page"}
+
+
+def pagingNav(links: Sequence[tuple[str, str]], *, older: bool = False) -> Markup:
+    """The paging ``links`` (relation, URL) as a navigation of their own; ``older`` for a
+    feed, whose next page holds older entries."""
+    words = {**_PAGING_WORDS, "next": "Older entries"} if older else _PAGING_WORDS
+    shown = [(rel, href(url)) for rel, url in links]
+    return flattened(tags.nav(
+        tags.ul([tags.li(tags.a(words.get(rel, rel), href=at, rel=rel))
+                 for rel, at in shown if at is not None]),
+        id="paging", **dashed(aria_label="Pages"))) if shown else NOTHING
+
+
+def pagingOf(context: RenderContext) -> tuple[tuple[str, str], ...]:
+    return context.paging if isinstance(context, PageContext) else ()
+
+
+def pageStart(title: str, context: RenderContext, head: Markup = NOTHING) -> Markup:
     """The page up to the start of its main content."""
-    return _layout(registry)[0](title=title, head=head)
+    return _layout(registryOf(context))[0](title=title, head=head, who=_who(context))
 
 
-def pageEnd(registry: Registry) -> Markup:
+def pageEnd(context: RenderContext) -> Markup:
     """The page after its main content."""
-    return _layout(registry)[1]
+    return _layout(registryOf(context))[1]
 
 
-def page(title: str, registry: Registry, *content: Markup, head: Markup = NOTHING) -> bytes:
+def page(title: str, context: RenderContext, *content: Markup, head: Markup = NOTHING) -> bytes:
     """A whole page around ``content``."""
-    return b"".join((pageStart(title, registry, head), *content, pageEnd(registry)))
+    return b"".join((pageStart(title, context, head), *content, pageEnd(context)))

@@ -14,7 +14,7 @@ from ...model.infrastructure import OS_TPL, RESOURCE_TPL
 from ...model.locations import Requests, logOf, placeOf
 from ..document import EntityView, RenderContext
 from .fields import fieldTag, hidden
-from .layout import DOT, pageEnd, pageStart, pathOf, registryOf
+from .layout import DOT, pageEnd, pageStart, pagingNav, pagingOf, pathOf, registryOf
 from .markup import NOTHING, Markup, Memo, compiled, dashed, flattened
 from .shapes import kindInfo, kindLink, queryLink
 from .words import (
@@ -78,7 +78,7 @@ def collectionStart(context: RenderContext) -> bytes:
     else:
         heading = f"Entities at {path}" if path else "Entities"
         intro = ""
-    return b"".join((pageStart(heading, registry),
+    return b"".join((pageStart(heading, context),
                      flattened([tags.h1(heading, id="title"), intro]), form, _LISTING_START))
 
 
@@ -103,7 +103,7 @@ def collectionItem(view: EntityView, first: bool) -> bytes:
 
 
 def collectionEnd(context: RenderContext) -> bytes:
-    return _LISTING_END + pageEnd(registryOf(context))
+    return _LISTING_END + pagingNav(pagingOf(context)) + pageEnd(context)
 
 
 _createForms: Memo[Markup] = Memo()

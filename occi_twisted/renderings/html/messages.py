@@ -57,7 +57,7 @@ def locationsPage(locations: Sequence[str], context: RenderContext) -> bytes:
         tags.ul([tags.li(linked(location, _label(location, registry)))
                  for location in locations], id="locations"),
     ])
-    return page(heading, registry, content)
+    return page(heading, context, content)
 
 
 def messagePage(message: str, context: RenderContext, heading: str = "Done") -> bytes:
@@ -73,7 +73,7 @@ def messagePage(message: str, context: RenderContext, heading: str = "Done") -> 
         tags.p(message, id="message"),
         tags.p(back, tags.a("Home", href=ROOT)),
     ])
-    return page(message[:80], registryOf(context), content)
+    return page(message[:80], context, content)
 
 
 def errorPage(status: int, message: str, context: RenderContext) -> bytes:

@@ -8,7 +8,7 @@ from twisted.web.template import tags
 
 from ...model.notes import Note
 from ..document import RenderContext
-from .layout import page, registryOf
+from .layout import page
 from .markup import dashed, flattened
 from .words import uri
 
@@ -16,7 +16,7 @@ from .words import uri
 def notePage(note: Note, collection: str, context: RenderContext) -> bytes:
     """``note``'s text as written, and the way to the other notes at ``collection``."""
     title = note.title or note.id
-    return page(title, registryOf(context), flattened([
+    return page(title, context, flattened([
         tags.h1(title, id="title"),
         tags.pre(note.text, id="text"),
         tags.p(tags.a("All notes", href=uri(collection))),
@@ -27,7 +27,7 @@ def notesPage(notes: Sequence[tuple[Note, str]], collection: str,
               context: RenderContext) -> bytes:
     """Each note (with its location) linked, and a form that posts a new one to
     ``collection``."""
-    return page("Notes", registryOf(context), flattened([
+    return page("Notes", context, flattened([
         tags.h1("Notes", id="title"),
         tags.ul([tags.li(tags.a(note.title or note.id, href=uri(location)))
                  for note, location in notes], id="notes"),

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 
 from twisted.web.template import Flattenable, Tag, tags
 
-from ...model import Entity, Registry
+from ...model import Entity
 from ...model.locations import logOf, requestsOf
+from ..document import RenderContext
 from .fields import hidden
 from .layout import DOT, page
 from .markup import NOTHING, dashed, flattened
@@ -35,7 +36,7 @@ FINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 REFRESH_SECONDS = 2
 
 
-def requestPage(entity: Entity, registry: Registry) -> bytes:
+def requestPage(entity: Entity, context: RenderContext) -> bytes:
     attributes = entity.attributes
     state = valueText(attributes.get(REQUEST_STATE, ""))
     final = state in FINAL_STATES
@@ -66,7 +67,7 @@ def requestPage(entity: Entity, registry: Registry) -> bytes:
             id="cancel-section")
     refresh = NOTHING if final else flattened(tags.meta(content=str(REFRESH_SECONDS),
                                                          **dashed(http_equiv="refresh")))
-    return page(f"{action} {target}: {state}", registry,
+    return page(f"{action} {target}: {state}", context,
                 flattened(tags.h1("Request: ", action, " on ", linked(target), id="title")),
                 stateLine(state), flattened(content), table, flattened(cancel), head=refresh)
 
