@@ -206,17 +206,24 @@ class Answering:
         request.setHeader(b"Content-Length", str(len(body)).encode())
         return body
 
-    def sendEntity(self, request: IRequest, renderer: Renderer, view: EntityView) -> bytes:
-        """An entity with its validators, rendered again only if it changed."""
+    def standingView(self, entityId: str, stamp: int) -> EntityView | None:
+        """The entity ``entityId`` and its links as kept, if the store's log has not moved
+        past ``stamp`` (see :mod:`.renditions`), or ``None``: read the store."""
+        return self._renditions.standingView(entityId, stamp)
+
+    def sendEntity(self, request: IRequest, renderer: Renderer, view: EntityView,
+                   stamp: int | None = None) -> bytes:
+        """An entity with its validators, rendered again only if it changed; ``stamp``: the
+        store's newest event before ``view`` was read, if it was just read."""
         context = self.context(request)
         if type(context) is not RenderContext:  # a page: it shows more than the entity
             validate(request, view.entity)
             return self.send(request, renderer.entity(view, context))
-        prepared = self._renditions.find(view, renderer.mediaType, context)
+        prepared = self._renditions.find(view, renderer.mediaType, context, stamp)
         if prepared is None:
             prepared = self._renditions.keep(view, renderer.mediaType, context, Prepared.of(
                 renderer.entity(view, context), etag(view.entity),
-                httpDate(view.entity.updated)))
+                httpDate(view.entity.updated)), stamp)
         headers = request.responseHeaders
         headers.setRawHeaders(b"ETag", [prepared.etag])
         headers.setRawHeaders(b"Last-Modified", [prepared.lastModified])

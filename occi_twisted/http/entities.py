@@ -47,14 +47,9 @@ class Entities(Room):
         """The entity ``entityId`` in ``kind``'s collection, as ``method`` asks."""
         if method == "PUT":
             return await self._put(request, kind, entityId)
-        entity = await self.load(request, kind, entityId)
         if method in ("GET", "HEAD"):
-            renderer = self.answering.preferred(request)
-            if renderer is None:
-                return self.answering.multipleChoices(request, entity)
-            if notModified(request, entity):
-                return b""
-            return await self.show(request, renderer, entity)
+            return await self._get(request, kind, entityId)
+        entity = await self.load(request, kind, entityId)
         if method == "DELETE":
             checkIfMatch(request, entity)
             await self.store.apply([Delete(entity.id, expect=entity.revision)])
@@ -71,6 +66,21 @@ class Entities(Room):
         await self._write(request, entity, updated, description)
         renderer = self.answering.negotiate(request, listing=False)
         return await self.show(request, renderer, updated)
+
+    async def _get(self, request: IRequest, kind: Kind, entityId: str) -> bytes:
+        """The entity as kept while the store's log stands still, else as the store has it
+        (see :mod:`.renditions`); who may see it is asked either way."""
+        stamp = await self.store.newestSeq()
+        view = self.answering.standingView(entityId, stamp)
+        if view is None or not access.sees(request, view.entity) \
+                or view.entity.kind.location != kind.location:
+            view = await self.viewOf(await self.load(request, kind, entityId))
+        renderer = self.answering.preferred(request)
+        if renderer is None:
+            return self.answering.multipleChoices(request, view.entity)
+        if notModified(request, view.entity):
+            return b""
+        return self.answering.sendEntity(request, renderer, view, stamp)
 
     async def _put(self, request: IRequest, kind: Kind, entityId: str) -> bytes | None:
         document = parts.document(request)

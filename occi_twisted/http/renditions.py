@@ -1,19 +1,20 @@
 """Renderings kept for the next GET: most GETs ask again for what has not changed.
 
-An entity's answer is found by the entity's id and is used only for the very state the store
-has just read -- the entity and its links -- in the same media type for the same base URL.  The
-store is read as for any GET; what is saved is the rendering.  With SQLite, the store hands back
-the very objects it decoded before, so comparing costs next to nothing; any change (of the
-entity, of one of its links, a link added or removed) fails the comparison, so a stale rendering
-is never sent, whatever the order in which the store's listeners learn of commits.
+An entity's answers are kept by the entity's id -- one per media type and base URL -- with the
+entity and its links as the store gave them; a whole listing's answer by its path, media type,
+base URL and the owner it is narrowed to, with its members.  With SQLite, the store hands back
+the very objects it decoded before, so comparing what is read with what is kept costs next to
+nothing; any change (of the entity, of one of its links, a link added or removed, a member more
+or less) fails the comparison and renders anew.
 
-A whole listing is found by its path, media type, base URL and the owner it is narrowed to, and
-is stamped with the newest event of the store's log read *before* its members were: every change
-of an entity appends an event in the change's own transaction, so while the log's newest event
-is the stamp, the listing stands and the store need not be read at all (reading a hundred
-members cost more than the rest of the answer).  Read first, the stamp can only be older than
-the members, never newer: a change that lands between the two reads makes the next GET read
-again.  Pages (HTML) are not kept: they show more than the entities.
+What is kept is also stamped with the newest event of the store's log, read *before* the store
+was: every change of an entity appends an event in the change's own transaction, so while the
+log's newest event is still the stamp, what is kept stands and the store need not be read at
+all (for a listing, a hundred members; for an entity, itself and its links).  Read first, the
+stamp can only be older than what was read, never newer: a change that lands between the two
+reads makes the next GET read again, so a stale rendering is never sent, whatever the order in
+which the store's listeners learn of commits.  Who may see a kept entity is asked each time.
+Pages (HTML) are not kept: they show more than the entities.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ class _Entry:
     entity: Entity
     links: Sequence[Entity]
     answers: dict[tuple[str, RenderContext], Prepared] = field(default_factory=dict)
+    #: The log's newest event before the entity was last found as it is (-1: never).
+    stamp: int = -1
 
 
 class Renditions:
@@ -97,21 +100,35 @@ class Renditions:
         self._listings[key] = _Listing(list(entities), dict(links), rendered, stamp)
         return rendered
 
-    def find(self, view: EntityView, mediaType: str, context: RenderContext) -> Prepared | None:
-        """The answer kept for ``view`` exactly as it is now, if there is one."""
+    def standingView(self, entityId: str, stamp: int) -> EntityView | None:
+        """The entity ``entityId`` with its links as kept, if the log's newest event is still
+        the ``stamp`` it was read after (see the module's docstring)."""
+        entry = self._entries.get(entityId)
+        if entry is None or entry.stamp != stamp:
+            return None
+        return EntityView(entry.entity, list(entry.links))
+
+    def find(self, view: EntityView, mediaType: str, context: RenderContext,
+             stamp: int | None = None) -> Prepared | None:
+        """The answer kept for ``view`` exactly as it is now, if there is one; ``stamp``: the
+        log's newest event before ``view`` was read, from which on what is kept stands."""
         entry = self._entries.get(view.entity.id)
         if entry is None or entry.entity != view.entity or entry.links != tuple(view.links):
             return None
+        if stamp is not None:
+            entry.stamp = max(entry.stamp, stamp)
         return entry.answers.get((mediaType, context))
 
     def keep(self, view: EntityView, mediaType: str, context: RenderContext,
-             prepared: Prepared) -> Prepared:
+             prepared: Prepared, stamp: int | None = None) -> Prepared:
         """Keep ``prepared`` as the answer for ``view`` (dropping what was kept for an older
-        state of the entity)."""
+        state of the entity); ``stamp`` as for :meth:`find`."""
         entry = self._entries.get(view.entity.id)
         if entry is None or entry.entity != view.entity or entry.links != tuple(view.links):
             if len(self._entries) >= self._limit:
                 self._entries.clear()
             entry = self._entries[view.entity.id] = _Entry(view.entity, tuple(view.links))
+        if stamp is not None:
+            entry.stamp = max(entry.stamp, stamp)
         entry.answers[(mediaType, context)] = prepared
         return prepared

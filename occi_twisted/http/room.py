@@ -67,11 +67,15 @@ class Room:
 
     async def show(self, request: IRequest, renderer: Renderer, entity: Entity) -> bytes:
         """An entity as the answer, with its outgoing links if it is a resource."""
+        return self.answering.sendEntity(request, renderer, await self.viewOf(entity))
+
+    async def viewOf(self, entity: Entity) -> EntityView:
+        """An entity with its outgoing links if it is a resource."""
         links: list[Entity] = []
         if not isLink(entity):
             location = entity.location
             links = (await self.store.linksFrom([location])).get(location, [])
-        return self.answering.sendEntity(request, renderer, EntityView(entity, links))
+        return EntityView(entity, links)
 
     async def entities(self, query: Query) -> AsyncIterator[Entity]:
         """Every entity ``query`` matches, a page from the store at a time."""

@@ -163,3 +163,26 @@ async def test_a_listing_kept_for_one_user_is_not_shown_to_another() -> None:
     theirs = await client.create(X_Test_Principal="bob")
     assert theirs not in await listed("alice")
     assert mine not in await listed("bob")
+
+
+def test_an_entity_stands_while_the_log_does_not_move() -> None:
+    kept = Renditions()
+    compute = newEntity(Description(kind=COMPUTE))
+    view = EntityView(compute)
+    kept.keep(view, "text/plain", HERE, _prepared(b"one"))
+    assert kept.standingView(compute.id, 3) is None  # kept, but never stamped
+    assert kept.find(view, "text/plain", HERE, stamp=3) is not None
+    standing = kept.standingView(compute.id, 3)
+    assert standing is not None and standing.entity is compute
+    assert kept.standingView(compute.id, 4) is None
+
+
+@pt.ensureDeferred
+async def test_an_entity_kept_for_its_owner_is_not_shown_to_another() -> None:
+    client = Client(quotas={})
+    mine = await client.create(X_Test_Principal="alice")
+    for _ in range(2):
+        assert (await client.request("GET", mine, X_Test_Principal="alice", **TEXT)).code == 200
+        assert (await client.request("GET", mine, X_Test_Principal="bob", **TEXT)).code == 404
+    assert (await client.request("GET", mine.replace("/compute/", "/storage/"),
+                                 X_Test_Principal="alice", **TEXT)).code == 404
