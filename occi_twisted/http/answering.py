@@ -217,12 +217,12 @@ class Answering:
         store's newest event before ``view`` was read, if it was just read."""
         context = self.context(request)
         if type(context) is not RenderContext:  # a page: it shows more than the entity
-            validate(request, view.entity)
+            validate(request, view.entity, renderer.mediaType)
             return self.send(request, renderer.entity(view, context))
         prepared = self._renditions.find(view, renderer.mediaType, context, stamp)
         if prepared is None:
             prepared = self._renditions.keep(view, renderer.mediaType, context, Prepared.of(
-                renderer.entity(view, context), etag(view.entity),
+                renderer.entity(view, context), etag(view.entity, renderer.mediaType),
                 httpDate(view.entity.updated)), stamp)
         headers = request.responseHeaders
         headers.setRawHeaders(b"ETag", [prepared.etag])
@@ -308,7 +308,7 @@ class Answering:
         for url, type in choices:
             request.responseHeaders.addRawHeader(b"Link", (
                 f'<{context.absolute(url)}>; rel="alternate"; type="{type}"').encode())
-        validate(request, entity)
+        validate(request, entity, CHOICES)
         request.setHeader(b"Vary", b"Accept")
         lines = [f"{entity.location} is available as:"]
         lines += [f"{type}: {context.absolute(url)}" for url, type in choices]
@@ -324,14 +324,26 @@ def plain(request: IRequest, message: str) -> bytes:
     return body
 
 
-def etag(entity: Entity) -> str:
-    """A strong validator that changes with every revision, also across delete and re-create."""
-    return f'"{entity.revision}-{int(entity.updated * 1000)}"'
+def etag(entity: Entity, mediaType: str) -> str:
+    """The strong validator of one representation of ``entity``: it changes with every
+    revision (also across delete and re-create) and differs from one media type to another,
+    since under ``Vary: Accept`` each representation has its own (RFC 7232 2.3.3: a JSON
+    copy must not revalidate a text one)."""
+    return f'{_stateTag(entity)}{mediaType}"'
 
 
-def validate(request: IRequest, entity: Entity) -> None:
-    """The entity's validators on the answer."""
-    request.setHeader(b"ETag", etag(entity).encode())
+def _stateTag(entity: Entity) -> str:
+    """What every representation's ETag of ``entity`` as it is now starts with."""
+    return f'"{entity.revision}-{int(entity.updated * 1000)}-'
+
+
+#: The "media type" in the ETag of a 300 answer, a list of the representations.
+CHOICES = "choices"
+
+
+def validate(request: IRequest, entity: Entity, mediaType: str) -> None:
+    """The validators of ``entity``'s representation in ``mediaType`` on the answer."""
+    request.setHeader(b"ETag", etag(entity, mediaType).encode())
     request.setHeader(b"Last-Modified", httpDate(entity.updated))
 
 
@@ -339,13 +351,18 @@ def httpDate(when: float) -> bytes:
     return formatdate(when, usegmt=True).encode()
 
 
-def notModified(request: IRequest, entity: Entity) -> bool:
-    """A conditional GET the client's copy satisfies: 304, headers only."""
-    tag = etag(entity)
+def _tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",")]
+
+
+def notModified(request: IRequest, entity: Entity, mediaType: str) -> bool:
+    """A conditional GET the client's copy of the representation in ``mediaType``
+    satisfies: 304, headers only."""
+    tag = etag(entity, mediaType)
     match = parts.header(request, b"if-none-match")
     since = parts.header(request, b"if-modified-since")
     if match is not None:
-        fresh = match.strip() == "*" or tag in [t.strip() for t in match.split(",")]
+        fresh = match.strip() == "*" or tag in _tags(match)
     elif since is not None:
         try:
             fresh = int(entity.updated) <= parsedate_to_datetime(since).timestamp()
@@ -355,16 +372,18 @@ def notModified(request: IRequest, entity: Entity) -> bool:
         fresh = False
     if fresh:
         request.setResponseCode(304)
-        validate(request, entity)
+        validate(request, entity, mediaType)
     return fresh
 
 
 def checkIfMatch(request: IRequest, entity: Entity) -> None:
-    """Refuse (412) a change made to a copy older than ``entity``."""
+    """Refuse (412) a change made to a copy older than ``entity``: the ETag of any of its
+    representations as it is now will do, since they all show the same state."""
     wanted = parts.header(request, b"if-match")
     if wanted is None or wanted.strip() == "*":
         return
-    if etag(entity) not in [tag.strip() for tag in wanted.split(",")]:
+    now = _stateTag(entity)
+    if not any(tag.startswith(now) for tag in _tags(wanted)):
         raise PreconditionFailed(f"{entity.location} has changed since {wanted}; GET it "
                                  "again and retry.")
 

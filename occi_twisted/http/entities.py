@@ -78,7 +78,7 @@ class Entities(Room):
         renderer = self.answering.preferred(request)
         if renderer is None:
             return self.answering.multipleChoices(request, view.entity)
-        if notModified(request, view.entity):
+        if notModified(request, view.entity, renderer.mediaType):
             return b""
         return self.answering.sendEntity(request, renderer, view, stamp)
 
@@ -152,7 +152,7 @@ class Entities(Room):
             new = created[0]
             links = [c.entity for c in changes if isinstance(c, Put) and c.entity.isLink
                      and c.entity.source == new.location]
-            request.setHeader(b"ETag", etag(new).encode())
+            request.setHeader(b"ETag", etag(new, renderer.mediaType).encode())
             rendered = renderer.entity(EntityView(new, links), context)
         return await self.commitAnswer(request, once, changes, rendered,
                                        after=lambda: self._realizeAll(created))

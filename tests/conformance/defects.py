@@ -66,10 +66,6 @@ FILTER_RELATIVES = known(
     'GET /-/ filtered by a Category returns only that category; GFD.223 5.1 asks for the '
     'categories related to it too: a kind\'s actions and the mixins that apply to it')
 
-SHARED_ETAG = known(
-    'Every representation of an entity has the same strong ETag under Vary: Accept, so a '
-    'JSON ETag gets 304 for text/plain; each representation needs its own (RFC 7232 2.3.3)')
-
 ALLOW_HEADERS = known(
     '405 answers on one path disagree on Allow: OPTIONS /compute/ says "GET, HEAD, POST, PUT, '
     'DELETE", PUT /compute/ says "GET, HEAD, POST, DELETE"; Allow must list exactly the '

@@ -25,7 +25,6 @@ from .defects import (
     MIXIN_ATTRIBUTES,
     MIXIN_COLLECTION_ANSWERS,
     REQUEST_KIND_HIDDEN,
-    SHARED_ETAG,
     cases,
 )
 from .validators import DATA, abnfParts
@@ -200,7 +199,6 @@ async def test_mixin_collection_changes_answer_with_the_collection(media: str) -
 # -- HTTP -------------------------------------------------------------------------------------
 
 
-@SHARED_ETAG
 @pytest_twisted.ensureDeferred
 async def test_each_representation_has_its_own_etag() -> None:
     client = Client()

@@ -214,6 +214,23 @@ async def test_if_match_prevents_lost_updates() -> None:
 
 
 @pt.ensureDeferred
+async def test_if_match_takes_the_etag_of_any_representation_of_the_state() -> None:
+    """Each representation has its own ETag, but they all show one state: a change made to
+    a JSON copy is not refused because it is sent as text."""
+    client = Client()
+    path = await client.create()
+    jsonTag = (await client.request("GET", path, Accept="application/json")).header("etag")
+    textTag = (await client.request("GET", path, Accept="text/plain")).header("etag")
+    assert jsonTag and textTag and jsonTag != textTag
+    ok = await client.request("POST", path, "X-OCCI-Attribute: occi.compute.cores=2\n",
+                              If_Match=jsonTag, **TEXT)
+    assert ok.code == 200, ok.text
+    stale = await client.request("POST", path, "X-OCCI-Attribute: occi.compute.cores=3\n",
+                                 If_Match=f"{textTag}, {jsonTag}", **TEXT)
+    assert stale.code == 412
+
+
+@pt.ensureDeferred
 async def test_action_on_mixin_collection() -> None:
     client = Client()
     tagged, other = await client.create(), await client.create()
