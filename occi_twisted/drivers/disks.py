@@ -21,6 +21,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
+from zope.interface import implementer
 
 from ..model import Action, Entity, Kind, Value
 from ..model.errors import BadRequest
@@ -33,7 +34,7 @@ from ..model.infrastructure import (
     SNAPSHOT,
     STORAGE,
 )
-from .interface import ActionContext, ActionOutcome, InvalidTransition
+from .interface import ActionContext, ActionOutcome, IHoldings, InvalidTransition
 from .storage import (
     GIB,
     CopyState,
@@ -76,6 +77,7 @@ def requestProgress(progress: Progress) -> dict[str, Value]:
     }
 
 
+@implementer(IHoldings)
 class DiskDriver:
     """Storage images and their jobs, for :class:`~occi_twisted.plugins.simulated` and any
     driver that keeps storages as files.  ``threads`` sizes the I/O pool: two keeps a disk

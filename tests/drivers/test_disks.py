@@ -274,8 +274,10 @@ async def test_start_up_catches_up_with_the_store(tmp_path: Path) -> None:
     await store.start()
     entities = [storage(n / 1024) for n in (1, 2, 3)]
     await store.apply([Put(entity, expect=CREATE) for entity in entities])
+    from occi_twisted.operations import Realizer
+
     disks = DiskDriver(DiskImages(tmp_path), reactor)
-    service = DriverService(disks, store)
+    service = DriverService(disks, Realizer(store, disks, reactor))
     service.startService()
     assert service.reconciled is not None
     assert await service.reconciled == 3
