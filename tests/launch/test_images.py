@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import struct
 import time
@@ -53,7 +54,7 @@ def _stored(port: int) -> set[str]:
 
 
 def _images(dataDir: Path) -> set[str]:
-    return {path.stem for path in (dataDir / "storage").glob("*.img")}
+    return {path.stem for path in (dataDir / "storage").glob("*.img") if path.is_file()}
 
 
 def _eventually(check: Callable[[], bool], seconds: float = 30.0) -> bool:
@@ -98,3 +99,42 @@ def test_clients_that_hang_up_do_not_stop_the_disk_work(tmp_path: Path) -> None:
         assert answered - stored, "no delete that was hung up on was done"
     finally:
         server.stop()
+
+
+def test_start_up_brings_the_images_in_line_with_the_store(tmp_path: Path) -> None:
+    dataDir = tmp_path / "occi-data"
+    server = RunningServer(dataDir).start()
+    try:
+        broken, missing, kept = (_create(server.port) for _ in range(3))
+        assert _eventually(lambda: _images(dataDir) == {broken, missing, kept})
+    finally:
+        server.stop()
+    # What a crash (or an operator) may leave: an image gone, an image of a storage the
+    # store does not have, and -- for the first storage start-up looks at -- a place where
+    # no image can be made.
+    storageDir = dataDir / "storage"
+    (storageDir / f"{missing}.img").unlink()
+    (storageDir / f"{broken}.img").unlink()
+    (storageDir / f"{broken}.img").mkdir()
+    (storageDir / "deleted-long-ago.img").write_bytes(b"somebody's data")
+    restarted = RunningServer(dataDir).start()
+    try:
+        assert _eventually(lambda: _images(dataDir) == {missing, kept}), _images(dataDir)
+        assert (storageDir / f"{missing}.img").stat().st_size == round(0.001 * (1 << 30))
+        assert _eventually(lambda: _state(restarted.port, broken)[0] == "error")
+        message = _state(restarted.port, broken)[1]
+        assert "could not follow" in message and "Is a directory" in message
+        assert _state(restarted.port, kept) == ("offline", "")
+        log = restarted.log.read_text()
+        assert "/storage/deleted-long-ago left on the infrastructure" in log
+        assert f"/storage/{broken}" in log
+    finally:
+        restarted.stop()
+
+
+def _state(port: int, storageId: str) -> tuple[str, str]:
+    status, body = _call(port, "GET", f"/storage/{storageId}",
+                         headers={"Accept": "application/json"})
+    assert status == 200, body
+    attributes = json.loads(body)["attributes"]
+    return (attributes["occi.storage.state"], attributes.get("occi.storage.state.message", ""))
