@@ -20,7 +20,7 @@ from ..model import Action, Entity, Value
 from ..model.infrastructure import BACKUP
 from ..model.requests import RequestRecord, newRequest
 from ..scheduler import Scheduler, nextWindow
-from ..store.interface import IEventLog, IRequestStore
+from ..store.interface import Change, IEventLog, IRequestStore
 
 _log = Logger()
 
@@ -198,18 +198,24 @@ class RequestDesk:
     def nextWindow(self, now: float) -> float:
         return nextWindow(now, self._backupAt, self._zone)
 
-    def submit(self, records: Sequence[RequestRecord]) -> Deferred[None]:
-        """Store the requests durably (all or none) and have them run when due."""
-        return self.scheduler.submitAll(records)
+    def submit(self, records: Sequence[RequestRecord],
+               alongside: Sequence[Change] = ()) -> Deferred[None]:
+        """Store the requests durably (all or none) with the changes ``alongside`` -- a
+        :class:`~occi_twisted.model.quotas.WithinQuota` that refuses them all, say, in their
+        own transaction -- and have them run when due."""
+        return self.scheduler.submitAll(records, alongside)
 
-    def submitAndWait(self, record: RequestRecord, budget: float) -> Deferred[RequestRecord]:
-        """Submit, then wait up to ``budget`` seconds for the request to end; fires with the
-        record as it ended, or as it is when the budget runs out."""
-        return Deferred.fromCoroutine(self._submitAndWait(record, budget))
+    def submitAndWait(self, record: RequestRecord, budget: float,
+                      alongside: Sequence[Change] = ()) -> Deferred[RequestRecord]:
+        """Submit (with ``alongside``, as :meth:`submit`), then wait up to ``budget``
+        seconds for the request to end; fires with the record as it ended, or as it is when
+        the budget runs out."""
+        return Deferred.fromCoroutine(self._submitAndWait(record, budget, alongside))
 
-    async def _submitAndWait(self, record: RequestRecord, budget: float) -> RequestRecord:
+    async def _submitAndWait(self, record: RequestRecord, budget: float,
+                             alongside: Sequence[Change]) -> RequestRecord:
         deadline = self._clock.seconds() + budget
-        await self.submit([record])
+        await self.submit([record], alongside)
         return await self.waitForEnd(record, deadline - self._clock.seconds())
 
     def waitForEnd(self, record: RequestRecord, budget: float) -> Deferred[RequestRecord]:
