@@ -37,6 +37,7 @@ from ..model.errors import OCCIError
 from ..model.events import Event, EventType
 from ..model.infrastructure import STORAGE
 from ..store.interface import IStore, Put, Query
+from .following import EventReader
 
 _log = Logger()
 
@@ -78,10 +79,7 @@ class Realizer:
         self._following: dict[str, Deferred[None]] = {}
         self._slots = DeferredSemaphore(self.concurrency)
         self._draining = False
-        #: The ``seq`` of the last event read; ``None`` while not following the store.
-        self._cursor: int | None = None
-        self._reading = False
-        self._again = False
+        self._reader = EventReader(store, self._heard, "The realizer", batch=self.batch)
         self._stopped = True
 
     # -- asking -----------------------------------------------------------------------------
@@ -106,15 +104,15 @@ class Realizer:
     def start(self) -> Deferred[None]:
         """Follow the store from its newest event on; fires once positioned there."""
         self._stopped = False
-        self._store.addEventListener(self._changed)
+        self._store.addEventListener(self._reader.changed)
         return Deferred.fromCoroutine(self._position())
 
     def stop(self) -> Deferred[None]:
         """Stop following; fires once the work under way has ended (those waiting for what
         was still queued are told at once)."""
         self._stopped = True
-        self._store.removeEventListener(self._changed)
-        self._cursor = None
+        self._store.removeEventListener(self._reader.changed)
+        self._reader.stop()
         queued, self._queue = self._queue, {}
         for due in queued.values():
             _tell(due)
@@ -122,45 +120,18 @@ class Realizer:
         return gatherResults(under).addCallback(lambda _: None) if under else succeed(None)
 
     async def _position(self) -> None:
-        newest = await self._store.events("/", limit=1)
+        await self._reader.position()
         if self._stopped:
-            return
-        self._cursor = newest.events[0].seq if newest.events else 0
-        if self._again:
-            self._changed()  # told of a change while it looked for the newest event
+            self._reader.stop()
+        elif self._reader.pending:
+            self._reader.changed()  # told of a change while it looked for the newest event
 
-    def _changed(self) -> None:
-        """The store's notification: read what came since, once at a time."""
-        self._again = True
-        if self._cursor is None or self._reading:
-            return
-        self._reading = True
-        caughtUp = Deferred.fromCoroutine(self._catchUp())
-        caughtUp.addErrback(lambda failure: _log.failure(
-            "The realizer could not read the store's events", failure))
-
-    async def _catchUp(self) -> None:
-        try:
-            while self._again and self._cursor is not None:
-                self._again = False
-                while self._cursor is not None:
-                    events = await self._store.eventsAfter(self._cursor, self.batch)
-                    if not events or self._cursor is None:
-                        break
-                    self._cursor = events[-1].seq
-                    for event in events:
-                        self._heard(event)
-                    if len(events) < self.batch:
-                        break
-        finally:
-            self._reading = False
-
-    def _heard(self, event: Event) -> None:
-        if event.type not in _CHANGES:
-            return
-        kind = self._store.registry.atLocation(event.collection)
-        if isinstance(kind, Kind):
-            self._due(kind, event.entityId, deleted=event.type is EventType.DELETED)
+    async def _heard(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if event.type in _CHANGES:
+                kind = self._store.registry.atLocation(event.collection)
+                if isinstance(kind, Kind):
+                    self._due(kind, event.entityId, deleted=event.type is EventType.DELETED)
 
     # -- the work ---------------------------------------------------------------------------
 

@@ -14,7 +14,8 @@ import json
 import socket
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..conftest import RunningServer
@@ -80,10 +81,18 @@ def _create(port: int) -> str:
         connection.close()
 
 
-def test_clients_that_hang_up_do_not_stop_the_disk_work(tmp_path: Path) -> None:
-    dataDir = tmp_path / "occi-data"
+@contextmanager
+def _serving(dataDir: Path) -> Iterator[RunningServer]:
     server = RunningServer(dataDir).start()
     try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_clients_that_hang_up_do_not_stop_the_disk_work(tmp_path: Path) -> None:
+    dataDir = tmp_path / "occi-data"
+    with _serving(dataDir) as server:
         answered = {_create(server.port) for _ in range(30)}
         for _ in range(30):
             _hangUpAfter(server.port, "POST", "/storage/", STORAGE)
@@ -97,18 +106,13 @@ def test_clients_that_hang_up_do_not_stop_the_disk_work(tmp_path: Path) -> None:
         stored = _stored(server.port)
         assert stored - answered, "no create that was hung up on was kept"
         assert answered - stored, "no delete that was hung up on was done"
-    finally:
-        server.stop()
 
 
 def test_start_up_brings_the_images_in_line_with_the_store(tmp_path: Path) -> None:
     dataDir = tmp_path / "occi-data"
-    server = RunningServer(dataDir).start()
-    try:
+    with _serving(dataDir) as server:
         broken, missing, kept = (_create(server.port) for _ in range(3))
         assert _eventually(lambda: _images(dataDir) == {broken, missing, kept})
-    finally:
-        server.stop()
     # What a crash (or an operator) may leave: an image gone, an image of a storage the
     # store does not have, and -- for the first storage start-up looks at -- a place where
     # no image can be made.
@@ -117,8 +121,7 @@ def test_start_up_brings_the_images_in_line_with_the_store(tmp_path: Path) -> No
     (storageDir / f"{broken}.img").unlink()
     (storageDir / f"{broken}.img").mkdir()
     (storageDir / "deleted-long-ago.img").write_bytes(b"somebody's data")
-    restarted = RunningServer(dataDir).start()
-    try:
+    with _serving(dataDir) as restarted:
         assert _eventually(lambda: _images(dataDir) == {missing, kept}), _images(dataDir)
         assert (storageDir / f"{missing}.img").stat().st_size == round(0.001 * (1 << 30))
         assert _eventually(lambda: _state(restarted.port, broken)[0] == "error")
@@ -128,8 +131,6 @@ def test_start_up_brings_the_images_in_line_with_the_store(tmp_path: Path) -> No
         log = restarted.log.read_text()
         assert "/storage/deleted-long-ago left on the infrastructure" in log
         assert f"/storage/{broken}" in log
-    finally:
-        restarted.stop()
 
 
 def _state(port: int, storageId: str) -> tuple[str, str]:
