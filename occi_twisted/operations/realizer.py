@@ -1,6 +1,6 @@
-"""The infrastructure follows the store: every change of an entity, once it is committed, is
-made real by the driver (a storage's image made, resized, removed) -- whoever made it, and
-whatever becomes of the client who asked.
+"""The infrastructure follows the store: every change of a storage (of an entity of the kinds
+followed), once it is committed, is made real by the driver (its image made, resized,
+removed) -- whoever made it, and whatever becomes of the client who asked.
 
 The HTTP layer asks the driver to follow a change it has just committed, and answers once it
 has; but a client that hangs up then cancels what its request waits for, and a request that
@@ -10,7 +10,8 @@ path every follower of the store takes), reads the events since the last it saw,
 driver follow each entity they name -- as the store has it *now*, so a burst of changes is
 followed once, and a late follow-up can only bring the infrastructure up to date.  The driver
 does one job per storage at a time, in the order asked: the HTTP layer's call and this one
-do the same thing twice at worst, never in the wrong order.
+do the same thing twice at worst, never in the wrong order.  A storage deleted and made
+again under its id gets a fresh image, never the bytes of the one deleted.
 
 At start-up it reconciles: what the driver holds for entities the store no longer has (the
 image of a storage deleted just before a crash) is removed, each removal logged, and every
@@ -68,7 +69,9 @@ class Realizer:
 
     def __init__(self, store: IStore, driver: IDriver, clock: IReactorTime, *,
                  kinds: Sequence[Kind] = (STORAGE,)) -> None:
-        """``kinds``: the kinds whose entities start-up reconciles."""
+        """``kinds``: the kinds whose entities are followed and reconciled at start-up --
+        storages, the only ones the bundled driver keeps anything for, so that the changes
+        of every other entity cost the realizer nothing but reading their events."""
         self._store = store
         self._driver = driver
         self._clock = clock
@@ -130,7 +133,7 @@ class Realizer:
         for event in events:
             if event.type in _CHANGES:
                 kind = self._store.registry.atLocation(event.collection)
-                if isinstance(kind, Kind):
+                if isinstance(kind, Kind) and kind.identifier in self._kinds:
                     self._due(kind, event.entityId, deleted=event.type is EventType.DELETED)
 
     # -- the work ---------------------------------------------------------------------------
