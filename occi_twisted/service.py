@@ -28,10 +28,9 @@ from .http.limits import Limits
 from .http.listener import CannotListen, GuardedSite, Listeners
 from .identity import UserDirectory, checkListeners
 from .model import Registry
-from .model.infrastructure import STORAGE
-from .operations import Operations
+from .operations import Operations, Realizer
 from .scheduler import localZone
-from .store.interface import IStore, Query, StoreUnavailable
+from .store.interface import IStore, StoreUnavailable
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -87,37 +86,31 @@ class StoreService(MultiService):
 
 
 class DriverService(Service):
-    """Starts the driver, then has it catch up with the store: after a crash, a change the
-    store recorded may not have reached the infrastructure (an image not yet created)."""
+    """Starts the driver and has it follow the store: every change committed from now on,
+    and at once what a crash may have left behind (an image not yet made, or not yet
+    removed) -- see :class:`~occi_twisted.operations.Realizer`."""
 
-    def __init__(self, driver: IDriver, store: IStore) -> None:
+    def __init__(self, driver: IDriver, realizer: Realizer) -> None:
         self.driver = driver
-        self.store = store
-        #: The catch-up in progress (tests wait for it).
+        self.realizer = realizer
+        #: The catch-up in progress (tests wait for it): how many storages it looked at.
         self.reconciled: Deferred[int] | None = None
 
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
         self.driver.start()
-        self.reconciled = Deferred.fromCoroutine(self._reconcile())
+        self.realizer.start().addErrback(
+            lambda failure: log.failure("The driver cannot follow the store", failure))
+        self.reconciled = self.realizer.reconcile()
         self.reconciled.addErrback(_caughtUpFailed)
 
-    async def _reconcile(self) -> int:
-        count, after = 0, None
-        query = Query(kinds=frozenset({STORAGE.identifier}))
-        while self.running:
-            page = await self.store.page(query, after, 500)
-            for entity in page.entities:
-                await self.driver.realize(entity, entity)
-                count += 1
-            if page.cursor is None:
-                break
-            after = page.cursor
-        return count
-
     def stopService(self) -> Deferred[None]:
+        return Deferred.fromCoroutine(self._stop())
+
+    async def _stop(self) -> None:
         super().stopService()  # type: ignore[no-untyped-call]
-        return self.driver.stop()
+        await self.realizer.stop()
+        await self.driver.stop()
 
 
 def _forgetAnswers(store: IStore, clock: IReactorTime) -> Deferred[int]:
@@ -164,7 +157,8 @@ class OCCIService(MultiService):
         self.operations = operations
         opened = StoreService(store, reactor)
         opened.setServiceParent(self)  # type: ignore[no-untyped-call]
-        DriverService(driver, store).setServiceParent(opened)  # type: ignore[no-untyped-call]
+        DriverService(driver, operations.realizer).setServiceParent(  # type: ignore[no-untyped-call]
+            opened)
         operations.scheduler.setServiceParent(opened)  # type: ignore[no-untyped-call]
         operations.policy.setServiceParent(opened)  # type: ignore[no-untyped-call]
         expiry = TimerService(3600, _forgetAnswers, store, reactor)

@@ -23,12 +23,13 @@ from occi_twisted.drivers import (
     ActionOutcome,
     IDriver,
     IDriverFactory,
+    IHoldings,
     InvalidTransition,
 )
 from occi_twisted.drivers.disks import ACTIONS as DISK_ACTIONS
 from occi_twisted.drivers.disks import DiskDriver
 from occi_twisted.drivers.storage import DiskImages
-from occi_twisted.model import Action, Entity, Value
+from occi_twisted.model import Action, Entity, Kind, Value
 from occi_twisted.model.errors import NotImplementedByServer
 from occi_twisted.model.infrastructure import (
     COMPUTE,
@@ -90,7 +91,7 @@ TIMINGS: Mapping[tuple[str, str], float] = {
 _STEP = 0.5
 
 
-@implementer(IDriver)
+@implementer(IDriver, IHoldings)
 class SimulatedDriver:
     """Keeps each kind's state machine, taking the ``timings`` a real machine would (none
     given: every action is instant); storage work goes to ``disks`` when there is one."""
@@ -175,6 +176,9 @@ class SimulatedDriver:
         if self._disks is not None:
             return self._disks.realize(before, after)
         return succeed(None)
+
+    def held(self) -> Deferred[list[tuple[Kind, str]]]:
+        return self._disks.held() if self._disks is not None else succeed([])
 
 
 @implementer(IPlugin, IDriverFactory)

@@ -9,9 +9,10 @@ from .interface import (
     ActionOutcome,
     IDriver,
     IDriverFactory,
+    IHoldings,
     InvalidTransition,
     findDriver,
 )
 
-__all__ = ["ActionContext", "ActionOutcome", "IDriver", "IDriverFactory", "InvalidTransition",
-           "findDriver"]
+__all__ = ["ActionContext", "ActionOutcome", "IDriver", "IDriverFactory", "IHoldings",
+           "InvalidTransition", "findDriver"]

@@ -19,9 +19,11 @@ from twisted.internet.defer import Deferred, DeferredLock, succeed
 from twisted.internet.interfaces import IReactorFromThreads
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
+from zope.interface import implementer
 
-from ..model import Action, Entity, Value
+from ..model import Action, Entity, Kind, Value
 from ..model.errors import BadRequest
 from ..model.infrastructure import (
     BACKUP,
@@ -32,11 +34,13 @@ from ..model.infrastructure import (
     SNAPSHOT,
     STORAGE,
 )
-from .interface import ActionContext, ActionOutcome, InvalidTransition
+from .interface import ActionContext, ActionOutcome, IHoldings, InvalidTransition
 from .storage import (
+    GIB,
     CopyState,
     DiskImages,
     EraseState,
+    ImageExists,
     NoSuchImage,
     Progress,
     SlicedJob,
@@ -51,8 +55,9 @@ _S = TypeVar("_S", EraseState, CopyState)
 
 #: The actions this driver performs, by identifier.
 ACTIONS = frozenset(a.identifier for a in (BACKUP, SNAPSHOT, RESIZE, SECURE_ERASE, RESTORE))
-#: Largest image: ext4's largest file (16 TiB with 4 KiB blocks), the common case.
-MAX_GIB = 16 * 1024
+#: Largest image: ext4's largest file (16 TiB less one 4 KiB block), the common case.
+MAX_BYTES = 16 * 1024 * GIB - 4096
+MAX_GIB = MAX_BYTES / GIB
 #: Backups kept of a storage without a backup policy.
 DEFAULT_KEEP = 7
 #: Actions that overwrite the storage's bytes: a disk in use must be taken offline first.
@@ -72,6 +77,7 @@ def requestProgress(progress: Progress) -> dict[str, Value]:
     }
 
 
+@implementer(IHoldings)
 class DiskDriver:
     """Storage images and their jobs, for :class:`~occi_twisted.plugins.simulated` and any
     driver that keeps storages as files.  ``threads`` sizes the I/O pool: two keeps a disk
@@ -100,10 +106,30 @@ class DiskDriver:
 
     def provision(self, entity: Entity) -> Mapping[str, Value]:
         size = entity.attributes.get("occi.storage.size")
-        if isinstance(size, (int, float)) and size > MAX_GIB:
-            raise BadRequest(f"occi.storage.size {size:g} GiB is more than this server's "
-                             f"largest disk image ({MAX_GIB} GiB).")
+        if isinstance(size, (int, float)) and not isinstance(size, bool):
+            self._refuseBeyondDisk(entity.id, float(size))
         return {}
+
+    def _refuseBeyondDisk(self, storageId: str, sizeGiB: float) -> None:
+        """Refuse an image the file system cannot hold, before anything is stored: larger
+        than its largest file, or growing by more than it has free.  Images are sparse, so
+        this is no reservation; but a size beyond the free space could never be written,
+        and one beyond the largest file could not even be made."""
+        wanted = bytesOf(sizeGiB)
+        if wanted > MAX_BYTES:
+            raise BadRequest(f"occi.storage.size {sizeGiB:g} GiB is more than this server's "
+                             "largest disk image (16 TiB less 4 KiB, the largest file of "
+                             "ext4).")
+        try:
+            current = self.images.sizeOf(storageId)
+        except NoSuchImage:
+            current = 0
+        free = self.images.freeBytes()
+        if wanted - current > free:
+            had = f" (its image has {current / GIB:g} GiB)" if current else ""
+            raise BadRequest(f"occi.storage.size {sizeGiB:g} GiB does not fit{had}: the "
+                             f"file system of the data directory has {free / GIB:.1f} GiB "
+                             "free.")
 
     def check(self, entity: Entity, action: Action, attributes: Mapping[str, Value]) -> None:
         state = entity.attributes.get("occi.storage.state")
@@ -115,15 +141,26 @@ class DiskDriver:
             self.provision(_resized(entity, attributes))
 
     def realize(self, before: Entity | None, after: Entity | None) -> Deferred[None]:
-        """Create, resize or delete the image to match the stored storage."""
+        """Create, resize or delete the image to match the stored storage.
+
+        The work goes on whatever becomes of the Deferred returned: cancelling it (a client
+        hung up) neither stops the work nor lets another job on the storage start before
+        this one ends."""
+        work: Deferred[None] | None = None
         if after is not None and after.kind.isA(STORAGE):
             size = after.attributes.get("occi.storage.size")
             if isinstance(size, (int, float)):
-                return self._exclusive(after.id, lambda: self._inThread(
-                    self._ensure, after.id, float(size)))
+                make = self._create if before is None else self._ensure
+                work = self._exclusive(after.id, lambda: self._inThread(
+                    make, after.id, float(size)))
         elif before is not None and before.kind.isA(STORAGE):
-            return self._exclusive(before.id, lambda: self._inThread(self._remove, before.id))
-        return succeed(None)
+            work = self._exclusive(before.id, lambda: self._inThread(self._remove, before.id))
+        return succeed(None) if work is None else _shielded(work)
+
+    def held(self) -> Deferred[list[tuple[Kind, str]]]:
+        """Every storage that has an image (see :class:`~.interface.IHoldings`)."""
+        return self._inThread(lambda: [(STORAGE, storageId)
+                                       for storageId in self.images.storageIds()])
 
     def perform(self, entity: Entity, action: Action, attributes: Mapping[str, Value],
                 context: ActionContext) -> Deferred[ActionOutcome]:
@@ -204,6 +241,17 @@ class DiskDriver:
         if resize and current != bytesOf(sizeGiB):
             self.images.resize(storageId, sizeGiB)
 
+    def _create(self, storageId: str, sizeGiB: float) -> None:
+        """A new storage's image.  One found there already belonged to a deleted storage of
+        the same id whose removal did not happen: its bytes are not the new storage's."""
+        try:
+            self.images.create(storageId, sizeGiB)
+        except ImageExists:
+            _log.warn("Storage {id} is new, yet an image was there (of a deleted storage "
+                      "with its id): replaced by an empty one", id=storageId)
+            self._remove(storageId)
+            self.images.create(storageId, sizeGiB)
+
     def _remove(self, storageId: str) -> None:
         with suppress(NoSuchImage):
             self.images.delete(storageId)
@@ -222,6 +270,24 @@ class DiskDriver:
             return result
 
         return lock.run(work).addBoth(release)
+
+
+def _shielded(work: Deferred[_T]) -> Deferred[_T]:
+    """A Deferred that fires as ``work`` does, but whose cancellation leaves ``work`` be:
+    whoever waited stops waiting; a failure nobody waits for any more is logged."""
+    waiter: Deferred[_T] = Deferred()
+
+    def passOn(result: _T | Failure) -> None:
+        if not waiter.called:
+            if isinstance(result, Failure):
+                waiter.errback(result)
+            else:
+                waiter.callback(result)
+        elif isinstance(result, Failure):
+            _log.failure("Disk work failed after its caller stopped waiting", result)
+
+    work.addBoth(passOn)
+    return waiter
 
 
 def _size(attributes: Mapping[str, Value]) -> float:

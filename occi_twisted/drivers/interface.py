@@ -12,7 +12,7 @@ from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.plugin import IPlugin, getPlugins
 from zope.interface import Attribute, Interface
 
-from ..model import Action, Entity, Value
+from ..model import Action, Entity, Kind, Value
 from ..model.errors import BadRequest, Conflict
 
 
@@ -81,8 +81,20 @@ class IDriver(Interface):
 
     def realize(before: Entity | None, after: Entity | None) -> Deferred[None]:
         """Make the infrastructure match a change already stored: ``before`` is ``None`` for a
-        creation, ``after`` for a deletion.  Must be idempotent: after a crash the server
-        calls it again with ``before == after`` for every entity."""
+        creation, ``after`` for a deletion.  Must be idempotent: the server calls it again
+        with ``before == after`` whenever it is not sure the change was followed (every
+        storage at start-up, each change as the store reports it).
+
+        Once called, the work is done whatever becomes of the returned Deferred: cancelling
+        it (the client who asked hung up) stops the waiting, not the work."""
+
+
+class IHoldings(Interface):
+    """A driver that keeps something of its own for entities (a storage's image file) and can
+    list it: start-up takes back what belongs to entities the store no longer has."""
+
+    def held() -> Deferred[list[tuple[Kind, str]]]:
+        """The kind and id of every entity the driver holds something for."""
 
 
 class IDriverFactory(Interface):

@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 from twisted.web.iweb import IRequest
 
 from ..drivers import IDriver
+from ..identity.principal import Quota
 from ..model import Entity, Kind
 from ..model.errors import BadRequest, Conflict, NotFound
 from ..model.locations import Requests, requestAt, requestsOf
+from ..model.quotas import WithinQuota
 from ..model.requests import PREFIX as REQUEST_PREFIX
 from ..model.requests import RequestRecord, RequestState
 from ..model.requestview import parseTimestamp, requestETag, requestView
@@ -25,7 +27,7 @@ from ..operations import RequestDesk
 from ..renderings.document import Document, EntityView
 from ..renderings.form import walkthroughRequest
 from ..renderings.resolve import describeInvocation
-from ..store.interface import Query
+from ..store.interface import Change, Query
 from . import parts
 from .answering import collect
 from .prefer import preferences
@@ -56,7 +58,7 @@ class Actions(Room):
         budget = prefer.budget(self.waitBudget)
         if record.notBefore > self.now() + budget:
             budget = 0.0  # it waits for its time (a backup window): nothing to wait for here
-        ended = await self.desk.submitAndWait(record, budget)
+        ended = await self.desk.submitAndWait(record, budget, self._requestQuota(request))
         applied = prefer.applied()
         if applied is not None:
             request.setHeader(b"Preference-Applied", applied.encode())
@@ -88,7 +90,7 @@ class Actions(Room):
                 skipped += 1
                 continue
             records.append((record, entity))
-        await self.desk.submit([record for record, _ in records])
+        await self.desk.submit([record for record, _ in records], self._requestQuota(request))
         prefer = preferences(parts.headerLines(request, b"prefer"))
         deadline = self.now() + prefer.budget(self.waitBudget)
         pending: list[str] = []
@@ -126,6 +128,11 @@ class Actions(Room):
         self.driver.check(entity, invocation.action, invocation.attributes)
         return self.desk.plan(entity, invocation.action, invocation.attributes,
                               owner=parts.ownerOf(request), notBefore=notBefore)
+
+    def _requestQuota(self, request: IRequest) -> list[Change]:
+        """The principal's quota of running requests, for the store to check in the
+        transaction that adds the requests: two concurrent actions cannot both slip under."""
+        return _requestsOnly(self.withinQuota(request, []))
 
     def _accepted(self, request: IRequest, record: RequestRecord, entity: Entity) -> bytes:
         request.setResponseCode(202)
@@ -191,8 +198,8 @@ class Actions(Room):
                 EntityView(view), self.answering.context(request))
             return await self.commitAnswer(
                 request, once, [], rendered,
-                commit=lambda changes: self.desk.scheduler.submitAll([record], changes))
-        ended = await self.desk.submitAndWait(record, prefer.wait)
+                commit=lambda changes: self.desk.submit([record], _requestsOnly(changes)))
+        ended = await self.desk.submitAndWait(record, prefer.wait, self._requestQuota(request))
         if ended.state.isFinal:
             request.setResponseCode(201)
             request.setHeader(b"Location", self.answering.context(request).absolute(
@@ -213,6 +220,19 @@ class Actions(Room):
                 b"Link", f'<{context.absolute(following)}>; rel="next"'.encode())
         views = [EntityView(requestView(record, entity)) for record in page.requests]
         return self.answering.send(request, collect(renderer, views, context))
+
+
+def _requestsOnly(changes: Sequence[Change]) -> list[Change]:
+    """An action adds requests and changes no entity: of the principal's quotas, only the
+    running requests' is its to pass.  (A user beyond another limit -- the operator lowered
+    it -- may still erase, back up or stop what they have.)"""
+    kept: list[Change] = []
+    for change in changes:
+        if not isinstance(change, WithinQuota):
+            kept.append(change)
+        elif change.limits.requests is not None:
+            kept.append(WithinQuota(change.owner, Quota(requests=change.limits.requests)))
+    return kept
 
 
 def _notBefore(document: Document) -> tuple[float | None, Document]:

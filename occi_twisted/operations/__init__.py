@@ -1,6 +1,7 @@
 """Operations: what turns a client's action into work done -- the request desk the HTTP layer
 hands actions to, the runner that performs them through the driver, and the daily backup
-policy -- put together around one scheduler.
+policy -- put together around one scheduler; and the realizer, which has the driver follow
+every change the store commits.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..scheduler import RetryPolicy, Runner, Scheduler
 from ..store.interface import IStore
 from .desk import WINDOWED, RequestDesk, RequestWatch
 from .policy import BackupPolicy
+from .realizer import Realizer
 from .runner import ActionRunner
 
 
@@ -25,6 +27,7 @@ class Operations:
     desk: RequestDesk
     scheduler: Scheduler
     policy: BackupPolicy
+    realizer: Realizer
 
     @classmethod
     def build(
@@ -41,9 +44,10 @@ class Operations:
                               pollInterval=pollInterval)
         desk = RequestDesk(store, scheduler, watch, clock, backupAt=backupAt, zone=zone)
         policy = BackupPolicy(store, desk, clock, backupAt=backupAt, zone=zone)
-        return cls(desk, scheduler, policy)
+        return cls(desk, scheduler, policy, Realizer(store, driver, clock))
 
 
 __all__ = [
-    "WINDOWED", "ActionRunner", "BackupPolicy", "Operations", "RequestDesk", "RequestWatch",
+    "WINDOWED", "ActionRunner", "BackupPolicy", "Operations", "Realizer", "RequestDesk",
+    "RequestWatch",
 ]

@@ -17,10 +17,12 @@ from twisted.internet.interfaces import IDelayedCall, IReactorTime
 from twisted.logger import Logger
 
 from ..model import Action, Entity, Value
+from ..model.events import Event
 from ..model.infrastructure import BACKUP
 from ..model.requests import RequestRecord, newRequest
 from ..scheduler import Scheduler, nextWindow
-from ..store.interface import IEventLog, IRequestStore
+from ..store.interface import Change, IEventLog, IRequestStore
+from .following import EventReader
 
 _log = Logger()
 
@@ -48,12 +50,10 @@ class RequestWatch:
         self._clock = clock
         #: The waiters of each request, with the revision each knows.
         self._waiters: dict[str, list[tuple[int, Deferred[RequestRecord | None]]]] = {}
-        #: The ``seq`` of the last event read; ``None`` while not following the store.
-        self._cursor: int | None = None
+        #: What reads the events; its cursor is ``None`` while not following the store.
+        self._reader = EventReader(log, self._heard, "The request watch", batch=self.batch)
         #: Who waits for the watch to start following (while it finds the newest event).
         self._ready: list[Deferred[None]] = []
-        self._reading = False
-        self._again = False
 
     def nextChange(self, record: RequestRecord, timeout: float
                    ) -> Deferred[RequestRecord | None]:
@@ -106,7 +106,7 @@ class RequestWatch:
 
     def _follow(self) -> Deferred[None]:
         """Fires once every event from now on will be read."""
-        if self._cursor is not None:
+        if self._reader.cursor is not None:
             return succeed(None)
         ready: Deferred[None] = Deferred()
         self._ready.append(ready)
@@ -117,55 +117,36 @@ class RequestWatch:
 
     async def _position(self) -> None:
         try:
-            newest = await self._log.events("/", limit=1)
-            self._cursor = newest.events[0].seq if newest.events else 0
+            await self._reader.position()
         except Exception:
             _log.failure("The request watch could not find the newest event")
             self._log.removeEventListener(self._changed)
         ready, self._ready = self._ready, []
         for each in ready:
             each.callback(None)
-        if self._again:
+        if self._reader.pending:
             self._changed()  # told of a change while it looked for the newest event
 
     def _unfollow(self) -> None:
-        if self._cursor is not None:
+        if self._reader.cursor is not None:
             self._log.removeEventListener(self._changed)
-            self._cursor = None
-        self._again = False
+        self._reader.stop()
 
     def _changed(self) -> None:
         """The store's notification: read what came since, once at a time."""
         if not self._waiters and not self._ready:
             self._unfollow()
             return
-        self._again = True
-        if self._cursor is None or self._reading:
-            return
-        self._reading = True
-        caughtUp = Deferred.fromCoroutine(self._catchUp())
-        caughtUp.addErrback(lambda failure: _log.failure(
-            "The request watch could not read the events", failure))
+        self._reader.changed()
 
-    async def _catchUp(self) -> None:
-        try:
-            while self._again and self._cursor is not None:
-                self._again = False
-                changed: dict[str, None] = {}
-                while self._cursor is not None:
-                    events = await self._log.eventsAfter(self._cursor, self.batch)
-                    if events and self._cursor is not None:
-                        self._cursor = events[-1].seq
-                    changed.update((event.requestId, None) for event in events
-                                   if event.requestId is not None
-                                   and event.requestId in self._waiters)
-                    if len(events) < self.batch:
-                        break
-                for requestId in changed:
-                    if requestId in self._waiters:
-                        self._wake(requestId, await self._requests.getRequest(requestId))
-        finally:
-            self._reading = False
+    async def _heard(self, events: Sequence[Event]) -> None:
+        """Wake the waiters of the requests the events name."""
+        changed = dict.fromkeys(event.requestId for event in events
+                                if event.requestId is not None
+                                and event.requestId in self._waiters)
+        for requestId in changed:
+            if requestId in self._waiters:
+                self._wake(requestId, await self._requests.getRequest(requestId))
 
 
 def _expire(waiter: Deferred[RequestRecord | None]) -> None:
@@ -198,18 +179,24 @@ class RequestDesk:
     def nextWindow(self, now: float) -> float:
         return nextWindow(now, self._backupAt, self._zone)
 
-    def submit(self, records: Sequence[RequestRecord]) -> Deferred[None]:
-        """Store the requests durably (all or none) and have them run when due."""
-        return self.scheduler.submitAll(records)
+    def submit(self, records: Sequence[RequestRecord],
+               alongside: Sequence[Change] = ()) -> Deferred[None]:
+        """Store the requests durably (all or none) with the changes ``alongside`` -- a
+        :class:`~occi_twisted.model.quotas.WithinQuota` that refuses them all, say, in their
+        own transaction -- and have them run when due."""
+        return self.scheduler.submitAll(records, alongside)
 
-    def submitAndWait(self, record: RequestRecord, budget: float) -> Deferred[RequestRecord]:
-        """Submit, then wait up to ``budget`` seconds for the request to end; fires with the
-        record as it ended, or as it is when the budget runs out."""
-        return Deferred.fromCoroutine(self._submitAndWait(record, budget))
+    def submitAndWait(self, record: RequestRecord, budget: float,
+                      alongside: Sequence[Change] = ()) -> Deferred[RequestRecord]:
+        """Submit (with ``alongside``, as :meth:`submit`), then wait up to ``budget``
+        seconds for the request to end; fires with the record as it ended, or as it is when
+        the budget runs out."""
+        return Deferred.fromCoroutine(self._submitAndWait(record, budget, alongside))
 
-    async def _submitAndWait(self, record: RequestRecord, budget: float) -> RequestRecord:
+    async def _submitAndWait(self, record: RequestRecord, budget: float,
+                             alongside: Sequence[Change]) -> RequestRecord:
         deadline = self._clock.seconds() + budget
-        await self.submit([record])
+        await self.submit([record], alongside)
         return await self.waitForEnd(record, deadline - self._clock.seconds())
 
     def waitForEnd(self, record: RequestRecord, budget: float) -> Deferred[RequestRecord]:

@@ -41,12 +41,16 @@ class ActionRunner:
                              f"{entity.location} does not offer the action {record.action}.")
         self._driver.check(entity, action, record.attributes)
         outcome = await self._driver.perform(entity, action, record.attributes, context)
+        # Read again: the entity may have been changed (its title, say) while the action
+        # ran; a change after this read makes the store refuse the end, and the run is tried
+        # again on what is there then.
+        latest = await self._store.get(entity.id)
+        if latest is None:
+            # Deleted while it ran: whatever the action made for it (an image it found
+            # missing and made again) goes too, now that the action is done with it.
+            await self._driver.realize(entity, None)
         changes: list[Change] = []
         if outcome.changes:
-            # Read again: the entity may have been changed (its title, say) while the action
-            # ran; a change after this read makes the store refuse the end, and the run is
-            # tried again on what is there then.
-            latest = await self._store.get(entity.id)
             if latest is None:
                 return RunResult(RequestState.FAILED,
                                  f"{entity.location} was deleted while the action ran.")

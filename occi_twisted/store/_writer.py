@@ -128,17 +128,22 @@ class GroupCommitWriter:
     them) and may raise :class:`StoreUnavailable`; the connection it opens must commit without
     syncing, since ``sync`` (run on the syncer thread) is what makes commits durable.
     ``mark`` reads a number inside each transaction (the last event's ``seq``):
-    :attr:`durableMark` is the one of the last durable transaction.
+    :attr:`durableMark` is the one of the last durable transaction.  ``durable`` is called
+    (on the reactor thread) after every sync, before the Deferreds of what it made durable
+    fire: whoever follows the store hears of a commit even when the Deferred of the one who
+    made it was cancelled (its client hung up), which no callback on that Deferred could do.
     """
 
     def __init__(
         self, opener: Callable[[], sqlite3.Connection], reactor: IReactorFromThreads,
         sync: Callable[[], None], mark: Callable[[sqlite3.Connection], int],
+        durable: Callable[[], None] | None = None,
     ) -> None:
         self._opener = opener
         self._reactor = reactor
         self._sync = sync
         self._mark = mark
+        self._durable = durable
         self._queue: queue.SimpleQueue[_Job | _Ready | _Stop] = queue.SimpleQueue()
         self._committed: queue.SimpleQueue[_Committed | _Stop] = queue.SimpleQueue()
         self._started: Deferred[None] = Deferred()
@@ -257,6 +262,11 @@ class GroupCommitWriter:
     def _deliver(self, committed: list[_Committed]) -> None:
         """On the reactor thread: advance the durable mark, fire each job's Deferred."""
         self.durableMark = max([self.durableMark, *(each.mark for each in committed)])
+        if self._durable is not None:
+            try:
+                self._durable()
+            except Exception:
+                _log.failure("Telling of durable commits failed")
         for each in committed:
             for job, outcome in zip(each.jobs, each.outcomes, strict=True):
                 if isinstance(outcome, _Failed):

@@ -121,7 +121,7 @@ class SQLiteStore(Notifying, RequestMethods):
             raise StoreUnavailable(f"The store {self._path} is already running.")
         writer = self._writer = GroupCommitWriter(
             partial(openWriter, self._path), self._reactor, sync=LogSync(self._path),
-            mark=_sqlevents.lastSeq,
+            mark=_sqlevents.lastSeq, durable=self._durable,
         )
         try:
             await writer.start()
@@ -331,17 +331,14 @@ class SQLiteStore(Notifying, RequestMethods):
         except StoreUnavailable:
             return fail()
         assert self._writer is not None
-        written = self._writer.submit(work)
-        written.addCallback(self._written)
-        return written
+        return self._writer.submit(work)
 
-    def _written(self, result: _T) -> _T:
-        """After a write is durable: tell the listeners if there are durable events they
-        were not told of."""
+    def _durable(self) -> None:
+        """After a sync: tell the listeners if there are durable events they were not told
+        of -- whatever became of the Deferreds of the writes (a cancelled one included)."""
         if self._writer is not None and self._writer.durableMark > self._told:
             self._told = self._writer.durableMark
             self._notices.changed()
-        return result
 
     def _entity(self, text: str) -> Entity:
         """The entity a stored document describes, decoded once per document.

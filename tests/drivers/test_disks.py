@@ -3,7 +3,7 @@ as sliced jobs that checkpoint into the request and resume from it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
-from twisted.internet.task import Clock
+from twisted.internet.task import Clock, deferLater
 
 from occi_twisted.drivers import InvalidTransition
 from occi_twisted.drivers.disks import MAX_GIB, DiskDriver
@@ -89,12 +89,86 @@ async def test_images_follow_the_store(driver: DiskDriver) -> None:
     await driver.realize(bigger, None)  # deleting what is gone is harmless
 
 
-def test_refuses_what_the_file_system_cannot_hold(driver: DiskDriver) -> None:
+def test_refuses_what_the_file_system_cannot_hold(driver: DiskDriver,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(driver.images, "freeBytes", lambda: 1 << 60)
     with pytest.raises(BadRequest, match="largest disk image"):
         driver.provision(storage(MAX_GIB + 1))
+    # ext4 refuses a file of exactly 16 TiB: that size had no image.
+    with pytest.raises(BadRequest, match=r"occi.storage.size 16384 GiB .* largest disk image"):
+        driver.provision(storage(16 * 1024))
     with pytest.raises(BadRequest):
         driver.check(storage(1), RESIZE, {"size": float(MAX_GIB * 2)})
     driver.provision(storage(MAX_GIB))
+
+
+@pytest_twisted.ensureDeferred
+async def test_refuses_a_size_beyond_the_free_space(driver: DiskDriver,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(driver.images, "freeBytes", lambda: 3 * MIB)
+    with pytest.raises(BadRequest, match=r"occi.storage.size 0.00390625 GiB does not fit: "
+                                         r"the file system of the data directory has 0.0 GiB "
+                                         r"free"):
+        driver.provision(storage(4 / 1024))
+    entity = storage(2 / 1024)
+    driver.provision(entity)
+    await driver.realize(None, entity)
+    # What the image has already counts: growing by 3 MiB fits, by 4 MiB does not.
+    driver.provision(replace(entity, attributes={**entity.attributes,
+                                                 "occi.storage.size": 5 / 1024}))
+    with pytest.raises(BadRequest, match=r"\(its image has 0.00195312 GiB\)"):
+        driver.check(entity, RESIZE, {"size": 6 / 1024})
+    # The real free space of the data directory: a size beyond it is refused.
+    monkeypatch.undo()
+    free = driver.images.freeBytes()
+    with pytest.raises(BadRequest, match="GiB free"):
+        driver.provision(storage(min(MAX_GIB, (free + GIB) / GIB)))
+
+
+@pytest_twisted.ensureDeferred
+async def test_cancelling_a_realize_does_not_stop_its_disk_work(driver: DiskDriver) -> None:
+    """The HTTP layer waits on realize for a client that may hang up: Klein then cancels
+    what it waits on, which must not cancel the deletion of the storage's data (nor the
+    making of a new storage's image), even while it waits for another job to end."""
+    entity = storage(1 / 1024)
+    path = image(driver, entity)
+    await driver.realize(None, entity)
+    busy = driver.realize(entity, entity)  # holds the storage: one job at a time
+    deleted = driver.realize(entity, None)
+    deleted.cancel()
+    await busy
+    await _until(lambda: not path.exists() and not driver._locks)
+    await driver.realize(None, entity)
+    busy = driver.realize(entity, None)
+    created = driver.realize(None, entity)
+    created.cancel()
+    await busy
+    await _until(lambda: path.exists() and not driver._locks)
+    assert path.stat().st_size == MIB
+    for cancelled in (deleted, created):
+        assert cancelled.called
+        cancelled.addErrback(lambda _: None)
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_new_storage_does_not_get_the_bytes_of_a_deleted_one(
+        driver: DiskDriver) -> None:
+    entity = storage(1 / 1024)
+    await driver.realize(None, entity)
+    image(driver, entity).write_bytes(b"secret" * 1000)
+    # The removal never happened (a crash, say); a storage with the same id is made.
+    await driver.realize(None, entity)
+    assert image(driver, entity).read_bytes() == bytes(MIB)
+    assert await driver.held() == [(STORAGE, entity.id)]
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Give the reactor turns until ``condition`` holds (a bound for slow machines)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await deferLater(reactor, 0.01, lambda: None)
+    raise AssertionError("never happened")
 
 
 def test_destructive_actions_need_an_offline_storage(driver: DiskDriver) -> None:
@@ -200,8 +274,10 @@ async def test_start_up_catches_up_with_the_store(tmp_path: Path) -> None:
     await store.start()
     entities = [storage(n / 1024) for n in (1, 2, 3)]
     await store.apply([Put(entity, expect=CREATE) for entity in entities])
+    from occi_twisted.operations import Realizer
+
     disks = DiskDriver(DiskImages(tmp_path), reactor)
-    service = DriverService(disks, store)
+    service = DriverService(disks, Realizer(store, disks, reactor))
     service.startService()
     assert service.reconciled is not None
     assert await service.reconciled == 3

@@ -32,6 +32,11 @@ class RecordingDriver(SimulatedDriver):
     def __init__(self) -> None:
         super().__init__(timings=SLOW_START)
         self.resumedFrom: list[Value | None] = []
+        self.realized: list[tuple[Entity | None, Entity | None]] = []
+
+    def realize(self, before: Entity | None, after: Entity | None) -> Deferred[None]:
+        self.realized.append((before, after))
+        return super().realize(before, after)
 
     def perform(self, entity: Entity, action: Action, attributes: Mapping[str, Value],
                 context: ActionContext) -> Deferred[ActionOutcome]:
@@ -121,6 +126,21 @@ def test_an_entity_deleted_while_the_action_ran_fails_it(harness: Harness) -> No
     failed = harness.get("r")
     assert (failed.state, failed.message) == (
         RequestState.FAILED, "/compute/c1 was deleted while the action ran.")
+
+
+def test_what_an_action_made_for_an_entity_deleted_meanwhile_goes_too(
+        harness: Harness) -> None:
+    """A storage action makes the image it finds missing: for a storage deleted while the
+    action ran (after the driver removed its image), that image would stay on disk."""
+    driver = RecordingDriver()
+    harness.add("r", action=START.identifier)
+    runActions(harness, driver)
+    tick(harness.clock, 1.0)
+    entity = compute(harness)
+    result(harness.store.apply([Delete("c1")]))
+    tick(harness.clock, 1.0)
+    assert harness.get("r").state is RequestState.FAILED
+    assert driver.realized == [(entity, None)]
 
 
 def test_an_action_the_entity_does_not_offer_fails(harness: Harness) -> None:

@@ -173,6 +173,23 @@ class EventContract:
         assert heard
         store.removeEventListener(heard.append)  # not registered: harmless
 
+    @pytest_twisted.ensureDeferred
+    async def test_listeners_hear_of_a_commit_whose_writer_stopped_waiting(
+            self, store: IStore) -> None:
+        """A client that hangs up cancels the Deferred of the write it asked for; the write
+        is committed all the same, and whoever follows the store must hear of it."""
+        heard: list[int] = []
+        store.addEventListener(lambda: heard.append(1))
+        written = store.apply([Put(compute("c1"), expect=CREATE)])
+        written.cancel()
+        written.addErrback(lambda _: None)
+        for _ in range(500):
+            if heard:
+                break
+            await _turn()
+        assert heard
+        assert [event.entityId for event in await store.eventsAfter(0, 10)] == ["c1"]
+
 
 async def _turn() -> None:
     """Let the reactor run once: a store may tell its listeners on the next turn."""

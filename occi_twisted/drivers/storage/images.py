@@ -12,7 +12,7 @@ from pathlib import Path
 from .backups import BackupJob, BackupShelf, RestoreJob
 from .copy import CopyJob, CopyState
 from .erase import EraseJob, EraseState
-from .errors import ImageExists, NoSuchImage, bytesOf, checkName
+from .errors import ImageExists, NoSuchImage, StorageError, bytesOf, checkName
 from .files import CHUNK_SIZE, ensureDirectory, fsyncDirectory
 from .patterns import Pattern
 
@@ -74,6 +74,30 @@ class DiskImages(BackupShelf):
             return self.imagePath(storageId).stat().st_size
         except FileNotFoundError:
             raise NoSuchImage(f"Storage {storageId} has no image.") from None
+
+    def storageIds(self) -> list[str]:
+        """The ids of the storages that have an image, sorted: what start-up compares with
+        the store.  A file whose name no storage id can have is no image of ours."""
+        directory = self.dataDir / "storage"
+        if not directory.is_dir():
+            return []
+        ids = []
+        for path in directory.glob("*.img"):
+            try:
+                ids.append(checkName(path.stem, "A storage id"))
+            except StorageError:
+                continue
+        return sorted(ids)
+
+    def freeBytes(self) -> int:
+        """The bytes the file system of the data directory has free for this process (the
+        blocks ``statvfs`` says are available to an unprivileged user).  A metadata call,
+        quick enough for the reactor thread."""
+        place = self.dataDir
+        while not place.exists() and place != place.parent:
+            place = place.parent  # not made yet: its file system is its parent's
+        stats = os.statvfs(place)
+        return stats.f_bavail * stats.f_frsize
 
     def snapshots(self, storageId: str) -> list[str]:
         """Names of the storage's snapshots, sorted."""
