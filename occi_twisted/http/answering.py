@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from email.utils import formatdate, parsedate_to_datetime
 
+from twisted.internet.defer import CancelledError
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
@@ -87,6 +88,12 @@ class Answering:
             request.setHeader(b"Retry-After", b"5")
             return plain(request, "The store is unavailable right now; nothing was "
                                   "changed. Try again shortly.")
+        except CancelledError:
+            # The client hung up and Klein cancelled the answer: nobody is left to tell,
+            # and what was committed goes on without it (the realizer follows the store).
+            log.info("{method} {path}: the client hung up before its answer",
+                     method=request.method, path=request.path)
+            return None
         except Exception:
             log.failure("Unexpected error answering {method} {path}",
                         method=request.method, path=request.path)

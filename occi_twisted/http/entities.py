@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from twisted.internet.defer import CancelledError
 from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
@@ -169,6 +170,8 @@ class Entities(Room):
         changed = after or before
         try:
             await self.driver.realize(before, after)
+        except CancelledError:
+            pass  # the client hung up; the realizer follows the change for it
         except Exception:
             log.failure("The driver could not follow the change of {location}",
                         location=changed.location if changed is not None else "?")

@@ -38,8 +38,7 @@ class EventReader:
 
     async def position(self) -> None:
         """Start from the newest event: what came before is never read."""
-        newest = await self.log.events("/", limit=1)
-        self.cursor = newest.events[0].seq if newest.events else 0
+        self.cursor = await self.log.newestSeq()
 
     def stop(self) -> None:
         self.cursor = None
