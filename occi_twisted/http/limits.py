@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ..model.numbers import wholeNumber
+
 MiB = 1024 * 1024
 
 #: ``[name, None, None, help]`` rows for :class:`twisted.python.usage.Options`.
@@ -107,6 +109,7 @@ def _seconds(name: str, value: object) -> float:
 
 def _count(name: str, value: object) -> int:
     text = str(value).strip()
-    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or len(text) > 9:
+    count = None if isinstance(value, bool) else wholeNumber(text, 999_999_999)
+    if count is None:
         raise ValueError(f"{name} must be a whole number, not {text[:40]!r}")
-    return int(text)
+    return count

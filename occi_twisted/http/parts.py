@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from email.utils import parsedate_to_datetime
 from typing import cast
 from urllib.parse import parse_qs
 
@@ -24,6 +25,7 @@ from ..model.errors import (
     TooLarge,
     UnsupportedMediaType,
 )
+from ..model.numbers import INT64_MAX, wholeNumber
 from ..renderings import standard
 from ..renderings.document import Document
 
@@ -32,7 +34,8 @@ MAX_BODY = 1024 * 1024
 #: Largest page a client may ask for with ?number=.
 MAX_PAGE = 1000
 FORM = "application/x-www-form-urlencoded"
-_OCCI_VERSION = re.compile(rb"OCCI/(\d+)\.(\d+)")
+#: An OCCI version in a User-Agent; longer numbers are no version (the token is ignored).
+_OCCI_VERSION = re.compile(rb"OCCI/([0-9]{1,9})\.([0-9]{1,9})(?![0-9])")
 
 
 def pathOf(request: IRequest) -> str:
@@ -61,6 +64,18 @@ def headerLines(request: IRequest, name: bytes) -> list[str]:
     return [value.decode("latin-1") for value in values]
 
 
+def modifiedSince(request: IRequest) -> float | None:
+    """``If-Modified-Since`` in epoch seconds; ``None`` without one, or for a date that is
+    none (RFC 9110 §13.1.3: an invalid date is ignored), however far out of range."""
+    since = lastHeader(request, b"if-modified-since")
+    if since is None:
+        return None
+    try:
+        return parsedate_to_datetime(since).timestamp()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def headers(request: IRequest) -> Mapping[str, Sequence[str]]:
     """Every header by its lower-case name: ``text/occi`` puts a document in them."""
     return {
@@ -77,13 +92,13 @@ def argument(request: IRequest, name: str) -> str | None:
 
 def body(request: IRequest) -> bytes:
     """The request body, refused (413) beyond :data:`MAX_BODY` whatever Content-Length says."""
-    length = request.getHeader(b"content-length")
+    length = lastHeader(request, b"content-length")
     if length is not None:
-        try:
-            if int(length) > MAX_BODY:
-                raise TooLarge(f"Request bodies may be at most {MAX_BODY} bytes.")
-        except ValueError:
-            raise BadRequest("Content-Length is not a number.") from None
+        declared = wholeNumber(length.strip(), saturate=True)
+        if declared is None:
+            raise BadRequest("Content-Length is not a number.")
+        if declared > MAX_BODY:
+            raise TooLarge(f"Request bodies may be at most {MAX_BODY} bytes.")
     content = request.content
     if content is None:
         return b""
@@ -129,11 +144,11 @@ def paging(request: IRequest) -> tuple[int | None, int]:
     page, number = argument(request, "page"), argument(request, "number")
     if page is None and number is None:
         return None, 0
-    try:
-        pageNo = int(page) if page is not None else 1
-        size = int(number) if number is not None else 100
-    except ValueError:
-        raise BadRequest("The query parameters page and number must be whole numbers.") from None
+    pageNo = wholeNumber(page) if page is not None else 1
+    size = wholeNumber(number, saturate=True) if number is not None else 100
+    if pageNo is None or size is None:
+        raise BadRequest("The query parameters page and number must be whole numbers "
+                         f"(page at most {INT64_MAX}).")
     if pageNo < 1 or size < 1:
         raise BadRequest("The query parameters page and number start at 1.")
     if size > MAX_PAGE:
@@ -144,14 +159,12 @@ def paging(request: IRequest) -> tuple[int | None, int]:
 
 def feedPaging(request: IRequest, size: int, largest: int) -> tuple[int | None, int]:
     """``?before=&number=`` of a feed: the event to page back from, and the page's size."""
-    args = request.args or {}
-    before, number = args.get(b"before"), args.get(b"number")
-    try:
-        cursor = int(before[0]) if before else None
-        wanted = int(number[0]) if number else size
-    except ValueError:
-        raise BadRequest("The query parameters before and number must be whole numbers.") \
-            from None
+    before, number = argument(request, "before"), argument(request, "number")
+    cursor = wholeNumber(before) if before is not None else None
+    wanted = wholeNumber(number, saturate=True) if number is not None else size
+    if wanted is None or (before is not None and cursor is None):
+        raise BadRequest("The query parameters before and number must be whole numbers "
+                         f"(before at most {INT64_MAX}, the cursors this server gives out).")
     if wanted < 1 or (cursor is not None and cursor < 1):
         raise BadRequest("The query parameters before and number start at 1.")
     if wanted > largest:
