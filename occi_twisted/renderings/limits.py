@@ -2,6 +2,8 @@
 same work whatever the bytes.  (The HTTP layer refuses larger bodies earlier; these bound the
 parsers themselves.)"""
 
+from ..model.attributes import MAX_DEPTH, MAX_DIGITS
+
 #: Sizes: the largest body (or sum of OCCI header values) read, and the longest line (or header
 #: value), with room for the model's longest string, escaped.
 MAX_BODY = 2 * 1024 * 1024
@@ -14,11 +16,12 @@ MAX_LINES = 10_000
 MAX_VALUES = 10_000
 MAX_ATTRIBUTES = 1_000
 
-#: Lengths: the longest identifier, scheme, location or attribute name, the most digits in an
-#: integer and characters in a float (a double needs at most ~330).
+#: Lengths: the longest identifier, scheme, location or attribute name, and the most
+#: characters in a float (a double needs at most ~330).  The most digits in an integer and
+#: the deepest nesting of a list or hash value are the model's (:data:`MAX_DIGITS`,
+#: :data:`MAX_DEPTH`), which checks every value again.
 MAX_NAME = 2048
-MAX_DIGITS = 300
 MAX_FLOAT = 400
 
-#: The deepest nesting of a list or hash value (lists and hashes inside lists and hashes).
-MAX_DEPTH = 32
+__all__ = ["MAX_ATTRIBUTES", "MAX_BODY", "MAX_DEPTH", "MAX_DIGITS", "MAX_FLOAT", "MAX_LINE",
+           "MAX_LINES", "MAX_NAME", "MAX_VALUES"]
