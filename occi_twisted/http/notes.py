@@ -91,7 +91,14 @@ class NoteRoutes:
             expect = _ifMatch(request, existing)
             note = Note(entityId, noteId, parts.ownerOf(request), title, text,
                         existing.created if existing else self.now(), self.now())
-            stored = await self.store.putNote(note, NEW if expect == NEW else expect)
+            try:
+                stored = await self.store.putNote(note, expect)
+            except Conflict:
+                if expect != NEW:
+                    raise
+                # Another writer made it since it was read: If-None-Match: * fails now.
+                raise PreconditionFailed(f"{url} exists already, and If-None-Match: * asks "
+                                         "for it not to.") from None
             if existing is None:
                 request.setResponseCode(201)
                 request.setHeader(b"Location", context.absolute(url).encode())
@@ -164,6 +171,9 @@ def _ifMatch(request: IRequest, existing: Note | None) -> int | None:
     """The revision ``If-Match`` insists on (``NEW`` when it says the note must not exist
     through ``If-None-Match: *``), or ``None``."""
     if parts.lastHeader(request, b"if-none-match") == "*":
+        if existing is not None:
+            raise PreconditionFailed("The note exists already, and If-None-Match: * asks for "
+                                     "it not to.")
         return NEW
     wanted = parts.lastHeader(request, b"if-match")
     if wanted is None or wanted.strip() == "*":

@@ -183,3 +183,17 @@ async def test_concurrent_puts_with_one_if_match_let_exactly_one_through(
                                               **TEXT) for n in range(2, 2 + WRITERS)))
     assert sorted(a.code for a in answers) == [200] + [412] * (WRITERS - 1)
     assert await revisionOf(client, "/compute/guarded") == 2
+
+
+@pt.ensureDeferred
+async def test_if_none_match_star_refuses_a_put_to_an_existing_note() -> None:
+    client = Client()
+    assert (await client.request("PUT", "/compute/n", cores(1), **TEXT)).code == 201
+    note = "/compute/n/notes/first"
+    made = await client.request("PUT", note, "One.", Content_Type="text/plain",
+                                If_None_Match="*")
+    assert made.code == 201
+    again = await client.request("PUT", note, "Two.", Content_Type="text/plain",
+                                 If_None_Match="*")
+    assert again.code == 412, again.text
+    assert (await client.request("GET", note, Accept="text/plain")).text == "One."
