@@ -21,7 +21,7 @@ from . import access, parts
 from .actions import Actions
 from .entities import Entities
 from .listings import Listings
-from .preconditions import Raced, lastWriterWins
+from .preconditions import applyUnlessBeaten, lastWriterWins
 from .room import STREAM_BATCH, Room
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
@@ -108,14 +108,8 @@ class Collections(Room):
         changed it since it was listed: last writer wins), or ``None`` if it is gone."""
         async def attempt() -> Entity | None:
             latest = await self.store.get(entity.id)
-            if latest is None:
-                return None
-            try:
-                await self.store.apply([change(latest)])
-            except NotFound:
-                return None
-            except PreconditionFailed:
-                raise Raced() from None
+            if latest is not None:
+                await applyUnlessBeaten(self.store, [change(latest)])
             return latest
 
         return await lastWriterWins(entity.location, attempt)
@@ -159,10 +153,7 @@ class Collections(Room):
             if method == "PUT":
                 changes.extend(_without([e async for e in self.entities(members)
                                          if e.id not in chosen], mixin, now))
-        try:
-            await self.store.apply(changes)
-        except PreconditionFailed:  # no client precondition here: another writer's change
-            raise Raced() from None
+        await applyUnlessBeaten(self.store, changes)
         return len(changes)
 
     async def _associable(self, request: IRequest, location: str, mixin: Mixin) -> Entity:

@@ -17,7 +17,7 @@ from twisted.web.iweb import IRequest
 from ..drivers import IDriver
 from ..model import Description, Entity, Kind, newEntity, updatedEntity, withState
 from ..model.core import LINK
-from ..model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from ..model.errors import BadRequest, Conflict, NotFound
 from ..model.infrastructure import STORAGELINK
 from ..model.links import DEVICE_ID, devicesOf, linkKindFor, nextDevice
 from ..renderings.document import Document, EntityView
@@ -26,7 +26,7 @@ from ..store.interface import CREATE, Change, Delete, Put
 from . import access, parts, preconditions
 from .actions import Actions
 from .answering import BY_REFERENCE, etag, notModified
-from .preconditions import lastWriterWins
+from .preconditions import applyUnlessBeaten, lastWriterWins
 from .room import Room
 
 log = Logger()
@@ -78,7 +78,7 @@ class Entities(Room):
     async def _delete(self, request: IRequest, kind: Kind, entityId: str) -> bytes:
         entity = await self.load(request, kind, entityId)
         preconditions.check(request, entity, entity.location)
-        await self._applyAsRead(entity.id, entity, [Delete(entity.id, expect=entity.revision)])
+        await applyUnlessBeaten(self.store, [Delete(entity.id, expect=entity.revision)])
         await self.realize(entity, None)
         return self.answering.ok(request, f"Deleted {entity.location}.")
 
@@ -124,18 +124,9 @@ class Entities(Room):
         changes: list[Change] = [Put(after, expect=CREATE if before is None
                                      else before.revision)]
         changes.extend(await self._newLinks(request, after, description))
-        await self._applyAsRead(after.id, before, self.withinQuota(request, changes))
+        await applyUnlessBeaten(self.store, self.withinQuota(request, changes),
+                                creating=after.id if before is None else None)
         await self.realize(before, after)
-
-    async def _applyAsRead(self, entityId: str, read: Entity | None,
-                           changes: list[Change]) -> None:
-        """``changes``, written against the entity ``entityId`` as ``read``: if the store
-        refuses them because another writer changed it first, :class:`.Raced`."""
-        try:
-            await self.store.apply(changes)
-        except (Conflict, NotFound, PreconditionFailed):
-            await preconditions.raiseIfChanged(self.store, entityId, read)
-            raise
 
     async def create(self, request: IRequest, kind: Kind, document: Document) -> bytes | None:
         """New entities in ``kind``'s collection: one, or each of a JSON collection's."""

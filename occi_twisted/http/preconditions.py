@@ -16,8 +16,8 @@ from typing import TypeVar
 from twisted.web.iweb import IRequest
 
 from ..model import Entity
-from ..model.errors import Conflict, PreconditionFailed
-from ..store.interface import IStore
+from ..model.errors import AlreadyExists, Conflict, NotFound, PreconditionFailed
+from ..store.interface import Change, IStore
 from . import parts
 from .answering import checkIfMatch, etag
 
@@ -65,10 +65,15 @@ async def lastWriterWins(location: str, attempt: Callable[[], Awaitable[T]]) -> 
                    "was being made; send it again.")
 
 
-async def raiseIfChanged(store: IStore, entityId: str, read: Entity | None) -> None:
-    """:class:`Raced` if the entity ``entityId`` is no longer as ``read`` (``None``: it was
-    absent): the store refused a write that expected it, because another writer came first.
-    Otherwise the refusal is the change's own, and the caller raises it."""
-    now = await store.get(entityId)
-    if (now and etag(now)) != (read and etag(read)):
-        raise Raced()
+async def applyUnlessBeaten(store: IStore, changes: list[Change],
+                            creating: str | None = None) -> None:
+    """Apply ``changes``, each made on an entity as it was read: :class:`Raced` if the store
+    refuses them because another writer changed one of those entities first (it is at
+    another revision, or gone), or made the entity ``creating`` meanwhile.  Any other
+    refusal is the change's own."""
+    try:
+        await store.apply(changes)
+    except (AlreadyExists, NotFound, PreconditionFailed) as refused:
+        if isinstance(refused, AlreadyExists) and refused.entityId != creating:
+            raise
+        raise Raced() from None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..model import Mixin, Registry
-from ..model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from ..model.errors import AlreadyExists, BadRequest, Conflict, NotFound, PreconditionFailed
 from ..model.numbers import wholeNumber
 from .interface import CREATE
 from .serial import EntityRecord, idAt
@@ -44,7 +44,7 @@ def checkPut(view: View, record: EntityRecord, expect: int | None) -> Stored | N
     existing = view.stored(record.id)
     if expect == CREATE:
         if existing is not None:
-            raise Conflict(f"An entity with the id {record.id} already exists.")
+            raise AlreadyExists(record.id)
     elif expect is not None:
         _checkRevision(record.id, existing, expect)
     if existing is not None and existing.kind != record.kind:
