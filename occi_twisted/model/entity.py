@@ -16,6 +16,7 @@ from .attributes import AttributeDefinition, Value
 from .categories import Kind, Mixin, attributeDefinitions, availableActions
 from .core import ABSTRACT, LINK, RESOURCE
 from .errors import BadRequest, Conflict, InvalidAttribute
+from .ids import ENTITY_ID_RULE, isEntityId
 from .infrastructure import OS_TPL, RESOURCE_TPL
 
 #: The owner recorded for entities while the server has no authentication.
@@ -97,6 +98,18 @@ class Entity:
         return any(m.identifier == identifier for mixin in self.mixins for m in mixin.closure())
 
 
+_ID = "occi.core.id"
+
+
+def checkEntityId(value: object) -> str:
+    """``value`` if it may be an entity's id (:data:`.ids.ENTITY_ID`, the rule every room
+    shares), else InvalidAttribute saying what an id is."""
+    if not isinstance(value, str) or not isEntityId(value):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        raise InvalidAttribute(_ID, f"is {ENTITY_ID_RULE}, not {shown}")
+    return value
+
+
 def newEntity(
     description: Description,
     *,
@@ -111,6 +124,9 @@ def newEntity(
     is refused.  ``entityId`` is the id the location implies (PUT to a new location); otherwise
     a client-supplied ``occi.core.id`` is kept and, failing that, a random UUID is chosen.
     """
+    for named in (entityId, description.attributes.get(_ID)):
+        if named is not None:
+            checkEntityId(named)
     chosen = _chooseKind(description.kind, kind)
     mixins = _checkMixins(chosen, description.mixins)
     definitions = attributeDefinitions(chosen, mixins)
