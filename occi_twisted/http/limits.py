@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from ..model.numbers import wholeNumber
 
 MiB = 1024 * 1024
+#: The largest request body, unless ``--max-body`` says otherwise.
+DEFAULT_MAX_BODY = MiB
 
 #: ``[name, None, None, help]`` rows for :class:`twisted.python.usage.Options`.
 LIMIT_OPTIONS: list[list[Any]] = [
@@ -48,7 +50,7 @@ class Limits:
     client) while a slow client still cannot hold a socket for more than ``headerTimeout``
     seconds before it has asked for anything."""
 
-    maxBody: int = MiB
+    maxBody: int = DEFAULT_MAX_BODY
     headerTimeout: float = 10.0
     idleTimeout: float = 60.0
     #: 0: no cap.

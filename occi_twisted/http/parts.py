@@ -28,9 +28,8 @@ from ..model.errors import (
 from ..model.numbers import INT64_MAX, wholeNumber
 from ..renderings import standard
 from ..renderings.document import Document
+from .limits import DEFAULT_MAX_BODY
 
-#: Largest request body accepted; OCCI bodies are small, so anything larger is a mistake.
-MAX_BODY = 1024 * 1024
 #: Largest page a client may ask for with ?number=.
 MAX_PAGE = 1000
 FORM = "application/x-www-form-urlencoded"
@@ -90,22 +89,32 @@ def argument(request: IRequest, name: str) -> str | None:
     return values[0].decode("utf-8", "replace") if values else None
 
 
+def bodyLimit(request: IRequest) -> int:
+    """The largest body ``request`` may have: the one limit, ``--max-body``, which the
+    listener's channel gave the request when its head was read (and refused larger bodies
+    by); a request that came another way (the app alone, in tests) has the default."""
+    limit = getattr(request, "bodyLimit", None)
+    return limit if isinstance(limit, int) else DEFAULT_MAX_BODY
+
+
 def body(request: IRequest) -> bytes:
-    """The request body, refused (413) beyond :data:`MAX_BODY` whatever Content-Length says."""
+    """The request body, refused (413) beyond :func:`bodyLimit` whatever Content-Length
+    says.  Every room reads bodies through here, and the renderings take what it gives."""
+    limit = bodyLimit(request)
     length = lastHeader(request, b"content-length")
     if length is not None:
         declared = wholeNumber(length.strip(), saturate=True)
         if declared is None:
             raise BadRequest("Content-Length is not a number.")
-        if declared > MAX_BODY:
-            raise TooLarge(f"Request bodies may be at most {MAX_BODY} bytes.")
+        if declared > limit:
+            raise TooLarge(f"Request bodies may be at most {limit} bytes here.")
     content = request.content
     if content is None:
         return b""
     content.seek(0)
-    read: bytes = content.read(MAX_BODY + 1)
-    if len(read) > MAX_BODY:
-        raise TooLarge(f"Request bodies may be at most {MAX_BODY} bytes.")
+    read: bytes = content.read(limit + 1)
+    if len(read) > limit:
+        raise TooLarge(f"Request bodies may be at most {limit} bytes here.")
     return read
 
 
