@@ -134,17 +134,26 @@ async def test_if_none_match_star_refuses_a_put_to_an_existing_entity() -> None:
     assert await revisionOf(client, "/compute/once") == 1
 
 
+async def madeWithETag(client: Client, path: str) -> str:
+    made = await client.request("PUT", path, cores(1), **TEXT)
+    etag = made.header("etag")
+    assert made.code in (200, 201) and etag
+    return etag
+
+
+async def everyChangeRefused(client: Client, path: str, **precondition: str) -> None:
+    """PUT, POST and DELETE of ``path`` under ``precondition`` are each 412."""
+    for method, body in (("PUT", cores(3)), ("POST", 'X-OCCI-Attribute: occi.core.title="t"\n'),
+                         ("DELETE", "")):
+        refused = await client.request(method, path, body, **precondition, **TEXT)
+        assert refused.code == 412, (method, refused.text)
+
+
 @pt.ensureDeferred
 async def test_if_none_match_with_the_current_etag_refuses_a_change() -> None:
     client = Client()
-    made = await client.request("PUT", "/compute/tagged", cores(1), **TEXT)
-    etag = made.header("etag")
-    assert etag
-    for method, body in (("PUT", cores(2)), ("POST", 'X-OCCI-Attribute: occi.core.title="t"\n')):
-        refused = await client.request(method, "/compute/tagged", body, If_None_Match=etag,
-                                       **TEXT)
-        assert refused.code == 412, (method, refused.text)
-    assert (await client.request("DELETE", "/compute/tagged", If_None_Match=etag)).code == 412
+    etag = await madeWithETag(client, "/compute/tagged")
+    await everyChangeRefused(client, "/compute/tagged", If_None_Match=etag)
     other = await client.request("PUT", "/compute/tagged", cores(3), If_None_Match='"0-0"',
                                  **TEXT)
     assert other.code == 200
@@ -153,14 +162,9 @@ async def test_if_none_match_with_the_current_etag_refuses_a_change() -> None:
 @pt.ensureDeferred
 async def test_a_stale_if_match_is_412_for_every_change_and_changes_nothing() -> None:
     client = Client()
-    first = await client.request("PUT", "/compute/stale", cores(1), **TEXT)
-    stale = first.header("etag")
-    assert stale
+    stale = await madeWithETag(client, "/compute/stale")
     assert (await client.request("PUT", "/compute/stale", cores(2), **TEXT)).code == 200
-    for method, body in (("PUT", cores(3)), ("POST", 'X-OCCI-Attribute: occi.core.title="t"\n'),
-                         ("DELETE", "")):
-        refused = await client.request(method, "/compute/stale", body, If_Match=stale, **TEXT)
-        assert refused.code == 412, (method, refused.text)
+    await everyChangeRefused(client, "/compute/stale", If_Match=stale)
     assert await revisionOf(client, "/compute/stale") == 2
     current = (await client.request("GET", "/compute/stale", Accept="text/plain")).header("etag")
     assert current
@@ -176,9 +180,7 @@ async def test_a_stale_if_match_is_412_for_every_change_and_changes_nothing() ->
 async def test_concurrent_puts_with_one_if_match_let_exactly_one_through(
         sqlite: Client) -> None:
     client = sqlite
-    made = await client.request("PUT", "/compute/guarded", cores(1), **TEXT)
-    etag = made.header("etag")
-    assert etag
+    etag = await madeWithETag(client, "/compute/guarded")
     answers = await together(*(client.request("PUT", "/compute/guarded", cores(n), If_Match=etag,
                                               **TEXT) for n in range(2, 2 + WRITERS)))
     assert sorted(a.code for a in answers) == [200] + [412] * (WRITERS - 1)
