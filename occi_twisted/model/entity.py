@@ -99,15 +99,18 @@ class Entity:
 
 
 _ID = "occi.core.id"
+#: An id as text, the way every rendering may spell it (``42`` in JSON is the id ``"42"``).
+_ID_TEXT = AttributeDefinition(_ID)
 
 
 def checkEntityId(value: object) -> str:
-    """``value`` if it may be an entity's id (:data:`.ids.ENTITY_ID`, the rule every room
-    shares), else InvalidAttribute saying what an id is."""
-    if not isinstance(value, str) or not isEntityId(value):
-        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    """``value`` as an entity's id if it may be one (:data:`.ids.ENTITY_ID`, the rule every
+    room shares), else InvalidAttribute saying what an id is."""
+    text = _ID_TEXT.coerce(value)
+    if not isinstance(text, str) or not isEntityId(text):
+        shown = repr(text) if len(repr(text)) <= 60 else repr(text)[:57] + "..."
         raise InvalidAttribute(_ID, f"is {ENTITY_ID_RULE}, not {shown}")
-    return value
+    return text
 
 
 def newEntity(

@@ -82,3 +82,14 @@ async def test_an_id_outside_the_rule_is_refused_with_the_rule() -> None:
                                    Content_Type="text/plain", Accept="text/plain")
     assert refused.code == 400
     assert "1-128 letters, digits" in refused.text and "'-a'" in refused.text
+
+
+def test_an_id_written_as_a_number_is_its_text() -> None:
+    """JSON and the text renderings may spell an id as a number; the rule is for its text."""
+    for written, id_ in ((123, "123"), (2.5, "2.5")):
+        entity = newEntity(Description(kind=STORAGE, attributes={
+            "occi.core.id": written, "occi.storage.size": 1}), kind=STORAGE)
+        assert entity.id == id_
+    with pytest.raises(InvalidAttribute, match="1-128 letters"):
+        newEntity(Description(kind=STORAGE, attributes={"occi.core.id": "-1",
+                                                        "occi.storage.size": 1}))
