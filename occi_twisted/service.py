@@ -28,6 +28,7 @@ from .http.limits import Limits
 from .http.listener import CannotListen, GuardedSite, Listeners
 from .identity import UserDirectory, checkListeners
 from .model import Registry
+from .model.numbers import wholeNumber
 from .operations import Operations, Realizer
 from .scheduler import localZone
 from .store.interface import IStore, StoreUnavailable
@@ -252,7 +253,7 @@ def _baseOf(listen: str) -> str:
     """The URL a ``tcp:PORT[:interface=HOST]`` endpoint serves (for links in XMPP items,
     when no --base-url says better)."""
     parts = listen.split(":")
-    port = next((p for p in parts[1:] if p.isdigit()), "8080")
+    port = next((p for p in parts[1:] if wholeNumber(p, 65535) is not None), "8080")
     host = next((p.split("=", 1)[1] for p in parts if p.startswith("interface=")),
                 "localhost")
     if ":" in host:

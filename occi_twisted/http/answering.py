@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 
 from twisted.internet.defer import CancelledError
 from twisted.internet.interfaces import IReactorTime
@@ -344,6 +344,12 @@ def _stateTag(entity: Entity) -> str:
     return f'"{entity.revision}-{int(entity.updated * 1000)}-'
 
 
+def isCurrent(entity: Entity, tag: str) -> bool:
+    """Whether ``tag`` is the ETag of a representation of ``entity`` as it is now: they all
+    show the same state, so any of them names it."""
+    return tag.startswith(_stateTag(entity))
+
+
 #: The "media type" in the ETag of a 300 answer, a list of the representations.
 CHOICES = "choices"
 
@@ -367,16 +373,11 @@ def notModified(request: IRequest, entity: Entity, mediaType: str) -> bool:
     satisfies: 304, headers only."""
     tag = etag(entity, mediaType)
     match = parts.header(request, b"if-none-match")
-    since = parts.header(request, b"if-modified-since")
+    since = parts.modifiedSince(request)
     if match is not None:
         fresh = match.strip() == "*" or tag in _tags(match)
-    elif since is not None:
-        try:
-            fresh = int(entity.updated) <= parsedate_to_datetime(since).timestamp()
-        except (TypeError, ValueError):
-            fresh = False
     else:
-        fresh = False
+        fresh = since is not None and int(entity.updated) <= since
     if fresh:
         request.setResponseCode(304)
         validate(request, entity, mediaType)
@@ -389,8 +390,7 @@ def checkIfMatch(request: IRequest, entity: Entity) -> None:
     wanted = parts.header(request, b"if-match")
     if wanted is None or wanted.strip() == "*":
         return
-    now = _stateTag(entity)
-    if not any(tag.startswith(now) for tag in _tags(wanted)):
+    if not any(isCurrent(entity, tag) for tag in _tags(wanted)):
         raise PreconditionFailed(f"{entity.location} has changed since {wanted}; GET it "
                                  "again and retry.")
 

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from twisted.web.iweb import IRequest
 
 from ..model import Category, Entity, Kind, Mixin, withMixins
-from ..model.errors import BadRequest, MethodNotAllowed, NotFound
+from ..model.errors import BadRequest, MethodNotAllowed, NotFound, PreconditionFailed
 from ..renderings.resolve import describeMixins, filterCategories, localPath
 from ..store.interface import Change, Delete, Put, Query
 from . import access, parts
 from .actions import Actions
 from .entities import Entities
 from .listings import Listings
+from .preconditions import applyUnlessBeaten, lastWriterWins
 from .room import STREAM_BATCH, Room
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
@@ -58,16 +59,13 @@ class Collections(Room):
                                    "PUT goes to an entity location.",
                                    ("GET", "HEAD", "POST", "DELETE"))
         if method == "DELETE":
-            gone: list[Entity] = []
-
-            def delete(entity: Entity) -> Delete:
-                gone.append(entity)
-                return Delete(entity.id, expect=entity.revision)
-
-            deleted = await self._forEachEntity(self._kindQuery(request, kind), delete)
+            gone = await self._forEachEntity(
+                self._kindQuery(request, kind),
+                lambda entity: Delete(entity.id, expect=entity.revision))
             for entity in gone:
                 await self.members.realize(entity, None)
-            return self.answering.ok(request, f"Deleted {deleted} entities from {kind.location}.")
+            return self.answering.ok(request, f"Deleted {len(gone)} entities from "
+                                              f"{kind.location}.")
         document = parts.document(request)
         actionTerm = parts.argument(request, "action")
         if actionTerm is not None or document.action is not None:
@@ -83,31 +81,38 @@ class Collections(Room):
                 k.identifier for k in self.registry.kinds() if k.isA(kind))
         return self.listings.filtered(request, self.query(request, kinds=kinds))
 
-    async def _forEachEntity(self, query: Query, change: Callable[[Entity], Change]) -> int:
-        """Apply a change to every entity a query matches, one durable batch per page."""
-        count = 0
-        batch: list[Change] = []
-        async for entity in self.entities(query):
-            batch.append(change(entity))
+    async def _forEachEntity(self, query: Query,
+                             change: Callable[[Entity], Change]) -> list[Entity]:
+        """Apply a change to every entity a query matches, one durable batch per page; the
+        entities changed, as they were when their change was made."""
+        done: list[Entity] = []
+        matched = [entity async for entity in self.entities(query)]
         # Deleting a resource deletes its links too, so a link later in the batch may already
-        # be gone: such a batch is retried change by change, skipping what is missing.
-        for start in range(0, len(batch), STREAM_BATCH):
-            part = batch[start:start + STREAM_BATCH]
+        # be gone; and any entity may have been changed by another writer since it was
+        # listed.  Such a batch is made change by change, each on the entity as it is then.
+        for start in range(0, len(matched), STREAM_BATCH):
+            part = matched[start:start + STREAM_BATCH]
             try:
-                await self.store.apply(part)
-            except NotFound:
-                count += sum([await self._appliedUnlessGone(single) for single in part])
+                await self.store.apply([change(entity) for entity in part])
+            except (NotFound, PreconditionFailed):
+                for entity in part:
+                    made = await self._madeOnLatest(entity, change)
+                    done.extend([made] if made is not None else [])
             else:
-                count += len(part)
-        return count
+                done.extend(part)
+        return done
 
-    async def _appliedUnlessGone(self, change: Change) -> int:
-        """1 once ``change`` is applied, 0 if what it changes is gone already."""
-        try:
-            await self.store.apply([change])
-        except NotFound:
-            return 0
-        return 1
+    async def _madeOnLatest(self, entity: Entity,
+                            change: Callable[[Entity], Change]) -> Entity | None:
+        """The entity ``change`` was applied to, as it is now (another writer may have
+        changed it since it was listed: last writer wins), or ``None`` if it is gone."""
+        async def attempt() -> Entity | None:
+            latest = await self.store.get(entity.id)
+            if latest is not None:
+                await applyUnlessBeaten(self.store, [change(latest)])
+            return latest
+
+        return await lastWriterWins(entity.location, attempt)
 
     # -- mixins --------------------------------------------------------------------------------
 
@@ -122,7 +127,16 @@ class Collections(Room):
             offered = [a.identifier for k in self.registry.kinds() for a in k.actions]
             offered += [a.identifier for m in mixin.closure() for a in m.actions]
             return await self.actions.actOnAll(request, query, offered, document, actionTerm)
-        targets = [await self._associable(request, loc, mixin) for loc in document.locations]
+        changed = await lastWriterWins(
+            mixin.location or mixin.identifier,
+            lambda: self._associate(request, method, mixin, document.locations))
+        return self.answering.ok(request, f"{changed} entities changed in {mixin.location}.")
+
+    async def _associate(self, request: IRequest, method: str, mixin: Mixin,
+                         locations: Sequence[str]) -> int:
+        """Associate (POST, PUT) or dissociate (DELETE) the entities at ``locations`` and the
+        mixin, as they are now: :class:`.Raced` if another writer changes one first."""
+        targets = [await self._associable(request, loc, mixin) for loc in locations]
         changes: list[Change] = []
         now = self.now()
         members = self.query(request, mixins=frozenset({mixin.identifier}))
@@ -139,9 +153,8 @@ class Collections(Room):
             if method == "PUT":
                 changes.extend(_without([e async for e in self.entities(members)
                                          if e.id not in chosen], mixin, now))
-        await self.store.apply(changes)
-        return self.answering.ok(request, f"{len(changes)} entities changed in "
-                                          f"{mixin.location}.")
+        await applyUnlessBeaten(self.store, changes)
+        return len(changes)
 
     async def _associable(self, request: IRequest, location: str, mixin: Mixin) -> Entity:
         path = localPath(location, self.registry)

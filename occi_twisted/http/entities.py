@@ -18,15 +18,16 @@ from twisted.web.iweb import IRequest
 from ..drivers import IDriver
 from ..model import Description, Entity, Kind, newEntity, updatedEntity, withState
 from ..model.core import LINK
-from ..model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from ..model.errors import BadRequest, Conflict, NotFound
 from ..model.infrastructure import STORAGELINK
 from ..model.links import DEVICE_ID, devicesOf, linkKindFor, nextDevice
 from ..renderings.document import Document, EntityView
 from ..renderings.resolve import describeEntity, localPath
 from ..store.interface import CREATE, Change, Delete, Put
-from . import access, parts
+from . import access, parts, preconditions
 from .actions import Actions
-from .answering import BY_REFERENCE, checkIfMatch, etag, notModified
+from .answering import BY_REFERENCE, etag, notModified
+from .preconditions import applyUnlessBeaten, lastWriterWins
 from .room import Room
 
 log = Logger()
@@ -45,24 +46,42 @@ class Entities(Room):
     async def answer(
         self, request: IRequest, method: str, kind: Kind, entityId: str
     ) -> bytes | None:
-        """The entity ``entityId`` in ``kind``'s collection, as ``method`` asks."""
+        """The entity ``entityId`` in ``kind``'s collection, as ``method`` asks.
+
+        A change is made on the entity as it is when the change is written, whoever wrote
+        it last (:func:`.preconditions.lastWriterWins`), unless a precondition says which
+        state it is meant for."""
+        location = f"{kind.location}{entityId}"
         if method == "PUT":
-            return await self._put(request, kind, entityId)
+            description = describeEntity(parts.document(request), self.registry)
+            return await lastWriterWins(
+                location, lambda: self._put(request, kind, entityId, description))
         if method in ("GET", "HEAD"):
             return await self._get(request, kind, entityId)
-        entity = await self.load(request, kind, entityId)
         if method == "DELETE":
-            checkIfMatch(request, entity)
-            await self.store.apply([Delete(entity.id, expect=entity.revision)])
-            await self.realize(entity, None)
-            return self.answering.ok(request, f"Deleted {entity.location}.")
+            return await lastWriterWins(location,
+                                        lambda: self._delete(request, kind, entityId))
+        entity = await self.load(request, kind, entityId)
         # POST: an action, or a partial update.
         document = parts.document(request)
         actionTerm = parts.argument(request, "action")
         if actionTerm is not None or document.action is not None or _onlyActions(document):
             return await self.actions.act(request, entity, document, actionTerm)
-        checkIfMatch(request, entity)
         description = describeEntity(document, self.registry)
+        return await lastWriterWins(
+            location, lambda: self._update(request, kind, entityId, description))
+
+    async def _delete(self, request: IRequest, kind: Kind, entityId: str) -> bytes:
+        entity = await self.load(request, kind, entityId)
+        preconditions.check(request, entity, entity.location)
+        await applyUnlessBeaten(self.store, [Delete(entity.id, expect=entity.revision)])
+        await self.realize(entity, None)
+        return self.answering.ok(request, f"Deleted {entity.location}.")
+
+    async def _update(self, request: IRequest, kind: Kind, entityId: str,
+                      description: Description) -> bytes | None:
+        entity = await self.load(request, kind, entityId)
+        preconditions.check(request, entity, entity.location)
         updated = self._admitted(updatedEntity(entity, description, now=self.now()))
         await self._write(request, entity, updated, description)
         renderer = self.answering.negotiate(request, listing=False)
@@ -83,9 +102,8 @@ class Entities(Room):
             return b""
         return self.answering.sendEntity(request, renderer, view, stamp)
 
-    async def _put(self, request: IRequest, kind: Kind, entityId: str) -> bytes | None:
-        document = parts.document(request)
-        description = describeEntity(document, self.registry)
+    async def _put(self, request: IRequest, kind: Kind, entityId: str,
+                   description: Description) -> bytes | None:
         existing = await self.store.get(entityId)
         if existing is not None and not access.sees(request, existing):
             # Another's: the id cannot be had, and its holder is not told of.
@@ -93,9 +111,8 @@ class Entities(Room):
                            "replace, and the id cannot be taken.")
         if existing is not None and existing.kind.location != kind.location:
             raise Conflict(f"The id {entityId} is taken by {existing.location}.")
+        preconditions.check(request, existing, f"{kind.location}{entityId}")
         if existing is None:
-            if parts.header(request, b"if-match") is not None:
-                raise PreconditionFailed(f"Nothing exists at {kind.location}{entityId} yet.")
             entity = self._provisioned(
                 newEntity(description, owner=parts.ownerOf(request), entityId=entityId,
                           kind=kind, now=self.now())
@@ -105,7 +122,6 @@ class Entities(Room):
             request.setHeader(b"Location",
                               self.answering.context(request).absolute(entity.location))
         else:
-            checkIfMatch(request, existing)
             entity = self._admitted(
                 updatedEntity(existing, description, now=self.now(), replaceAll=True))
             await self._write(request, existing, entity, description)
@@ -119,7 +135,8 @@ class Entities(Room):
         changes: list[Change] = [Put(after, expect=CREATE if before is None
                                      else before.revision)]
         changes.extend(await self._newLinks(request, after, description))
-        await self.store.apply(self.withinQuota(request, changes))
+        await applyUnlessBeaten(self.store, self.withinQuota(request, changes),
+                                creating=after.id if before is None else None)
         await self.realize(before, after)
 
     async def create(self, request: IRequest, kind: Kind, document: Document) -> bytes | None:

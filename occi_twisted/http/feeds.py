@@ -9,7 +9,7 @@ Feeds are newest first, a page at a time (``?before=<seq>`` walks back); polling
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.utils import formatdate, parsedate_to_datetime
+from email.utils import formatdate
 
 from twisted.web.iweb import IRequest
 
@@ -137,10 +137,5 @@ def _unchanged(request: IRequest, etag: str, newest: float | None) -> bool:
     match = parts.lastHeader(request, b"if-none-match")
     if match is not None:
         return etag in [tag.strip() for tag in match.split(",")] or match.strip() == "*"
-    since = parts.lastHeader(request, b"if-modified-since")
-    if since is not None and newest is not None:
-        try:
-            return int(newest) <= parsedate_to_datetime(since).timestamp()
-        except (TypeError, ValueError):
-            return False
-    return False
+    since = parts.modifiedSince(request)
+    return since is not None and newest is not None and int(newest) <= since

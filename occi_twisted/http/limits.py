@@ -13,7 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ..model.numbers import wholeNumber
+
 MiB = 1024 * 1024
+#: The largest request body, unless ``--max-body`` says otherwise.
+DEFAULT_MAX_BODY = MiB
 
 #: ``[name, None, None, help]`` rows for :class:`twisted.python.usage.Options`.
 LIMIT_OPTIONS: list[list[Any]] = [
@@ -46,7 +50,7 @@ class Limits:
     client) while a slow client still cannot hold a socket for more than ``headerTimeout``
     seconds before it has asked for anything."""
 
-    maxBody: int = MiB
+    maxBody: int = DEFAULT_MAX_BODY
     headerTimeout: float = 10.0
     idleTimeout: float = 60.0
     #: 0: no cap.
@@ -107,6 +111,7 @@ def _seconds(name: str, value: object) -> float:
 
 def _count(name: str, value: object) -> int:
     text = str(value).strip()
-    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or len(text) > 9:
+    count = None if isinstance(value, bool) else wholeNumber(text, 999_999_999)
+    if count is None:
         raise ValueError(f"{name} must be a whole number, not {text[:40]!r}")
-    return int(text)
+    return count

@@ -13,12 +13,10 @@ collections), with every creating POST exactly once.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 
 from twisted.web.iweb import IRequest
 
@@ -30,7 +28,6 @@ from ..model.errors import (
     NotAcceptable,
     NotFound,
     PreconditionFailed,
-    UnsupportedMediaType,
 )
 from ..model.locations import noteAt, notesOf
 from ..model.notes import NEW, Note
@@ -94,7 +91,14 @@ class NoteRoutes:
             expect = _ifMatch(request, existing)
             note = Note(entityId, noteId, parts.ownerOf(request), title, text,
                         existing.created if existing else self.now(), self.now())
-            stored = await self.store.putNote(note, NEW if expect == NEW else expect)
+            try:
+                stored = await self.store.putNote(note, expect)
+            except Conflict:
+                if expect != NEW:
+                    raise
+                # Another writer made it since it was read: If-None-Match: * fails now.
+                raise PreconditionFailed(f"{url} exists already, and If-None-Match: * asks "
+                                         "for it not to.") from None
             if existing is None:
                 request.setResponseCode(201)
                 request.setHeader(b"Location", context.absolute(url).encode())
@@ -138,29 +142,7 @@ class NoteRoutes:
         raw = parts.body(request)
         if len(raw) > MAX_TEXT:
             raise BadRequest(f"A note holds at most {MAX_TEXT // 1024} KiB.")
-        try:
-            decoded = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadRequest("A note must be UTF-8 text.") from None
-        contentType = contentType.strip().lower()
-        if contentType in ("application/json", "application/occi+json"):
-            try:
-                value = json.loads(decoded)
-            except ValueError:
-                raise BadRequest("The note is not JSON.") from None
-            if not isinstance(value, dict) or not isinstance(value.get("text", ""), str) \
-                    or not isinstance(value.get("title", ""), str):
-                raise BadRequest('A JSON note is {"title": "...", "text": "..."}.')
-            return value.get("title", ""), value.get("text", "")
-        if contentType == "application/x-www-form-urlencoded":
-            fields = parse_qs(decoded)
-            return fields.get("title", [""])[-1], fields.get("text", [""])[-1]
-        if contentType == "text/plain":
-            first, _, rest = decoded.partition("\n")
-            if first.lower().startswith("title:"):
-                return first[6:].strip(), rest.lstrip("\r\n")
-            return "", decoded
-        raise UnsupportedMediaType(f"A note is text/plain, JSON or a form, not {contentType}.")
+        return renderings.readNote(raw, contentType)
 
     def _send(self, request: IRequest, note: Note, url: str, context: RenderContext) -> bytes:
         chosen = negotiation.choose(parts.lastHeader(request, b"accept"), NOTE_TYPES)
@@ -189,6 +171,9 @@ def _ifMatch(request: IRequest, existing: Note | None) -> int | None:
     """The revision ``If-Match`` insists on (``NEW`` when it says the note must not exist
     through ``If-None-Match: *``), or ``None``."""
     if parts.lastHeader(request, b"if-none-match") == "*":
+        if existing is not None:
+            raise PreconditionFailed("The note exists already, and If-None-Match: * asks for "
+                                     "it not to.")
         return NEW
     wanted = parts.lastHeader(request, b"if-match")
     if wanted is None or wanted.strip() == "*":

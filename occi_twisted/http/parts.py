@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from email.utils import parsedate_to_datetime
 from typing import cast
 from urllib.parse import parse_qs
 
@@ -24,15 +25,16 @@ from ..model.errors import (
     TooLarge,
     UnsupportedMediaType,
 )
+from ..model.numbers import INT64_MAX, wholeNumber
 from ..renderings import standard
 from ..renderings.document import Document
+from .limits import DEFAULT_MAX_BODY
 
-#: Largest request body accepted; OCCI bodies are small, so anything larger is a mistake.
-MAX_BODY = 1024 * 1024
 #: Largest page a client may ask for with ?number=.
 MAX_PAGE = 1000
 FORM = "application/x-www-form-urlencoded"
-_OCCI_VERSION = re.compile(rb"OCCI/(\d+)\.(\d+)")
+#: An OCCI version in a User-Agent; longer numbers are no version (the token is ignored).
+_OCCI_VERSION = re.compile(rb"OCCI/([0-9]{1,9})\.([0-9]{1,9})(?![0-9])")
 
 
 def pathOf(request: IRequest) -> str:
@@ -61,6 +63,18 @@ def headerLines(request: IRequest, name: bytes) -> list[str]:
     return [value.decode("latin-1") for value in values]
 
 
+def modifiedSince(request: IRequest) -> float | None:
+    """``If-Modified-Since`` in epoch seconds; ``None`` without one, or for a date that is
+    none (RFC 9110 §13.1.3: an invalid date is ignored), however far out of range."""
+    since = lastHeader(request, b"if-modified-since")
+    if since is None:
+        return None
+    try:
+        return parsedate_to_datetime(since).timestamp()
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
 def headers(request: IRequest) -> Mapping[str, Sequence[str]]:
     """Every header by its lower-case name: ``text/occi`` puts a document in them."""
     return {
@@ -75,22 +89,32 @@ def argument(request: IRequest, name: str) -> str | None:
     return values[0].decode("utf-8", "replace") if values else None
 
 
+def bodyLimit(request: IRequest) -> int:
+    """The largest body ``request`` may have: the one limit, ``--max-body``, which the
+    listener's channel gave the request when its head was read (and refused larger bodies
+    by); a request that came another way (the app alone, in tests) has the default."""
+    limit = getattr(request, "bodyLimit", None)
+    return limit if isinstance(limit, int) else DEFAULT_MAX_BODY
+
+
 def body(request: IRequest) -> bytes:
-    """The request body, refused (413) beyond :data:`MAX_BODY` whatever Content-Length says."""
-    length = request.getHeader(b"content-length")
+    """The request body, refused (413) beyond :func:`bodyLimit` whatever Content-Length
+    says.  Every room reads bodies through here, and the renderings take what it gives."""
+    limit = bodyLimit(request)
+    length = lastHeader(request, b"content-length")
     if length is not None:
-        try:
-            if int(length) > MAX_BODY:
-                raise TooLarge(f"Request bodies may be at most {MAX_BODY} bytes.")
-        except ValueError:
-            raise BadRequest("Content-Length is not a number.") from None
+        declared = wholeNumber(length.strip(), saturate=True)
+        if declared is None:
+            raise BadRequest("Content-Length is not a number.")
+        if declared > limit:
+            raise TooLarge(f"Request bodies may be at most {limit} bytes here.")
     content = request.content
     if content is None:
         return b""
     content.seek(0)
-    read: bytes = content.read(MAX_BODY + 1)
-    if len(read) > MAX_BODY:
-        raise TooLarge(f"Request bodies may be at most {MAX_BODY} bytes.")
+    read: bytes = content.read(limit + 1)
+    if len(read) > limit:
+        raise TooLarge(f"Request bodies may be at most {limit} bytes here.")
     return read
 
 
@@ -129,11 +153,11 @@ def paging(request: IRequest) -> tuple[int | None, int]:
     page, number = argument(request, "page"), argument(request, "number")
     if page is None and number is None:
         return None, 0
-    try:
-        pageNo = int(page) if page is not None else 1
-        size = int(number) if number is not None else 100
-    except ValueError:
-        raise BadRequest("The query parameters page and number must be whole numbers.") from None
+    pageNo = wholeNumber(page) if page is not None else 1
+    size = wholeNumber(number, saturate=True) if number is not None else 100
+    if pageNo is None or size is None:
+        raise BadRequest("The query parameters page and number must be whole numbers "
+                         f"(page at most {INT64_MAX}).")
     if pageNo < 1 or size < 1:
         raise BadRequest("The query parameters page and number start at 1.")
     if size > MAX_PAGE:
@@ -144,14 +168,12 @@ def paging(request: IRequest) -> tuple[int | None, int]:
 
 def feedPaging(request: IRequest, size: int, largest: int) -> tuple[int | None, int]:
     """``?before=&number=`` of a feed: the event to page back from, and the page's size."""
-    args = request.args or {}
-    before, number = args.get(b"before"), args.get(b"number")
-    try:
-        cursor = int(before[0]) if before else None
-        wanted = int(number[0]) if number else size
-    except ValueError:
-        raise BadRequest("The query parameters before and number must be whole numbers.") \
-            from None
+    before, number = argument(request, "before"), argument(request, "number")
+    cursor = wholeNumber(before) if before is not None else None
+    wanted = wholeNumber(number, saturate=True) if number is not None else size
+    if wanted is None or (before is not None and cursor is None):
+        raise BadRequest("The query parameters before and number must be whole numbers "
+                         f"(before at most {INT64_MAX}, the cursors this server gives out).")
     if wanted < 1 or (cursor is not None and cursor < 1):
         raise BadRequest("The query parameters before and number start at 1.")
     if wanted > largest:

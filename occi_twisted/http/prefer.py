@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..model.numbers import wholeNumber
+
 #: The longest wait a client may ask for: a connection held longer is a resource held.
 MAX_WAIT = 60.0
 
@@ -43,6 +45,9 @@ def preferences(headers: Sequence[str]) -> Preferences:
             name, value = name.strip().lower(), value.strip().strip('"')
             if name == "respond-async":
                 respondAsync = True
-            elif name == "wait" and value.isdigit() and len(value) <= 9:
-                wait = min(float(value), MAX_WAIT)
+            elif name == "wait":
+                # delta-seconds: a longer one than the server waits is its longest wait.
+                seconds = wholeNumber(value, int(MAX_WAIT), saturate=True)
+                if seconds is not None:
+                    wait = float(seconds)
     return Preferences(respondAsync, wait)

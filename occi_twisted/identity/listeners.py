@@ -21,6 +21,8 @@ from typing import Any, Final
 
 from twisted.internet import endpoints
 
+from ..model.numbers import wholeNumber
+
 #: The parsers whose parameters we bind (their first, the factory or reactor, is None).
 _PARSERS: Final[dict[str, Callable[..., Any]]] = {
     "tcp": endpoints._parseTCP,
@@ -70,7 +72,7 @@ def listenerOf(description: str) -> Listener:
     if kind == "unix":
         return Listener(description, kind, local=True, tls=False,
                         where=str(parameters["address"]))
-    if not str(parameters["port"]).isdigit():
+    if wholeNumber(str(parameters["port"]), 65535) is None:
         raise ListenerError(f"--listen {description!r}: the port must be a number")
     interface = str(parameters["interface"])
     return Listener(description, kind, local=_isLoopback(interface), tls=kind == "ssl",

@@ -16,6 +16,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import NoReturn
 
 from .errors import InvalidAttribute
 
@@ -59,8 +60,17 @@ _JSON_TYPES = {
 #: Longest string value accepted, so that one attribute cannot fill the store.
 MAX_STRING = 64 * 1024
 
-_INT_RE = re.compile(r"[+-]?\d{1,18}")
-_FLOAT_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+#: The deepest nesting of a list or hash value (lists and hashes inside lists and hashes).
+MAX_DEPTH = 32
+#: The most digits of an integer inside a list or hash (a double holds about 308).
+MAX_DIGITS = 300
+
+# ASCII digits only: \d would take any script's digits, and int() and float() would read them.
+_INT_RE = re.compile(r"[+-]?[0-9]{1,18}")
+_FLOAT_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+#: Half a UTF-16 surrogate pair, which JSON escapes can spell and no encoding can write
+#: (the renderings refuse it in what they decode; this is for the JSON decoded here).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -140,7 +150,7 @@ class AttributeDefinition:
         if kind in (AttributeType.LIST, AttributeType.HASH) and isinstance(raw, str):
             # The text renderings can carry lists and hashes only as quoted JSON text.
             try:
-                raw = json.loads(raw)
+                raw = _JSON.decode(raw)
             except (ValueError, RecursionError):
                 raise InvalidAttribute(
                     self.name, f"must be a {kind.value} written as JSON, not {_show(raw)}"
@@ -151,6 +161,7 @@ class AttributeDefinition:
             raise InvalidAttribute(self.name, f"must be a list, not {_show(raw)}")
         if kind is AttributeType.HASH:
             if isinstance(raw, dict) and all(isinstance(k, str) for k in raw):
+                _checkKeys(raw, self.name)
                 return {str(k): _plain(v, self.name) for k, v in raw.items()}
             raise InvalidAttribute(self.name, f"must be an object, not {_show(raw)}")
         # The remaining types are all strings on the wire.
@@ -186,19 +197,46 @@ class AttributeDefinition:
         return text
 
 
-def _plain(raw: object, name: str) -> Value:
-    """Check that a list item or hash value is itself JSON-like."""
-    if isinstance(raw, (str, bool, int)):
+def _integer(text: str) -> int:
+    if len(text.lstrip("+-")) > MAX_DIGITS:
+        raise ValueError(f"more than {MAX_DIGITS} digits")
+    return int(text)
+
+
+def _noConstant(text: str) -> NoReturn:
+    raise ValueError(f"{text} is not a JSON value")
+
+
+#: Lists and hashes written as JSON text (forms and descriptors carry nothing else).
+_JSON = json.JSONDecoder(parse_int=_integer, parse_constant=_noConstant)
+
+
+def _plain(raw: object, name: str, depth: int = 1) -> Value:
+    """Check that a list item or hash value is itself JSON-like, writable (no half
+    surrogate pairs) and no deeper than :data:`MAX_DEPTH`, which also bounds the recursion."""
+    if depth > MAX_DEPTH:
+        raise InvalidAttribute(name, f"is nested more than {MAX_DEPTH} deep")
+    if isinstance(raw, str):
+        if _SURROGATE.search(raw):
+            raise InvalidAttribute(name, "holds half a UTF-16 surrogate pair")
+        return raw
+    if isinstance(raw, (bool, int)):
         return raw
     if isinstance(raw, float):
         if not math.isfinite(raw):
             raise InvalidAttribute(name, "must hold finite numbers only")
         return raw
     if isinstance(raw, list):
-        return [_plain(item, name) for item in raw]
+        return [_plain(item, name, depth + 1) for item in raw]
     if isinstance(raw, dict) and all(isinstance(k, str) for k in raw):
-        return {str(k): _plain(v, name) for k, v in raw.items()}
+        _checkKeys(raw, name)
+        return {str(k): _plain(v, name, depth + 1) for k, v in raw.items()}
     raise InvalidAttribute(name, f"holds a value that is not JSON-like: {_show(raw)}")
+
+
+def _checkKeys(raw: dict[str, object], name: str) -> None:
+    if any(_SURROGATE.search(key) for key in raw):
+        raise InvalidAttribute(name, "holds half a UTF-16 surrogate pair")
 
 
 def _num(value: float) -> str:

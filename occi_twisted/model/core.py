@@ -5,6 +5,7 @@ from __future__ import annotations
 from .attributes import AttributeDefinition as Attr
 from .attributes import AttributeType as T
 from .categories import Kind
+from .ids import ENTITY_ID
 
 CORE = "http://schemas.ogf.org/occi/core#"
 
@@ -16,7 +17,7 @@ ENTITY = Kind(
     attributes=(
         Attr("occi.core.id", T.STRING, mutable=False, required=True,
              description="Immutable, unique identifier of the entity",
-             pattern=r"[A-Za-z0-9][A-Za-z0-9._~:@-]{0,127}"),
+             pattern=ENTITY_ID),
         Attr("occi.core.title", T.STRING, description="The display name of the entity"),
     ),
 )

@@ -15,7 +15,7 @@ from .attributes import AttributeDefinition, Value
 from .categories import Kind, Mixin, attributeDefinitions, availableActions
 from .core import ABSTRACT, LINK, RESOURCE
 from .errors import BadRequest, Conflict, InvalidAttribute
-from .ids import randomId
+from .ids import ENTITY_ID_RULE, isEntityId, randomId
 from .infrastructure import OS_TPL, RESOURCE_TPL
 
 #: The owner recorded for entities while the server has no authentication.
@@ -97,6 +97,21 @@ class Entity:
         return any(m.identifier == identifier for mixin in self.mixins for m in mixin.closure())
 
 
+_ID = "occi.core.id"
+#: An id as text, the way every rendering may spell it (``42`` in JSON is the id ``"42"``).
+_ID_TEXT = AttributeDefinition(_ID)
+
+
+def checkEntityId(value: object) -> str:
+    """``value`` as an entity's id if it may be one (:data:`.ids.ENTITY_ID`, the rule every
+    room shares), else InvalidAttribute saying what an id is."""
+    text = _ID_TEXT.coerce(value)
+    if not isinstance(text, str) or not isEntityId(text):
+        shown = repr(text) if len(repr(text)) <= 60 else repr(text)[:57] + "..."
+        raise InvalidAttribute(_ID, f"is {ENTITY_ID_RULE}, not {shown}")
+    return text
+
+
 def newEntity(
     description: Description,
     *,
@@ -111,6 +126,9 @@ def newEntity(
     is refused.  ``entityId`` is the id the location implies (PUT to a new location); otherwise
     a client-supplied ``occi.core.id`` is kept and, failing that, a random UUID is chosen.
     """
+    for named in (entityId, description.attributes.get(_ID)):
+        if named is not None:
+            checkEntityId(named)
     chosen = _chooseKind(description.kind, kind)
     mixins = _checkMixins(chosen, description.mixins)
     definitions = attributeDefinitions(chosen, mixins)

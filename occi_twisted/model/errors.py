@@ -53,6 +53,15 @@ class Conflict(OCCIError):
     """The request contradicts the stored state (an id in use, an invalid state transition)."""
 
 
+class AlreadyExists(Conflict):
+    """A new entity's id is taken: by someone else's, or -- for a writer that found the id
+    free a moment before -- by another writer that came first."""
+
+    def __init__(self, entityId: str) -> None:
+        super().__init__(f"An entity with the id {entityId} already exists.")
+        self.entityId = entityId
+
+
 class PreconditionFailed(OCCIError):
     """A conditional request's precondition (If-Match) does not hold."""
 

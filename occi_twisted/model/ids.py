@@ -1,10 +1,26 @@
-"""Ids: random ones for entities, time-ordered ones for what the store keeps in creation order
-(requests, events)."""
+"""Ids: the one rule for an entity's, random ones for entities whose client names none, and
+time-ordered ones for what the store keeps in creation order (requests, events)."""
 
 from __future__ import annotations
 
 import os
+import re
 import threading
+
+#: What an entity's id (``occi.core.id``) may be, in every room.  It is the last segment of
+#: the entity's location, a key in the store and, for a storage, the name of its image file
+#: (``drivers/storage``), so it holds only what a URI path segment and a file name both hold
+#: as they are, and starts with a letter or a digit: never ``.``, ``..`` or a hidden file.
+ENTITY_ID = r"[A-Za-z0-9][A-Za-z0-9._~:@-]{0,127}"
+#: The same in words, for the sentence that refuses an id.
+ENTITY_ID_RULE = ("1-128 letters, digits, '.', '_', '~', ':', '@' or '-', starting with a "
+                  "letter or a digit")
+_ENTITY_ID = re.compile(ENTITY_ID)
+
+
+def isEntityId(text: str) -> bool:
+    """Whether ``text`` may be an entity's id."""
+    return _ENTITY_ID.fullmatch(text) is not None
 
 
 class _Entropy(threading.local):

@@ -79,8 +79,11 @@ def templateAt(name: str) -> str:
 
 
 def isReserved(location: str) -> bool:
-    """Whether ``location`` lies in the server's own fixed space (no user mixin may take it)."""
-    return location == ROOT or location.startswith(RESERVED)
+    """Whether ``location`` is the server's, so that no user mixin may take it: it lies in
+    the fixed space, or the URL space reads it as no collection (``/a/b/notes/`` is the
+    notes of ``/a/b``, which a collection there could never be reached past)."""
+    return location == ROOT or location.startswith(RESERVED) or \
+        Collection(location) not in placesOf(location)
 
 
 # -- resolving -------------------------------------------------------------------------------

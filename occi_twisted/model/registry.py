@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from . import core, infrastructure
 from .categories import Action, Category, Kind, Mixin
 from .errors import BadRequest, Conflict, NotFound
+from .locations import isReserved
 
 #: What a user mixin's location may look like: one or more path segments, slash-terminated.
 _USER_LOCATION = re.compile(r"/(?:[A-Za-z0-9._~-]+/)+")
@@ -88,10 +89,27 @@ class Registry:
         if not mixin.location or not _USER_LOCATION.fullmatch(mixin.location):
             raise BadRequest("A user mixin needs a location: a path such as /my_tag/ "
                              "ending in '/'.")
-        if mixin.location in self._byLocation:
-            raise Conflict(f"The location {mixin.location} is already taken.")
+        self._checkSpace(mixin.location)
         self._add(mixin)
         return mixin
+
+    def _checkSpace(self, location: str) -> None:
+        """Refuse a user mixin's ``location`` unless it is a space of its own: not the
+        server's (``/log/``, ``/-/``, ``/templates/``...), not a dot segment, and neither
+        inside nor around another collection -- inside a kind's, it would stand for the
+        entities and sub-resources there (``/compute/victim/``)."""
+        if isReserved(location) or any(part in (".", "..") for part in location.split("/")):
+            raise BadRequest(f"The location {location} is the server's own; a user mixin "
+                             "needs a path such as /my_tag/ outside it.")
+        for taken, holder in self._byLocation.items():
+            if location == taken:
+                raise Conflict(f"The location {location} is already taken.")
+            if location.startswith(taken):
+                raise Conflict(f"The location {location} lies inside {taken}, the "
+                               f"collection of {holder.term}; choose one outside it.")
+            if taken.startswith(location):
+                raise Conflict(f"The location {location} would hold {taken}, the "
+                               f"collection of {holder.term}; choose one beside it.")
 
     def removeUserMixin(self, identifier: str) -> Mixin:
         found = self._byId.get(identifier)

@@ -72,6 +72,8 @@ def timestamp(when: float) -> str:
 def parseTimestamp(text: str) -> float:
     """RFC 3339 (a zone is required) or epoch seconds; ``ValueError`` otherwise."""
     text = text.strip()
+    if not text.isascii():  # float() and fromisoformat() would read other scripts' digits
+        raise ValueError(f"{text[:60]!r} is not an RFC 3339 time nor epoch seconds.")
     try:
         seconds = float(text)
     except ValueError:

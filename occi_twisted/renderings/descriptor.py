@@ -65,7 +65,7 @@ from ..model import AttributeType, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
 from .form import SHORT_NAMESPACES
-from .limits import MAX_ATTRIBUTES, MAX_BODY, MAX_LINE, MAX_LINES, MAX_VALUES
+from .limits import MAX_ATTRIBUTES, MAX_LINE, MAX_LINES, MAX_VALUES
 from .values import (
     ATTRIBUTE_NAME,
     BARE,
@@ -394,8 +394,6 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
 
     An empty body (or one of comments alone) is an empty document.
     """
-    if len(body) > MAX_BODY:
-        raise BadRequest(f"The descriptor is larger than {MAX_BODY // 1024} KiB.")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

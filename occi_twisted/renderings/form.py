@@ -28,8 +28,7 @@ from .values import ATTRIBUTE_NAME, show
 
 MEDIA_TYPE = "application/x-www-form-urlencoded"
 
-#: Largest body parsed, and most fields read: forms are small.
-MAX_BODY = 1024 * 1024
+#: Most fields read: forms are small.
 MAX_FIELDS = 1000
 
 #: The OCCI namespaces whose attributes may be written without ``occi.``.
@@ -48,8 +47,6 @@ _TERM = re.compile(r"[^\s#]{1,256}")
 
 def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Document:
     """Read a urlencoded form into a :class:`Document`."""
-    if len(body) > MAX_BODY:
-        raise BadRequest(f"The form is larger than {MAX_BODY // 1024} KiB.")
     categories: list[CategoryRef] = []
     attributes: dict[str, object] = {}
     locations: list[str] = []

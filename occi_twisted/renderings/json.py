@@ -38,7 +38,7 @@ from typing import NoReturn
 from ..model import Action, AttributeDefinition, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
-from .limits import MAX_BODY, MAX_DEPTH, MAX_DIGITS, MAX_NAME
+from .limits import MAX_DEPTH, MAX_DIGITS, MAX_NAME
 from .values import (
     ATTRIBUTE_NAME,
     SURROGATE,
@@ -95,8 +95,6 @@ _EMPTY = object()
 
 def _load(body: bytes) -> object:
     """The JSON value of ``body``, or BadRequest saying why there is none."""
-    if len(body) > MAX_BODY:
-        raise BadRequest(f"The JSON body is larger than {MAX_BODY // 1024} KiB.")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

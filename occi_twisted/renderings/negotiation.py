@@ -41,7 +41,7 @@ MAX_RANGES = 64
 
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _MEDIA_TYPE = re.compile(rf"({_TOKEN})/({_TOKEN})")
-_QVALUE = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)")
+_QVALUE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # ASCII digits, as float() is not
 # Parameters that never change which representation fits: we always write UTF-8.
 _IGNORED_PARAMETERS = frozenset({"charset"})
 

@@ -67,7 +67,7 @@ from decimal import Decimal
 from ..model import Category, Entity, Kind, Mixin, availableActions
 from ..model.errors import BadRequest
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
-from .limits import MAX_ATTRIBUTES, MAX_BODY, MAX_LINE, MAX_LINES, MAX_VALUES
+from .limits import MAX_ATTRIBUTES, MAX_HEADERS, MAX_LINE, MAX_LINES, MAX_VALUES
 from .values import (
     ATTRIBUTE_NAME,
     LINE_BREAK,
@@ -422,8 +422,6 @@ def _isOK(body: bytes) -> bool:
 
 
 def _bodyFields(body: bytes, builder: _DocumentBuilder, mediaType: str) -> None:
-    if len(body) > MAX_BODY:
-        raise BadRequest(f"The {mediaType} body is larger than {MAX_BODY // 1024} KiB.")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -496,9 +494,9 @@ def parseOcci(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -
             total += len(rawValue)
             if instances > MAX_LINES:
                 raise BadRequest(f"The request has more than {MAX_LINES} OCCI header fields.")
-            if total > MAX_BODY:
+            if total > MAX_HEADERS:
                 raise BadRequest(f"The request's OCCI header fields hold more than "
-                                 f"{MAX_BODY // 1024} KiB.")
+                                 f"{MAX_HEADERS // 1024} KiB.")
             if len(rawValue) > MAX_LINE:
                 raise BadRequest(f"A {field} header field is longer than {MAX_LINE // 1024} "
                                  "KiB.")

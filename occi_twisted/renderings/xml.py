@@ -30,7 +30,7 @@ elements in the namespace :data:`NAMESPACE`::
 * A listing is a ``<collection>`` of ``<entity>`` elements (pass-by-value, like JSON) or of
   ``<location>`` elements; a message is ``<message>``.
 
-Reading is strict, and safe: the body must be UTF-8 and at most :data:`MAX_BODY` long; a
+Reading is strict, and safe: the body must be UTF-8 (its size is the HTTP layer's to bound); a
 document type declaration or entity declaration anywhere (billion laughs, external entities)
 is refused before the parser sees the body, and the parser's target refuses one again; no
 element nests deeper than :data:`MAX_DEPTH` and there are at most :data:`MAX_ELEMENTS`.  The
@@ -56,7 +56,7 @@ from ..model import AttributeType, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
 from .descriptor import floatText
 from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
-from .limits import MAX_ATTRIBUTES, MAX_BODY, MAX_VALUES
+from .limits import MAX_ATTRIBUTES, MAX_VALUES
 from .values import (
     ATTRIBUTE_NAME,
     INTEGER,
@@ -162,8 +162,6 @@ class _Target:
 
 def _root(body: bytes) -> ET.Element | None:
     """The root element of ``body``, parsed safely; ``None`` for an empty body."""
-    if len(body) > MAX_BODY:
-        raise BadRequest(f"The XML body is larger than {MAX_BODY // 1024} KiB.")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

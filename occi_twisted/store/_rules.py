@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..model import Mixin, Registry
-from ..model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from ..model.errors import AlreadyExists, BadRequest, Conflict, NotFound, PreconditionFailed
+from ..model.numbers import wholeNumber
 from .interface import CREATE
 from .serial import EntityRecord, idAt
 
@@ -43,7 +44,7 @@ def checkPut(view: View, record: EntityRecord, expect: int | None) -> Stored | N
     existing = view.stored(record.id)
     if expect == CREATE:
         if existing is not None:
-            raise Conflict(f"An entity with the id {record.id} already exists.")
+            raise AlreadyExists(record.id)
     elif expect is not None:
         _checkRevision(record.id, existing, expect)
     if existing is not None and existing.kind != record.kind:
@@ -122,17 +123,15 @@ def _term(identifier: str) -> str:
     return identifier.rpartition("#")[2] or identifier
 
 
-#: The largest sequence number SQLite can hold; no cursor goes beyond it.
-_MAX_SEQ = 2**63 - 1
-
-
 def cursorAfter(after: str | None) -> int:
-    """The creation sequence number a page cursor stands for (0: from the start)."""
+    """The creation sequence number a page cursor stands for (0: from the start); no
+    cursor goes beyond what SQLite holds."""
     if after is None:
         return 0
-    if not after.isascii() or not after.isdigit() or int(after) > _MAX_SEQ:
-        raise BadRequest(f"The page cursor {after!r} is not one this server gave out.")
-    return int(after)
+    seq = wholeNumber(after)
+    if seq is None:
+        raise BadRequest(f"The page cursor {after[:40]!r} is not one this server gave out.")
+    return seq
 
 
 def checkLimit(limit: int) -> None:

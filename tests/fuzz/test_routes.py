@@ -44,11 +44,14 @@ def checkAnswer(answer: Answer) -> None:
 
 @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
 @given(request=requests(TEMPLATE))
-# The four 500s, tried on every run (test_regressions.py has them one by one).
-@example(request=reproduction("deep nesting"))
-@example(request=reproduction("non-ASCII digits"))
-@example(request=reproduction("huge integer literal"))
-@example(request=reproduction("beyond 64 bits"))
+# The 500s found so far, tried on every run (test_regressions.py has them one by one).
+@example(request=reproduction("deep nesting in a note"))
+@example(request=reproduction("a superscript wait"))
+@example(request=reproduction("a version of thousands of digits"))
+@example(request=reproduction("a feed cursor beyond 64 bits"))
+@example(request=reproduction("a cursor of thousands of digits"))
+@example(request=reproduction("half a surrogate pair in a note"))
+@example(request=reproduction("an entity's date beyond C's integers"))
 def test_no_request_gets_a_5xx(request: Request) -> None:
     answer = WORLDS.send(request)
     event(f"{request.method.decode(errors='replace')} -> {answer.code}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import pytest_twisted as pt
 
-from occi_twisted.http.parts import MAX_BODY
+from occi_twisted.http.limits import DEFAULT_MAX_BODY as MAX_BODY
 
 from .support import INFRA, Answer, Client
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from occi_twisted.model import AttributeDefinition, AttributeType, Registry
 from occi_twisted.model.errors import InvalidAttribute
+from occi_twisted.renderings.values import unfit
 
 REGISTRY = Registry.standard()
 DEFINITIONS = sorted(
@@ -105,3 +107,35 @@ def test_coerce_raises_only_invalid_attribute(raw: object) -> None:
             continue
         if isinstance(value, float):
             assert math.isfinite(value)
+
+
+#: Lists and hashes as forms and descriptors carry them: JSON text, nested to any depth.
+JSON_TEXTS = st.one_of(
+    st.sampled_from([1, 32, 33, 900, 990, 5000]).map(lambda n: "[" * n + "]" * n),
+    st.sampled_from([1, 33, 900]).map(lambda n: '{"a":' * n + "1" + "}" * n),
+    st.sampled_from(['["\\ud800"]', '{"\\udfff": 1}', "[NaN]", "[Infinity]", "[1e999]",
+                     "[" + "9" * 301 + "]", "[" + "9" * 5000 + "]", '{"a": 1, "a": 2}']),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                 lambda inner: st.lists(inner, max_size=3)
+                 | st.dictionaries(st.text(max_size=3), inner, max_size=3)).map(json.dumps),
+)
+
+
+@given(JSON_TEXTS)
+def test_a_list_or_hash_from_json_text_is_one_every_rendering_can_write(text: str) -> None:
+    for kind in (AttributeType.LIST, AttributeType.HASH):
+        try:
+            value = AttributeDefinition("x", kind).coerce(text)
+        except InvalidAttribute:
+            continue
+        json.dumps(value, allow_nan=False).encode("utf-8")
+        assert unfit(value) is None
+
+
+def test_nesting_beyond_the_limit_is_refused_before_the_recursion_limit() -> None:
+    listed = AttributeDefinition("x", AttributeType.LIST)
+    assert listed.coerce("[" * 33 + "]" * 33)
+    with pytest.raises(InvalidAttribute, match="nested more than 32 deep"):
+        listed.coerce("[" * 900 + "]" * 900)
+    with pytest.raises(InvalidAttribute, match="surrogate"):
+        listed.coerce('["\\ud800"]')

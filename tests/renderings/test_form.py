@@ -138,7 +138,6 @@ def test_the_parser_takes_headers() -> None:
         (b"action=stop&action=start", "more than one action"),
         (b"location=a+b", "not a location"),
         (b"&".join([b"a%d=1" % i for i in range(1001)]), "more than 1000 fields"),
-        (b"a=" + b"x" * (1024 * 1024), "larger than"),
     ],
 )
 def test_malformed_forms_are_refused_in_one_sentence(body: bytes, words: str) -> None:

@@ -19,6 +19,7 @@ from .errors import (
     NoSuchBackup,
     StorageError,
     checkName,
+    checkStorageId,
 )
 from .files import CHUNK_SIZE, fsyncDirectory, writeDurably
 
@@ -63,7 +64,7 @@ class BackupShelf:
         self.dataDir = Path(dataDir)
 
     def backupPath(self, storageId: str, name: str) -> Path:
-        return (self.dataDir / "backups" / checkName(storageId, "A storage id")
+        return (self.dataDir / "backups" / checkStorageId(storageId)
                 / f"{checkName(name, 'A backup name')}.img")
 
     def manifestPath(self, storageId: str, name: str) -> Path:
@@ -95,7 +96,7 @@ class BackupShelf:
     def backups(self, storageId: str) -> list[Backup]:
         """Complete backups of the storage, oldest first; damaged ones are logged and left out
         (restoring one would be refused anyway)."""
-        directory = self.dataDir / "backups" / checkName(storageId, "A storage id")
+        directory = self.dataDir / "backups" / checkStorageId(storageId)
         if not directory.is_dir():
             return []
         found = []

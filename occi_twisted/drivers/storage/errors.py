@@ -10,6 +10,7 @@ import math
 import re
 
 from ...model.errors import BadRequest, Conflict, NotFound, OCCIError
+from ...model.ids import ENTITY_ID_RULE, isEntityId
 
 GIB = 1 << 30
 
@@ -52,8 +53,17 @@ def bytesOf(sizeGiB: float) -> int:
     return round(sizeGiB * GIB)
 
 
+def checkStorageId(storageId: str) -> str:
+    """A storage's id names its files: the model's rule for ids (:mod:`occi_twisted.model.ids`)
+    is the one rule, so every storage the model accepts has an image."""
+    if not isEntityId(storageId):
+        raise InvalidStorageArgument(f"A storage id is {ENTITY_ID_RULE}, not {storageId!r}.")
+    return storageId
+
+
 def checkName(name: str, what: str) -> str:
-    """Names become file names: refuse anything that could leave its directory."""
+    """Names (of snapshots and backups) become file names: refuse anything that could leave
+    its directory."""
     if not _NAME.fullmatch(name):
         raise InvalidStorageArgument(
             f"{what} {name!r} must be 1-128 letters, digits, '.', '_' or '-', not starting "

@@ -12,7 +12,7 @@ from pathlib import Path
 from .backups import BackupJob, BackupShelf, RestoreJob
 from .copy import CopyJob, CopyState
 from .erase import EraseJob, EraseState
-from .errors import ImageExists, NoSuchImage, StorageError, bytesOf, checkName
+from .errors import ImageExists, NoSuchImage, StorageError, bytesOf, checkName, checkStorageId
 from .files import CHUNK_SIZE, ensureDirectory, fsyncDirectory
 from .patterns import Pattern
 
@@ -31,10 +31,10 @@ class DiskImages(BackupShelf):
     # -- where things live -------------------------------------------------------------------
 
     def imagePath(self, storageId: str) -> Path:
-        return self.dataDir / "storage" / f"{checkName(storageId, 'A storage id')}.img"
+        return self.dataDir / "storage" / f"{checkStorageId(storageId)}.img"
 
     def snapshotPath(self, storageId: str, name: str) -> Path:
-        return (self.dataDir / "snapshots" / checkName(storageId, "A storage id")
+        return (self.dataDir / "snapshots" / checkStorageId(storageId)
                 / f"{checkName(name, 'A snapshot name')}.img")
 
     # -- images (blocking) -------------------------------------------------------------------
@@ -84,7 +84,7 @@ class DiskImages(BackupShelf):
         ids = []
         for path in directory.glob("*.img"):
             try:
-                ids.append(checkName(path.stem, "A storage id"))
+                ids.append(checkStorageId(path.stem))
             except StorageError:
                 continue
         return sorted(ids)
@@ -101,7 +101,7 @@ class DiskImages(BackupShelf):
 
     def snapshots(self, storageId: str) -> list[str]:
         """Names of the storage's snapshots, sorted."""
-        directory = self.dataDir / "snapshots" / checkName(storageId, "A storage id")
+        directory = self.dataDir / "snapshots" / checkStorageId(storageId)
         if not directory.is_dir():
             return []
         return sorted(p.stem for p in directory.glob("*.img"))
