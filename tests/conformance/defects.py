@@ -53,10 +53,6 @@ MIXIN_ATTRIBUTES = known(
     'and text attributes="..."): the query interface does not show them and their defaults '
     'do not apply to entities that take the mixin (GFD.225 3.5.1)')
 
-ENTITY_LOCATION = known(
-    'The entity kind is bound to /entity/ (location in the query interface, GET /entity/ '
-    'lists): GFD.223 3, a kind whose type cannot be instantiated MUST NOT be bound to a path')
-
 REQUEST_KIND_HIDDEN = known(
     'The request kind (http://schemas.occi-twisted.org/occi/request#request) is rendered on '
     'every request resource but missing from the query interface: every kind must be '

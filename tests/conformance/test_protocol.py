@@ -18,7 +18,6 @@ from .defects import (
     ALLOW_HEADERS,
     ATOM_PUT_BACK,
     BARE_MIXIN,
-    ENTITY_LOCATION,
     FILTER_RELATIVES,
     JSON_PUT_BACK,
     LOG_ENTRY_ACCEPT,
@@ -133,7 +132,6 @@ async def test_user_mixin_attribute_defaults_apply() -> None:
         == (2.8, "blue")
 
 
-@ENTITY_LOCATION
 @pytest_twisted.ensureDeferred
 async def test_only_instantiable_kinds_have_a_location() -> None:
     client = Client()

@@ -271,7 +271,7 @@ def test_query_interface_lines() -> None:
                                  CONTEXT).body)
     assert got[0] == (
         'Category: entity; scheme="http://schemas.ogf.org/occi/core#"; class="kind"; '
-        'title="Entity"; location="/entity/"; '
+        'title="Entity"; '
         'attributes="occi.core.id{immutable required} occi.core.title"'
     )
     assert got[1].startswith('Category: compute; scheme="http://schemas.ogf.org/occi/'
