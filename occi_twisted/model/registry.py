@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from . import core, infrastructure
+from . import core, infrastructure, requests
 from .categories import Action, Category, Kind, Mixin
 from .errors import BadRequest, Conflict, NotFound
 
@@ -31,9 +31,14 @@ class Registry:
 
     @classmethod
     def standard(cls) -> Registry:
-        """A registry with OCCI Core, Infrastructure, and this server's own categories."""
+        """A registry with OCCI Core, Infrastructure, and this server's own categories.
+
+        The request kind is among them although clients never create a request with it:
+        every entity the server renders has its kind in the query interface (GFD.221
+        section 3: an implementation's kinds are discoverable at run time)."""
         categories: list[Category] = [core.ENTITY, core.RESOURCE, core.LINK]
         categories.extend(infrastructure.KINDS)
+        categories.append(requests.REQUEST)
         categories.extend(infrastructure.MIXINS)
         for kind in categories[:]:
             if isinstance(kind, Kind):

@@ -53,11 +53,6 @@ MIXIN_ATTRIBUTES = known(
     'and text attributes="..."): the query interface does not show them and their defaults '
     'do not apply to entities that take the mixin (GFD.225 3.5.1)')
 
-REQUEST_KIND_HIDDEN = known(
-    'The request kind (http://schemas.occi-twisted.org/occi/request#request) is rendered on '
-    'every request resource but missing from the query interface: every kind must be '
-    'discoverable there (GFD.221 3)')
-
 FILTER_RELATIVES = known(
     'GET /-/ filtered by a Category returns only that category; GFD.223 5.1 asks for the '
     'categories related to it too: a kind\'s actions and the mixins that apply to it')

@@ -23,7 +23,6 @@ from .defects import (
     LOG_ENTRY_ACCEPT,
     MIXIN_ATTRIBUTES,
     MIXIN_COLLECTION_ANSWERS,
-    REQUEST_KIND_HIDDEN,
     SHARED_ETAG,
     cases,
 )
@@ -141,13 +140,12 @@ async def test_only_instantiable_kinds_have_a_location() -> None:
     assert (await client.request("GET", "/entity/", Accept=JSON)).code == 404
 
 
-@REQUEST_KIND_HIDDEN
 def test_every_rendered_kind_is_in_the_query_interface() -> None:
     rendered = set()
     for exchange in EXCHANGES:
         document = corpus().answer(exchange.name, JSON)
-        if document.body.strip():
-            found = document.json()
+        found = document.json() if document.body.strip() else None
+        if isinstance(found, dict):  # not a list of locations, which names no kind
             for entity in [found, *found.get("resources", []), *found.get("links", [])]:
                 if isinstance(entity, dict) and "kind" in entity:
                     rendered.add(entity["kind"])
