@@ -165,7 +165,7 @@ class Collections(Room):
                 c for c in self.registry
                 if not isinstance(c, Mixin) or access.seesMixin(request, c)]
             if wanted:
-                ids = {c.identifier for c in wanted}
+                ids = {r.identifier for c in wanted for r in self.registry.related(c)}
                 categories = [c for c in categories if c.identifier in ids]
             renderer = self.answering.negotiate(request, listing=False)
             return self.answering.send(request, renderer.categories(

@@ -65,6 +65,36 @@ class Registry:
     def get(self, identifier: str) -> Category | None:
         return self._byId.get(identifier)
 
+    def related(self, category: Category) -> list[Category]:
+        """``category`` and the categories related to it, in the registry's order: what the
+        query interface answers when filtered by ``category`` (GFD.223 section 5.1: "only
+        Category instances related to the given Category instance. This includes Kinds,
+        Actions and Mixins").
+
+        GFD.223 does not define the relation; here it is what each category names or is
+        named by, one step away: a kind's actions and the mixins that apply to it (those
+        that name it, or a kind it derives from, in their ``applies`` or in that of a mixin
+        they depend on -- not every mixin that applies to anything); a mixin's actions, the
+        mixins it depends on and those that depend on it, and the kinds it applies to; an
+        action's kinds and mixins, those that define it.  Parent kinds are not included:
+        filtering by compute answers compute, not resource and entity too.
+        """
+        found: set[str] = {category.identifier}
+        if isinstance(category, Kind):
+            found.update(action.identifier for action in category.actions)
+            found.update(mixin.identifier for mixin in self.mixins()
+                         if _names(mixin, category))
+        elif isinstance(category, Mixin):
+            found.update(action.identifier for action in category.actions)
+            found.update(mixin.identifier for mixin in category.depends)
+            found.update(kind.identifier for kind in category.applies)
+            found.update(mixin.identifier for mixin in self.mixins()
+                         if category in mixin.depends)
+        else:
+            found.update(owner.identifier for owner in self
+                         if isinstance(owner, (Kind, Mixin)) and category in owner.actions)
+        return [known for known in self if known.identifier in found]
+
     def actionByTerm(self, term: str, offered: Iterable[str]) -> Action:
         """The action called ``term`` among the identifiers ``offered`` (``?action=term``)."""
         for identifier in offered:
@@ -109,3 +139,9 @@ class Registry:
         if found.location:
             self._byLocation.pop(found.location, None)
         return found
+
+
+def _names(mixin: Mixin, kind: Kind) -> bool:
+    """Whether ``mixin``, or a mixin it depends on, names ``kind`` (or a kind ``kind``
+    derives from) among the kinds it applies to."""
+    return any(kind.isA(target) for member in mixin.closure() for target in member.applies)

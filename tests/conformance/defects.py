@@ -53,10 +53,6 @@ MIXIN_ATTRIBUTES = known(
     'and text attributes="..."): the query interface does not show them and their defaults '
     'do not apply to entities that take the mixin (GFD.225 3.5.1)')
 
-FILTER_RELATIVES = known(
-    'GET /-/ filtered by a Category returns only that category; GFD.223 5.1 asks for the '
-    'categories related to it too: a kind\'s actions and the mixins that apply to it')
-
 SHARED_ETAG = known(
     'Every representation of an entity has the same strong ETag under Vary: Accept, so a '
     'JSON ETag gets 304 for text/plain; each representation needs its own (RFC 7232 2.3.3)')

@@ -18,7 +18,6 @@ from .defects import (
     ALLOW_HEADERS,
     ATOM_PUT_BACK,
     BARE_MIXIN,
-    FILTER_RELATIVES,
     JSON_PUT_BACK,
     LOG_ENTRY_ACCEPT,
     MIXIN_ATTRIBUTES,
@@ -153,7 +152,6 @@ def test_every_rendered_kind_is_in_the_query_interface() -> None:
     assert rendered - known == set()
 
 
-@FILTER_RELATIVES
 @pytest_twisted.ensureDeferred
 async def test_filter_returns_related_categories() -> None:
     """Filtered by compute: compute, its actions, and the mixins that apply to it."""

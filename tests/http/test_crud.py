@@ -192,8 +192,12 @@ async def test_query_interface_filter_by_category() -> None:
     answer = await client.request("GET", "/-/", Accept="text/plain",
                                   Category=f'compute; scheme="{INFRA}"; class="kind"')
     assert answer.code == 200
-    lines = [line for line in answer.text.splitlines() if line.startswith("Category")]
-    assert len(lines) == 1 and "compute" in lines[0]
+    terms = [line.split(";")[0].removeprefix("Category: ")
+             for line in answer.text.splitlines()]
+    # GFD.223 section 5.1: the categories related to compute too -- its actions, the
+    # mixins that apply to it -- and no other kind.
+    assert terms[0] == "compute" and {"start", "stop", "os_tpl", "small"} <= set(terms)
+    assert not {"network", "storage", "resource", "ipnetwork", "up"} & set(terms)
 
 
 @pt.ensureDeferred
