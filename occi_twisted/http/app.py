@@ -258,7 +258,8 @@ class OCCIServer:
         context = self.answering.baseContext(request)
         if eventId is not None:
             body = await entry(request, scope, eventId, store=self.store,
-                               registry=self.registry, context=context)
+                               registry=self.registry, context=context,
+                               mediaType=chosen or ATOM)
         else:
             body = await answer(request, scope, self.store, self.registry, context,
                                 mediaType=chosen or ATOM)

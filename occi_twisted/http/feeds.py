@@ -103,19 +103,26 @@ async def answer(request: IRequest, scope: FeedScope, store: IStore, registry: R
 
 
 async def entry(request: IRequest, scope: FeedScope, eventId: str, *, store: IStore,
-                registry: Registry, context: RenderContext) -> bytes:
-    """One event of the feed, as an Atom entry document."""
+                registry: Registry, context: RenderContext, mediaType: str = ATOM) -> bytes:
+    """One event of the feed, as an Atom entry document or, negotiated as the log is, as
+    one item of the log's other listings (the entry is the same resource, so it answers
+    ``Accept`` as the log does, with ``Vary``)."""
     event = await store.event(eventId)
     owner = _ownerOf(request, scope)
     if event is None or not (scope.node in event.nodes and scope.requestId in (
             None, event.requestId)) or owner not in (None, event.owner):
         raise NotFound(f"{scope.path} has no entry {eventId[:60]}.")
-    body = atom.entry(event, context, registry)
-    request.setHeader(b"ETag", f'"entry-{event.seq}"'.encode())
+    if mediaType == ATOM:
+        rendered = Rendered(atom.ENTRY_CONTENT_TYPE, atom.entry(event, context, registry))
+    else:
+        rendered = logs.entry(event, parts.pathOf(request), mediaType, context, registry)
+    # One validator per representation (RFC 7232 section 2.3.3).
+    request.setHeader(b"ETag", f'"entry-{event.seq}-{mediaType.rpartition("/")[2]}"'.encode())
     request.setHeader(b"Last-Modified", formatdate(event.updated, usegmt=True).encode())
-    request.setHeader(b"Content-Type", b"application/atom+xml; type=entry; charset=utf-8")
-    request.setHeader(b"Content-Length", str(len(body)).encode())
-    return body
+    request.setHeader(b"Vary", b"Accept")
+    request.setHeader(b"Content-Type", rendered.contentType.encode())
+    request.setHeader(b"Content-Length", str(len(rendered.body)).encode())
+    return rendered.body
 
 
 

@@ -66,10 +66,6 @@ ACCEPT_HEADER = known(
     'No Accept response header: GFD.223 4.2, an OCCI server SHOULD list the media types it '
     'reads in Accept')
 
-LOG_ENTRY_ACCEPT = known(
-    'A log entry (/log/{id}, {entity}/log/{id}) is Atom whatever Accept says (JSON asked, '
-    'Atom given, no Vary): negotiate it as every other resource')
-
 
 def together(*marks: pytest.MarkDecorator) -> pytest.MarkDecorator:
     """One strict xfail for a check that several defects spoil: it passes once all are fixed."""

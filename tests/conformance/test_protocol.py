@@ -19,7 +19,6 @@ from .defects import (
     ATOM_PUT_BACK,
     BARE_MIXIN,
     JSON_PUT_BACK,
-    LOG_ENTRY_ACCEPT,
     MIXIN_ATTRIBUTES,
     MIXIN_COLLECTION_ANSWERS,
     SHARED_ETAG,
@@ -271,7 +270,6 @@ async def test_get_modify_put_back(form: str) -> None:
     assert after == before
 
 
-@LOG_ENTRY_ACCEPT
 @pytest_twisted.ensureDeferred
 async def test_log_entries_are_negotiated() -> None:
     client = Client()
