@@ -34,11 +34,6 @@ LINK_HEADERS_IN_TEXT_OCCI = known(
     'every Link header is an OCCI Link (GFD.229 3.2: rel is a type identifier), so clients '
     'read them as links of the entity')
 
-JSON_PUT_BACK = known(
-    'PUT back of a resource\'s JSON rendering answers 409 "An entity with the id ... already '
-    'exists" when the resource has links: the embedded links are created again instead of '
-    'being left intact (GFD.223 PUT replace: links MUST be left intact)')
-
 ATOM_PUT_BACK = known(
     'An entity\'s Atom entry (?format=atom) cannot be PUT back: 415, application/atom+xml is '
     'not read although the server renders the entity in it')
