@@ -160,8 +160,9 @@ class _Target:
                          "refuses.")
 
 
-def _root(body: bytes) -> ET.Element | None:
-    """The root element of ``body``, parsed safely; ``None`` for an empty body."""
+def safeRoot(body: bytes) -> ET.Element | None:
+    """The root element of ``body``, parsed safely (see the module's docstring); ``None`` for
+    an empty body.  Atom entries are read with it too."""
     if len(body) > MAX_BODY:
         raise BadRequest(f"The XML body is larger than {MAX_BODY // 1024} KiB.")
     try:
@@ -490,7 +491,7 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
     """Read an ``application/occi+xml`` body: an ``<entity>`` (also an action invocation or a
     mixin definition), a ``<collection>``, ``<categories>`` or a ``<message>``.  An empty
     body is an empty document."""
-    root = _root(body)
+    root = safeRoot(body)
     if root is None:
         return Document()
     name = _name(root, "the root element")

@@ -34,10 +34,6 @@ LINK_HEADERS_IN_TEXT_OCCI = known(
     'every Link header is an OCCI Link (GFD.229 3.2: rel is a type identifier), so clients '
     'read them as links of the entity')
 
-ATOM_PUT_BACK = known(
-    'An entity\'s Atom entry (?format=atom) cannot be PUT back: 415, application/atom+xml is '
-    'not read although the server renders the entity in it')
-
 BARE_MIXIN = known(
     'POST /-/ refuses GFD.225 Appendix A.5\'s mixin rendering as is ("GFD.225 defines no '
     'member \'applies\', ... for a resource"): GFD.223 asks the query interface to take "a '
