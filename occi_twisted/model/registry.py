@@ -16,6 +16,12 @@ from .errors import BadRequest, Conflict, NotFound
 
 #: What a user mixin's location may look like: one or more path segments, slash-terminated.
 _USER_LOCATION = re.compile(r"/(?:[A-Za-z0-9._~-]+/)+")
+#: Identifiers the OCCI 1.2 documents misspell, read as the category they mean.  GFD.225's
+#: Appendix A.5 (the mixin instance example, which the query interface must take as it is
+#: printed) depends on ``infrastructure#resourcetpl``; GFD.224 defines ``resource_tpl``.
+_ERRATA = {
+    infrastructure.INFRA + "resourcetpl": infrastructure.RESOURCE_TPL.identifier,
+}
 _TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\"#<>]{1,512}#")
 
@@ -63,7 +69,10 @@ class Registry:
         return [c for c in self._byId.values() if isinstance(c, Action)]
 
     def get(self, identifier: str) -> Category | None:
-        return self._byId.get(identifier)
+        found = self._byId.get(identifier)
+        if found is None and identifier in _ERRATA:
+            return self._byId.get(_ERRATA[identifier])
+        return found
 
     def related(self, category: Category) -> list[Category]:
         """``category`` and the categories related to it, in the registry's order: what the

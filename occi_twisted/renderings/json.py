@@ -7,6 +7,8 @@ Shapes, as GFD.225 declares them (its appendix schema is the reference):
 * link ``{"kind", "mixins", "attributes", "actions", "id", "source", "target", "title"}``
   where ``source`` and ``target`` are ``{"location", "kind"}``;
 * action invocation ``{"action", "attributes"}``;
+* a category alone ``{"term", "scheme", ...}`` (Appendix A.5's mixin), as the query
+  interface takes it;
 * entity collection ``{"resources": [...], "links": [...]}``;
 * category collection (the query interface) ``{"kinds": [...], "mixins": [...],
   "actions": [...]}`` with attribute descriptions ``{"mutable", "required", "type",
@@ -133,7 +135,21 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
         return _invocation(value)
     if value and value.keys() <= _COLLECTION_KEYS and not _namesCategories(value):
         return _collection(value)
+    if "term" in value:
+        return Document(categories=(_bareCategory(value),))
     return _entity(value, "")
+
+
+def _bareCategory(value: dict[str, object]) -> CategoryRef:
+    """One category rendered alone, as GFD.225 Appendix A.5 prints a mixin: what the query
+    interface takes as "a full category instance rendering" (GFD.223), besides a category
+    collection.  No entity has a ``term``.  The three classes share their members but for
+    ``parent`` (a kind's) and ``depends``/``applies``/``location`` (a mixin's), and only
+    mixins are defined by clients, so a category that does not show itself a kind is read
+    as a mixin; the query interface then says what it thinks of a kind."""
+    if "parent" in value:
+        return _kind(value, "")
+    return _mixin(value, "")
 
 
 def _namesCategories(value: dict[str, object]) -> bool:

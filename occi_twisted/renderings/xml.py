@@ -489,8 +489,8 @@ def _categories(element: ET.Element, where: str) -> Document:
 
 def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Document:
     """Read an ``application/occi+xml`` body: an ``<entity>`` (also an action invocation or a
-    mixin definition), a ``<collection>``, ``<categories>`` or a ``<message>``.  An empty
-    body is an empty document."""
+    mixin definition), a ``<collection>``, ``<categories>`` or one category alone, or a
+    ``<message>``.  An empty body is an empty document."""
     root = safeRoot(body)
     if root is None:
         return Document()
@@ -502,12 +502,17 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
         return _collection(root, where)
     if name == "categories":
         return _categories(root, where)
+    if name in _CATEGORY_TAGS:
+        # One category alone, as the query interface takes it (GFD.223: "at least one full
+        # category instance rendering").
+        return Document(categories=(_category(root, name, where),))
     if name == "message":
         _attributes(root, frozenset(), name, where)
         _noChildren(root, name, where)
         return Document()
     _fail(f"The root element is <{_short(name)}>; it must be <entity>, <collection>, "
-          "<categories> or <message>", "the root element")
+          "<categories>, <kind>, <mixin>, <action>, <category> or <message>",
+          "the root element")
 
 
 # -- rendering -----------------------------------------------------------------------------

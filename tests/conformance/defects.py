@@ -34,11 +34,6 @@ LINK_HEADERS_IN_TEXT_OCCI = known(
     'every Link header is an OCCI Link (GFD.229 3.2: rel is a type identifier), so clients '
     'read them as links of the entity')
 
-BARE_MIXIN = known(
-    'POST /-/ refuses GFD.225 Appendix A.5\'s mixin rendering as is ("GFD.225 defines no '
-    'member \'applies\', ... for a resource"): GFD.223 asks the query interface to take "a '
-    'full category instance rendering", not only a mixin collection')
-
 MIXIN_ATTRIBUTES = known(
     'A user mixin\'s attribute definitions are dropped when it is defined (JSON "attributes" '
     'and text attributes="..."): the query interface does not show them and their defaults '

@@ -16,7 +16,6 @@ from .corpus import EXCHANGES, JSON, OCCI, PLAIN, corpus
 from .defects import (
     ACCEPT_HEADER,
     ALLOW_HEADERS,
-    BARE_MIXIN,
     MIXIN_ATTRIBUTES,
     MIXIN_COLLECTION_ANSWERS,
     SHARED_ETAG,
@@ -90,7 +89,6 @@ async def test_standalone_link_source_has_its_kind() -> None:
 # -- the query interface ----------------------------------------------------------------------
 
 
-@BARE_MIXIN
 @pytest_twisted.ensureDeferred
 async def test_query_interface_takes_a_bare_mixin() -> None:
     """GFD.225 Appendix A.5's mixin rendering, posted as it is printed."""

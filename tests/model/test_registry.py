@@ -6,6 +6,7 @@ from occi_twisted.model import Category, Mixin, Registry
 from occi_twisted.model.infrastructure import (
     COMPUTE,
     DEBIAN,
+    INFRA,
     OS_TPL,
     RESOURCE_TPL,
     SMALL,
@@ -39,3 +40,11 @@ def test_a_mixin_is_related_to_what_it_depends_on_applies_to_and_what_depends_on
 
 def test_an_action_is_related_to_the_categories_that_define_it() -> None:
     assert _terms(Registry.standard(), START) == {"compute", "start"}
+
+
+def test_an_identifier_the_documents_misspell_names_what_they_mean() -> None:
+    """GFD.225 Appendix A.5 depends on ``infrastructure#resourcetpl`` (GFD.224:
+    ``resource_tpl``)."""
+    registry = Registry.standard()
+    assert registry.get(INFRA + "resourcetpl") is RESOURCE_TPL
+    assert registry.get(INFRA + "ostpl") is None

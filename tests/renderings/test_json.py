@@ -528,6 +528,18 @@ def test_gfd225_category_examples_as_a_collection() -> None:
     assert document.entities == ()
 
 
+def test_a_category_alone_reads_as_in_a_collection() -> None:
+    """GFD.225 Appendix A.5 posts a mixin alone; a kind alone says so by its parent."""
+    inCollection = parse(f'{{"kinds": [{KIND_EXAMPLE}], "mixins": [{MIXIN_EXAMPLE}]}}'
+                         .encode()).categories
+    assert (parse(KIND_EXAMPLE.encode()).categories
+            + parse(MIXIN_EXAMPLE.encode()).categories) == inCollection
+    assert parse(b'{"term": "t", "scheme": "http://e#"}').categories == (
+        CategoryRef("http://e#", "t", cls="mixin"),)
+    with pytest.raises(BadRequest, match="no member 'kind' for a mixin"):
+        parse(b'{"term": "t", "scheme": "http://e#", "kind": "http://e#k"}')
+
+
 def test_mixin_definition_for_the_query_interface() -> None:
     document = parse(b"""{"mixins": [{"term": "my_tag", "scheme": "http://example.com/tags#",
                                       "title": "Mine", "location": "/my_tag/"}]}""")

@@ -249,6 +249,10 @@ def test_action_invocation_and_mixin_definition() -> None:
     assert definition.categories == (CategoryRef(
         "http://example.com/tags#", "mine", cls="mixin", title="Mine", location="/mine/",
         rel=("http://a#b", "http://a#c"), attributes=("x.y",)),)
+    alone = parse(b'<mixin scheme="http://example.com/tags#" term="mine" title="Mine" '
+                  b'location="/mine/" depends="http://a#b" rel="http://a#c">'
+                  b'<attribute name="x.y" type="string" mutable="false"/></mixin>')
+    assert alone == definition
 
 
 @pytest.mark.parametrize("body", [b"", b"  \r\n", b"\xef\xbb\xbf",
