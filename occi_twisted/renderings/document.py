@@ -20,6 +20,25 @@ from ..model import Category, Entity
 
 
 @dataclass(frozen=True)
+class AttributeRef:
+    """An attribute definition as a category's rendering writes it, with the properties that
+    rendering gives one it does not describe: GFD.225 says an unstated ``mutable`` is false,
+    GFD.229 that an attribute is mutable unless marked ``immutable``.
+
+    ``type`` is the rendering's name for it (GFD.225's ``number``, the XML's ``float``), or
+    ``None`` when the rendering does not say; ``pattern`` is GFD.225's JSON Schema object.
+    """
+
+    name: str
+    type: str | None = None
+    mutable: bool = True
+    required: bool = False
+    default: object | None = None
+    description: str | None = None
+    pattern: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True)
 class CategoryRef:
     """A category as written in a rendering.
 
@@ -39,8 +58,9 @@ class CategoryRef:
     location: str | None = None
     #: Identifiers of related categories: a mixin's ``depends``/``applies``, a kind's parent.
     rel: tuple[str, ...] = ()
-    #: Attribute names a definition lists (informative only).
-    attributes: tuple[str, ...] = ()
+    #: The attributes a definition describes (a user mixin's are kept; for the other
+    #: classes, which clients do not define, they are informative only).
+    attributes: tuple[AttributeRef, ...] = ()
     actions: tuple[str, ...] = ()
 
     @property

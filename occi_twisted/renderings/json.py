@@ -39,7 +39,15 @@ from typing import NoReturn
 
 from ..model import Action, AttributeDefinition, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
-from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
+from .document import (
+    AttributeRef,
+    CategoryRef,
+    Document,
+    EntityView,
+    LinkRef,
+    RenderContext,
+    Rendered,
+)
 from .limits import MAX_BODY, MAX_DEPTH, MAX_DIGITS, MAX_NAME
 from .values import (
     ATTRIBUTE_NAME,
@@ -317,9 +325,11 @@ def _category(
                        attributes=names, actions=actions)
 
 
-def _descriptions(value: object, where: str) -> tuple[str, ...]:
-    """Check attribute descriptions; the names are what a :class:`CategoryRef` keeps."""
+def _descriptions(value: object, where: str) -> tuple[AttributeRef, ...]:
+    """Attribute descriptions (GFD.225 section 3.5.1), with its defaults for what one leaves
+    out: immutable, not required."""
     found = _object(value, where)
+    refs: list[AttributeRef] = []
     for name, description in found.items():
         _attributeName(name, where)
         member = f"{where}[{show(name)}]"
@@ -328,14 +338,19 @@ def _descriptions(value: object, where: str) -> tuple[str, ...]:
         for flag in ("mutable", "required"):
             if flag in fields and not isinstance(fields[flag], bool):
                 _wrongType(f"{member}.{flag}", "true or false", fields[flag])
-        for text in ("type", "description"):
-            if text in fields:
-                _string(fields[text], f"{member}.{text}")
+        texts = {text: _string(fields[text], f"{member}.{text}")
+                 for text in ("type", "description") if text in fields}
+        pattern = None
         if "pattern" in fields:
-            _value(_object(fields["pattern"], f"{member}.pattern"), f"{member}.pattern")
+            pattern = _object(fields["pattern"], f"{member}.pattern")
+            _value(pattern, f"{member}.pattern")
         if "default" in fields:
             _value(fields["default"], f"{member}.default")
-    return tuple(found)
+        refs.append(AttributeRef(
+            name, type=texts.get("type"), mutable=fields.get("mutable") is True,
+            required=fields.get("required") is True, default=fields.get("default"),
+            description=texts.get("description"), pattern=pattern))
+    return tuple(refs)
 
 
 def _attributes(value: object, where: str) -> dict[str, object]:

@@ -55,7 +55,15 @@ from xml.parsers.expat import ErrorString
 from ..model import AttributeType, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
 from .descriptor import floatText
-from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
+from .document import (
+    AttributeRef,
+    CategoryRef,
+    Document,
+    EntityView,
+    LinkRef,
+    RenderContext,
+    Rendered,
+)
 from .limits import MAX_ATTRIBUTES, MAX_BODY, MAX_VALUES
 from .values import (
     ATTRIBUTE_NAME,
@@ -286,20 +294,21 @@ def _category(element: ET.Element, tag: str, where: str) -> CategoryRef:
         if key in attributes:
             rel += _identifiers(attributes[key], f"{key} of the {tag} {label}", where)
     actions = attributes.get("actions")
-    names: list[str] = []
+    definitions: list[AttributeRef] = []
     for name, child, childWhere in _children(element, where):
         if name != "attribute":
             _fail(f"A <{tag}> holds <attribute> definitions only, not <{_short(name)}>", where)
-        names.append(_definition(child, childWhere))
+        definitions.append(_definition(child, childWhere))
     return CategoryRef(
         scheme, term, cls=_CATEGORY_TAGS[tag], title=attributes.get("title"), location=location,
-        rel=tuple(rel), attributes=tuple(names),
+        rel=tuple(rel), attributes=tuple(definitions),
         actions=(_identifiers(actions, f"actions of the {tag} {label}", where)
                  if actions is not None else ()),
     )
 
 
-def _definition(element: ET.Element, where: str) -> str:
+def _definition(element: ET.Element, where: str) -> AttributeRef:
+    """An ``<attribute>`` definition: mutable and not required unless it says otherwise."""
     attributes = _attributes(element, _DEFINITION_ATTRIBUTES, "attribute", where)
     _noChildren(element, "attribute", where)
     if element.text and element.text.strip():
@@ -314,7 +323,10 @@ def _definition(element: ET.Element, where: str) -> str:
     for flag in ("mutable", "required"):
         if flag in attributes and attributes[flag] not in ("true", "false"):
             _fail(f"The {flag} of the attribute {_short(name)} must be true or false", where)
-    return name
+    return AttributeRef(name, type=kind, mutable=attributes.get("mutable") != "false",
+                        required=attributes.get("required") == "true",
+                        default=attributes.get("default"),
+                        description=attributes.get("description"))
 
 
 def _value(element: ET.Element, where: str) -> tuple[str, object]:
@@ -621,14 +633,9 @@ def categoryLines(category: Category, context: RenderContext, indent: str = "") 
     if not category.attributes:
         return [head + "/>"]
     lines = [head + ">"]
-    for definition in category.attributes:
-        line = (f"{indent}{_INDENT}<attribute name={_attribute(definition.name)} "
-                f'type="{definition.type.value}" '
-                f'mutable="{"true" if definition.mutable else "false"}" '
-                f'required="{"true" if definition.required else "false"}"')
-        if definition.description:
-            line += f" description={_attribute(definition.description)}"
-        lines.append(line + "/>")
+    lines.extend(indent + _INDENT + _definitionElement(
+        d.name, d.type.value, d.mutable, d.required, d.description)
+        for d in category.attributes)
     lines.append(f"{indent}</{tag}>")
     return lines
 
@@ -703,10 +710,23 @@ def _refLines(ref: CategoryRef, indent: str) -> list[str]:
     if not ref.attributes:
         return [head + "/>"]
     lines = [head + ">"]
-    lines.extend(f"{indent}{_INDENT}<attribute name={_attribute(name)}/>"
-                 for name in ref.attributes)
+    lines.extend(indent + _INDENT + _definitionElement(
+        a.name, a.type, a.mutable, a.required, a.description) for a in ref.attributes)
     lines.append(f"{indent}</{tag}>")
     return lines
+
+
+def _definitionElement(name: str, type: str | None, mutable: bool, required: bool,
+                       description: str | None) -> str:
+    """An ``<attribute>`` definition of a category."""
+    element = f"<attribute name={_attribute(name)}"
+    if type is not None:
+        element += f" type={_attribute(type)}"
+    element += (f' mutable="{"true" if mutable else "false"}" '
+                f'required="{"true" if required else "false"}"')
+    if description:
+        element += f" description={_attribute(description)}"
+    return element + "/>"
 
 
 def _linkRefLines(link: LinkRef, indent: str) -> list[str]:

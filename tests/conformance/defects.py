@@ -34,11 +34,6 @@ LINK_HEADERS_IN_TEXT_OCCI = known(
     'every Link header is an OCCI Link (GFD.229 3.2: rel is a type identifier), so clients '
     'read them as links of the entity')
 
-MIXIN_ATTRIBUTES = known(
-    'A user mixin\'s attribute definitions are dropped when it is defined (JSON "attributes" '
-    'and text attributes="..."): the query interface does not show them and their defaults '
-    'do not apply to entities that take the mixin (GFD.225 3.5.1)')
-
 SHARED_ETAG = known(
     'Every representation of an entity has the same strong ETag under Vary: Accept, so a '
     'JSON ETag gets 304 for text/plain; each representation needs its own (RFC 7232 2.3.3)')

@@ -16,7 +16,6 @@ from .corpus import EXCHANGES, JSON, OCCI, PLAIN, corpus
 from .defects import (
     ACCEPT_HEADER,
     ALLOW_HEADERS,
-    MIXIN_ATTRIBUTES,
     MIXIN_COLLECTION_ANSWERS,
     SHARED_ETAG,
 )
@@ -101,7 +100,6 @@ async def test_query_interface_takes_a_bare_mixin() -> None:
     assert "http://example.com/template/resource#medium" in _identifiers(found["mixins"])
 
 
-@MIXIN_ATTRIBUTES
 @pytest_twisted.ensureDeferred
 async def test_user_mixin_attribute_defaults_apply() -> None:
     client = Client()

@@ -29,6 +29,7 @@ from occi_twisted.model.infrastructure import (
 )
 from occi_twisted.renderings import limits, text
 from occi_twisted.renderings.document import (
+    AttributeRef,
     CategoryRef,
     Document,
     EntityView,
@@ -301,7 +302,8 @@ def test_query_interface_round_trip() -> None:
             assert got == CategoryRef(
                 base.scheme, base.term, cls=base.cls, title=base.title,
                 location=getattr(category, "location", None), rel=base.rel,
-                attributes=tuple(d.name for d in category.attributes),
+                attributes=tuple(AttributeRef(d.name, mutable=d.mutable, required=d.required)
+                                 for d in category.attributes),
                 actions=tuple(a.identifier for a in actions),
             )
 
@@ -566,7 +568,7 @@ def test_an_action_invocation_names_the_action_and_its_parameters() -> None:
         f'Category: stop; scheme="{ACTIONS}"; class="action"; title="Stop it"; '
         f'attributes="method"\nX-OCCI-Attribute: method="acpioff"\n'.encode())
     assert parsed.categories == (CategoryRef(ACTIONS, "stop", cls="action", title="Stop it",
-                                             attributes=("method",)),)
+                                             attributes=(AttributeRef("method"),)),)
     assert parsed.attributes == {"method": "acpioff"}
 
 
@@ -576,7 +578,9 @@ def test_category_definitions_with_attributes_and_actions() -> None:
         b'title="entity";location="/entity/";attributes="occi.core.id{immutable required} '
         b'occi.core.title  x{ required  IMMUTABLE }";actions="http://a/b#c http://a/b#d"\n')
     (category,) = parsed.categories
-    assert category.attributes == ("occi.core.id", "occi.core.title", "x")
+    assert category.attributes == (
+        AttributeRef("occi.core.id", mutable=False, required=True),
+        AttributeRef("occi.core.title"), AttributeRef("x", mutable=False, required=True))
     assert category.actions == ("http://a/b#c", "http://a/b#d")
 
 
