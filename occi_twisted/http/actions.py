@@ -28,6 +28,7 @@ from ..renderings.resolve import describeInvocation
 from ..store.interface import Query
 from . import parts
 from .answering import collect
+from .methods import Shape, allow
 from .prefer import preferences
 from .room import Room
 
@@ -148,12 +149,11 @@ class Actions(Room):
             raise NotFound(f"There is nothing at {parts.pathOf(request)}.")
         entity = await self.load(request, kind, place.entityId)
         if not place.requestId:
-            parts.allow(method, ("GET", "HEAD", "POST"), requestsOf(entity.location))
+            allow(request, method, Shape.REQUESTS, requestsOf(entity.location))
             if method == "POST":
                 return await self._newRequest(request, entity)
             return await self._listRequests(request, entity)
-        parts.allow(method, ("GET", "HEAD", "DELETE"), requestAt(entity.location,
-                                                                 place.requestId))
+        allow(request, method, Shape.REQUEST, requestAt(entity.location, place.requestId))
         record = await self.store.getRequest(place.requestId)
         if record is None or record.entityId != entity.id:
             raise NotFound(f"{entity.location} has no request {place.requestId}.")

@@ -14,16 +14,15 @@ from dataclasses import dataclass, field
 from twisted.web.iweb import IRequest
 
 from ..model import Category, Entity, Kind, Mixin, withMixins
-from ..model.errors import BadRequest, MethodNotAllowed, NotFound
+from ..model.errors import BadRequest, NotFound
 from ..renderings.resolve import describeMixins, filterCategories, localPath
 from ..store.interface import Change, Delete, Put, Query
 from . import access, parts
 from .actions import Actions
 from .entities import Entities
 from .listings import Listings
+from .methods import Shape, allow
 from .room import STREAM_BATCH, Room
-
-METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
 
 
 @dataclass(kw_only=True)
@@ -43,9 +42,10 @@ class Collections(Room):
         if collection is None or (isinstance(collection, Mixin)
                                   and not access.seesMixin(request, collection)):
             raise NotFound(f"There is no collection at {path}.")
-        parts.allow(method, METHODS, path)
         if isinstance(collection, Kind):
+            allow(request, method, Shape.KIND_COLLECTION, path)
             return await self._kind(request, method, collection)
+        allow(request, method, Shape.MIXIN_COLLECTION, path)
         return await self._mixin(request, method, collection)
 
     # -- kinds ---------------------------------------------------------------------------------
@@ -53,10 +53,6 @@ class Collections(Room):
     async def _kind(self, request: IRequest, method: str, kind: Kind) -> bytes | None:
         if method in ("GET", "HEAD"):
             return await self.listings.answer(request, self._kindQuery(request, kind))
-        if method == "PUT":
-            raise MethodNotAllowed(f"The kind collection {kind.location} takes POST to create; "
-                                   "PUT goes to an entity location.",
-                                   ("GET", "HEAD", "POST", "DELETE"))
         if method == "DELETE":
             gone: list[Entity] = []
 
@@ -158,7 +154,7 @@ class Collections(Room):
     async def queryInterface(self, request: IRequest, method: str) -> bytes | None:
         """``/-/``: the categories (filtered as GET's headers ask); POST defines a user
         mixin, DELETE removes one."""
-        parts.allow(method, ("GET", "HEAD", "POST", "DELETE"), "/-/")
+        allow(request, method, Shape.QUERY, parts.pathOf(request))
         if method in ("GET", "HEAD"):
             wanted = filterCategories(parts.filters(request), self.registry)
             categories: Sequence[Category] = [

@@ -30,9 +30,6 @@ from .room import Room
 
 log = Logger()
 
-METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
-
-
 @dataclass(kw_only=True)
 class Entities(Room):
     """The entities of the store, one at a time."""

@@ -26,7 +26,6 @@ from ..model.answers import Answer, KeyTaken, RememberAnswer
 from ..model.errors import (
     BadRequest,
     Conflict,
-    MethodNotAllowed,
     NotAcceptable,
     NotFound,
     PreconditionFailed,
@@ -37,9 +36,10 @@ from ..model.notes import NEW, Note
 from ..renderings import negotiation
 from ..renderings import notes as renderings
 from ..renderings.document import RenderContext, Rendered
-from ..renderings.notes import LIST_TYPES, NOTE_TYPES
+from ..renderings.notes import INPUT_TYPES, LIST_TYPES, NOTE_TYPES
 from ..store.interface import IStore
 from . import idempotency, parts
+from .methods import Shape, allow
 
 #: Largest note text accepted.
 MAX_TEXT = 256 * 1024
@@ -56,14 +56,12 @@ class NoteRoutes:
     async def collection(self, request: IRequest, method: str, entityId: str, location: str,
                          context: RenderContext) -> bytes:
         base = notesOf(location)
+        allow(request, method, Shape.NOTES, base)
         if method in ("GET", "HEAD"):
             if parts.lastHeader(request, b"poe") == "1":
                 request.setHeader(b"POE-Links", f"<{context.absolute(base + str(uuid.uuid4()))}>"
                                   .encode())
             return await self._list(request, entityId, base, context)
-        if method != "POST":
-            raise MethodNotAllowed(f"{base} takes GET and POST; PUT and DELETE go to a note.",
-                                   ("GET", "HEAD", "POST"))
         key = idempotency.keyOf(request)
         if key is None:
             return await self._create(request, entityId, base, str(uuid.uuid4()), context)
@@ -84,10 +82,8 @@ class NoteRoutes:
                    noteId: str, context: RenderContext) -> bytes:
         url = noteAt(location, noteId)
         existing = await self.store.getNote(entityId, noteId)
+        allow(request, method, Shape.NOTE if existing is None else Shape.POSTED_NOTE, url)
         if method == "POST":
-            if existing is not None:
-                raise MethodNotAllowed(f"{url} has been posted to already (POST Once Exactly); "
-                                       "PUT replaces it.", ("GET", "HEAD", "PUT", "DELETE"))
             return await self._create(request, entityId, notesOf(location), noteId, context)
         if method == "PUT":
             title, text = self._read(request)
@@ -160,7 +156,7 @@ class NoteRoutes:
             if first.lower().startswith("title:"):
                 return first[6:].strip(), rest.lstrip("\r\n")
             return "", decoded
-        raise UnsupportedMediaType(f"A note is text/plain, JSON or a form, not {contentType}.")
+        raise UnsupportedMediaType(f"A note is {', '.join(INPUT_TYPES)}, not {contentType}.")
 
     def _send(self, request: IRequest, note: Note, url: str, context: RenderContext) -> bytes:
         chosen = negotiation.choose(parts.lastHeader(request, b"accept"), NOTE_TYPES)

@@ -19,7 +19,6 @@ from twisted.web.iweb import IRequest
 from ..identity import SINGLE_USER, IPrincipal, Principal
 from ..model.errors import (
     BadRequest,
-    MethodNotAllowed,
     NotImplementedByServer,
     TooLarge,
     UnsupportedMediaType,
@@ -191,13 +190,6 @@ def checkVersion(request: IRequest) -> None:
             f"This server speaks OCCI/1.2; the client asked for "
             f"OCCI/{match.group(1).decode()}.{match.group(2).decode()}."
         )
-
-
-def allow(method: str, allowed: Sequence[str], path: str) -> None:
-    """Refuse ``method`` at ``path`` unless it is one of ``allowed`` (405 with Allow)."""
-    if method not in allowed:
-        raise MethodNotAllowed(f"The location {path} does not take {method}; it takes "
-                               f"{', '.join(allowed)}.", tuple(allowed))
 
 
 def setPrincipal(request: IRequest, principal: Principal) -> None:

@@ -23,6 +23,9 @@ NOTE_TYPES = ("text/plain", "application/json", "application/occi+json",
               atom.MEDIA_TYPE, "text/html")
 #: What a listing of notes is offered as.
 LIST_TYPES = ("text/uri-list", *NOTE_TYPES)
+#: What a note's body may be: its text, JSON ``{"title", "text"}`` or a form.
+INPUT_TYPES = ("text/plain", "application/json", "application/occi+json",
+               "application/x-www-form-urlencoded")
 
 
 def note(note: Note, location: str, mediaType: str, context: RenderContext) -> Rendered:

@@ -38,15 +38,6 @@ SHARED_ETAG = known(
     'Every representation of an entity has the same strong ETag under Vary: Accept, so a '
     'JSON ETag gets 304 for text/plain; each representation needs its own (RFC 7232 2.3.3)')
 
-ALLOW_HEADERS = known(
-    '405 answers on one path disagree on Allow: OPTIONS /compute/ says "GET, HEAD, POST, PUT, '
-    'DELETE", PUT /compute/ says "GET, HEAD, POST, DELETE"; Allow must list exactly the '
-    'methods the path takes (RFC 7231 7.4.1)')
-
-ACCEPT_HEADER = known(
-    'No Accept response header: GFD.223 4.2, an OCCI server SHOULD list the media types it '
-    'reads in Accept')
-
 
 def together(*marks: pytest.MarkDecorator) -> pytest.MarkDecorator:
     """One strict xfail for a check that several defects spoil: it passes once all are fixed."""

@@ -14,8 +14,6 @@ from tests.http.support import BASE, INFRA, Client
 
 from .corpus import EXCHANGES, JSON, OCCI, PLAIN, corpus
 from .defects import (
-    ACCEPT_HEADER,
-    ALLOW_HEADERS,
     MIXIN_COLLECTION_ANSWERS,
     SHARED_ETAG,
 )
@@ -202,7 +200,6 @@ async def test_each_representation_has_its_own_etag() -> None:
 METHODS = ("OPTIONS", "PATCH", "TRACE", "PUT", "POST", "GET", "HEAD", "DELETE")
 
 
-@ALLOW_HEADERS
 @pytest_twisted.ensureDeferred
 async def test_allow_is_one_list_per_location() -> None:
     """Every 405 on a location gives the same Allow, and no method it lists is 405."""
@@ -220,7 +217,6 @@ async def test_allow_is_one_list_per_location() -> None:
         assert refused & {name.strip() for name in (allow or "").split(",")} == set(), path
 
 
-@ACCEPT_HEADER
 @pytest_twisted.ensureDeferred
 async def test_answers_say_what_they_accept() -> None:
     client = Client()
