@@ -31,6 +31,7 @@ from .answering import collect
 from .methods import Shape, allow
 from .prefer import preferences
 from .room import Room
+from .weblinks import webLink
 
 #: Seconds an action may take and still be answered 200 rather than 202 (see Prefer).
 WAIT_BUDGET = 3.0
@@ -62,10 +63,10 @@ class Actions(Room):
         if applied is not None:
             request.setHeader(b"Preference-Applied", applied.encode())
         context = self.answering.context(request)
-        monitor = context.absolute(requestView(ended, entity).location)
-        request.responseHeaders.addRawHeader(b"Link", f'<{monitor}>; rel="monitor"'.encode())
+        renderer = self.answering.negotiate(request, listing=False)
+        webLink(request, renderer.mediaType,
+                context.absolute(requestView(ended, entity).location), "monitor")
         if ended.state is RequestState.SUCCEEDED:
-            renderer = self.answering.negotiate(request, listing=False)
             return await self.show(request, renderer, await self.load(request, entity.kind,
                                                                       entity.id))
         if ended.state.isFinal:
@@ -112,9 +113,9 @@ class Actions(Room):
             request.setResponseCode(202)
             message += f"; {len(pending)} still running (their requests are listed)"
             context = self.answering.context(request)
+            mediaType = self.answering.negotiate(request, listing=False).mediaType
             for location in pending[:parts.MAX_PAGE]:
-                request.responseHeaders.addRawHeader(
-                    b"Link", f'<{context.absolute(location)}>; rel="monitor"'.encode())
+                webLink(request, mediaType, context.absolute(location), "monitor")
         return self.answering.ok(request, message + ".")
 
     def _plan(
@@ -209,8 +210,7 @@ class Actions(Room):
         context = self.answering.context(request)
         if page.cursor is not None:
             following = f"{requestsOf(entity.location)}?after={page.cursor}&number={number}"
-            request.responseHeaders.addRawHeader(
-                b"Link", f'<{context.absolute(following)}>; rel="next"'.encode())
+            webLink(request, renderer.mediaType, context.absolute(following), "next")
         views = [EntityView(requestView(record, entity)) for record in page.requests]
         return self.answering.send(request, collect(renderer, views, context))
 

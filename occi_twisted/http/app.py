@@ -36,6 +36,7 @@ from .listings import Listings
 from .methods import Shape, allow
 from .notes import NoteRoutes
 from .representations import FORMATS
+from .weblinks import webLink
 
 #: A room's answer to a request, given the method the client means.
 _Route = Callable[[IRequest, str], Awaitable[bytes | None]]
@@ -176,11 +177,9 @@ class OCCIServer:
         locations = [loc.QUERY] + [k.location for k in self.registry.kinds()
                                    if k.location] + [loc.TEMPLATES]
         for location in locations:
-            request.responseHeaders.addRawHeader(
-                b"Link", f'<{context.absolute(location)}>; rel="collection"'.encode())
-        request.responseHeaders.addRawHeader(b"Link", (
-            f'<{context.absolute(loc.FEED)}>; rel="alternate"; type="{ATOM}"; '
-            'title="Every change on this server"').encode())
+            webLink(request, renderer.mediaType, context.absolute(location), "collection")
+        webLink(request, renderer.mediaType, context.absolute(loc.FEED), "alternate",
+                f'; type="{ATOM}"; title="Every change on this server"')
         return self.answering.send(request, renderer.locations([*locations, loc.FEED],
                                                                context))
 

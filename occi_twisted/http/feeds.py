@@ -21,6 +21,7 @@ from ..renderings import atom, logs
 from ..renderings.document import RenderContext, Rendered
 from ..store.interface import IStore
 from . import access, parts
+from .weblinks import webLink
 
 ATOM = atom.MEDIA_TYPE
 PAGE = 50
@@ -86,7 +87,7 @@ async def answer(request: IRequest, scope: FeedScope, store: IStore, registry: R
         links.append(("previous", context.absolute(
             f"{scope.path}?before={before + number + 1}&number={number}")))
     for rel, url in links:
-        request.responseHeaders.addRawHeader(b"Link", f'<{url}>; rel="{rel}"'.encode())
+        webLink(request, mediaType, url, rel)
     if mediaType != ATOM:
         listed = logs.listing(page.events, scope.path, scope.title, mediaType, context)
         request.setHeader(b"Content-Type", listed.contentType.encode())

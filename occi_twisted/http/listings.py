@@ -24,6 +24,7 @@ from . import parts
 from .answering import BY_REFERENCE, collect, contentType, isLink, viewsOf
 from .room import STREAM_BATCH, Room
 from .stream import Stream
+from .weblinks import webLink
 
 #: Entities per page of a collection passed by value in Atom.
 ATOM_PAGE = 500
@@ -80,9 +81,9 @@ class Listings(Room):
                 pages.append(("prev", page - 1))
             if len(entities) == number:
                 pages.append(("next", page + 1))
-            for rel, at in pages:  # RFC 5005's links, as headers for every rendering
-                url = context.absolute(f"{path}?page={at}&number={number}")
-                request.responseHeaders.addRawHeader(b"Link", f'<{url}>; rel="{rel}"'.encode())
+            for rel, at in pages:  # RFC 5005's links, as headers
+                webLink(request, renderer.mediaType,
+                        context.absolute(f"{path}?page={at}&number={number}"), rel)
             views = await self.views(entities, withLinks)
             return self.answering.send(request, collect(renderer, views, context,
                                                         ofLinks=self._ofLinks(self._groups(query))))

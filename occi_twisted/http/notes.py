@@ -40,6 +40,7 @@ from ..renderings.notes import INPUT_TYPES, LIST_TYPES, NOTE_TYPES
 from ..store.interface import IStore
 from . import idempotency, parts
 from .methods import Shape, allow
+from .weblinks import webLink
 
 #: Largest note text accepted.
 MAX_TEXT = 256 * 1024
@@ -172,8 +173,7 @@ class NoteRoutes:
             raise NotAcceptable(f"Notes are listed as {', '.join(LIST_TYPES)}.")
         page = await self.store.listNotes(entityId, parts.argument(request, "after"), 1000)
         if page.cursor is not None:
-            request.responseHeaders.addRawHeader(b"Link", (
-                f'<{context.absolute(base)}?after={page.cursor}>; rel="next"').encode())
+            webLink(request, chosen, f"{context.absolute(base)}?after={page.cursor}", "next")
         return _typed(request, renderings.notes(page.notes, base, chosen, context))
 
 

@@ -28,12 +28,6 @@ COLLECTION_ACTION_ANSWER = known(
     'on 1 entities.", in JSON {"message": ...}): GFD.223 allows an entity collection or a '
     'Category collection rendering there, or no body')
 
-LINK_HEADERS_IN_TEXT_OCCI = known(
-    'text/occi answers carry RFC 8288 Link headers (rel="monitor" to the request after an '
-    'action; rel="first"/"next"/"prev" on a page of a collection); in the header rendering '
-    'every Link header is an OCCI Link (GFD.229 3.2: rel is a type identifier), so clients '
-    'read them as links of the entity')
-
 SHARED_ETAG = known(
     'Every representation of an entity has the same strong ETag under Vary: Accept, so a '
     'JSON ETag gets 304 for text/plain; each representation needs its own (RFC 7232 2.3.3)')

@@ -14,7 +14,6 @@ from tests.http.support import INFRA, Answer, Client
 from .corpus import BY_NAME, CHECKS, EXCHANGES, OCCI, PLAIN, TITLE, Exchange, Shape, corpus
 from .defects import (
     COLLECTION_ACTION_ANSWER,
-    LINK_HEADERS_IN_TEXT_OCCI,
     MIXIN_COLLECTION_ANSWERS,
     cases,
 )
@@ -47,11 +46,7 @@ def test_text_plain_body(name: str) -> None:
     assert _firstError(CHECKS[_textShape(BY_NAME[name])].renderings, answer.body) is None
 
 
-@pytest.mark.parametrize("name", cases([e.name for e in EXCHANGES], {
-    "action invocation": LINK_HEADERS_IN_TEXT_OCCI,
-    "asynchronous action invocation": LINK_HEADERS_IN_TEXT_OCCI,
-    "resource collection, first page": LINK_HEADERS_IN_TEXT_OCCI,
-}))
+@pytest.mark.parametrize("name", [e.name for e in EXCHANGES])
 def test_text_occi_headers(name: str) -> None:
     """Each OCCI header field matches its rule, only the rendering's fields are there (a
     resource has its Category), and the body is ``OK``."""

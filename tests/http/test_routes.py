@@ -92,3 +92,23 @@ async def test_every_shape_of_place_has_one_allow_and_says_what_it_reads() -> No
         assert len(allows) == 1, (path, allows)
         [allow] = allows
         assert refused & set((allow or "").split(", ")) == set(), path
+
+
+@pt.ensureDeferred
+async def test_web_links_stay_out_of_the_header_rendering() -> None:
+    """In text/occi every Link header is an OCCI link of the entity (GFD.229 section 3.2):
+    the landing page's collections, pages' neighbours and monitors are left out there."""
+    client = Client()
+    compute = await client.create()
+    await client.create()
+    plain = await client.request("POST", f"{compute}?action=start", Accept="text/plain")
+    occi = await client.request("POST", f"{compute}?action=stop", Accept="text/occi")
+    assert plain.code == occi.code == 200, occi.text
+    assert any('rel="monitor"' in link for link in plain.headers["link"])
+    assert occi.headers["link"]  # the entity's action links, OCCI's
+    assert all('rel="monitor"' not in link for link in occi.headers["link"])
+    for path in ("/", "/compute/?page=1&number=1", f"{compute}/requests/?number=1"):
+        plain = await client.request("GET", path, Accept="text/plain")
+        occi = await client.request("GET", path, Accept="text/occi")
+        assert plain.code == occi.code == 200, (path, occi.text)
+        assert plain.headers.get("link") and "link" not in occi.headers, path
