@@ -3,7 +3,9 @@ and the query interface (``/-/``) where the categories are listed and user mixin
 
 A kind's collection lists, creates (``POST``), triggers an action on every member and deletes
 what its filters select; a mixin's lists its members and associates (``POST``/``PUT``) or
-dissociates (``DELETE``) entities with the mixin.
+dissociates (``DELETE``) entities with the mixin, and answers with the collection as it is
+then: GFD.223 asks for "an entity collection rendering" after POST and PUT, and allows one
+after DELETE, so the three answer alike (a browser's form is sent on with 303, as ever).
 """
 
 from __future__ import annotations
@@ -136,8 +138,10 @@ class Collections(Room):
                 changes.extend(_without([e async for e in self.entities(members)
                                          if e.id not in chosen], mixin, now))
         await self.store.apply(changes)
-        return self.answering.ok(request, f"{len(changes)} entities changed in "
-                                          f"{mixin.location}.")
+        if self.answering.fromPage(request):
+            return self.answering.ok(request, f"{len(changes)} entities changed in "
+                                              f"{mixin.location}.")
+        return await self.listings.answer(request, query)
 
     async def _associable(self, request: IRequest, location: str, mixin: Mixin) -> Entity:
         path = localPath(location, self.registry)

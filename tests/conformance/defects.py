@@ -17,12 +17,6 @@ def known(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-MIXIN_COLLECTION_ANSWERS = known(
-    'POST, PUT and DELETE on a mixin collection answer with a message ("1 entities changed in '
-    '/tagged/.", in JSON {"message": ...}, in text/occi no X-OCCI-Location) instead of the '
-    'entity collection rendering GFD.223 asks for (collections: POST associate, PUT, DELETE '
-    'disassociate)')
-
 COLLECTION_ACTION_ANSWER = known(
     'An action on a collection (POST /network/?action=up) answers with a message ("up: done '
     'on 1 entities.", in JSON {"message": ...}): GFD.223 allows an entity collection or a '

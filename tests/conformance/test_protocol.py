@@ -14,7 +14,6 @@ from tests.http.support import BASE, INFRA, Client
 
 from .corpus import EXCHANGES, JSON, OCCI, PLAIN, corpus
 from .defects import (
-    MIXIN_COLLECTION_ANSWERS,
     SHARED_ETAG,
 )
 from .validators import DATA, abnfParts
@@ -168,7 +167,6 @@ def _members(media: str, body: bytes) -> list[str]:
 
 
 @pytest.mark.parametrize("media", [JSON, PLAIN])
-@MIXIN_COLLECTION_ANSWERS
 @pytest_twisted.ensureDeferred
 async def test_mixin_collection_changes_answer_with_the_collection(media: str) -> None:
     client, paths = await _furnished()

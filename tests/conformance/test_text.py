@@ -14,7 +14,6 @@ from tests.http.support import INFRA, Answer, Client
 from .corpus import BY_NAME, CHECKS, EXCHANGES, OCCI, PLAIN, TITLE, Exchange, Shape, corpus
 from .defects import (
     COLLECTION_ACTION_ANSWER,
-    MIXIN_COLLECTION_ANSWERS,
     cases,
 )
 from .validators import abnfError, unquoted
@@ -22,7 +21,6 @@ from .validators import abnfError, unquoted
 #: The OCCI header fields of the header rendering, each with its rules.
 FIELDS = {"category": ("Category",), "link": ("Link", "ActionLink"),
           "x-occi-attribute": ("Attribute",), "x-occi-location": ("Location-header",)}
-MIXIN_ANSWERS = ("mixin collection POST", "mixin collection PUT", "mixin collection DELETE")
 
 
 def _textShape(exchange: Exchange) -> Shape:
@@ -35,7 +33,6 @@ def _firstError(rules: tuple[str, ...], text: bytes) -> str | None:
 
 
 @pytest.mark.parametrize("name", cases([e.name for e in EXCHANGES], {
-    **dict.fromkeys(MIXIN_ANSWERS, MIXIN_COLLECTION_ANSWERS),
     "collection action": COLLECTION_ACTION_ANSWER,
 }))
 def test_text_plain_body(name: str) -> None:

@@ -163,6 +163,16 @@ async def test_user_mixins_and_mixin_collections() -> None:
     associated = await client.request("POST", "/tagged/", f"X-OCCI-Location: {BASE}{one}\n",
                                       **TEXT)
     assert associated.code == 200, associated.text
+    assert associated.text.splitlines() == [f"X-OCCI-Location: {BASE}{one}"]  # the collection
+    # A browser's form is sent on to a page (Post/Redirect/Get) rather than shown the list.
+    formed = await client.treq.request(
+        "POST", f"{BASE}/tagged/", data=f"_method=DELETE&location={one}".encode(),
+        allow_redirects=False, headers={"Content-Type": ["application/x-www-form-urlencoded"],
+                                        "Accept": ["text/html"]})
+    assert formed.code == 303
+    members = await client.request("GET", "/tagged/", Accept="text/uri-list")
+    assert members.text.split() == []
+    await client.request("POST", "/tagged/", f"X-OCCI-Location: {BASE}{one}\n", **TEXT)
     members = await client.request("GET", "/tagged/", Accept="text/uri-list")
     assert members.text.split() == [BASE + one]
     replaced = await client.request("PUT", "/tagged/", f"X-OCCI-Location: {BASE}{two}\n",
