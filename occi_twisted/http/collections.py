@@ -17,6 +17,7 @@ from twisted.web.iweb import IRequest
 
 from ..model import Category, Entity, Kind, Mixin, withMixins
 from ..model.errors import BadRequest, NotFound
+from ..renderings.document import Document
 from ..renderings.resolve import describeMixins, filterCategories, localPath
 from ..store.interface import Change, Delete, Put, Query
 from . import access, parts
@@ -70,8 +71,8 @@ class Collections(Room):
         actionTerm = parts.argument(request, "action")
         if actionTerm is not None or document.action is not None:
             offered = [a.identifier for k in kind.ancestry() for a in k.actions]
-            return await self.actions.actOnAll(request, self._kindQuery(request, kind),
-                                               offered, document, actionTerm)
+            return await self._actOnAll(request, self._kindQuery(request, kind), offered,
+                                        document, actionTerm)
         return await self.members.create(request, kind, document)
 
     def _kindQuery(self, request: IRequest, kind: Kind) -> Query:
@@ -119,7 +120,7 @@ class Collections(Room):
         if method == "POST" and (actionTerm is not None or document.action is not None):
             offered = [a.identifier for k in self.registry.kinds() for a in k.actions]
             offered += [a.identifier for m in mixin.closure() for a in m.actions]
-            return await self.actions.actOnAll(request, query, offered, document, actionTerm)
+            return await self._actOnAll(request, query, offered, document, actionTerm)
         targets = [await self._associable(request, loc, mixin) for loc in document.locations]
         changes: list[Change] = []
         now = self.now()
@@ -138,9 +139,25 @@ class Collections(Room):
                 changes.extend(_without([e async for e in self.entities(members)
                                          if e.id not in chosen], mixin, now))
         await self.store.apply(changes)
+        return await self._changed(request, query, f"{len(changes)} entities changed in "
+                                                   f"{mixin.location}.")
+
+    async def _actOnAll(self, request: IRequest, query: Query, offered: Sequence[str],
+                        document: Document, actionTerm: str | None) -> bytes | None:
+        """An action on every entity ``query`` selects; answered with the collection once
+        every request ended, else 202 with the requests still running.  GFD.223 lets an
+        action on a collection answer with an entity collection, a category collection or
+        nothing; the entities, as the action left them, are what a client looks at next."""
+        pending = await self.actions.actOnAll(request, query, offered, document, actionTerm)
+        if pending and not self.answering.fromPage(request):
+            return self.actions.pendingAnswer(request, pending)
+        return await self._changed(request, query, f"Triggered on {parts.pathOf(request)}.")
+
+    async def _changed(self, request: IRequest, query: Query, sentence: str) -> bytes | None:
+        """The collection ``query`` lists, as it is after a change; for a browser's form,
+        which is sent on to a page (303), the ``sentence`` alone."""
         if self.answering.fromPage(request):
-            return self.answering.ok(request, f"{len(changes)} entities changed in "
-                                              f"{mixin.location}.")
+            return self.answering.ok(request, sentence)
         return await self.listings.answer(request, query)
 
     async def _associable(self, request: IRequest, location: str, mixin: Mixin) -> Entity:

@@ -17,11 +17,6 @@ def known(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-COLLECTION_ACTION_ANSWER = known(
-    'An action on a collection (POST /network/?action=up) answers with a message ("up: done '
-    'on 1 entities.", in JSON {"message": ...}): GFD.223 allows an entity collection or a '
-    'Category collection rendering there, or no body')
-
 SHARED_ETAG = known(
     'Every representation of an entity has the same strong ETag under Vary: Accept, so a '
     'JSON ETag gets 304 for text/plain; each representation needs its own (RFC 7232 2.3.3)')

@@ -12,10 +12,6 @@ import pytest_twisted
 from tests.http.support import INFRA, Answer, Client
 
 from .corpus import BY_NAME, CHECKS, EXCHANGES, OCCI, PLAIN, TITLE, Exchange, Shape, corpus
-from .defects import (
-    COLLECTION_ACTION_ANSWER,
-    cases,
-)
 from .validators import abnfError, unquoted
 
 #: The OCCI header fields of the header rendering, each with its rules.
@@ -32,9 +28,7 @@ def _firstError(rules: tuple[str, ...], text: bytes) -> str | None:
     return None if None in errors else errors[0]
 
 
-@pytest.mark.parametrize("name", cases([e.name for e in EXCHANGES], {
-    "collection action": COLLECTION_ACTION_ANSWER,
-}))
+@pytest.mark.parametrize("name", [e.name for e in EXCHANGES])
 def test_text_plain_body(name: str) -> None:
     """The body is one of section 4's renderings, its lines ending in CRLF."""
     answer = corpus().answer(name, PLAIN)

@@ -236,9 +236,15 @@ async def test_action_on_mixin_collection() -> None:
     await client.request("POST", "/web/", f"X-OCCI-Location: {BASE}{tagged}\n", **TEXT)
     network = await client.create("network")
     await client.request("POST", "/web/", f"X-OCCI-Location: {BASE}{network}\n", **TEXT)
-    acted = await client.request("POST", "/web/?action=start", "", **TEXT)
+    acted = await client.request("POST", "/web/?action=start", "",
+                                 Content_Type="text/plain", Accept="application/occi+json")
     assert acted.code == 200, acted.text
-    assert "done on 1 entities; skipped 1" in acted.text
+    # The collection, the network passed over, the compute started.
+    states = {e["id"]: (e["attributes"].get("occi.compute.state"),
+                        e["attributes"].get("occi.network.state"))
+              for e in acted.json()["resources"]}
+    assert states == {tagged.rpartition("/")[2]: ("active", None),
+                      network.rpartition("/")[2]: (None, "inactive")}
     started = await client.request("GET", tagged, Accept="text/plain")
     assert 'occi.compute.state="active"' in started.text
     untouched = await client.request("GET", other, Accept="text/plain")
