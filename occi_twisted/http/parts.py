@@ -106,21 +106,31 @@ def document(request: IRequest) -> Document:
 
 
 def filtering(request: IRequest) -> bool:
-    """Whether a listing is narrowed: by Category or X-OCCI-Attribute headers, or by
-    ``?occi.…=`` arguments."""
+    """Whether a listing is narrowed: by Category or X-OCCI-Attribute headers (see
+    :func:`filters`), or by ``?occi.…=`` arguments."""
     sent = request.requestHeaders
-    return sent.hasHeader(b"category") or sent.hasHeader(b"x-occi-attribute") or any(
+    return (_filteredByHeaders(request) and (
+        sent.hasHeader(b"category") or sent.hasHeader(b"x-occi-attribute"))) or any(
         name.startswith(b"occi.") and values for name, values in request.args.items())
 
 
 def filters(request: IRequest) -> Document:
-    """Category and X-OCCI-Attribute filters, which GET requests carry as headers."""
+    """Category and X-OCCI-Attribute filters, which GET requests (and a collection's DELETE)
+    carry as headers."""
     sent = headers(request)
-    if not any(name in sent for name in ("category", "x-occi-attribute")):
+    if not _filteredByHeaders(request) or not any(
+            name in sent for name in ("category", "x-occi-attribute")):
         return Document()
     parser = standard.parser("text/occi")
     assert parser is not None
     return parser(b"", sent)
+
+
+def _filteredByHeaders(request: IRequest) -> bool:
+    """Whether OCCI header fields in the request are filters: not in a POST or a PUT, where
+    (in text/occi) they are the body -- the attributes of an action on a collection must not
+    narrow the collection it acts on (GFD.223 section 5: filtering is GET's)."""
+    return request.method not in (b"POST", b"PUT")
 
 
 def paging(request: IRequest) -> tuple[int | None, int]:

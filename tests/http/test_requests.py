@@ -805,6 +805,22 @@ async def test_collection_action_beyond_the_budget_answers_202_with_its_requests
     assert len(answer.headers["link"]) == 2  # each a monitor
 
 
+@pt.ensureDeferred
+async def test_a_collection_actions_attributes_in_headers_do_not_filter_it() -> None:
+    """In text/occi the action's attributes are headers, which on a GET would filter: on a
+    POST they are the body, and the action reaches every member."""
+    client = Client()
+    active = [await activeCompute(client) for _ in range(2)]
+    answer = await ask(client, "POST", "/compute/?action=stop", "", Content_Type="text/occi",
+                       Accept="text/occi", X_OCCI_Attribute='method="graceful"')
+    assert answer.code == 200, answer.text
+    assert len(answer.headers["x-occi-location"][0].split(",")) == 2
+    for path in active:
+        assert await computeState(client, path) == "inactive"
+        [_, stop] = await requestList(client, path)
+        assert (await requestOf(client, stop))[f"{R}.parameters"] == {"method": "graceful"}
+
+
 # -- times out of range, and two actions in one body -------------------------------------
 
 OUT_OF_RANGE = ["1e300", "-1e300", "253402300800", "9999-12-31T23:59:59-01:00", "1e18"]
