@@ -63,15 +63,7 @@ from dataclasses import dataclass, field
 
 from ..model import AttributeType, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
-from .document import (
-    AttributeRef,
-    CategoryRef,
-    Document,
-    EntityView,
-    LinkRef,
-    RenderContext,
-    Rendered,
-)
+from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
 from .form import SHORT_NAMESPACES
 from .limits import MAX_ATTRIBUTES, MAX_BODY, MAX_LINE, MAX_LINES, MAX_VALUES
 from .values import (
@@ -252,7 +244,7 @@ class _CategoryBlock:
     title: str | None = None
     location: str | None = None
     rel: list[str] = field(default_factory=list)
-    attributes: list[AttributeRef] = field(default_factory=list)
+    attributes: list[CategoryRef.Attribute] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
 
     def add(self, keyword: str, rest: str | None, where: str) -> None:
@@ -284,7 +276,7 @@ class _CategoryBlock:
             if len(types) > 1:
                 fail(f"The attribute {short(name)} of the category {label} is given two "
                      "types", where)
-            self.attributes.append(AttributeRef(
+            self.attributes.append(CategoryRef.Attribute(
                 name, type=next(iter(types), None), mutable="immutable" not in said,
                 required="required" in said))
         else:

@@ -39,15 +39,7 @@ from typing import NoReturn
 
 from ..model import Action, AttributeDefinition, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
-from .document import (
-    AttributeRef,
-    CategoryRef,
-    Document,
-    EntityView,
-    LinkRef,
-    RenderContext,
-    Rendered,
-)
+from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
 from .limits import MAX_BODY, MAX_DEPTH, MAX_DIGITS, MAX_NAME
 from .values import (
     ATTRIBUTE_NAME,
@@ -325,11 +317,11 @@ def _category(
                        attributes=names, actions=actions)
 
 
-def _descriptions(value: object, where: str) -> tuple[AttributeRef, ...]:
+def _descriptions(value: object, where: str) -> tuple[CategoryRef.Attribute, ...]:
     """Attribute descriptions (GFD.225 section 3.5.1), with its defaults for what one leaves
     out: immutable, not required."""
     found = _object(value, where)
-    refs: list[AttributeRef] = []
+    refs: list[CategoryRef.Attribute] = []
     for name, description in found.items():
         _attributeName(name, where)
         member = f"{where}[{show(name)}]"
@@ -346,7 +338,7 @@ def _descriptions(value: object, where: str) -> tuple[AttributeRef, ...]:
             _value(pattern, f"{member}.pattern")
         if "default" in fields:
             _value(fields["default"], f"{member}.default")
-        refs.append(AttributeRef(
+        refs.append(CategoryRef.Attribute(
             name, type=texts.get("type"), mutable=fields.get("mutable") is True,
             required=fields.get("required") is True, default=fields.get("default"),
             description=texts.get("description"), pattern=pattern))

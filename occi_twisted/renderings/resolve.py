@@ -25,7 +25,7 @@ from ..model import (
     Value,
 )
 from ..model.errors import BadRequest, InvalidAttribute, UnknownCategory
-from .document import AttributeRef, CategoryRef, Document, LinkRef
+from .document import CategoryRef, Document, LinkRef
 from .limits import MAX_ATTRIBUTES
 
 #: Control characters but the tab: an RFC 7230 quoted-string has no spelling for them, not
@@ -243,7 +243,7 @@ _TYPES = {"number": AttributeType.FLOAT, "array": AttributeType.LIST,
 _SCHEMA_KEYS = frozenset({"$schema", "type", "enum", "minimum", "maximum"})
 
 
-def _userDefinition(ref: AttributeRef, registry: Registry) -> AttributeDefinition:
+def _userDefinition(ref: CategoryRef.Attribute, registry: Registry) -> AttributeDefinition:
     """What a user mixin's attribute definition means.
 
     An attribute the server defines (a kind's, or one of its own mixins') stays as the
@@ -298,7 +298,7 @@ def _userDefinition(ref: AttributeRef, registry: Registry) -> AttributeDefinitio
     return replace(definition, default=definition.coerce(_default(ref)))
 
 
-def _default(ref: AttributeRef) -> object:
+def _default(ref: CategoryRef.Attribute) -> object:
     """A definition's default, once it is a value every rendering can carry."""
     return carried({ref.name: ref.default})[ref.name]
 

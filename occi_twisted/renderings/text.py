@@ -66,15 +66,7 @@ from decimal import Decimal
 
 from ..model import Category, Entity, Kind, Mixin, availableActions
 from ..model.errors import BadRequest
-from .document import (
-    AttributeRef,
-    CategoryRef,
-    Document,
-    EntityView,
-    LinkRef,
-    RenderContext,
-    Rendered,
-)
+from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
 from .limits import MAX_ATTRIBUTES, MAX_BODY, MAX_LINE, MAX_LINES, MAX_VALUES
 from .values import (
     ATTRIBUTE_NAME,
@@ -304,10 +296,10 @@ def _category(parts: list[str], where: str) -> CategoryRef:
     )
 
 
-def _definitions(text: str, term: str, where: str) -> tuple[AttributeRef, ...]:
+def _definitions(text: str, term: str, where: str) -> tuple[CategoryRef.Attribute, ...]:
     """``attributes="occi.core.id{immutable required} occi.core.title"``: each attribute
     mutable unless ``immutable``, required only if ``required`` (GFD.229 section 5.6)."""
-    found: list[AttributeRef] = []
+    found: list[CategoryRef.Attribute] = []
     position = 0
     while position < len(text):
         match = _ATTRIBUTE_DEFINITION.match(text, position)
@@ -319,7 +311,7 @@ def _definitions(text: str, term: str, where: str) -> tuple[AttributeRef, ...]:
             fail(f"The attribute {short(match.group(1))} of the Category {short(term)} "
                  f"has the property {show(word)}; GFD.229 knows only immutable and "
                  "required", where)
-        found.append(AttributeRef(match.group(1), mutable="immutable" not in words,
+        found.append(CategoryRef.Attribute(match.group(1), mutable="immutable" not in words,
                                   required="required" in words))
         position = match.end()
     return tuple(found)

@@ -55,15 +55,7 @@ from xml.parsers.expat import ErrorString
 from ..model import AttributeType, Category, Entity, Kind, Mixin
 from ..model.errors import BadRequest
 from .descriptor import floatText
-from .document import (
-    AttributeRef,
-    CategoryRef,
-    Document,
-    EntityView,
-    LinkRef,
-    RenderContext,
-    Rendered,
-)
+from .document import CategoryRef, Document, EntityView, LinkRef, RenderContext, Rendered
 from .limits import MAX_ATTRIBUTES, MAX_BODY, MAX_VALUES
 from .values import (
     ATTRIBUTE_NAME,
@@ -294,7 +286,7 @@ def _category(element: ET.Element, tag: str, where: str) -> CategoryRef:
         if key in attributes:
             rel += _identifiers(attributes[key], f"{key} of the {tag} {label}", where)
     actions = attributes.get("actions")
-    definitions: list[AttributeRef] = []
+    definitions: list[CategoryRef.Attribute] = []
     for name, child, childWhere in _children(element, where):
         if name != "attribute":
             _fail(f"A <{tag}> holds <attribute> definitions only, not <{_short(name)}>", where)
@@ -307,7 +299,7 @@ def _category(element: ET.Element, tag: str, where: str) -> CategoryRef:
     )
 
 
-def _definition(element: ET.Element, where: str) -> AttributeRef:
+def _definition(element: ET.Element, where: str) -> CategoryRef.Attribute:
     """An ``<attribute>`` definition: mutable and not required unless it says otherwise."""
     attributes = _attributes(element, _DEFINITION_ATTRIBUTES, "attribute", where)
     _noChildren(element, "attribute", where)
@@ -323,7 +315,7 @@ def _definition(element: ET.Element, where: str) -> AttributeRef:
     for flag in ("mutable", "required"):
         if flag in attributes and attributes[flag] not in ("true", "false"):
             _fail(f"The {flag} of the attribute {_short(name)} must be true or false", where)
-    return AttributeRef(name, type=kind, mutable=attributes.get("mutable") != "false",
+    return CategoryRef.Attribute(name, type=kind, mutable=attributes.get("mutable") != "false",
                         required=attributes.get("required") == "true",
                         default=attributes.get("default"),
                         description=attributes.get("description"))

@@ -17,13 +17,7 @@ from occi_twisted.model import (
 )
 from occi_twisted.model import infrastructure as infra
 from occi_twisted.model.core import LINK, RESOURCE
-from occi_twisted.renderings.document import (
-    AttributeRef,
-    CategoryRef,
-    Document,
-    EntityView,
-    LinkRef,
-)
+from occi_twisted.renderings.document import CategoryRef, Document, EntityView, LinkRef
 
 from .support import EVERYTHING, SOURCE, TARGET, TARGET_KIND
 
@@ -231,7 +225,7 @@ def documents(
         title=st.one_of(st.none(), titles),
         location=st.one_of(st.none(), uris),
         rel=identifierTuples,
-        attributes=st.lists(st.builds(AttributeRef, names, mutable=st.booleans(),
+        attributes=st.lists(st.builds(CategoryRef.Attribute, names, mutable=st.booleans(),
                                       required=st.booleans()), max_size=3).map(tuple),
         actions=identifierTuples,
     )

@@ -37,7 +37,6 @@ from occi_twisted.renderings.descriptor import (
     valueText,
 )
 from occi_twisted.renderings.document import (
-    AttributeRef,
     CategoryRef,
     Document,
     EntityView,
@@ -314,7 +313,7 @@ def test_action_invocation_and_mixin_definition() -> None:
     assert definition.categories == (CategoryRef(
         "http://example.com/tags#", "mine", cls="mixin", title="My own tag", location="/mine/",
         rel=("http://a#b", "http://a#c"),
-        attributes=(AttributeRef("x.y", type="string", mutable=False, required=True),)),)
+        attributes=(CategoryRef.Attribute("x.y", type="string", mutable=False, required=True),)),)
 
 
 def test_category_without_class() -> None:

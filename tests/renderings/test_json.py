@@ -22,7 +22,6 @@ from occi_twisted.model.infrastructure import (
     UBUNTU,
 )
 from occi_twisted.renderings.document import (
-    AttributeRef,
     CategoryRef,
     Document,
     EntityView,
@@ -243,9 +242,10 @@ def test_query_interface_round_trip() -> None:
         assert ref.cls == category.categoryClass
         assert ref.title == (category.title or None)
         assert ref.attributes == tuple(
-            AttributeRef(d.name, type=d.type.jsonType, mutable=d.mutable, required=d.required,
-                         default=d.default, description=d.description or None,
-                         pattern=attributeDescription(d).get("pattern"))  # type: ignore[arg-type]
+            CategoryRef.Attribute(
+                d.name, type=d.type.jsonType, mutable=d.mutable, required=d.required,
+                default=d.default, description=d.description or None,
+                pattern=attributeDescription(d).get("pattern"))  # type: ignore[arg-type]
             for d in category.attributes)
         location = getattr(category, "location", None)
         assert ref.location == (CONTEXT.absolute(location) if location else None)
@@ -519,11 +519,11 @@ def test_gfd225_category_examples_as_a_collection() -> None:
             INFRA, "compute", cls="kind", title="ComputeResource", location="/compute/",
             rel=("http://schemas.ogf.org/occi/core#resource",),
             attributes=(
-                AttributeRef("occi.compute.hostname", type="string", mutable=True,
+                CategoryRef.Attribute("occi.compute.hostname", type="string", mutable=True,
                              description="Hostname of the compute resource", pattern={
                                  "$schema": "http://json-schema.org/draft-04/schema#",
                                  "type": "string", "pattern": "\\S+"}),
-                AttributeRef("occi.compute.state", type="string", mutable=False,
+                CategoryRef.Attribute("occi.compute.state", type="string", mutable=False,
                              default="inactive",
                              description="State the compute resource is in")),
             actions=tuple(COMPUTE_ACTIONS + t for t in ("start", "stop", "restart", "suspend")),
@@ -533,11 +533,12 @@ def test_gfd225_category_examples_as_a_collection() -> None:
             location="/template/resource/medium/",
             rel=(INFRA + "resourcetpl", INFRA + "compute"),
             # GFD.225: what a description leaves out is immutable and not required.
-            attributes=(AttributeRef("occi.compute.speed", type="number", mutable=False,
+            attributes=(CategoryRef.Attribute("occi.compute.speed", type="number", mutable=False,
                                      default=2.8),),
         ),
         CategoryRef(COMPUTE_ACTIONS, "stop", cls="action", title="StopComputeinstance",
-                    attributes=(AttributeRef("method", type="string", default="poweroff"),)),
+                    attributes=(CategoryRef.Attribute("method", type="string",
+                                                      default="poweroff"),)),
     )
     assert document.entities == ()
 

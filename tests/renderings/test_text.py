@@ -29,7 +29,6 @@ from occi_twisted.model.infrastructure import (
 )
 from occi_twisted.renderings import limits, text
 from occi_twisted.renderings.document import (
-    AttributeRef,
     CategoryRef,
     Document,
     EntityView,
@@ -302,7 +301,8 @@ def test_query_interface_round_trip() -> None:
             assert got == CategoryRef(
                 base.scheme, base.term, cls=base.cls, title=base.title,
                 location=getattr(category, "location", None), rel=base.rel,
-                attributes=tuple(AttributeRef(d.name, mutable=d.mutable, required=d.required)
+                attributes=tuple(CategoryRef.Attribute(d.name, mutable=d.mutable,
+                                                       required=d.required)
                                  for d in category.attributes),
                 actions=tuple(a.identifier for a in actions),
             )
@@ -568,7 +568,7 @@ def test_an_action_invocation_names_the_action_and_its_parameters() -> None:
         f'Category: stop; scheme="{ACTIONS}"; class="action"; title="Stop it"; '
         f'attributes="method"\nX-OCCI-Attribute: method="acpioff"\n'.encode())
     assert parsed.categories == (CategoryRef(ACTIONS, "stop", cls="action", title="Stop it",
-                                             attributes=(AttributeRef("method"),)),)
+                                             attributes=(CategoryRef.Attribute("method"),)),)
     assert parsed.attributes == {"method": "acpioff"}
 
 
@@ -579,8 +579,9 @@ def test_category_definitions_with_attributes_and_actions() -> None:
         b'occi.core.title  x{ required  IMMUTABLE }";actions="http://a/b#c http://a/b#d"\n')
     (category,) = parsed.categories
     assert category.attributes == (
-        AttributeRef("occi.core.id", mutable=False, required=True),
-        AttributeRef("occi.core.title"), AttributeRef("x", mutable=False, required=True))
+        CategoryRef.Attribute("occi.core.id", mutable=False, required=True),
+        CategoryRef.Attribute("occi.core.title"),
+        CategoryRef.Attribute("x", mutable=False, required=True))
     assert category.actions == ("http://a/b#c", "http://a/b#d")
 
 

@@ -31,13 +31,7 @@ from occi_twisted.model.infrastructure import (
 )
 from occi_twisted.renderings import descriptor, json, limits, text, xml
 from occi_twisted.renderings.descriptor import DESCRIPTOR
-from occi_twisted.renderings.document import (
-    AttributeRef,
-    CategoryRef,
-    Document,
-    EntityView,
-    LinkRef,
-)
+from occi_twisted.renderings.document import CategoryRef, Document, EntityView, LinkRef
 from occi_twisted.renderings.xml import (
     MEDIA_TYPE,
     NAMESPACE,
@@ -156,7 +150,7 @@ def test_query_interface_round_trip() -> None:
         location = getattr(category, "location", None)
         assert ref.location == (CONTEXT.absolute(location) if location else None)
         assert ref.attributes == tuple(
-            AttributeRef(d.name, type=d.type.value, mutable=d.mutable, required=d.required,
+            CategoryRef.Attribute(d.name, type=d.type.value, mutable=d.mutable, required=d.required,
                          description=d.description or None) for d in category.attributes)
         assert ref.actions == tuple(a.identifier for a in getattr(category, "actions", ()))
     byId = {ref.identifier: ref for ref in document.categories}
@@ -257,7 +251,7 @@ def test_action_invocation_and_mixin_definition() -> None:
     assert definition.categories == (CategoryRef(
         "http://example.com/tags#", "mine", cls="mixin", title="Mine", location="/mine/",
         rel=("http://a#b", "http://a#c"),
-        attributes=(AttributeRef("x.y", type="string", mutable=False),)),)
+        attributes=(CategoryRef.Attribute("x.y", type="string", mutable=False),)),)
     alone = parse(b'<mixin scheme="http://example.com/tags#" term="mine" title="Mine" '
                   b'location="/mine/" depends="http://a#b" rel="http://a#c">'
                   b'<attribute name="x.y" type="string" mutable="false"/></mixin>')
