@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, auto
 
 from twisted.web.iweb import IRequest
 
@@ -34,22 +34,21 @@ from ..renderings.notes import INPUT_TYPES as NOTE_INPUTS
 class Shape(Enum):
     """The shapes of place (:mod:`occi_twisted.model.locations` resolves paths to them)."""
 
-    LANDING = "/"
-    QUERY = "/-/"
-    SELF = "/-/self"
-    KIND_COLLECTION = "{kind collection}"
-    MIXIN_COLLECTION = "{mixin collection}"
-    ENTITY = "{collection}{id}"
-    REQUESTS = "{entity}/requests/"
-    REQUEST = "{entity}/requests/{id}"
-    NOTES = "{entity}/notes/"
-    #: A note that does not exist yet (a POST Once Exactly URL takes one POST).
-    NOTE = "{entity}/notes/{id}"
-    POSTED_NOTE = "{entity}/notes/{id}, once it exists"
-    LOG = "{owner}/log/"
-    LOG_ENTRY = "{owner}/log/{id}"
-    TEMPLATES = "/templates/"
-    TEMPLATE = "/templates/{name}"
+    LANDING = auto()  # /
+    QUERY = auto()  # /-/ and /.well-known/org/ogf/occi/-/
+    SELF = auto()  # /-/self
+    KIND_COLLECTION = auto()  # /compute/
+    MIXIN_COLLECTION = auto()  # /os_tpl/, a user's /my_tag/
+    ENTITY = auto()  # {collection}{id}
+    REQUESTS = auto()  # {entity}/requests/
+    REQUEST = auto()  # {entity}/requests/{id}
+    NOTES = auto()  # {entity}/notes/
+    NOTE = auto()  # {entity}/notes/{id} before it exists: a POST Once Exactly URL's one POST
+    POSTED_NOTE = auto()  # {entity}/notes/{id} once it exists
+    LOG = auto()  # {owner}/log/
+    LOG_ENTRY = auto()  # {owner}/log/{id}
+    TEMPLATES = auto()  # /templates/
+    TEMPLATE = auto()  # /templates/{name}
 
 
 @dataclass(frozen=True)
