@@ -94,7 +94,10 @@ def stateful(tally: Tally, runs: int, seedValue: int) -> None:
         machine.TestCase.settings = settings(
             max_examples=runs, stateful_step_count=25, deadline=None, database=None,
             phases=[Phase.generate], suppress_health_check=list(HealthCheck))
-        seed(seedValue)(machine.TestCase("runTest").runTest)()
+        # The seed goes on the test function, not on a bound method (which takes no
+        # attributes); the function is this worker's own copy of the class's.
+        seed(seedValue)(machine.TestCase.runTest)
+        machine.TestCase("runTest").runTest()
     finally:
         test_stateful.checkAnswer = checked
 

@@ -30,8 +30,10 @@ from ..renderings.resolve import describeInvocation
 from ..store.interface import Change, Query
 from . import parts
 from .answering import collect
+from .methods import Shape, allow
 from .prefer import preferences
 from .room import Room
+from .weblinks import webLink
 
 #: Seconds an action may take and still be answered 200 rather than 202 (see Prefer).
 WAIT_BUDGET = 3.0
@@ -63,10 +65,10 @@ class Actions(Room):
         if applied is not None:
             request.setHeader(b"Preference-Applied", applied.encode())
         context = self.answering.context(request)
-        monitor = context.absolute(requestView(ended, entity).location)
-        request.responseHeaders.addRawHeader(b"Link", f'<{monitor}>; rel="monitor"'.encode())
+        renderer = self.answering.negotiate(request, listing=False)
+        webLink(request, renderer.mediaType,
+                context.absolute(requestView(ended, entity).location), "monitor")
         if ended.state is RequestState.SUCCEEDED:
-            renderer = self.answering.negotiate(request, listing=False)
             return await self.show(request, renderer, await self.load(request, entity.kind,
                                                                       entity.id))
         if ended.state.isFinal:
@@ -76,47 +78,42 @@ class Actions(Room):
     async def actOnAll(
         self, request: IRequest, query: Query, offered: Sequence[str], document: Document,
         term: str | None,
-    ) -> bytes | None:
-        """Trigger an action on every entity of a collection that is in a state to take it:
-        one request each, stored together; 200 if all end within the wait budget, else 202
-        with the requests' locations."""
-        invocation = describeInvocation(_notBefore(document)[1], self.registry, term, offered)
+    ) -> list[EntityView]:
+        """Trigger an action on every entity of a collection that is in a state to take it
+        (the others are passed over): one request each, stored together, waited for within
+        the client's budget.  The requests still running then, each named in a ``monitor``
+        link; the caller answers 200 with the collection when there are none, else 202 with
+        them (:meth:`pendingAnswer`)."""
+        # The action is checked once, so that a wrong one is 400 even on an empty collection.
+        describeInvocation(_notBefore(document)[1], self.registry, term, offered)
         records: list[tuple[RequestRecord, Entity]] = []
-        skipped = 0
         async for entity in self.entities(query):
             try:
                 record = self._plan(request, entity, document, term)
             except (Conflict, BadRequest):
-                skipped += 1
                 continue
             records.append((record, entity))
         await self.desk.submit([record for record, _ in records], self._requestQuota(request))
         prefer = preferences(parts.headerLines(request, b"prefer"))
         deadline = self.now() + prefer.budget(self.waitBudget)
-        pending: list[str] = []
-        done = failed = 0
+        pending: list[EntityView] = []
         for record, entity in records:
             ended = await self.desk.waitForEnd(record, max(0.0, deadline - self.now()))
-            if ended.state is RequestState.SUCCEEDED:
-                done += 1
-            elif ended.state.isFinal:
-                failed += 1
-            else:
-                pending.append(requestView(ended, entity).location)
-        message = f"{invocation.action.term}: done on {done} entities"
-        if failed:
-            message += f"; failed on {failed}"
-        if skipped:
-            message += (f"; skipped {skipped} that do not offer it or are not in a state "
-                        "for it")
-        if pending:
-            request.setResponseCode(202)
-            message += f"; {len(pending)} still running (their requests are listed)"
-            context = self.answering.context(request)
-            for location in pending[:parts.MAX_PAGE]:
-                request.responseHeaders.addRawHeader(
-                    b"Link", f'<{context.absolute(location)}>; rel="monitor"'.encode())
-        return self.answering.ok(request, message + ".")
+            if not ended.state.isFinal:
+                pending.append(EntityView(requestView(ended, entity)))
+        context = self.answering.context(request)
+        mediaType = self.answering.negotiate(request, listing=False).mediaType
+        for view in pending[:parts.MAX_PAGE]:
+            webLink(request, mediaType, context.absolute(view.entity.location), "monitor")
+        return pending
+
+    def pendingAnswer(self, request: IRequest, pending: Sequence[EntityView]) -> bytes:
+        """202, and the requests still running as an entity collection (GFD.223 lets an
+        action on a collection answer with one), as one action's 202 is its request."""
+        request.setResponseCode(202)
+        renderer = self.answering.negotiate(request, listing=True)
+        return self.answering.send(request, collect(renderer, pending,
+                                                    self.answering.context(request)))
 
     def _plan(
         self, request: IRequest, entity: Entity, document: Document, term: str | None
@@ -155,12 +152,11 @@ class Actions(Room):
             raise NotFound(f"There is nothing at {parts.pathOf(request)}.")
         entity = await self.load(request, kind, place.entityId)
         if not place.requestId:
-            parts.allow(method, ("GET", "HEAD", "POST"), requestsOf(entity.location))
+            allow(request, method, Shape.REQUESTS, requestsOf(entity.location))
             if method == "POST":
                 return await self._newRequest(request, entity)
             return await self._listRequests(request, entity)
-        parts.allow(method, ("GET", "HEAD", "DELETE"), requestAt(entity.location,
-                                                                 place.requestId))
+        allow(request, method, Shape.REQUEST, requestAt(entity.location, place.requestId))
         record = await self.store.getRequest(place.requestId)
         if record is None or record.entityId != entity.id:
             raise NotFound(f"{entity.location} has no request {place.requestId}.")
@@ -216,8 +212,7 @@ class Actions(Room):
         context = self.answering.context(request)
         if page.cursor is not None:
             following = f"{requestsOf(entity.location)}?after={page.cursor}&number={number}"
-            request.responseHeaders.addRawHeader(
-                b"Link", f'<{context.absolute(following)}>; rel="next"'.encode())
+            webLink(request, renderer.mediaType, context.absolute(following), "next")
         views = [EntityView(requestView(record, entity)) for record in page.requests]
         return self.answering.send(request, collect(renderer, views, context))
 

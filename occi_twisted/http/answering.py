@@ -288,7 +288,7 @@ class Answering:
         so that reloading does not post again."""
         if request.method != b"POST" or getattr(request, "code", 200) not in (200, 201, 202):
             return answer
-        if not parts.isForm(request) or not self.wantsPages(request):
+        if not self.fromPage(request):
             return answer
         target = request.responseHeaders.getRawHeaders(b"location", [None])[0]
         if target is None:
@@ -303,6 +303,11 @@ class Answering:
         request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
         request.setHeader(b"Content-Length", str(len(body)).encode())
         return body
+
+    def fromPage(self, request: IRequest) -> bool:
+        """Whether the request is a browser's form from a page, which :meth:`seeOther`
+        answers 303 whatever the route answered."""
+        return parts.isForm(request) and self.wantsPages(request)
 
     def multipleChoices(self, request: IRequest, entity: Entity) -> bytes:
         """The walkthrough's answer to a client that stated no preference: 300, with the

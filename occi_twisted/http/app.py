@@ -31,14 +31,14 @@ from . import access, parts, templates
 from .actions import WAIT_BUDGET, Actions
 from .answering import Answering
 from .collections import Collections
-from .entities import METHODS as ENTITY_METHODS
 from .entities import Entities
 from .feeds import ATOM, LOG_TYPES, FeedScope, answer, entry, scopeOf
 from .listings import Listings
+from .methods import Shape, allow
 from .notes import NoteRoutes
 from .representations import FORMATS
+from .weblinks import webLink
 
-_READING = ("GET", "HEAD")
 #: A room's answer to a request, given the method the client means.
 _Route = Callable[[IRequest, str], Awaitable[bytes | None]]
 
@@ -151,7 +151,7 @@ class OCCIServer:
                 kind = self.registry.atLocation(place.collection)
                 if not isinstance(kind, Kind) or not place.entityId:
                     raise NotFound(f"There is nothing at {path}.")
-                parts.allow(method, ENTITY_METHODS, path)
+                allow(request, method, Shape.ENTITY, path)
                 return await self.entities.answer(request, method, kind, place.entityId)
             if isinstance(place, loc.Collection):
                 return await self.collections.answer(request, method, place.path)
@@ -172,24 +172,22 @@ class OCCIServer:
     # -- what the rooms do not hold ------------------------------------------------------------
 
     async def _landing(self, request: IRequest, method: str) -> bytes:
-        parts.allow(method, _READING, loc.ROOT)
+        allow(request, method, Shape.LANDING, loc.ROOT)
         renderer = self.answering.negotiate(request, listing=True)
         context = self.answering.context(request)
         locations = [loc.QUERY] + [k.location for k in self.registry.kinds()
                                    if k.location] + [loc.TEMPLATES]
         for location in locations:
-            request.responseHeaders.addRawHeader(
-                b"Link", f'<{context.absolute(location)}>; rel="collection"'.encode())
-        request.responseHeaders.addRawHeader(b"Link", (
-            f'<{context.absolute(loc.FEED)}>; rel="alternate"; type="{ATOM}"; '
-            'title="Every change on this server"').encode())
+            webLink(request, renderer.mediaType, context.absolute(location), "collection")
+        webLink(request, renderer.mediaType, context.absolute(loc.FEED), "alternate",
+                f'; type="{ATOM}"; title="Every change on this server"')
         return self.answering.send(request, renderer.locations([*locations, loc.FEED],
                                                                context))
 
     async def _self(self, request: IRequest, method: str) -> bytes:
         """``/-/self``: an introspection request is sent to its compute; for anyone else
         there is nothing here."""
-        parts.allow(method, _READING, loc.SELF)
+        allow(request, method, Shape.SELF, loc.SELF)
         computeId = parts.principalOf(request).compute
         compute = await self.entities.visible(request, computeId) if computeId else None
         if compute is None:
@@ -203,8 +201,8 @@ class OCCIServer:
         """``/templates/``: the templates; ``/templates/<name>``: a resource made from one,
         to POST back to its collection."""
         path = parts.pathOf(request)
-        parts.allow(method, _READING, path)
         name = path[len(loc.TEMPLATES):]
+        allow(request, method, Shape.TEMPLATE if name else Shape.TEMPLATES, path)
         context = self.answering.context(request)
         if not name:
             renderer = self.answering.negotiate(request, listing=True)
@@ -238,8 +236,10 @@ class OCCIServer:
         scope = scopeOf(place.owner, self.registry)
         if scope is None:
             return None
-        parts.allow(method, _READING, scope.path if place.entryId is None
-                    else parts.pathOf(request))
+        if place.entryId is None:
+            allow(request, method, Shape.LOG, scope.path)
+        else:
+            allow(request, method, Shape.LOG_ENTRY, parts.pathOf(request))
         return await self._feed(request, scope, place.entryId)
 
     async def _feed(self, request: IRequest, scope: FeedScope,
@@ -261,7 +261,8 @@ class OCCIServer:
                    else self.answering.baseContext(request))
         if eventId is not None:
             body = await entry(request, scope, eventId, store=self.store,
-                               registry=self.registry, context=context)
+                               registry=self.registry, context=context,
+                               mediaType=chosen or ATOM)
         else:
             body = await answer(request, scope, self.store, self.registry, context,
                                 mediaType=chosen or ATOM)

@@ -3,7 +3,9 @@ and the query interface (``/-/``) where the categories are listed and user mixin
 
 A kind's collection lists, creates (``POST``), triggers an action on every member and deletes
 what its filters select; a mixin's lists its members and associates (``POST``/``PUT``) or
-dissociates (``DELETE``) entities with the mixin.
+dissociates (``DELETE``) entities with the mixin, and answers with the collection as it is
+then: GFD.223 asks for "an entity collection rendering" after POST and PUT, and allows one
+after DELETE, so the three answer alike (a browser's form is sent on with 303, as ever).
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ from dataclasses import dataclass, field
 from twisted.web.iweb import IRequest
 
 from ..model import Category, Entity, Kind, Mixin, withMixins
-from ..model.errors import BadRequest, MethodNotAllowed, NotFound, PreconditionFailed
+from ..model.errors import BadRequest, NotFound, PreconditionFailed
+from ..renderings.document import Document
 from ..renderings.resolve import describeMixins, filterCategories, localPath
 from ..store.interface import Change, Delete, Put, Query
 from . import access, parts
 from .actions import Actions
 from .entities import Entities
 from .listings import Listings
+from .methods import Shape, allow
 from .preconditions import applyUnlessBeaten, lastWriterWins
 from .room import STREAM_BATCH, Room
-
-METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
 
 
 @dataclass(kw_only=True)
@@ -44,9 +46,10 @@ class Collections(Room):
         if collection is None or (isinstance(collection, Mixin)
                                   and not access.seesMixin(request, collection)):
             raise NotFound(f"There is no collection at {path}.")
-        parts.allow(method, METHODS, path)
         if isinstance(collection, Kind):
+            allow(request, method, Shape.KIND_COLLECTION, path)
             return await self._kind(request, method, collection)
+        allow(request, method, Shape.MIXIN_COLLECTION, path)
         return await self._mixin(request, method, collection)
 
     # -- kinds ---------------------------------------------------------------------------------
@@ -54,10 +57,6 @@ class Collections(Room):
     async def _kind(self, request: IRequest, method: str, kind: Kind) -> bytes | None:
         if method in ("GET", "HEAD"):
             return await self.listings.answer(request, self._kindQuery(request, kind))
-        if method == "PUT":
-            raise MethodNotAllowed(f"The kind collection {kind.location} takes POST to create; "
-                                   "PUT goes to an entity location.",
-                                   ("GET", "HEAD", "POST", "DELETE"))
         if method == "DELETE":
             gone = await self._forEachEntity(
                 self._kindQuery(request, kind),
@@ -70,8 +69,8 @@ class Collections(Room):
         actionTerm = parts.argument(request, "action")
         if actionTerm is not None or document.action is not None:
             offered = [a.identifier for k in kind.ancestry() for a in k.actions]
-            return await self.actions.actOnAll(request, self._kindQuery(request, kind),
-                                               offered, document, actionTerm)
+            return await self._actOnAll(request, self._kindQuery(request, kind), offered,
+                                        document, actionTerm)
         return await self.members.create(request, kind, document)
 
     def _kindQuery(self, request: IRequest, kind: Kind) -> Query:
@@ -126,11 +125,12 @@ class Collections(Room):
         if method == "POST" and (actionTerm is not None or document.action is not None):
             offered = [a.identifier for k in self.registry.kinds() for a in k.actions]
             offered += [a.identifier for m in mixin.closure() for a in m.actions]
-            return await self.actions.actOnAll(request, query, offered, document, actionTerm)
+            return await self._actOnAll(request, query, offered, document, actionTerm)
         changed = await lastWriterWins(
             mixin.location or mixin.identifier,
             lambda: self._associate(request, method, mixin, document.locations))
-        return self.answering.ok(request, f"{changed} entities changed in {mixin.location}.")
+        return await self._changed(request, query, f"{changed} entities changed in "
+                                                   f"{mixin.location}.")
 
     async def _associate(self, request: IRequest, method: str, mixin: Mixin,
                          locations: Sequence[str]) -> int:
@@ -156,6 +156,24 @@ class Collections(Room):
         await applyUnlessBeaten(self.store, changes)
         return len(changes)
 
+    async def _actOnAll(self, request: IRequest, query: Query, offered: Sequence[str],
+                        document: Document, actionTerm: str | None) -> bytes | None:
+        """An action on every entity ``query`` selects; answered with the collection once
+        every request ended, else 202 with the requests still running.  GFD.223 lets an
+        action on a collection answer with an entity collection, a category collection or
+        nothing; the entities, as the action left them, are what a client looks at next."""
+        pending = await self.actions.actOnAll(request, query, offered, document, actionTerm)
+        if pending and not self.answering.fromPage(request):
+            return self.actions.pendingAnswer(request, pending)
+        return await self._changed(request, query, f"Triggered on {parts.pathOf(request)}.")
+
+    async def _changed(self, request: IRequest, query: Query, sentence: str) -> bytes | None:
+        """The collection ``query`` lists, as it is after a change; for a browser's form,
+        which is sent on to a page (303), the ``sentence`` alone."""
+        if self.answering.fromPage(request):
+            return self.answering.ok(request, sentence)
+        return await self.listings.answer(request, query)
+
     async def _associable(self, request: IRequest, location: str, mixin: Mixin) -> Entity:
         path = localPath(location, self.registry)
         prefix, _, entityId = path.rpartition("/")
@@ -171,14 +189,14 @@ class Collections(Room):
     async def queryInterface(self, request: IRequest, method: str) -> bytes | None:
         """``/-/``: the categories (filtered as GET's headers ask); POST defines a user
         mixin, DELETE removes one."""
-        parts.allow(method, ("GET", "HEAD", "POST", "DELETE"), "/-/")
+        allow(request, method, Shape.QUERY, parts.pathOf(request))
         if method in ("GET", "HEAD"):
             wanted = filterCategories(parts.filters(request), self.registry)
             categories: Sequence[Category] = [
                 c for c in self.registry
                 if not isinstance(c, Mixin) or access.seesMixin(request, c)]
             if wanted:
-                ids = {c.identifier for c in wanted}
+                ids = {r.identifier for c in wanted for r in self.registry.related(c)}
                 categories = [c for c in categories if c.identifier in ids]
             renderer = self.answering.negotiate(request, listing=False)
             return self.answering.send(request, renderer.categories(

@@ -32,9 +32,6 @@ from .room import Room
 
 log = Logger()
 
-METHODS = ("GET", "HEAD", "PUT", "POST", "DELETE")
-
-
 @dataclass(kw_only=True)
 class Entities(Room):
     """The entities of the store, one at a time."""
@@ -205,12 +202,15 @@ class Entities(Room):
         changes: list[Change] = []
         existing = (await self.store.linksFrom([source.location])).get(source.location, [])
         devices = devicesOf(existing)
+        held = {e.location for e in existing} | {e.id for e in existing}
         for link in description.links:
             if "?action=" in link.target:
                 continue  # an action link, rendered for the client, not a link to create
-            if link.location is not None and any(e.location == link.location
-                                                 for e in existing):
-                continue  # a link the resource already has, echoed back by a full PUT
+            named = link.attributes.get("occi.core.id")
+            if link.location in held or (isinstance(named, str) and named in held):
+                # A link the resource already has, echoed back by a full PUT (text names it
+                # by self=, JSON by its id): GFD.223 says a replace leaves links intact.
+                continue
             target = await self._targetOf(request, link.target)
             kind = link.kind or linkKindFor(target)
             attributes: dict[str, object] = dict(link.attributes)

@@ -21,6 +21,7 @@ from ..renderings import atom, logs
 from ..renderings.document import RenderContext, Rendered
 from ..store.interface import IStore
 from . import access, parts
+from .weblinks import webLink
 
 ATOM = atom.MEDIA_TYPE
 PAGE = 50
@@ -86,7 +87,7 @@ async def answer(request: IRequest, scope: FeedScope, store: IStore, registry: R
         links.append(("previous", context.absolute(access.pagePath(
             request, scope.path, before=before + number + 1, number=number))))
     for rel, url in links:
-        request.responseHeaders.addRawHeader(b"Link", f'<{url}>; rel="{rel}"'.encode())
+        webLink(request, mediaType, url, rel)
     if mediaType != ATOM:
         listed = logs.listing(page.events, scope.path, scope.title, mediaType, context,
                               links=links)
@@ -105,19 +106,26 @@ async def answer(request: IRequest, scope: FeedScope, store: IStore, registry: R
 
 
 async def entry(request: IRequest, scope: FeedScope, eventId: str, *, store: IStore,
-                registry: Registry, context: RenderContext) -> bytes:
-    """One event of the feed, as an Atom entry document."""
+                registry: Registry, context: RenderContext, mediaType: str = ATOM) -> bytes:
+    """One event of the feed, as an Atom entry document or, negotiated as the log is, as
+    one item of the log's other listings (the entry is the same resource, so it answers
+    ``Accept`` as the log does, with ``Vary``)."""
     event = await store.event(eventId)
     owner = _ownerOf(request, scope)
     if event is None or not (scope.node in event.nodes and scope.requestId in (
             None, event.requestId)) or owner not in (None, event.owner):
         raise NotFound(f"{scope.path} has no entry {eventId[:60]}.")
-    body = atom.entry(event, context, registry)
-    request.setHeader(b"ETag", f'"entry-{event.seq}"'.encode())
+    if mediaType == ATOM:
+        rendered = Rendered(atom.ENTRY_CONTENT_TYPE, atom.entry(event, context, registry))
+    else:
+        rendered = logs.entry(event, parts.pathOf(request), mediaType, context, registry)
+    # One validator per representation (RFC 7232 section 2.3.3).
+    request.setHeader(b"ETag", f'"entry-{event.seq}-{mediaType.rpartition("/")[2]}"'.encode())
     request.setHeader(b"Last-Modified", formatdate(event.updated, usegmt=True).encode())
-    request.setHeader(b"Content-Type", b"application/atom+xml; type=entry; charset=utf-8")
-    request.setHeader(b"Content-Length", str(len(body)).encode())
-    return body
+    request.setHeader(b"Vary", b"Accept")
+    request.setHeader(b"Content-Type", rendered.contentType.encode())
+    request.setHeader(b"Content-Length", str(len(rendered.body)).encode())
+    return rendered.body
 
 
 

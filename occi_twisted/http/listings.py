@@ -25,6 +25,7 @@ from . import access, parts
 from .answering import BY_REFERENCE, collect, contentType, isLink, viewsOf
 from .room import STREAM_BATCH, Room
 from .stream import Stream
+from .weblinks import webLink
 
 #: Entities per page of a collection passed by value in Atom.
 ATOM_PAGE = 500
@@ -84,8 +85,8 @@ class Listings(Room):
             paging = [(rel, context.absolute(access.pagePath(request, path, page=at,
                                                              number=number)))
                       for rel, at in pages]
-            for rel, url in paging:  # RFC 5005's links, as headers for every rendering
-                request.responseHeaders.addRawHeader(b"Link", f'<{url}>; rel="{rel}"'.encode())
+            for rel, url in paging:  # RFC 5005's links, as headers
+                webLink(request, renderer.mediaType, url, rel)
             if isinstance(context, PageContext):  # and on the page, for a person
                 context = replace(context, paging=tuple(paging))
             views = await self.views(entities, withLinks)

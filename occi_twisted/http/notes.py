@@ -24,7 +24,6 @@ from ..model.answers import Answer, KeyTaken, RememberAnswer
 from ..model.errors import (
     BadRequest,
     Conflict,
-    MethodNotAllowed,
     NotAcceptable,
     NotFound,
     PreconditionFailed,
@@ -37,6 +36,8 @@ from ..renderings.document import RenderContext, Rendered
 from ..renderings.notes import LIST_TYPES, NOTE_TYPES
 from ..store.interface import IStore
 from . import idempotency, parts
+from .methods import Shape, allow
+from .weblinks import webLink
 
 #: Largest note text accepted.
 MAX_TEXT = 256 * 1024
@@ -53,14 +54,12 @@ class NoteRoutes:
     async def collection(self, request: IRequest, method: str, entityId: str, location: str,
                          context: RenderContext) -> bytes:
         base = notesOf(location)
+        allow(request, method, Shape.NOTES, base)
         if method in ("GET", "HEAD"):
             if parts.lastHeader(request, b"poe") == "1":
                 request.setHeader(b"POE-Links", f"<{context.absolute(base + str(uuid.uuid4()))}>"
                                   .encode())
             return await self._list(request, entityId, base, context)
-        if method != "POST":
-            raise MethodNotAllowed(f"{base} takes GET and POST; PUT and DELETE go to a note.",
-                                   ("GET", "HEAD", "POST"))
         key = idempotency.keyOf(request)
         if key is None:
             return await self._create(request, entityId, base, str(uuid.uuid4()), context)
@@ -81,10 +80,8 @@ class NoteRoutes:
                    noteId: str, context: RenderContext) -> bytes:
         url = noteAt(location, noteId)
         existing = await self.store.getNote(entityId, noteId)
+        allow(request, method, Shape.NOTE if existing is None else Shape.POSTED_NOTE, url)
         if method == "POST":
-            if existing is not None:
-                raise MethodNotAllowed(f"{url} has been posted to already (POST Once Exactly); "
-                                       "PUT replaces it.", ("GET", "HEAD", "PUT", "DELETE"))
             return await self._create(request, entityId, notesOf(location), noteId, context)
         if method == "PUT":
             title, text = self._read(request)
@@ -158,8 +155,7 @@ class NoteRoutes:
             raise NotAcceptable(f"Notes are listed as {', '.join(LIST_TYPES)}.")
         page = await self.store.listNotes(entityId, parts.argument(request, "after"), 1000)
         if page.cursor is not None:
-            request.responseHeaders.addRawHeader(b"Link", (
-                f'<{context.absolute(base)}?after={page.cursor}>; rel="next"').encode())
+            webLink(request, chosen, f"{context.absolute(base)}?after={page.cursor}", "next")
         return _typed(request, renderings.notes(page.notes, base, chosen, context))
 
 

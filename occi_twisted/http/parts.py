@@ -20,7 +20,6 @@ from twisted.web.iweb import IRequest
 from ..identity import SINGLE_USER, IPrincipal, Principal
 from ..model.errors import (
     BadRequest,
-    MethodNotAllowed,
     NotImplementedByServer,
     TooLarge,
     UnsupportedMediaType,
@@ -131,21 +130,31 @@ def document(request: IRequest) -> Document:
 
 
 def filtering(request: IRequest) -> bool:
-    """Whether a listing is narrowed: by Category or X-OCCI-Attribute headers, or by
-    ``?occi.…=`` arguments."""
+    """Whether a listing is narrowed: by Category or X-OCCI-Attribute headers (see
+    :func:`filters`), or by ``?occi.…=`` arguments."""
     sent = request.requestHeaders
-    return sent.hasHeader(b"category") or sent.hasHeader(b"x-occi-attribute") or any(
+    return (_filteredByHeaders(request) and (
+        sent.hasHeader(b"category") or sent.hasHeader(b"x-occi-attribute"))) or any(
         name.startswith(b"occi.") and values for name, values in request.args.items())
 
 
 def filters(request: IRequest) -> Document:
-    """Category and X-OCCI-Attribute filters, which GET requests carry as headers."""
+    """Category and X-OCCI-Attribute filters, which GET requests (and a collection's DELETE)
+    carry as headers."""
     sent = headers(request)
-    if not any(name in sent for name in ("category", "x-occi-attribute")):
+    if not _filteredByHeaders(request) or not any(
+            name in sent for name in ("category", "x-occi-attribute")):
         return Document()
     parser = standard.parser("text/occi")
     assert parser is not None
     return parser(b"", sent)
+
+
+def _filteredByHeaders(request: IRequest) -> bool:
+    """Whether OCCI header fields in the request are filters: not in a POST or a PUT, where
+    (in text/occi) they are the body -- the attributes of an action on a collection must not
+    narrow the collection it acts on (GFD.223 section 5: filtering is GET's)."""
+    return request.method not in (b"POST", b"PUT")
 
 
 def paging(request: IRequest) -> tuple[int | None, int]:
@@ -213,13 +222,6 @@ def checkVersion(request: IRequest) -> None:
             f"This server speaks OCCI/1.2; the client asked for "
             f"OCCI/{match.group(1).decode()}.{match.group(2).decode()}."
         )
-
-
-def allow(method: str, allowed: Sequence[str], path: str) -> None:
-    """Refuse ``method`` at ``path`` unless it is one of ``allowed`` (405 with Allow)."""
-    if method not in allowed:
-        raise MethodNotAllowed(f"The location {path} does not take {method}; it takes "
-                               f"{', '.join(allowed)}.", tuple(allowed))
 
 
 def setPrincipal(request: IRequest, principal: Principal) -> None:

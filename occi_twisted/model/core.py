@@ -9,11 +9,13 @@ from .ids import ENTITY_ID
 
 CORE = "http://schemas.ogf.org/occi/core#"
 
+#: No location: GFD.223 section 3 says that a kind whose type cannot be instantiated MUST NOT
+#: be bound to a URL path, and names this one (GFD.221: an entity is a resource or a link).
+#: Everything is listed at ``/resource/`` and ``/link/`` instead.
 ENTITY = Kind(
     CORE,
     "entity",
     title="Entity",
-    location="/entity/",
     attributes=(
         Attr("occi.core.id", T.STRING, mutable=False, required=True,
              description="Immutable, unique identifier of the entity",

@@ -19,7 +19,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from .attributes import Value
+from .attributes import AttributeDefinition, AttributeType, Value
 from .categories import Kind, Mixin
 from .entity import Entity
 from .registry import Registry
@@ -90,13 +90,16 @@ def unknownMixins(document: Mapping[str, Any], registry: Registry) -> list[str]:
 
 
 def mixinToDict(mixin: Mixin) -> dict[str, Value]:
-    """The document of a user-defined mixin (a tag): its identity, location and relations.
+    """The document of a user-defined mixin (a tag): its identity, location, relations and
+    the attributes it defines (GFD.225 section 3.5.1: their defaults apply to the entities
+    that take it).
 
-    User mixins carry no attribute definitions or actions of their own; what they bring comes
-    from the mixins they depend on, which are stored by identifier.
+    User mixins carry no actions of their own; what else they bring comes from the mixins
+    they depend on, which are stored by identifier.
     """
     depends: list[Value] = [dep.identifier for dep in mixin.depends]
     applies: list[Value] = [kind.identifier for kind in mixin.applies]
+    attributes: list[Value] = [definitionToDict(d) for d in mixin.attributes]
     return {
         "scheme": mixin.scheme,
         "term": mixin.term,
@@ -105,7 +108,36 @@ def mixinToDict(mixin: Mixin) -> dict[str, Value]:
         "owner": mixin.owner or "",
         "depends": depends,
         "applies": applies,
+        "attributes": attributes,
     }
+
+
+def definitionToDict(definition: AttributeDefinition) -> dict[str, Value]:
+    """An attribute definition as stored: what it says beyond the defaults."""
+    found: dict[str, Value] = {"name": definition.name, "type": definition.type.value,
+                               "mutable": definition.mutable, "required": definition.required}
+    if definition.default is not None:
+        found["default"] = definition.default
+    if definition.description:
+        found["description"] = definition.description
+    if definition.pattern is not None:
+        found["pattern"] = definition.pattern
+    if definition.enum:
+        found["enum"] = list(definition.enum)
+    for bound in ("minimum", "maximum"):
+        value = getattr(definition, bound)
+        if value is not None:
+            found[bound] = value
+    return found
+
+
+def definitionFromDict(document: Mapping[str, Any]) -> AttributeDefinition:
+    return AttributeDefinition(
+        document["name"], AttributeType(document["type"]), mutable=document["mutable"],
+        required=document["required"], default=document.get("default"),
+        description=document.get("description", ""), pattern=document.get("pattern"),
+        enum=tuple(document.get("enum", ())), minimum=document.get("minimum"),
+        maximum=document.get("maximum"))
 
 
 def mixinFromDict(document: Mapping[str, Any], registry: Registry) -> Mixin:
@@ -126,6 +158,8 @@ def mixinFromDict(document: Mapping[str, Any], registry: Registry) -> Mixin:
         applies=applies,
         location=document["location"] or None,
         owner=document["owner"] or None,
+        # Mixins stored before they kept attribute definitions have none.
+        attributes=tuple(definitionFromDict(d) for d in document.get("attributes", ())),
     )
 
 

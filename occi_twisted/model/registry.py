@@ -10,13 +10,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from . import core, infrastructure
+from . import core, infrastructure, requests
 from .categories import Action, Category, Kind, Mixin
 from .errors import BadRequest, Conflict, NotFound
 from .locations import isReserved
 
 #: What a user mixin's location may look like: one or more path segments, slash-terminated.
 _USER_LOCATION = re.compile(r"/(?:[A-Za-z0-9._~-]+/)+")
+#: Identifiers the OCCI 1.2 documents misspell, read as the category they mean.  GFD.225's
+#: Appendix A.5 (the mixin instance example, which the query interface must take as it is
+#: printed) depends on ``infrastructure#resourcetpl``; GFD.224 defines ``resource_tpl``.
+_ERRATA = {
+    infrastructure.INFRA + "resourcetpl": infrastructure.RESOURCE_TPL.identifier,
+}
 _TERM = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s\"#<>]{1,512}#")
 
@@ -32,9 +38,14 @@ class Registry:
 
     @classmethod
     def standard(cls) -> Registry:
-        """A registry with OCCI Core, Infrastructure, and this server's own categories."""
+        """A registry with OCCI Core, Infrastructure, and this server's own categories.
+
+        The request kind is among them although clients never create a request with it:
+        every entity the server renders has its kind in the query interface (GFD.221
+        section 3: an implementation's kinds are discoverable at run time)."""
         categories: list[Category] = [core.ENTITY, core.RESOURCE, core.LINK]
         categories.extend(infrastructure.KINDS)
+        categories.append(requests.REQUEST)
         categories.extend(infrastructure.MIXINS)
         for kind in categories[:]:
             if isinstance(kind, Kind):
@@ -59,7 +70,40 @@ class Registry:
         return [c for c in self._byId.values() if isinstance(c, Action)]
 
     def get(self, identifier: str) -> Category | None:
-        return self._byId.get(identifier)
+        found = self._byId.get(identifier)
+        if found is None and identifier in _ERRATA:
+            return self._byId.get(_ERRATA[identifier])
+        return found
+
+    def related(self, category: Category) -> list[Category]:
+        """``category`` and the categories related to it, in the registry's order: what the
+        query interface answers when filtered by ``category`` (GFD.223 section 5.1: "only
+        Category instances related to the given Category instance. This includes Kinds,
+        Actions and Mixins").
+
+        GFD.223 does not define the relation; here it is what each category names or is
+        named by, one step away: a kind's actions and the mixins that apply to it (those
+        that name it, or a kind it derives from, in their ``applies`` or in that of a mixin
+        they depend on -- not every mixin that applies to anything); a mixin's actions, the
+        mixins it depends on and those that depend on it, and the kinds it applies to; an
+        action's kinds and mixins, those that define it.  Parent kinds are not included:
+        filtering by compute answers compute, not resource and entity too.
+        """
+        found: set[str] = {category.identifier}
+        if isinstance(category, Kind):
+            found.update(action.identifier for action in category.actions)
+            found.update(mixin.identifier for mixin in self.mixins()
+                         if _names(mixin, category))
+        elif isinstance(category, Mixin):
+            found.update(action.identifier for action in category.actions)
+            found.update(mixin.identifier for mixin in category.depends)
+            found.update(kind.identifier for kind in category.applies)
+            found.update(mixin.identifier for mixin in self.mixins()
+                         if category in mixin.depends)
+        else:
+            found.update(owner.identifier for owner in self
+                         if isinstance(owner, (Kind, Mixin)) and category in owner.actions)
+        return [known for known in self if known.identifier in found]
 
     def actionByTerm(self, term: str, offered: Iterable[str]) -> Action:
         """The action called ``term`` among the identifiers ``offered`` (``?action=term``)."""
@@ -122,3 +166,9 @@ class Registry:
         if found.location:
             self._byLocation.pop(found.location, None)
         return found
+
+
+def _names(mixin: Mixin, kind: Kind) -> bool:
+    """Whether ``mixin``, or a mixin it depends on, names ``kind`` (or a kind ``kind``
+    derives from) among the kinds it applies to."""
+    return any(kind.isA(target) for member in mixin.closure() for target in member.applies)

@@ -3,7 +3,8 @@
 A request is a resource of its own, at ``{entity}/requests/{id}`` under the entity it acts on,
 so it renders like any entity -- in every rendering, with no rendering knowing about requests.
 It is not a kind collection: the server writes requests, clients only read and cancel them,
-which is why the kind has no location of its own and stays out of the query interface.
+which is why the kind has no location of its own (no collection creates one).  The kind is in
+the query interface all the same, as every kind the server renders is (GFD.221 section 3).
 
 Beside the kind, the record the store keeps.  A request is work to do on an entity (an action
 and its attributes) that outlives the HTTP exchange that asked for it and the process that runs

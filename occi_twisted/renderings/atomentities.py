@@ -9,23 +9,32 @@ says: the HTTP layer passes the ``first``/``next``/``previous`` links in a
 context's clock, never the wall clock read here.
 
 The XML and Atom spellings are the event feeds' (:mod:`occi_twisted.renderings.atom`).
+
+An entry is read back too (:func:`parse`), so that "GET it, change it, PUT it back" holds in
+Atom as in every rendering that carries an entity: what is read is the entry's content, the
+OCCI text rendering it was written with; the Atom elements around it (title, updated,
+author, links) are what the server says of the entity and are not read.  A feed of entries
+reads as a collection of entities, as a JSON collection does.  The XML is parsed as
+``application/occi+xml`` is, with its limits (no DTD, bounded depth and size).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from ..model import Category
-from ..model.errors import NotAcceptable
+from ..model.errors import BadRequest, NotAcceptable
 from .atom import AUTHOR, MEDIA_TYPE, NAMESPACE, PROLOG, attribute, timestamp
 from .atom import ENTRY_CONTENT_TYPE as ENTRY_TYPE
 from .atom import FEED_CONTENT_TYPE as FEED_TYPE
-from .document import EntityView, RenderContext, Rendered
-from .text import PLAIN
+from .document import Document, EntityView, RenderContext, Rendered
+from .text import PLAIN, parsePlain
 from .values import xmlChars
+from .xml import safeRoot
 
 
 @dataclass(frozen=True)
@@ -123,3 +132,33 @@ class AtomRenderer:
 
 
 ATOM = AtomRenderer()
+
+_ENTRY, _FEED, _CONTENT = (f"{{{NAMESPACE}}}{name}" for name in ("entry", "feed", "content"))
+
+
+def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Document:
+    """Read an Atom entry (the entity in its content) or a feed of them (a collection); an
+    empty body is an empty document."""
+    root = safeRoot(body)
+    if root is None:
+        return Document()
+    if root.tag == _ENTRY:
+        return _entryDocument(root, "the entry")
+    if root.tag == _FEED:
+        entries = root.findall(_ENTRY)
+        return Document(entities=tuple(_entryDocument(entry, f"entry {number}")
+                                       for number, entry in enumerate(entries, 1)))
+    raise BadRequest("An Atom body is an <entry> or a <feed> in the Atom namespace "
+                     f"({NAMESPACE}).")
+
+
+def _entryDocument(entry: ET.Element, where: str) -> Document:
+    """The entity an entry's content renders in OCCI's text/plain."""
+    content = entry.find(_CONTENT)
+    if content is None:
+        raise BadRequest(f"The Atom {where} has no <content>: the entity is written there, "
+                         "in OCCI's text/plain rendering.")
+    if content.get("type", "text") != "text" or len(content):
+        raise BadRequest(f"The <content> of the Atom {where} must be text (type=\"text\"): "
+                         "the entity in OCCI's text/plain rendering.")
+    return parsePlain((content.text or "").encode("utf-8"), {})

@@ -244,7 +244,7 @@ class _CategoryBlock:
     title: str | None = None
     location: str | None = None
     rel: list[str] = field(default_factory=list)
-    attributes: list[str] = field(default_factory=list)
+    attributes: list[CategoryRef.Attribute] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
 
     def add(self, keyword: str, rest: str | None, where: str) -> None:
@@ -268,11 +268,17 @@ class _CategoryBlock:
             if not ATTRIBUTE_NAME.fullmatch(name):
                 fail(f"The category {label} defines {show(name)}, which is not an attribute "
                      "name", where)
-            for word in words:
-                if word.lower() not in _DEFINITION_WORDS:
-                    fail(f"The attribute {short(name)} of the category {label} is said to be "
-                         f"{show(word)}; say its type, immutable or required", where)
-            self.attributes.append(name)
+            said = {word.lower() for word in words}
+            for word in said - _DEFINITION_WORDS:
+                fail(f"The attribute {short(name)} of the category {label} is said to be "
+                     f"{show(word)}; say its type, immutable or required", where)
+            types = said - {"immutable", "required"}
+            if len(types) > 1:
+                fail(f"The attribute {short(name)} of the category {label} is given two "
+                     "types", where)
+            self.attributes.append(CategoryRef.Attribute(
+                name, type=next(iter(types), None), mutable="immutable" not in said,
+                required="required" in said))
         else:
             fail(f"A category's lines are title, location, rel, parent, depends, applies, "
                  f"attribute and action, not {show(keyword)}", where)
@@ -451,7 +457,8 @@ def _refLines(ref: CategoryRef) -> list[str]:
     if ref.location is not None:
         lines.append(f"{INDENT}location {_token(ref.location)}")
     lines.extend(f"{INDENT}rel {identifier}" for identifier in ref.rel)
-    lines.extend(f"{INDENT}attribute {name}" for name in ref.attributes)
+    lines.extend(f"{INDENT}attribute {_definitionWords(a.name, a.type, a.mutable, a.required)}"
+                 for a in ref.attributes)
     lines.extend(f"{INDENT}action {identifier}" for identifier in ref.actions)
     return lines
 
@@ -530,13 +537,8 @@ def categoryLines(category: Category, context: RenderContext) -> list[str]:
     if isinstance(category, Mixin):
         lines.extend(f"{INDENT}depends {mixin.identifier}" for mixin in category.depends)
         lines.extend(f"{INDENT}applies {kind.identifier}" for kind in category.applies)
-    for definition in category.attributes:
-        words = [definition.name, definition.type.value]
-        if not definition.mutable:
-            words.append("immutable")
-        if definition.required:
-            words.append("required")
-        lines.append(f"{INDENT}attribute {' '.join(words)}")
+    lines.extend(f"{INDENT}attribute " + _definitionWords(
+        d.name, d.type.value, d.mutable, d.required) for d in category.attributes)
     if isinstance(category, (Kind, Mixin)):
         lines.extend(f"{INDENT}action {action.identifier}" for action in category.actions)
     return lines
@@ -579,3 +581,11 @@ class DescriptorRenderer:
 
 
 DESCRIPTOR = DescriptorRenderer()
+
+
+def _definitionWords(name: str, type: str | None, mutable: bool, required: bool) -> str:
+    """What follows ``attribute`` in a category's definition."""
+    words = [name, *([type] if type else [])]
+    words += [word for word, said in (("immutable", not mutable), ("required", required))
+              if said]
+    return " ".join(words)

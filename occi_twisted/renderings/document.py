@@ -32,6 +32,26 @@ class CategoryRef:
     action, among the actions the entity offers) or says the term is ambiguous.
     """
 
+    @dataclass(frozen=True)
+    class Attribute:
+        """An attribute definition as a category's rendering writes it, with the properties
+        that rendering gives one it does not describe: GFD.225 says an unstated ``mutable``
+        is false, GFD.229 that an attribute is mutable unless marked ``immutable``.
+
+        ``type`` is the rendering's name for it (GFD.225's ``number``, the XML's ``float``),
+        or ``None`` when the rendering does not say; ``pattern`` is GFD.225's JSON Schema
+        object.  (A class of the category's own: every rendering that parses a category
+        writes one, through the name it has already.)
+        """
+
+        name: str
+        type: str | None = None
+        mutable: bool = True
+        required: bool = False
+        default: object | None = None
+        description: str | None = None
+        pattern: Mapping[str, object] | None = None
+
     scheme: str
     term: str
     cls: str | None = None
@@ -39,8 +59,9 @@ class CategoryRef:
     location: str | None = None
     #: Identifiers of related categories: a mixin's ``depends``/``applies``, a kind's parent.
     rel: tuple[str, ...] = ()
-    #: Attribute names a definition lists (informative only).
-    attributes: tuple[str, ...] = ()
+    #: The attributes a definition describes (a user mixin's are kept; for the other
+    #: classes, which clients do not define, they are informative only).
+    attributes: tuple[Attribute, ...] = ()
     actions: tuple[str, ...] = ()
 
     @property

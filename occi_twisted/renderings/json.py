@@ -7,6 +7,8 @@ Shapes, as GFD.225 declares them (its appendix schema is the reference):
 * link ``{"kind", "mixins", "attributes", "actions", "id", "source", "target", "title"}``
   where ``source`` and ``target`` are ``{"location", "kind"}``;
 * action invocation ``{"action", "attributes"}``;
+* a category alone ``{"term", "scheme", ...}`` (Appendix A.5's mixin), as the query
+  interface takes it;
 * entity collection ``{"resources": [...], "links": [...]}``;
 * category collection (the query interface) ``{"kinds": [...], "mixins": [...],
   "actions": [...]}`` with attribute descriptions ``{"mutable", "required", "type",
@@ -131,7 +133,21 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
         return _invocation(value)
     if value and value.keys() <= _COLLECTION_KEYS and not _namesCategories(value):
         return _collection(value)
+    if "term" in value:
+        return Document(categories=(_bareCategory(value),))
     return _entity(value, "")
+
+
+def _bareCategory(value: dict[str, object]) -> CategoryRef:
+    """One category rendered alone, as GFD.225 Appendix A.5 prints a mixin: what the query
+    interface takes as "a full category instance rendering" (GFD.223), besides a category
+    collection.  No entity has a ``term``.  The three classes share their members but for
+    ``parent`` (a kind's) and ``depends``/``applies``/``location`` (a mixin's), and only
+    mixins are defined by clients, so a category that does not show itself a kind is read
+    as a mixin; the query interface then says what it thinks of a kind."""
+    if "parent" in value:
+        return _kind(value, "")
+    return _mixin(value, "")
 
 
 def _namesCategories(value: dict[str, object]) -> bool:
@@ -299,9 +315,11 @@ def _category(
                        attributes=names, actions=actions)
 
 
-def _descriptions(value: object, where: str) -> tuple[str, ...]:
-    """Check attribute descriptions; the names are what a :class:`CategoryRef` keeps."""
+def _descriptions(value: object, where: str) -> tuple[CategoryRef.Attribute, ...]:
+    """Attribute descriptions (GFD.225 section 3.5.1), with its defaults for what one leaves
+    out: immutable, not required."""
     found = _object(value, where)
+    refs: list[CategoryRef.Attribute] = []
     for name, description in found.items():
         _attributeName(name, where)
         member = f"{where}[{show(name)}]"
@@ -310,14 +328,19 @@ def _descriptions(value: object, where: str) -> tuple[str, ...]:
         for flag in ("mutable", "required"):
             if flag in fields and not isinstance(fields[flag], bool):
                 _wrongType(f"{member}.{flag}", "true or false", fields[flag])
-        for text in ("type", "description"):
-            if text in fields:
-                _string(fields[text], f"{member}.{text}")
+        texts = {text: _string(fields[text], f"{member}.{text}")
+                 for text in ("type", "description") if text in fields}
+        pattern = None
         if "pattern" in fields:
-            _value(_object(fields["pattern"], f"{member}.pattern"), f"{member}.pattern")
+            pattern = _object(fields["pattern"], f"{member}.pattern")
+            _value(pattern, f"{member}.pattern")
         if "default" in fields:
             _value(fields["default"], f"{member}.default")
-    return tuple(found)
+        refs.append(CategoryRef.Attribute(
+            name, type=texts.get("type"), mutable=fields.get("mutable") is True,
+            required=fields.get("required") is True, default=fields.get("default"),
+            description=texts.get("description"), pattern=pattern))
+    return tuple(refs)
 
 
 def _attributes(value: object, where: str) -> dict[str, object]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from ..model import (
     Action,
+    AttributeDefinition,
+    AttributeType,
     Category,
     Description,
     Kind,
@@ -24,6 +26,7 @@ from ..model import (
 )
 from ..model.errors import BadRequest, InvalidAttribute, UnknownCategory
 from .document import CategoryRef, Document, LinkRef
+from .limits import MAX_ATTRIBUTES
 
 #: Control characters but the tab: an RFC 7230 quoted-string has no spelling for them, not
 #: even as a quoted-pair, so no text rendering could give such a value back.
@@ -214,11 +217,14 @@ def describeMixins(document: Document, registry: Registry, owner: str) -> list[M
         location = localPath(ref.location, registry) if ref.location else None
         if location is not None and not location.endswith("/"):
             location += "/"
+        if len(ref.attributes) > MAX_ATTRIBUTES:
+            raise BadRequest(f"A mixin defines at most {MAX_ATTRIBUTES} attributes.")
         mixins.append(
             Mixin(
                 ref.scheme,
                 ref.term,
                 title=ref.title or "",
+                attributes=tuple(_userDefinition(a, registry) for a in ref.attributes),
                 depends=tuple(depends),
                 applies=tuple(applies),
                 location=location,
@@ -226,6 +232,75 @@ def describeMixins(document: Document, registry: Registry, owner: str) -> list[M
             )
         )
     return mixins
+
+
+#: The type names a definition may give: GFD.225's (section 3.5.1) and the model's.
+_TYPES = {"number": AttributeType.FLOAT, "array": AttributeType.LIST,
+          "object": AttributeType.HASH, **{t.value: t for t in AttributeType}}
+#: What a user definition's ``pattern`` (a JSON Schema) may say.  A regular expression is
+#: not taken from clients: the server would run it on every value, and one that backtracks
+#: without end would stall it.
+_SCHEMA_KEYS = frozenset({"$schema", "type", "enum", "minimum", "maximum"})
+
+
+def _userDefinition(ref: CategoryRef.Attribute, registry: Registry) -> AttributeDefinition:
+    """What a user mixin's attribute definition means.
+
+    An attribute the server defines (a kind's, or one of its own mixins') stays as the
+    server defines it: the mixin gives it a new default, as the server's templates do
+    (GFD.225 Appendix A.5 gives ``occi.compute.speed`` one), checked against that
+    definition, and only to an attribute clients may set -- a default for the state would
+    have the server say what is not so.  Any other attribute is the mixin's own, as the
+    client describes it; GFD.221 reserves the ``occi.`` prefix for the OCCI documents.
+    """
+    name = ref.name
+    server = next((d for c in registry if isinstance(c, Kind) or (
+        isinstance(c, Mixin) and c.owner is None) for d in c.attributes if d.name == name),
+        None)
+    if server is not None:
+        if ref.default is None:
+            return server
+        if not server.mutable:
+            raise InvalidAttribute(name, "is set by the server: a mixin cannot give it a "
+                                         "default")
+        return replace(server, default=server.coerce(_default(ref)))
+    if name.startswith("occi."):
+        raise InvalidAttribute(name, "is not an OCCI attribute, and the prefix occi. is "
+                                     "reserved for those (GFD.221)")
+    kind = _TYPES.get(ref.type or "string")
+    if kind is None:
+        raise InvalidAttribute(name, f"has the type {ref.type!r:.40}; the types are "
+                                     f"{', '.join(_TYPES)}")
+    schema = dict(ref.pattern or {})
+    unknown = sorted(set(schema) - _SCHEMA_KEYS)
+    if unknown:
+        raise InvalidAttribute(name, f"has a pattern saying {', '.join(unknown)[:60]}; a "
+                                     "mixin's pattern may give only enum, minimum and maximum")
+    enum = schema.get("enum")
+    if enum is not None:
+        if kind is not AttributeType.STRING or not isinstance(enum, list) or not all(
+                isinstance(choice, str) for choice in enum):
+            raise InvalidAttribute(name, "has an enum: it must list strings, for a string")
+        kind = AttributeType.ENUM
+    bounds: dict[str, float] = {}
+    for bound in ("minimum", "maximum"):
+        value = schema.get(bound, 0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InvalidAttribute(name, f"has a {bound} that is not a number")
+        if bound in schema:
+            bounds[bound] = float(value)
+    definition = AttributeDefinition(
+        name, kind, mutable=ref.mutable, required=ref.required,
+        description=ref.description or "", enum=tuple(enum or ()),
+        minimum=bounds.get("minimum"), maximum=bounds.get("maximum"))
+    if ref.default is None:
+        return definition
+    return replace(definition, default=definition.coerce(_default(ref)))
+
+
+def _default(ref: CategoryRef.Attribute) -> object:
+    """A definition's default, once it is a value every rendering can carry."""
+    return carried({ref.name: ref.default})[ref.name]
 
 
 def filterCategories(document: Document, registry: Registry) -> list[Category]:

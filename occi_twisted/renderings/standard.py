@@ -27,8 +27,8 @@ def standardMediaTypes() -> MediaTypes:
     types.add(html.MEDIA_TYPE, renderer=html.HTML)
     types.add(xml.MEDIA_TYPE, parser=xml.parse, renderer=xml.XML)
     types.add(descriptor.MEDIA_TYPE, parser=descriptor.parse, renderer=descriptor.DESCRIPTOR)
-    # Atom is written only: clients write OCCI renderings.
-    types.add(atom.MEDIA_TYPE, renderer=atomentities.ATOM)
+    # Atom is read back as it is written: an entry whose content is the text rendering.
+    types.add(atom.MEDIA_TYPE, parser=atomentities.parse, renderer=atomentities.ATOM)
     return types
 
 

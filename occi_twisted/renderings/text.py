@@ -296,23 +296,25 @@ def _category(parts: list[str], where: str) -> CategoryRef:
     )
 
 
-def _definitions(text: str, term: str, where: str) -> tuple[str, ...]:
-    """The names of ``attributes="occi.core.id{immutable required} occi.core.title"``."""
-    names: list[str] = []
+def _definitions(text: str, term: str, where: str) -> tuple[CategoryRef.Attribute, ...]:
+    """``attributes="occi.core.id{immutable required} occi.core.title"``: each attribute
+    mutable unless ``immutable``, required only if ``required`` (GFD.229 section 5.6)."""
+    found: list[CategoryRef.Attribute] = []
     position = 0
     while position < len(text):
         match = _ATTRIBUTE_DEFINITION.match(text, position)
         if match is None or match.end() == position:
             fail(f"The attributes of the Category {short(term)} cannot be read from "
                  f"{show(text[position:])}", where)
-        for word in (match.group(2) or "").split():
-            if word.lower() not in _PROPERTIES:
-                fail(f"The attribute {short(match.group(1))} of the Category {short(term)} "
-                     f"has the property {show(word)}; GFD.229 knows only immutable and "
-                     "required", where)
-        names.append(match.group(1))
+        words = {word.lower() for word in (match.group(2) or "").split()}
+        for word in words - _PROPERTIES:
+            fail(f"The attribute {short(match.group(1))} of the Category {short(term)} "
+                 f"has the property {show(word)}; GFD.229 knows only immutable and "
+                 "required", where)
+        found.append(CategoryRef.Attribute(match.group(1), mutable="immutable" not in words,
+                                  required="required" in words))
         position = match.end()
-    return tuple(names)
+    return tuple(found)
 
 
 def _link(parts: list[str], where: str) -> LinkRef | None:
@@ -629,16 +631,15 @@ def _categoryValue(category: Category, definition: bool) -> str:
 
 
 def _definitionsText(category: Category) -> str:
-    names = []
-    for definition in category.attributes:
-        properties = []
-        if not definition.mutable:
-            properties.append("immutable")
-        if definition.required:
-            properties.append("required")
-        names.append(f"{definition.name}{{{' '.join(properties)}}}" if properties
-                     else definition.name)
-    return " ".join(names)
+    return " ".join(_definitionText(d.name, d.mutable, d.required)
+                    for d in category.attributes)
+
+
+def _definitionText(name: str, mutable: bool, required: bool) -> str:
+    """One attribute of a Category's ``attributes``: ``occi.core.id{immutable required}``."""
+    properties = [word for word, said in (("immutable", not mutable), ("required", required))
+                  if said]
+    return f"{name}{{{' '.join(properties)}}}" if properties else name
 
 
 def _actionTailsOf(entity: Entity) -> tuple[tuple[str, str], ...]:
@@ -809,7 +810,8 @@ def _refValue(ref: CategoryRef) -> str:
     if ref.location is not None:
         parts.append(f"; location={quoted(ref.location)}")
     if ref.attributes:
-        parts.append(f'; attributes="{" ".join(ref.attributes)}"')
+        parts.append('; attributes="' + " ".join(
+            _definitionText(a.name, a.mutable, a.required) for a in ref.attributes) + '"')
     if ref.actions:
         parts.append(f'; actions="{" ".join(ref.actions)}"')
     return "".join(parts)

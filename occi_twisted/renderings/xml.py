@@ -160,8 +160,9 @@ class _Target:
                          "refuses.")
 
 
-def _root(body: bytes) -> ET.Element | None:
-    """The root element of ``body``, parsed safely; ``None`` for an empty body."""
+def safeRoot(body: bytes) -> ET.Element | None:
+    """The root element of ``body``, parsed safely (see the module's docstring); ``None`` for
+    an empty body.  Atom entries are read with it too."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -283,20 +284,21 @@ def _category(element: ET.Element, tag: str, where: str) -> CategoryRef:
         if key in attributes:
             rel += _identifiers(attributes[key], f"{key} of the {tag} {label}", where)
     actions = attributes.get("actions")
-    names: list[str] = []
+    definitions: list[CategoryRef.Attribute] = []
     for name, child, childWhere in _children(element, where):
         if name != "attribute":
             _fail(f"A <{tag}> holds <attribute> definitions only, not <{_short(name)}>", where)
-        names.append(_definition(child, childWhere))
+        definitions.append(_definition(child, childWhere))
     return CategoryRef(
         scheme, term, cls=_CATEGORY_TAGS[tag], title=attributes.get("title"), location=location,
-        rel=tuple(rel), attributes=tuple(names),
+        rel=tuple(rel), attributes=tuple(definitions),
         actions=(_identifiers(actions, f"actions of the {tag} {label}", where)
                  if actions is not None else ()),
     )
 
 
-def _definition(element: ET.Element, where: str) -> str:
+def _definition(element: ET.Element, where: str) -> CategoryRef.Attribute:
+    """An ``<attribute>`` definition: mutable and not required unless it says otherwise."""
     attributes = _attributes(element, _DEFINITION_ATTRIBUTES, "attribute", where)
     _noChildren(element, "attribute", where)
     if element.text and element.text.strip():
@@ -311,7 +313,10 @@ def _definition(element: ET.Element, where: str) -> str:
     for flag in ("mutable", "required"):
         if flag in attributes and attributes[flag] not in ("true", "false"):
             _fail(f"The {flag} of the attribute {_short(name)} must be true or false", where)
-    return name
+    return CategoryRef.Attribute(name, type=kind, mutable=attributes.get("mutable") != "false",
+                        required=attributes.get("required") == "true",
+                        default=attributes.get("default"),
+                        description=attributes.get("description"))
 
 
 def _value(element: ET.Element, where: str) -> tuple[str, object]:
@@ -486,9 +491,9 @@ def _categories(element: ET.Element, where: str) -> Document:
 
 def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Document:
     """Read an ``application/occi+xml`` body: an ``<entity>`` (also an action invocation or a
-    mixin definition), a ``<collection>``, ``<categories>`` or a ``<message>``.  An empty
-    body is an empty document."""
-    root = _root(body)
+    mixin definition), a ``<collection>``, ``<categories>`` or one category alone, or a
+    ``<message>``.  An empty body is an empty document."""
+    root = safeRoot(body)
     if root is None:
         return Document()
     name = _name(root, "the root element")
@@ -499,12 +504,17 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
         return _collection(root, where)
     if name == "categories":
         return _categories(root, where)
+    if name in _CATEGORY_TAGS:
+        # One category alone, as the query interface takes it (GFD.223: "at least one full
+        # category instance rendering").
+        return Document(categories=(_category(root, name, where),))
     if name == "message":
         _attributes(root, frozenset(), name, where)
         _noChildren(root, name, where)
         return Document()
     _fail(f"The root element is <{_short(name)}>; it must be <entity>, <collection>, "
-          "<categories> or <message>", "the root element")
+          "<categories>, <kind>, <mixin>, <action>, <category> or <message>",
+          "the root element")
 
 
 # -- rendering -----------------------------------------------------------------------------
@@ -613,14 +623,9 @@ def categoryLines(category: Category, context: RenderContext, indent: str = "") 
     if not category.attributes:
         return [head + "/>"]
     lines = [head + ">"]
-    for definition in category.attributes:
-        line = (f"{indent}{_INDENT}<attribute name={_attribute(definition.name)} "
-                f'type="{definition.type.value}" '
-                f'mutable="{"true" if definition.mutable else "false"}" '
-                f'required="{"true" if definition.required else "false"}"')
-        if definition.description:
-            line += f" description={_attribute(definition.description)}"
-        lines.append(line + "/>")
+    lines.extend(indent + _INDENT + _definitionElement(
+        d.name, d.type.value, d.mutable, d.required, d.description)
+        for d in category.attributes)
     lines.append(f"{indent}</{tag}>")
     return lines
 
@@ -695,10 +700,23 @@ def _refLines(ref: CategoryRef, indent: str) -> list[str]:
     if not ref.attributes:
         return [head + "/>"]
     lines = [head + ">"]
-    lines.extend(f"{indent}{_INDENT}<attribute name={_attribute(name)}/>"
-                 for name in ref.attributes)
+    lines.extend(indent + _INDENT + _definitionElement(
+        a.name, a.type, a.mutable, a.required, a.description) for a in ref.attributes)
     lines.append(f"{indent}</{tag}>")
     return lines
+
+
+def _definitionElement(name: str, type: str | None, mutable: bool, required: bool,
+                       description: str | None) -> str:
+    """An ``<attribute>`` definition of a category."""
+    element = f"<attribute name={_attribute(name)}"
+    if type is not None:
+        element += f" type={_attribute(type)}"
+    element += (f' mutable="{"true" if mutable else "false"}" '
+                f'required="{"true" if required else "false"}"')
+    if description:
+        element += f" description={_attribute(description)}"
+    return element + "/>"
 
 
 def _linkRefLines(link: LinkRef, indent: str) -> list[str]:

@@ -17,67 +17,6 @@ def known(reason: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-MIXIN_COLLECTION_ANSWERS = known(
-    'POST, PUT and DELETE on a mixin collection answer with a message ("1 entities changed in '
-    '/tagged/.", in JSON {"message": ...}, in text/occi no X-OCCI-Location) instead of the '
-    'entity collection rendering GFD.223 asks for (collections: POST associate, PUT, DELETE '
-    'disassociate)')
-
-COLLECTION_ACTION_ANSWER = known(
-    'An action on a collection (POST /network/?action=up) answers with a message ("up: done '
-    'on 1 entities.", in JSON {"message": ...}): GFD.223 allows an entity collection or a '
-    'Category collection rendering there, or no body')
-
-LINK_HEADERS_IN_TEXT_OCCI = known(
-    'text/occi answers carry RFC 8288 Link headers (rel="monitor" to the request after an '
-    'action; rel="first"/"next"/"prev" on a page of a collection); in the header rendering '
-    'every Link header is an OCCI Link (GFD.229 3.2: rel is a type identifier), so clients '
-    'read them as links of the entity')
-
-JSON_PUT_BACK = known(
-    'PUT back of a resource\'s JSON rendering answers 409 "An entity with the id ... already '
-    'exists" when the resource has links: the embedded links are created again instead of '
-    'being left intact (GFD.223 PUT replace: links MUST be left intact)')
-
-ATOM_PUT_BACK = known(
-    'An entity\'s Atom entry (?format=atom) cannot be PUT back: 415, application/atom+xml is '
-    'not read although the server renders the entity in it')
-
-BARE_MIXIN = known(
-    'POST /-/ refuses GFD.225 Appendix A.5\'s mixin rendering as is ("GFD.225 defines no '
-    'member \'applies\', ... for a resource"): GFD.223 asks the query interface to take "a '
-    'full category instance rendering", not only a mixin collection')
-
-MIXIN_ATTRIBUTES = known(
-    'A user mixin\'s attribute definitions are dropped when it is defined (JSON "attributes" '
-    'and text attributes="..."): the query interface does not show them and their defaults '
-    'do not apply to entities that take the mixin (GFD.225 3.5.1)')
-
-ENTITY_LOCATION = known(
-    'The entity kind is bound to /entity/ (location in the query interface, GET /entity/ '
-    'lists): GFD.223 3, a kind whose type cannot be instantiated MUST NOT be bound to a path')
-
-REQUEST_KIND_HIDDEN = known(
-    'The request kind (http://schemas.occi-twisted.org/occi/request#request) is rendered on '
-    'every request resource but missing from the query interface: every kind must be '
-    'discoverable there (GFD.221 3)')
-
-FILTER_RELATIVES = known(
-    'GET /-/ filtered by a Category returns only that category; GFD.223 5.1 asks for the '
-    'categories related to it too: a kind\'s actions and the mixins that apply to it')
-
-ALLOW_HEADERS = known(
-    '405 answers on one path disagree on Allow: OPTIONS /compute/ says "GET, HEAD, POST, PUT, '
-    'DELETE", PUT /compute/ says "GET, HEAD, POST, DELETE"; Allow must list exactly the '
-    'methods the path takes (RFC 7231 7.4.1)')
-
-ACCEPT_HEADER = known(
-    'No Accept response header: GFD.223 4.2, an OCCI server SHOULD list the media types it '
-    'reads in Accept')
-
-LOG_ENTRY_ACCEPT = known(
-    'A log entry (/log/{id}, {entity}/log/{id}) is Atom whatever Accept says (JSON asked, '
-    'Atom given, no Vary): negotiate it as every other resource')
 
 
 def together(*marks: pytest.MarkDecorator) -> pytest.MarkDecorator:

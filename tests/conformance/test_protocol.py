@@ -13,20 +13,6 @@ import pytest_twisted
 from tests.http.support import BASE, INFRA, Client
 
 from .corpus import EXCHANGES, JSON, OCCI, PLAIN, corpus
-from .defects import (
-    ACCEPT_HEADER,
-    ALLOW_HEADERS,
-    ATOM_PUT_BACK,
-    BARE_MIXIN,
-    ENTITY_LOCATION,
-    FILTER_RELATIVES,
-    JSON_PUT_BACK,
-    LOG_ENTRY_ACCEPT,
-    MIXIN_ATTRIBUTES,
-    MIXIN_COLLECTION_ANSWERS,
-    REQUEST_KIND_HIDDEN,
-    cases,
-)
 from .validators import DATA, abnfParts
 
 TAGS = "http://example.com/tags#"
@@ -96,7 +82,6 @@ async def test_standalone_link_source_has_its_kind() -> None:
 # -- the query interface ----------------------------------------------------------------------
 
 
-@BARE_MIXIN
 @pytest_twisted.ensureDeferred
 async def test_query_interface_takes_a_bare_mixin() -> None:
     """GFD.225 Appendix A.5's mixin rendering, posted as it is printed."""
@@ -109,7 +94,6 @@ async def test_query_interface_takes_a_bare_mixin() -> None:
     assert "http://example.com/template/resource#medium" in _identifiers(found["mixins"])
 
 
-@MIXIN_ATTRIBUTES
 @pytest_twisted.ensureDeferred
 async def test_user_mixin_attribute_defaults_apply() -> None:
     client = Client()
@@ -132,7 +116,6 @@ async def test_user_mixin_attribute_defaults_apply() -> None:
         == (2.8, "blue")
 
 
-@ENTITY_LOCATION
 @pytest_twisted.ensureDeferred
 async def test_only_instantiable_kinds_have_a_location() -> None:
     client = Client()
@@ -142,13 +125,12 @@ async def test_only_instantiable_kinds_have_a_location() -> None:
     assert (await client.request("GET", "/entity/", Accept=JSON)).code == 404
 
 
-@REQUEST_KIND_HIDDEN
 def test_every_rendered_kind_is_in_the_query_interface() -> None:
     rendered = set()
     for exchange in EXCHANGES:
         document = corpus().answer(exchange.name, JSON)
-        if document.body.strip():
-            found = document.json()
+        found = document.json() if document.body.strip() else None
+        if isinstance(found, dict):  # not a list of locations, which names no kind
             for entity in [found, *found.get("resources", []), *found.get("links", [])]:
                 if isinstance(entity, dict) and "kind" in entity:
                     rendered.add(entity["kind"])
@@ -156,7 +138,6 @@ def test_every_rendered_kind_is_in_the_query_interface() -> None:
     assert rendered - known == set()
 
 
-@FILTER_RELATIVES
 @pytest_twisted.ensureDeferred
 async def test_filter_returns_related_categories() -> None:
     """Filtered by compute: compute, its actions, and the mixins that apply to it."""
@@ -183,7 +164,6 @@ def _members(media: str, body: bytes) -> list[str]:
 
 
 @pytest.mark.parametrize("media", [JSON, PLAIN])
-@MIXIN_COLLECTION_ANSWERS
 @pytest_twisted.ensureDeferred
 async def test_mixin_collection_changes_answer_with_the_collection(media: str) -> None:
     client, paths = await _furnished()
@@ -214,7 +194,6 @@ async def test_each_representation_has_its_own_etag() -> None:
 METHODS = ("OPTIONS", "PATCH", "TRACE", "PUT", "POST", "GET", "HEAD", "DELETE")
 
 
-@ALLOW_HEADERS
 @pytest_twisted.ensureDeferred
 async def test_allow_is_one_list_per_location() -> None:
     """Every 405 on a location gives the same Allow, and no method it lists is 405."""
@@ -232,7 +211,6 @@ async def test_allow_is_one_list_per_location() -> None:
         assert refused & {name.strip() for name in (allow or "").split(",")} == set(), path
 
 
-@ACCEPT_HEADER
 @pytest_twisted.ensureDeferred
 async def test_answers_say_what_they_accept() -> None:
     client = Client()
@@ -247,8 +225,7 @@ FORMATS = {"text": PLAIN, "occi": OCCI, "json": JSON, "xml": "application/occi+x
            "descriptor": "text/x-occi-descriptor", "atom": "application/atom+xml"}
 
 
-@pytest.mark.parametrize("form", cases(list(FORMATS), {"json": JSON_PUT_BACK,
-                                                       "atom": ATOM_PUT_BACK}))
+@pytest.mark.parametrize("form", list(FORMATS))
 @pytest_twisted.ensureDeferred
 async def test_get_modify_put_back(form: str) -> None:
     """GET a linked compute in a representation, change its title, PUT it back: the title
@@ -275,7 +252,6 @@ async def test_get_modify_put_back(form: str) -> None:
     assert after == before
 
 
-@LOG_ENTRY_ACCEPT
 @pytest_twisted.ensureDeferred
 async def test_log_entries_are_negotiated() -> None:
     client = Client()

@@ -12,18 +12,11 @@ import pytest_twisted
 from tests.http.support import INFRA, Answer, Client
 
 from .corpus import BY_NAME, CHECKS, EXCHANGES, OCCI, PLAIN, TITLE, Exchange, Shape, corpus
-from .defects import (
-    COLLECTION_ACTION_ANSWER,
-    LINK_HEADERS_IN_TEXT_OCCI,
-    MIXIN_COLLECTION_ANSWERS,
-    cases,
-)
 from .validators import abnfError, unquoted
 
 #: The OCCI header fields of the header rendering, each with its rules.
 FIELDS = {"category": ("Category",), "link": ("Link", "ActionLink"),
           "x-occi-attribute": ("Attribute",), "x-occi-location": ("Location-header",)}
-MIXIN_ANSWERS = ("mixin collection POST", "mixin collection PUT", "mixin collection DELETE")
 
 
 def _textShape(exchange: Exchange) -> Shape:
@@ -35,10 +28,7 @@ def _firstError(rules: tuple[str, ...], text: bytes) -> str | None:
     return None if None in errors else errors[0]
 
 
-@pytest.mark.parametrize("name", cases([e.name for e in EXCHANGES], {
-    **dict.fromkeys(MIXIN_ANSWERS, MIXIN_COLLECTION_ANSWERS),
-    "collection action": COLLECTION_ACTION_ANSWER,
-}))
+@pytest.mark.parametrize("name", [e.name for e in EXCHANGES])
 def test_text_plain_body(name: str) -> None:
     """The body is one of section 4's renderings, its lines ending in CRLF."""
     answer = corpus().answer(name, PLAIN)
@@ -47,11 +37,7 @@ def test_text_plain_body(name: str) -> None:
     assert _firstError(CHECKS[_textShape(BY_NAME[name])].renderings, answer.body) is None
 
 
-@pytest.mark.parametrize("name", cases([e.name for e in EXCHANGES], {
-    "action invocation": LINK_HEADERS_IN_TEXT_OCCI,
-    "asynchronous action invocation": LINK_HEADERS_IN_TEXT_OCCI,
-    "resource collection, first page": LINK_HEADERS_IN_TEXT_OCCI,
-}))
+@pytest.mark.parametrize("name", [e.name for e in EXCHANGES])
 def test_text_occi_headers(name: str) -> None:
     """Each OCCI header field matches its rule, only the rendering's fields are there (a
     resource has its Category), and the body is ``OK``."""

@@ -163,3 +163,10 @@ class Client:
         location = answer.header("location")
         assert location is not None and location.startswith(BASE)
         return location[len(BASE):]
+
+    async def everything(self) -> bytes:
+        """Every resource and every link, in JSON: ``/resource/`` then ``/link/`` (the
+        ``entity`` kind has no collection, GFD.223 section 3)."""
+        listings = [await self.request("GET", path, Accept="application/occi+json")
+                    for path in ("/resource/", "/link/")]
+        return b"".join(listing.body for listing in listings)

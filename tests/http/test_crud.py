@@ -163,6 +163,16 @@ async def test_user_mixins_and_mixin_collections() -> None:
     associated = await client.request("POST", "/tagged/", f"X-OCCI-Location: {BASE}{one}\n",
                                       **TEXT)
     assert associated.code == 200, associated.text
+    assert associated.text.splitlines() == [f"X-OCCI-Location: {BASE}{one}"]  # the collection
+    # A browser's form is sent on to a page (Post/Redirect/Get) rather than shown the list.
+    formed = await client.treq.request(
+        "POST", f"{BASE}/tagged/", data=f"_method=DELETE&location={one}".encode(),
+        allow_redirects=False, headers={"Content-Type": ["application/x-www-form-urlencoded"],
+                                        "Accept": ["text/html"]})
+    assert formed.code == 303
+    members = await client.request("GET", "/tagged/", Accept="text/uri-list")
+    assert members.text.split() == []
+    await client.request("POST", "/tagged/", f"X-OCCI-Location: {BASE}{one}\n", **TEXT)
     members = await client.request("GET", "/tagged/", Accept="text/uri-list")
     assert members.text.split() == [BASE + one]
     replaced = await client.request("PUT", "/tagged/", f"X-OCCI-Location: {BASE}{two}\n",
@@ -192,8 +202,12 @@ async def test_query_interface_filter_by_category() -> None:
     answer = await client.request("GET", "/-/", Accept="text/plain",
                                   Category=f'compute; scheme="{INFRA}"; class="kind"')
     assert answer.code == 200
-    lines = [line for line in answer.text.splitlines() if line.startswith("Category")]
-    assert len(lines) == 1 and "compute" in lines[0]
+    terms = [line.split(";")[0].removeprefix("Category: ")
+             for line in answer.text.splitlines()]
+    # GFD.223 section 5.1: the categories related to compute too -- its actions, the
+    # mixins that apply to it -- and no other kind.
+    assert terms[0] == "compute" and {"start", "stop", "os_tpl", "small"} <= set(terms)
+    assert not {"network", "storage", "resource", "ipnetwork", "up"} & set(terms)
 
 
 @pt.ensureDeferred
@@ -239,9 +253,15 @@ async def test_action_on_mixin_collection() -> None:
     await client.request("POST", "/web/", f"X-OCCI-Location: {BASE}{tagged}\n", **TEXT)
     network = await client.create("network")
     await client.request("POST", "/web/", f"X-OCCI-Location: {BASE}{network}\n", **TEXT)
-    acted = await client.request("POST", "/web/?action=start", "", **TEXT)
+    acted = await client.request("POST", "/web/?action=start", "",
+                                 Content_Type="text/plain", Accept="application/occi+json")
     assert acted.code == 200, acted.text
-    assert "done on 1 entities; skipped 1" in acted.text
+    # The collection, the network passed over, the compute started.
+    states = {e["id"]: (e["attributes"].get("occi.compute.state"),
+                        e["attributes"].get("occi.network.state"))
+              for e in acted.json()["resources"]}
+    assert states == {tagged.rpartition("/")[2]: ("active", None),
+                      network.rpartition("/")[2]: (None, "inactive")}
     started = await client.request("GET", tagged, Accept="text/plain")
     assert 'occi.compute.state="active"' in started.text
     untouched = await client.request("GET", other, Accept="text/plain")

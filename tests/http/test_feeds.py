@@ -101,3 +101,30 @@ async def test_paging_and_conditional_requests() -> None:
     assert fresh.code == 200
     assert (await client.request("GET", "/log/?number=0")).code == 400
     assert (await client.request("GET", "/log/?number=5000")).code == 413
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_entry_is_negotiated_as_its_log() -> None:
+    """An entry answers Accept as its log does, each representation with its own ETag."""
+    client = Client()
+    path, _ = await busy(client)
+    listed = await client.request("GET", f"{path}/log/", Accept="application/json")
+    url = listed.json()["entries"][-1]["url"]
+    tags = set()
+    for accept, expected in (("application/atom+xml", "application/atom+xml; type=entry"),
+                             ("application/json", "application/json"),
+                             ("text/plain", "text/plain"), ("text/html", "text/html")):
+        answer = await client.request("GET", url[len(BASE):], Accept=accept)
+        assert answer.code == 200, answer.text
+        assert (answer.header("content-type") or "").startswith(expected)
+        assert answer.header("vary") == "Accept"
+        tags.add(answer.header("etag"))
+        if accept == "application/json":
+            assert answer.json()["url"] == url
+            assert f"compute {path} created" == answer.json()["title"]
+            assert "occi.compute.state" in answer.json()["content"]
+        if accept == "text/plain":
+            assert answer.text.startswith(f"{url} ")
+    assert len(tags) == 4
+    refused = await client.request("GET", url[len(BASE):], Accept="image/png")
+    assert refused.code == 406

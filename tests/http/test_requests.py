@@ -780,13 +780,45 @@ async def test_collection_action_makes_one_request_per_entity() -> None:
     idle = await client.create()
     answer = await ask(client, "POST", "/compute/?action=stop", "", **TEXT)
     assert answer.code == 200, answer.text
-    assert "done on 2 entities" in answer.text and "skipped 1" in answer.text
+    # The collection as the action left it (GFD.223: an entity collection rendering).
+    listed = await client.request("GET", "/compute/", Accept="text/plain")
+    assert answer.body == listed.body and len(answer.text.splitlines()) == 3
     for path in active:
         locations = await requestList(client, path)
         assert len(locations) == 2
         assert (await requestOf(client, locations[1]))[f"{R}.action"] == f"{ACTIONS}stop"
         assert await computeState(client, path) == "inactive"
     assert await requestList(client, idle) == []
+
+
+@pt.ensureDeferred
+async def test_collection_action_beyond_the_budget_answers_202_with_its_requests() -> None:
+    """As one action's 202 is its request: the requests still running, as a collection."""
+    client = Client(timings=TIMINGS)
+    active = [await activeCompute(client) for _ in range(2)]
+    answer = await ask(client, "POST", "/compute/?action=stop", "", Prefer="respond-async",
+                       Content_Type="text/plain", Accept="application/occi+json")
+    assert answer.code == 202, answer.text
+    requests = answer.json()["resources"]
+    assert sorted(r["attributes"][f"{R}.target"] for r in requests) == sorted(active)
+    assert all(r["kind"].endswith("request#request") for r in requests)
+    assert len(answer.headers["link"]) == 2  # each a monitor
+
+
+@pt.ensureDeferred
+async def test_a_collection_actions_attributes_in_headers_do_not_filter_it() -> None:
+    """In text/occi the action's attributes are headers, which on a GET would filter: on a
+    POST they are the body, and the action reaches every member."""
+    client = Client()
+    active = [await activeCompute(client) for _ in range(2)]
+    answer = await ask(client, "POST", "/compute/?action=stop", "", Content_Type="text/occi",
+                       Accept="text/occi", X_OCCI_Attribute='method="graceful"')
+    assert answer.code == 200, answer.text
+    assert len(answer.headers["x-occi-location"][0].split(",")) == 2
+    for path in active:
+        assert await computeState(client, path) == "inactive"
+        [_, stop] = await requestList(client, path)
+        assert (await requestOf(client, stop))[f"{R}.parameters"] == {"method": "graceful"}
 
 
 # -- times out of range, and two actions in one body -------------------------------------

@@ -29,7 +29,8 @@ async def test_multi_page_listing_streams_everything_in_order() -> None:
     assert listing.code == 200
     assert listing.text.split() == [BASE + c.location for c in computes]
 
-    everything = await client.request("GET", "/entity/", Accept="application/occi+json")
-    document = json.loads(everything.body)
-    assert len(document["resources"]) == len(computes) + 1
-    assert [link["id"] for link in document["links"]] == [link.id for link in links]
+    resources = await client.request("GET", "/resource/", Accept="application/occi+json")
+    assert len(json.loads(resources.body)["resources"]) == len(computes) + 1
+    linked = await client.request("GET", "/link/", Accept="application/occi+json")
+    assert [link["id"] for link in json.loads(linked.body)["links"]] == [link.id
+                                                                       for link in links]

@@ -225,7 +225,8 @@ def documents(
         title=st.one_of(st.none(), titles),
         location=st.one_of(st.none(), uris),
         rel=identifierTuples,
-        attributes=st.lists(names, max_size=3).map(tuple),
+        attributes=st.lists(st.builds(CategoryRef.Attribute, names, mutable=st.booleans(),
+                                      required=st.booleans()), max_size=3).map(tuple),
         actions=identifierTuples,
     )
     links = st.builds(

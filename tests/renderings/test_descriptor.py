@@ -184,7 +184,8 @@ def test_query_interface_round_trip() -> None:
         assert ref.title == (category.title or None)
         location = getattr(category, "location", None)
         assert ref.location == (CONTEXT.absolute(location) if location else None)
-        assert ref.attributes == tuple(d.name for d in category.attributes)
+        assert [(a.name, a.type, a.mutable, a.required) for a in ref.attributes] == [
+            (d.name, d.type.value, d.mutable, d.required) for d in category.attributes]
         assert ref.actions == tuple(a.identifier for a in getattr(category, "actions", ()))
     byId = {ref.identifier: ref for ref in document.categories}
     assert byId[COMPUTE.identifier].rel == ("http://schemas.ogf.org/occi/core#resource",)
@@ -311,7 +312,8 @@ def test_action_invocation_and_mixin_definition() -> None:
                        b"  attribute x.y string IMMUTABLE required\n")
     assert definition.categories == (CategoryRef(
         "http://example.com/tags#", "mine", cls="mixin", title="My own tag", location="/mine/",
-        rel=("http://a#b", "http://a#c"), attributes=("x.y",)),)
+        rel=("http://a#b", "http://a#c"),
+        attributes=(CategoryRef.Attribute("x.y", type="string", mutable=False, required=True),)),)
 
 
 def test_category_without_class() -> None:

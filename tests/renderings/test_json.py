@@ -27,7 +27,7 @@ from occi_twisted.renderings.document import (
     EntityView,
     LinkRef,
 )
-from occi_twisted.renderings.json import JSONRenderer, parse
+from occi_twisted.renderings.json import JSONRenderer, attributeDescription, parse
 
 from . import strategies
 from .support import (
@@ -241,7 +241,12 @@ def test_query_interface_round_trip() -> None:
         ref = byId[category.identifier]
         assert ref.cls == category.categoryClass
         assert ref.title == (category.title or None)
-        assert ref.attributes == tuple(d.name for d in category.attributes)
+        assert ref.attributes == tuple(
+            CategoryRef.Attribute(
+                d.name, type=d.type.jsonType, mutable=d.mutable, required=d.required,
+                default=d.default, description=d.description or None,
+                pattern=attributeDescription(d).get("pattern"))  # type: ignore[arg-type]
+            for d in category.attributes)
         location = getattr(category, "location", None)
         assert ref.location == (CONTEXT.absolute(location) if location else None)
         actions = getattr(category, "actions", ())
@@ -513,19 +518,41 @@ def test_gfd225_category_examples_as_a_collection() -> None:
         CategoryRef(
             INFRA, "compute", cls="kind", title="ComputeResource", location="/compute/",
             rel=("http://schemas.ogf.org/occi/core#resource",),
-            attributes=("occi.compute.hostname", "occi.compute.state"),
+            attributes=(
+                CategoryRef.Attribute("occi.compute.hostname", type="string", mutable=True,
+                             description="Hostname of the compute resource", pattern={
+                                 "$schema": "http://json-schema.org/draft-04/schema#",
+                                 "type": "string", "pattern": "\\S+"}),
+                CategoryRef.Attribute("occi.compute.state", type="string", mutable=False,
+                             default="inactive",
+                             description="State the compute resource is in")),
             actions=tuple(COMPUTE_ACTIONS + t for t in ("start", "stop", "restart", "suspend")),
         ),
         CategoryRef(
             "http://example.com/template/resource#", "medium", cls="mixin", title="MediumVM",
             location="/template/resource/medium/",
             rel=(INFRA + "resourcetpl", INFRA + "compute"),
-            attributes=("occi.compute.speed",),
+            # GFD.225: what a description leaves out is immutable and not required.
+            attributes=(CategoryRef.Attribute("occi.compute.speed", type="number", mutable=False,
+                                     default=2.8),),
         ),
         CategoryRef(COMPUTE_ACTIONS, "stop", cls="action", title="StopComputeinstance",
-                    attributes=("method",)),
+                    attributes=(CategoryRef.Attribute("method", type="string",
+                                                      default="poweroff"),)),
     )
     assert document.entities == ()
+
+
+def test_a_category_alone_reads_as_in_a_collection() -> None:
+    """GFD.225 Appendix A.5 posts a mixin alone; a kind alone says so by its parent."""
+    inCollection = parse(f'{{"kinds": [{KIND_EXAMPLE}], "mixins": [{MIXIN_EXAMPLE}]}}'
+                         .encode()).categories
+    assert (parse(KIND_EXAMPLE.encode()).categories
+            + parse(MIXIN_EXAMPLE.encode()).categories) == inCollection
+    assert parse(b'{"term": "t", "scheme": "http://e#"}').categories == (
+        CategoryRef("http://e#", "t", cls="mixin"),)
+    with pytest.raises(BadRequest, match="no member 'kind' for a mixin"):
+        parse(b'{"term": "t", "scheme": "http://e#", "kind": "http://e#k"}')
 
 
 def test_mixin_definition_for_the_query_interface() -> None:

@@ -22,7 +22,7 @@ OUTPUTS = ["text/plain", "text/occi", "application/occi+json", "application/json
            "application/atom+xml"]
 INPUTS = ["text/plain", "text/occi", "application/occi+json", "application/json",
           "application/x-www-form-urlencoded", "application/occi+xml",
-          "text/x-occi-descriptor"]
+          "text/x-occi-descriptor", "application/atom+xml"]
 
 
 def test_the_server_prefers_text_then_json_then_the_rest() -> None:
@@ -60,13 +60,14 @@ def test_the_descriptors_read_and_write_their_type() -> None:
     assert types.renderer(xml.MEDIA_TYPE) is xml.XML
 
 
-def test_forms_are_only_read_and_pages_and_feeds_only_written() -> None:
+def test_forms_are_only_read_pages_only_written_and_atom_both() -> None:
     types = standardMediaTypes()
     assert types.parser(form.MEDIA_TYPE) is form.parse
     assert form.MEDIA_TYPE not in types.outputTypes(listing=True)
     assert types.renderer("text/html") is html.HTML and types.parser("text/html") is None
     assert types.renderer(atom.MEDIA_TYPE) is atomentities.ATOM
-    assert types.parser(atom.MEDIA_TYPE) is None
+    # An entity's Atom entry can be PUT back ("GET it, modify it, PUT it back").
+    assert types.parser(atom.MEDIA_TYPE) is atomentities.parse
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     assert types.choose(browser) == "text/html"
 

@@ -271,7 +271,7 @@ def test_query_interface_lines() -> None:
                                  CONTEXT).body)
     assert got[0] == (
         'Category: entity; scheme="http://schemas.ogf.org/occi/core#"; class="kind"; '
-        'title="Entity"; location="/entity/"; '
+        'title="Entity"; '
         'attributes="occi.core.id{immutable required} occi.core.title"'
     )
     assert got[1].startswith('Category: compute; scheme="http://schemas.ogf.org/occi/'
@@ -301,7 +301,9 @@ def test_query_interface_round_trip() -> None:
             assert got == CategoryRef(
                 base.scheme, base.term, cls=base.cls, title=base.title,
                 location=getattr(category, "location", None), rel=base.rel,
-                attributes=tuple(d.name for d in category.attributes),
+                attributes=tuple(CategoryRef.Attribute(d.name, mutable=d.mutable,
+                                                       required=d.required)
+                                 for d in category.attributes),
                 actions=tuple(a.identifier for a in actions),
             )
 
@@ -566,7 +568,7 @@ def test_an_action_invocation_names_the_action_and_its_parameters() -> None:
         f'Category: stop; scheme="{ACTIONS}"; class="action"; title="Stop it"; '
         f'attributes="method"\nX-OCCI-Attribute: method="acpioff"\n'.encode())
     assert parsed.categories == (CategoryRef(ACTIONS, "stop", cls="action", title="Stop it",
-                                             attributes=("method",)),)
+                                             attributes=(CategoryRef.Attribute("method"),)),)
     assert parsed.attributes == {"method": "acpioff"}
 
 
@@ -576,7 +578,10 @@ def test_category_definitions_with_attributes_and_actions() -> None:
         b'title="entity";location="/entity/";attributes="occi.core.id{immutable required} '
         b'occi.core.title  x{ required  IMMUTABLE }";actions="http://a/b#c http://a/b#d"\n')
     (category,) = parsed.categories
-    assert category.attributes == ("occi.core.id", "occi.core.title", "x")
+    assert category.attributes == (
+        CategoryRef.Attribute("occi.core.id", mutable=False, required=True),
+        CategoryRef.Attribute("occi.core.title"),
+        CategoryRef.Attribute("x", mutable=False, required=True))
     assert category.actions == ("http://a/b#c", "http://a/b#d")
 
 

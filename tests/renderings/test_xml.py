@@ -149,7 +149,9 @@ def test_query_interface_round_trip() -> None:
         assert ref.title == (category.title or None)
         location = getattr(category, "location", None)
         assert ref.location == (CONTEXT.absolute(location) if location else None)
-        assert ref.attributes == tuple(d.name for d in category.attributes)
+        assert ref.attributes == tuple(
+            CategoryRef.Attribute(d.name, type=d.type.value, mutable=d.mutable, required=d.required,
+                         description=d.description or None) for d in category.attributes)
         assert ref.actions == tuple(a.identifier for a in getattr(category, "actions", ()))
     byId = {ref.identifier: ref for ref in document.categories}
     assert byId[MEDIUM.identifier].rel == (INFRA + "resource_tpl", INFRA + "compute")
@@ -248,7 +250,12 @@ def test_action_invocation_and_mixin_definition() -> None:
         b'<attribute name="x.y" type="string" mutable="false"/></mixin></categories>')
     assert definition.categories == (CategoryRef(
         "http://example.com/tags#", "mine", cls="mixin", title="Mine", location="/mine/",
-        rel=("http://a#b", "http://a#c"), attributes=("x.y",)),)
+        rel=("http://a#b", "http://a#c"),
+        attributes=(CategoryRef.Attribute("x.y", type="string", mutable=False),)),)
+    alone = parse(b'<mixin scheme="http://example.com/tags#" term="mine" title="Mine" '
+                  b'location="/mine/" depends="http://a#b" rel="http://a#c">'
+                  b'<attribute name="x.y" type="string" mutable="false"/></mixin>')
+    assert alone == definition
 
 
 @pytest.mark.parametrize("body", [b"", b"  \r\n", b"\xef\xbb\xbf",

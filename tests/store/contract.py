@@ -20,7 +20,15 @@ from twisted.internet import reactor
 from twisted.internet.threads import blockingCallFromThread, deferToThread
 from zope.interface.verify import verifyObject
 
-from occi_twisted.model import Description, Entity, Mixin, Value, newEntity
+from occi_twisted.model import (
+    AttributeDefinition,
+    AttributeType,
+    Description,
+    Entity,
+    Mixin,
+    Value,
+    newEntity,
+)
 from occi_twisted.model.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from occi_twisted.model.infrastructure import (
     COMPUTE,
@@ -102,9 +110,10 @@ def raw(entityId: str, **attributes: Any) -> Entity:
                   attributes={"occi.core.id": entityId, **attributes})
 
 
-def tag(term: str, *, depends: tuple[Mixin, ...] = ()) -> Mixin:
+def tag(term: str, *, depends: tuple[Mixin, ...] = (),
+        attributes: tuple[AttributeDefinition, ...] = ()) -> Mixin:
     return Mixin(TAGS, term, title=f"Tag {term}", location=f"/tags/{term}/", owner="alice",
-                 depends=depends)
+                 depends=depends, attributes=attributes)
 
 
 def creates(*entities: Entity) -> list[Put]:
@@ -489,7 +498,10 @@ class EntityContract:
     @pytest_twisted.ensureDeferred
     async def test_survives_restart(self, store: IStore) -> None:
         red = await store.defineMixin(tag("red"))
-        await store.defineMixin(tag("dark-red", depends=(red,)))
+        shade = AttributeDefinition("com.example.shade", AttributeType.ENUM, mutable=False,
+                                    default="crimson", enum=("crimson", "ruby"),
+                                    description="Which red")
+        await store.defineMixin(tag("dark-red", depends=(red,), attributes=(shade,)))
         entities = [
             compute("c1", mixins=[red, SMALL], occi_compute_memory=1.5),
             network("n"),
@@ -500,6 +512,7 @@ class EntityContract:
         darkRed = again.registry.get(TAGS + "dark-red")
         assert isinstance(darkRed, Mixin) and darkRed.owner == "alice"
         assert [dep.identifier for dep in darkRed.depends] == [red.identifier]
+        assert darkRed.attributes == (shade,)  # its attributes kept (GFD.225 3.5.1)
         for entity in entities:
             assert await again.get(entity.id) == entity
         assert await ids(again) == ["c1", "n", "l"]
