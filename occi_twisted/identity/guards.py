@@ -12,6 +12,7 @@ Pure functions of the method, the headers and the :class:`HostPolicy`, each answ
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -90,8 +91,11 @@ def _originOf(value: str) -> tuple[str, str, int] | None:
     return (scheme, host, port if port is not None else _DEFAULT_PORTS[scheme])
 
 
+@functools.lru_cache(maxsize=1024)
 def isLoopbackHost(host: str) -> bool:
-    """``localhost`` and its subdomains (RFC 6761), 127.0.0.0/8, ``::1``."""
+    """``localhost`` and its subdomains (RFC 6761), 127.0.0.0/8, ``::1``.  Asked of every
+    request's ``Host``, which a client sends the same each time: the answers are kept (a
+    bounded few, whatever hosts are sent)."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:

@@ -41,13 +41,6 @@ def lastSeq(db: sqlite3.Connection) -> int:
     return 0 if row is None else int(row[0])
 
 
-def newestSeq(db: sqlite3.Connection) -> int:
-    """The ``seq`` of the newest event committed (0: none), from the table's own end:
-    unlike :func:`lastSeq`, not moved by an event rolled back."""
-    row = db.execute("SELECT max(seq) FROM events").fetchone()
-    return 0 if row is None or row[0] is None else int(row[0])
-
-
 def byId(db: sqlite3.Connection, eventId: str) -> Event | None:
     row = db.execute(f"SELECT seq, {_COLUMNS} FROM events WHERE id = ?", (eventId,)).fetchone()
     return None if row is None else rules.fromRow(row[0], row[1:])

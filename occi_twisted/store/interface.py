@@ -213,9 +213,9 @@ class IEventLog(Interface):
         """The event with this id (an Atom entry's, an XMPP item's), or ``None``."""
 
     def newestSeq() -> Deferred[int]:
-        """The ``seq`` of the newest event committed (0: none): while it stays the same, no
-        entity changed -- what readers stamp what they keep with (see
-        :mod:`occi_twisted.http.renditions`)."""
+        """The ``seq`` of the newest event whose change was acknowledged (0: none): while it
+        stays the same, no acknowledged change was made -- what readers stamp what they
+        keep with (see :mod:`occi_twisted.http.renditions`)."""
 
     def addEventListener(listener: Callable[[], None]) -> None:
         """Call ``listener`` (on the reactor thread, with no arguments) after each commit
