@@ -9,6 +9,7 @@ import signal
 import ssl
 import stat
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,6 +124,57 @@ def test_sighup_adds_a_user_under_an_open_connection(server: TLSServer) -> None:
     assert status(*ALICE) == 200
     assert server.running.poll() is None
     connection.close()
+
+
+def test_sighup_under_load_drops_no_request(server: TLSServer) -> None:
+    """Four clients keep asking over their own connections while the users are reloaded
+    five times: every answer is 200 and no connection is dropped."""
+    context = ssl.create_default_context(cafile=str(server.cert))
+    stop = threading.Event()
+    answers: list[int] = []
+    problems: list[BaseException] = []
+
+    def client() -> None:
+        connection = http.client.HTTPSConnection("localhost", server.port, context=context,
+                                                 timeout=30)
+        try:
+            while not stop.is_set():
+                connection.request("GET", "/-/", headers={"Authorization": _basic(*ALICE)})
+                response = connection.getresponse()
+                response.read()
+                answers.append(response.status)
+        except BaseException as problem:  # reported below, with the others
+            problems.append(problem)
+        finally:
+            connection.close()
+
+    clients = [threading.Thread(target=client) for _ in range(4)]
+    for each in clients:
+        each.start()
+    try:
+        for number in range(5):
+            time.sleep(0.3)
+            htpasswd(server.users, f"user{number}", "secret")
+            server.running.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for each in clients:
+            each.join(30)
+    assert not problems, problems
+    assert len(answers) > 20 and set(answers) == {200}, set(answers)
+    ask = http.client.HTTPSConnection("localhost", server.port, context=context, timeout=30)
+    deadline = time.monotonic() + 20
+    while True:  # the last reload's user is in, once it is read
+        ask.request("GET", "/-/", headers={"Authorization": _basic("user4", "secret")})
+        response = ask.getresponse()
+        response.read()
+        if response.status == 200:
+            break
+        assert time.monotonic() < deadline, server.log.read_text()[-2000:]
+        time.sleep(0.1)
+    ask.close()
+    assert server.running.poll() is None
 
 
 def _basic(name: str, password: str) -> str:
