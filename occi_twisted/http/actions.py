@@ -19,7 +19,7 @@ from ..identity.principal import Quota
 from ..model import Entity, Kind
 from ..model.errors import BadRequest, Conflict, NotFound
 from ..model.locations import Requests, requestAt, requestsOf
-from ..model.quotas import WithinQuota
+from ..model.quotas import WithinQuota, resizeTo
 from ..model.requests import PREFIX as REQUEST_PREFIX
 from ..model.requests import RequestRecord, RequestState
 from ..model.requestview import parseTimestamp, requestETag, requestView
@@ -60,7 +60,8 @@ class Actions(Room):
         budget = prefer.budget(self.waitBudget)
         if record.notBefore > self.now() + budget:
             budget = 0.0  # it waits for its time (a backup window): nothing to wait for here
-        ended = await self.desk.submitAndWait(record, budget, self._requestQuota(request))
+        ended = await self.desk.submitAndWait(record, budget,
+                                              self._requestQuota(request, [record]))
         applied = prefer.applied()
         if applied is not None:
             request.setHeader(b"Preference-Applied", applied.encode())
@@ -93,7 +94,8 @@ class Actions(Room):
             except (Conflict, BadRequest):
                 continue
             records.append((record, entity))
-        await self.desk.submit([record for record, _ in records], self._requestQuota(request))
+        planned = [record for record, _ in records]
+        await self.desk.submit(planned, self._requestQuota(request, planned))
         prefer = preferences(parts.headerLines(request, b"prefer"))
         deadline = self.now() + prefer.budget(self.waitBudget)
         pending: list[EntityView] = []
@@ -126,10 +128,12 @@ class Actions(Room):
         return self.desk.plan(entity, invocation.action, invocation.attributes,
                               owner=parts.ownerOf(request), notBefore=notBefore)
 
-    def _requestQuota(self, request: IRequest) -> list[Change]:
-        """The principal's quota of running requests, for the store to check in the
-        transaction that adds the requests: two concurrent actions cannot both slip under."""
-        return _requestsOnly(self.withinQuota(request, []))
+    def _requestQuota(self, request: IRequest, records: Sequence[RequestRecord]
+                      ) -> list[Change]:
+        """The principal's quotas an action is held to (:func:`_heldTo`), for the store to
+        check in the transaction that adds the requests: two concurrent actions cannot both
+        slip under."""
+        return _heldTo(self.withinQuota(request, []), records)
 
     def _accepted(self, request: IRequest, record: RequestRecord, entity: Entity) -> bytes:
         request.setResponseCode(202)
@@ -194,8 +198,9 @@ class Actions(Room):
                 EntityView(view), self.answering.context(request))
             return await self.commitAnswer(
                 request, once, [], rendered,
-                commit=lambda changes: self.desk.submit([record], _requestsOnly(changes)))
-        ended = await self.desk.submitAndWait(record, prefer.wait, self._requestQuota(request))
+                commit=lambda changes: self.desk.submit([record], _heldTo(changes, [record])))
+        ended = await self.desk.submitAndWait(record, prefer.wait,
+                                              self._requestQuota(request, [record]))
         if ended.state.isFinal:
             request.setResponseCode(201)
             request.setHeader(b"Location", self.answering.context(request).absolute(
@@ -217,16 +222,22 @@ class Actions(Room):
         return self.answering.send(request, collect(renderer, views, context))
 
 
-def _requestsOnly(changes: Sequence[Change]) -> list[Change]:
+def _heldTo(changes: Sequence[Change], records: Sequence[RequestRecord]) -> list[Change]:
     """An action adds requests and changes no entity: of the principal's quotas, only the
-    running requests' is its to pass.  (A user beyond another limit -- the operator lowered
-    it -- may still erase, back up or stop what they have.)"""
+    running requests' is its to pass -- and the storage quota for a resize, whose request
+    counts at the size it asks for (see :mod:`occi_twisted.model.quotas`).  (A user beyond
+    another limit -- the operator lowered it -- may still erase, back up or stop what they
+    have.)"""
+    resizing = any(resizeTo(record.action, record.attributes) is not None
+                   for record in records)
     kept: list[Change] = []
     for change in changes:
         if not isinstance(change, WithinQuota):
             kept.append(change)
-        elif change.limits.requests is not None:
-            kept.append(WithinQuota(change.owner, Quota(requests=change.limits.requests)))
+        elif change.limits.requests is not None or (resizing and change.limits.storage):
+            kept.append(WithinQuota(change.owner, Quota(
+                requests=change.limits.requests,
+                storage=change.limits.storage if resizing else None)))
     return kept
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from ..model.answers import Answer, RememberAnswer, keyTaken
 from ..model.errors import NotFound
-from ..model.quotas import WithinQuota, checkWithin
+from ..model.quotas import WithinQuota, checkWithin, resizeTo
 from . import _eventrules, _rules, _sqlevents, _sqlnotes, _sqlrequests
 from ._sqlrequests import NewRequest
 from .serial import EntityRecord, canonical
@@ -86,9 +86,15 @@ def _checkQuota(db: sqlite3.Connection, change: WithinQuota) -> None:
     """The owner's things as this transaction leaves them, against their limits."""
     documents = (str(row[0]) for row in db.execute(
         "SELECT document FROM entities WHERE owner = ?", (change.owner,)))
-    running = db.execute("SELECT count(*) FROM requests WHERE owner = ? AND state IN"
-                         " ('queued', 'scheduled', 'running')", (change.owner,)).fetchone()[0]
-    checkWithin(change.limits, documents, int(running))
+    running, resizing = 0, dict[str, float]()
+    for entityId, action, attributes in db.execute(
+            "SELECT entity_id, action, attributes FROM requests WHERE owner = ? AND state IN"
+            " ('queued', 'scheduled', 'running')", (change.owner,)):
+        running += 1
+        size = resizeTo(str(action), json.loads(attributes))
+        if size is not None:
+            resizing[str(entityId)] = max(size, resizing.get(str(entityId), 0.0))
+    checkWithin(change.limits, documents, running, resizing)
 
 
 def _remember(db: sqlite3.Connection, answer: Answer) -> None:

@@ -21,7 +21,7 @@ from zope.interface import implementer
 
 from ..model import Entity, Mixin, Registry, Value
 from ..model.answers import Answer, RememberAnswer, keyTaken
-from ..model.quotas import WithinQuota, checkWithin
+from ..model.quotas import WithinQuota, checkWithin, resizeTo
 from ..model.requests import RequestRecord
 from . import _eventrules, _requestrules, _rules
 from ._memlog import EventsInMemory, NotesInMemory
@@ -350,9 +350,14 @@ class _Staged:
                      and row.record.owner == change.owner]
         records = [record for _, record in self._store._requests.records()]
         records += [_requestrules.fromRow(row) for row in self.requests]
-        running = sum(1 for record in records
-                      if record.owner == change.owner and not record.state.isFinal)
-        checkWithin(change.limits, documents, running)
+        unfinished = [record for record in records
+                      if record.owner == change.owner and not record.state.isFinal]
+        resizing: dict[str, float] = {}
+        for record in unfinished:
+            size = resizeTo(record.action, record.attributes)
+            if size is not None:
+                resizing[record.entityId] = max(size, resizing.get(record.entityId, 0.0))
+        checkWithin(change.limits, documents, len(unfinished), resizing)
 
     def _linksAt(self, location: str) -> list[str]:
         candidates = set(self._store._linksAt.get(location, ()))

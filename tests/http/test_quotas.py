@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pytest
 import pytest_twisted as pt
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.interfaces import IReactorFromThreads
 
+from occi_twisted.drivers.disks import DiskDriver
+from occi_twisted.drivers.storage import DiskImages
 from occi_twisted.identity import Quota
 from occi_twisted.model import Registry
 from occi_twisted.store.sqlite import SQLiteStore
@@ -98,3 +102,36 @@ async def test_concurrent_actions_cannot_slip_under_the_running_requests_quota(
         assert acted.code == 202, acted.text
     finally:
         await client.operations.scheduler.stopService()
+
+
+@pt.ensureDeferred
+async def test_resizes_count_at_the_size_they_ask_for(sqliteStore: SQLiteStore,
+                                                      tmp_path: Path) -> None:
+    """A storage being resized counts at the size it asks for from the moment the resize is
+    accepted: two concurrent resizes cannot both slip under the storage quota, nor can a
+    create while one runs."""
+    quotas = {"alice": Quota(storage=10)}
+    client = Client(clock=reactor, store=sqliteStore, quotas=quotas,
+                    disks=DiskDriver(DiskImages(tmp_path / "data"),
+                                     cast(IReactorFromThreads, reactor)))
+    client.driver.start()
+    alice = {ACTING: "alice"}
+    size = "X-OCCI-Attribute: occi.storage.size=4.0\n"
+    try:
+        disks = [await client.create("storage", size, **alice) for _ in range(2)]
+        # 8 GiB of 10: each resize alone fits, the two together do not (whether the first
+        # has ended, its size stored, or still runs when the second is checked).
+        answers = await gatherResults([
+            Deferred.fromCoroutine(client.request("POST", f"{disk}?action=resize", "size=6.0",
+                                                  **ASYNC, **alice))
+            for disk in disks])
+        assert sorted(answer.code for answer in answers) == [202, 403], \
+            [answer.text for answer in answers]
+        refused = next(answer for answer in answers if answer.code == 403)
+        assert "quota exceeded: storage 12 of 10 GiB" in refused.text
+        # 4 + 6 asked for: no room for one GiB more until the resize ends.
+        more = await client.request("POST", "/storage/", storageOf(1), **TEXT, **alice)
+        assert more.code == 403 and "storage 11 of 10 GiB" in more.text, more.text
+    finally:
+        await client.operations.scheduler.stopService()
+        await client.driver.stop()
