@@ -26,7 +26,7 @@ from .entities import Entities
 from .listings import Listings
 from .methods import Shape, allow
 from .preconditions import applyUnlessBeaten, lastWriterWins
-from .room import STREAM_BATCH, Room
+from .room import STREAM_BATCH, Room, authored
 
 
 @dataclass(kw_only=True)
@@ -58,9 +58,10 @@ class Collections(Room):
         if method in ("GET", "HEAD"):
             return await self.listings.answer(request, self._kindQuery(request, kind))
         if method == "DELETE":
+            author = parts.principalOf(request).name
             gone = await self._forEachEntity(
                 self._kindQuery(request, kind),
-                lambda entity: Delete(entity.id, expect=entity.revision))
+                lambda entity: Delete(entity.id, expect=entity.revision, author=author))
             for entity in gone:
                 await self.members.realize(entity, None)
             return self.answering.ok(request, f"Deleted {len(gone)} entities from "
@@ -153,7 +154,7 @@ class Collections(Room):
             if method == "PUT":
                 changes.extend(_without([e async for e in self.entities(members)
                                          if e.id not in chosen], mixin, now))
-        await applyUnlessBeaten(self.store, changes)
+        await applyUnlessBeaten(self.store, authored(request, changes))
         return len(changes)
 
     async def _actOnAll(self, request: IRequest, query: Query, offered: Sequence[str],

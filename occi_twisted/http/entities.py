@@ -28,7 +28,7 @@ from . import access, parts, preconditions
 from .actions import Actions
 from .answering import BY_REFERENCE, etag, notModified
 from .preconditions import applyUnlessBeaten, lastWriterWins
-from .room import Room
+from .room import Room, authored
 
 log = Logger()
 
@@ -71,7 +71,8 @@ class Entities(Room):
     async def _delete(self, request: IRequest, kind: Kind, entityId: str) -> bytes:
         entity = await self.load(request, kind, entityId)
         preconditions.check(request, entity, entity.location)
-        await applyUnlessBeaten(self.store, [Delete(entity.id, expect=entity.revision)])
+        await applyUnlessBeaten(self.store, authored(request, [
+            Delete(entity.id, expect=entity.revision)]))
         await self.realize(entity, None)
         return self.answering.ok(request, f"Deleted {entity.location}.")
 

@@ -3,8 +3,8 @@ leave, reading entities, and committing a change together with its remembered an
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.web.iweb import IRequest
@@ -15,7 +15,7 @@ from ..model.answers import Answer, KeyTaken, RememberAnswer
 from ..model.errors import NotFound
 from ..model.quotas import WithinQuota
 from ..renderings.document import EntityView, Rendered, Renderer
-from ..store.interface import Change, IStore, Query
+from ..store.interface import Change, Delete, IStore, Put, Query
 from . import access, idempotency, parts
 from .answering import Answering, isLink
 
@@ -58,9 +58,11 @@ class Room:
         return Query(kinds=kinds, mixins=mixins, owner=access.ownerFilter(request))
 
     def withinQuota(self, request: IRequest, changes: list[Change]) -> list[Change]:
-        """``changes``, refused by the store in their own transaction if they take the
-        principal beyond its quota (so concurrent creates cannot both slip under)."""
+        """``changes``, made by the request's principal (:func:`authored`), refused by the
+        store in their own transaction if they take the principal beyond its quota (so
+        concurrent creates cannot both slip under)."""
         principal = parts.principalOf(request)
+        changes = authored(request, changes)
         if principal.quota == UNLIMITED:
             return changes
         return [*changes, WithinQuota(principal.name, principal.quota)]
@@ -130,6 +132,15 @@ class Room:
         await commit(changes)
         await after()
         return self.answering.send(request, rendered)
+
+
+def authored(request: IRequest, changes: Sequence[Change]) -> list[Change]:
+    """``changes`` with the request's principal as the author of each entity change, so that
+    its events say who made it (an administrator may change a user's entity)."""
+    author = parts.principalOf(request).name
+    return [replace(change, author=author)
+            if isinstance(change, (Put, Delete)) and change.author is None else change
+            for change in changes]
 
 
 async def _nothing() -> None:

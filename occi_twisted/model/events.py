@@ -65,6 +65,13 @@ class Event:
     #: One line for people, e.g. ``compute /compute/<id> updated``.
     title: str
     content: Mapping[str, Value] = field(default_factory=dict)
+    #: Who made the change: the owner, or an administrator who changed the owner's thing.
+    author: str = ""
+
+    @property
+    def madeBy(self) -> str:
+        """The author, which events stored before authors were recorded leave to the owner."""
+        return self.author or self.owner
 
     @property
     def nodes(self) -> tuple[str, ...]:

@@ -5,7 +5,7 @@ An entry carries the event's new state as its content, in OCCI's text/plain rend
 The same entry is the payload of the event's XMPP pubsub item.
 
 Each entry has what RFC 4287 section 4.1.2 requires of it -- one ``id`` (``urn:uuid:`` and the
-event's id), one ``title``, one ``updated`` (RFC 3339, UTC), an ``author`` (the entity's owner)
+event's id), one ``title``, one ``updated`` (RFC 3339, UTC), an ``author`` (who made the change)
 and, since it has content, no need of an alternate link -- and these links: ``related`` to the
 entity, ``alternate`` to what the entry is about (the request for a request's step, the entity
 otherwise; one of each, so never two alternates of one type and language).  A ``category``
@@ -129,7 +129,7 @@ def entryElement(event: Event, context: RenderContext, registry: Registry, *,
         f"<id>urn:uuid:{text(event.id)}</id>"
         f"<title>{text(event.title)}</title>"
         f"<updated>{timestamp(event.updated)}</updated>"
-        f"<author><name>{text(event.owner)}</name></author>"
+        f"<author><name>{text(event.madeBy)}</name></author>"
         f"{_link('related', entity)}{_link('alternate', alternate)}"
         f"<category term={attribute(str(event.type))} scheme={attribute(EVENT_SCHEME)}/>"
         f'<content type="text">{text(content(event, context, registry))}</content>'

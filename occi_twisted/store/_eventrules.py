@@ -16,7 +16,7 @@ from ..model.requests import RequestRecord, RequestState
 from .serial import canonical
 
 COLUMNS = ("id", "type", "entity_id", "location", "collection", "request_id", "owner",
-           "updated", "title", "content")
+           "updated", "title", "content", "author")
 
 Row = tuple[Any, ...]
 
@@ -38,9 +38,10 @@ def _term(identifier: str) -> str:
 
 def entityRow(
     kind: str, entityId: str, location: str, owner: str, *, old: str | None,
-    new: str | None, now: float, created: float | None = None,
+    new: str | None, now: float, created: float | None = None, author: str | None = None,
 ) -> Row:
-    """The event of an entity going from document ``old`` to ``new`` (``None``: absent).
+    """The event of an entity going from document ``old`` to ``new`` (``None``: absent),
+    made by ``author`` (``None``: the owner, or the server on the owner's behalf).
 
     ``now`` is the time of a deletion; ``created``, when given for a new entity, is the time
     in its document (which then need not be decoded: creates are the busiest changes)."""
@@ -54,7 +55,7 @@ def entityRow(
         eventType = _changeType(json.loads(old) if old is not None else None, document)
     title = f"{_term(kindOf)} {location} {eventType.value}"
     return (newEventId(updated), eventType.value, entityId, location, collectionOf(location),
-            None, owner, updated, title, content)
+            None, owner, updated, title, content, author)
 
 
 def _changeType(old: dict[str, Any] | None, new: dict[str, Any]) -> EventType:
@@ -90,7 +91,7 @@ def requestRow(before: RequestRecord | None, after: RequestRecord, location: str
     title = f"{_term(after.action)} {location} {eventType.value}"
     return (newEventId(after.updated), eventType.value, after.entityId, location,
             collectionOf(location), after.id, after.owner, after.updated, title,
-            canonical(requestContent(after)))
+            canonical(requestContent(after)), None)
 
 
 def requestContent(record: RequestRecord) -> dict[str, Any]:
@@ -107,7 +108,8 @@ def requestContent(record: RequestRecord) -> dict[str, Any]:
 
 def fromRow(seq: int, row: Row) -> Event:
     (eventId, eventType, entityId, location, collection, requestId, owner, updated, title,
-     content) = row
+     content, author) = row
     return Event(seq=seq, id=eventId, type=EventType(eventType), entityId=entityId,
                  location=location, collection=collection, requestId=requestId, owner=owner,
-                 updated=float(updated), title=title, content=json.loads(content))
+                 updated=float(updated), title=title, content=json.loads(content),
+                 author=author or "")

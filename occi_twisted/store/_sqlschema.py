@@ -148,7 +148,13 @@ CREATE TABLE notes (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+_V6 = """
+-- Who made each change (an administrator may change a user's entity); older events were
+-- made by their owner, which is what an empty author reads as.
+ALTER TABLE events ADD COLUMN author TEXT;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 
 
 def openWriter(path: str) -> sqlite3.Connection:

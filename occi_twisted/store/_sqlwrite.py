@@ -28,6 +28,8 @@ class PutRecord:
     expect: int | None
     #: The entity's ``updated`` time, for its event.
     updated: float
+    #: Who makes the change, for its event (``None``: the owner).
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class DeleteId:
     expect: int | None
     #: When, for the events of what is deleted.
     now: float
+    #: Who makes the change, for its events (``None``: each entity's owner).
+    author: str | None = None
 
 
 class _Transaction:
@@ -73,7 +77,7 @@ def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChang
         if isinstance(change, PutRecord):
             _put(connection, view, change)
         elif isinstance(change, DeleteId):
-            _delete(connection, view, change.entityId, change.expect, change.now)
+            _delete(connection, view, change)
         elif isinstance(change, RememberAnswer):
             _remember(connection, change.answer)
         elif isinstance(change, WithinQuota):
@@ -155,14 +159,12 @@ def _put(db: sqlite3.Connection, view: _Transaction, change: PutRecord) -> None:
         )
     _sqlevents.append(db, _eventrules.entityRow(
         record.kind, record.id, record.location, record.owner, old=old, new=record.document,
-        now=change.updated, created=change.updated))
+        now=change.updated, created=change.updated, author=change.author))
 
 
-def _delete(
-    db: sqlite3.Connection, view: _Transaction, entityId: str, expect: int | None, now: float
-) -> None:
+def _delete(db: sqlite3.Connection, view: _Transaction, change: DeleteId) -> None:
     """Delete the entity, then every link from or to it, then links to those, and so on."""
-    doomed = [(existing := _rules.checkDelete(view, entityId, expect)).seq]
+    doomed = [(existing := _rules.checkDelete(view, change.entityId, change.expect)).seq]
     locations = {existing.seq: existing.location}
     seen: set[int] = set()
     while doomed:
@@ -174,7 +176,8 @@ def _delete(
                           (seq,)).fetchone()
         if gone is not None:
             _sqlevents.append(db, _eventrules.entityRow(
-                gone[1], gone[0], gone[2], gone[3], old=None, new=None, now=now))
+                gone[1], gone[0], gone[2], gone[3], old=None, new=None, now=change.now,
+                author=change.author))
             _sqlnotes.deleteOf(db, gone[0])
         db.execute("DELETE FROM entities WHERE seq = ?", (seq,))
         db.execute("DELETE FROM entity_mixins WHERE seq = ?", (seq,))

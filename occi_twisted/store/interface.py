@@ -76,6 +76,8 @@ class Put:
 
     entity: Entity
     expect: int | None = None
+    #: Who makes the change, for its event (``None``: the entity's owner).
+    author: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class Delete:
 
     entityId: str
     expect: int | None = None
+    #: Who makes the change, for its events (``None``: each entity's owner).
+    author: str | None = None
 
 
 Change = Put | Delete | AddRequest | RememberAnswer | WithinQuota

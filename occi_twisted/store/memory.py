@@ -148,9 +148,9 @@ class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory):
         staged = _Staged(self)
         for change in changes:
             if isinstance(change, Put):
-                staged.put(recordOf(change.entity), change.expect)
+                staged.put(recordOf(change.entity), change.expect, change.author)
             elif isinstance(change, Delete):
-                staged.delete(change.entityId, change.expect)
+                staged.delete(change.entityId, change.expect, change.author)
             elif isinstance(change, RememberAnswer):
                 staged.remember(change.answer)
             elif isinstance(change, WithinQuota):
@@ -161,7 +161,7 @@ class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory):
 
     def _keep(self, staged: _Staged) -> None:
         """Make a staged change set the committed state."""
-        self._merge(staged.rows)
+        self._merge(staged.rows, staged.authors)
         self._requests.insert(staged.requests)
         for answer in staged.answers:
             self._answers[(answer.owner, answer.key)] = answer
@@ -196,7 +196,8 @@ class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory):
 
     # -- events ------------------------------------------------------------------------
 
-    def _entityChanged(self, old: _Row | None, new: _Row | None) -> None:
+    def _entityChanged(self, old: _Row | None, new: _Row | None,
+                       author: str | None = None) -> None:
         either = new or old
         if either is None:
             return
@@ -206,7 +207,7 @@ class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory):
         self._append(_eventrules.entityRow(
             record.kind, record.id, record.location, record.owner,
             old=old.record.document if old is not None else None,
-            new=new.record.document if new is not None else None, now=now))
+            new=new.record.document if new is not None else None, now=now, author=author))
 
     def _requestChanged(self, before: RequestRecord | None, after: RequestRecord) -> None:
         row = self._rows.get(after.entityId)
@@ -262,11 +263,13 @@ class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory):
             if _matches(row, query):
                 yield row
 
-    def _merge(self, changed: Mapping[str, _Row | None]) -> None:
-        """Make staged rows (``None``: deleted) the committed state, indexes included."""
+    def _merge(self, changed: Mapping[str, _Row | None],
+               authors: Mapping[str, str | None] | None = None) -> None:
+        """Make staged rows (``None``: deleted) the committed state, indexes included;
+        ``authors``: who made each change, for its event."""
         for entityId, row in changed.items():
             old = self._rows.get(entityId)
-            self._entityChanged(old, row)
+            self._entityChanged(old, row, (authors or {}).get(entityId))
             if old is not None:
                 for location in (old.record.source, old.record.target):
                     if location is not None:
@@ -294,6 +297,8 @@ class _Staged:
         self.requests: list[_requestrules.Row] = []
         #: The set's remembered answers.
         self.answers: list[Answer] = []
+        #: Who made each change, by entity id (absent or ``None``: the owner).
+        self.authors: dict[str, str | None] = {}
 
     def row(self, entityId: str) -> _Row | None:
         if entityId in self.rows:
@@ -312,12 +317,14 @@ class _Staged:
     def hasUserMixin(self, identifier: str) -> bool:
         return identifier in self._store._userMixins
 
-    def put(self, record: EntityRecord, expect: int | None) -> None:
+    def put(self, record: EntityRecord, expect: int | None, author: str | None = None
+            ) -> None:
         existing = _rules.checkPut(self, record, expect)
         seq = existing.seq if existing is not None else self._store._nextSeq()
         self.rows[record.id] = _Row.of(seq, record)
+        self.authors[record.id] = author
 
-    def delete(self, entityId: str, expect: int | None) -> None:
+    def delete(self, entityId: str, expect: int | None, author: str | None = None) -> None:
         _rules.checkDelete(self, entityId, expect)
         doomed = [entityId]
         while doomed:
@@ -325,6 +332,7 @@ class _Staged:
             if row is None:
                 continue
             self.rows[row.record.id] = None
+            self.authors[row.record.id] = author
             doomed.extend(self._linksAt(row.record.location))
 
     def remember(self, answer: Answer) -> None:

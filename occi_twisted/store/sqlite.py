@@ -371,9 +371,9 @@ def _prepare(change: Change, now: float) -> _sqlwrite.PreparedChange:
         return change
     if isinstance(change, Put):
         return _sqlwrite.PutRecord(recordOf(change.entity), change.expect,
-                                   change.entity.updated)
+                                   change.entity.updated, change.author)
     if isinstance(change, Delete):
-        return _sqlwrite.DeleteId(change.entityId, change.expect, now)
+        return _sqlwrite.DeleteId(change.entityId, change.expect, now, change.author)
     _requestrules.checkNew(change.record)
     return _sqlrequests.NewRequest(_requestrules.toRow(change.record))
 

@@ -128,3 +128,27 @@ async def test_an_entry_is_negotiated_as_its_log() -> None:
     assert len(tags) == 4
     refused = await client.request("GET", url[len(BASE):], Accept="image/png")
     assert refused.code == 406
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_entry_names_who_made_the_change() -> None:
+    """An administrator's change to a user's compute is in the user's feeds, with the
+    administrator as the entry's author; the user's own changes are theirs."""
+    client = Client(quotas={})
+    alice, root = {"X_Test_Principal": "alice"}, {"X_Test_Principal": "admin"}
+    path = await client.create(**alice)
+    changed = await client.request("POST", path, "X-OCCI-Attribute: occi.compute.cores=3\n",
+                                   Content_Type="text/plain", Accept="text/plain", **root)
+    assert changed.code == 200, changed.text
+
+    async def authors(feed: str) -> list[tuple[str, str]]:
+        answer = await client.request("GET", feed, Accept="application/atom+xml", **alice)
+        assert answer.code == 200, (feed, answer.text)
+        parsed = feedparser.parse(answer.body)
+        return [(entry.title.rsplit(" ", 1)[-1], entry.author) for entry in parsed.entries]
+
+    assert await authors(f"{path}/log/") == [("updated", "admin"), ("created", "alice")]
+    assert (await client.request("DELETE", path, **root)).code == 200
+    for feed in ("/log/", "/compute/log/"):
+        assert await authors(feed) == [
+            ("deleted", "admin"), ("updated", "admin"), ("created", "alice")], feed

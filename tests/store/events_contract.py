@@ -66,6 +66,17 @@ class EventContract:
         assert await store.newestSeq() == 2
 
     @pytest_twisted.ensureDeferred
+    async def test_events_record_who_made_the_change(self, store: IStore) -> None:
+        c1 = compute("c1")
+        await store.apply([Put(c1, expect=CREATE)])
+        changed = withState(c1, {"occi.compute.state": "active"}, now=200.0)
+        await store.apply([Put(changed, expect=c1.revision, author="root")])
+        await store.apply([Delete("c1", author="root")])
+        made = await store.eventsAfter(0, 10)
+        assert [(event.owner, event.madeBy) for event in made] == [
+            (c1.owner, c1.owner), (c1.owner, "root"), (c1.owner, "root")]
+
+    @pytest_twisted.ensureDeferred
     async def test_a_delete_makes_one_event_per_entity_it_takes(self, store: IStore) -> None:
         network = newEntity(Description(kind=NETWORK), entityId="n1", now=100.0)
         c1 = compute("c1")

@@ -136,8 +136,11 @@ async def test_store_of_the_first_schema_is_upgraded(tmp_path: Path) -> None:
         await withEntity(store, "c1")
         await store.addRequest(request(requestId="r"))
         assert (await store.getRequest("r")) is not None
+        # An event with no author (as all were before authors were kept) is its owner's.
+        events = await store.eventsAfter(0, 10)
+        assert events and all(event.madeBy == event.owner for event in events)
     finally:
         await store.stop()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 6
     db.close()
