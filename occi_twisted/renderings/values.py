@@ -7,7 +7,8 @@
 * JSON read strictly (:func:`strictDecoder`, :func:`unfit`, :func:`jsonValue`) and written on
   one line (:func:`jsonText`, :func:`jsonQuoted`), for the JSON rendering and for the list and
   hash values of the text-like ones.
-* URIs as URIs (:func:`uriText`) and strings as XML can hold them (:func:`xmlChars`).
+* URIs as URIs (:func:`uriText`) and strings as XML can hold them (:func:`xmlChars`), escaped
+  as character data (:func:`xmlText`) or as a quoted attribute (:func:`xmlAttribute`).
 * What depends only on an entity's kind and mixins, kept per set of categories
   (:class:`ByCategories`): rendering is on the hot path of every GET.
 """
@@ -53,6 +54,13 @@ NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: What RFC 3986 lets a URI hold (with ``%`` for escapes already made).
 _URI_SAFE = "!#$%&'()*+,/:;=?@[]~"
 _NOT_URI = re.compile(r"[^A-Za-z0-9\-._~!#$%&'()*+,/:;=?@\[\]]")
+# A carriage return, and in attributes tabs and line feeds too, are escaped: a parser would
+# otherwise normalise them to other characters.
+_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTRIBUTE_ESCAPES = str.maketrans({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
+    "\t": "&#9;", "\n": "&#10;", "\r": "&#13;",
+})
 
 
 # -- messages -------------------------------------------------------------------------------
@@ -264,6 +272,16 @@ def uriText(uri: str) -> str:
 def xmlChars(value: str) -> str:
     """``value`` with each character XML 1.0 cannot hold replaced by U+FFFD."""
     return NOT_XML.sub("\ufffd", value)
+
+
+def xmlText(value: str) -> str:
+    """``value`` as character data (the caller keeps out what XML cannot hold)."""
+    return value.translate(_TEXT_ESCAPES)
+
+
+def xmlAttribute(value: str) -> str:
+    """``value`` as a quoted XML attribute; what XML cannot hold becomes U+FFFD."""
+    return '"' + xmlChars(value).translate(_ATTRIBUTE_ESCAPES) + '"'
 
 
 # -- kept per set of categories -------------------------------------------------------------

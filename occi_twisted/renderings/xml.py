@@ -69,7 +69,9 @@ from .values import (
     short,
     show,
     uriText,
+    xmlAttribute,
     xmlChars,
+    xmlText,
 )
 
 MEDIA_TYPE = "application/occi+xml"
@@ -108,12 +110,6 @@ _DTD = re.compile(r"<!(?:DOCTYPE|ENTITY)", re.I)
 _ENCODING = re.compile(r"""<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
 _READABLE_ENCODINGS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 
-_TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-_ATTRIBUTE_ESCAPES = str.maketrans({
-    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
-    "\t": "&#9;", "\n": "&#10;", "\r": "&#13;",
-})
-
 
 def _fail(problem: str, where: str) -> NoReturn:
     raise BadRequest(f"{problem} (at {where}).")
@@ -130,16 +126,17 @@ def _short(name: str) -> str:
 class _Target:
     """Builds the tree as ElementTree does, and stops the parser at a limit or a DTD."""
 
-    def __init__(self) -> None:
+    def __init__(self, maxDepth: int) -> None:
         self.builder = ET.TreeBuilder()
+        self.maxDepth = maxDepth
         self.depth = 0
         self.elements = 0
 
     def start(self, tag: str, attributes: dict[str, str]) -> ET.Element:
         self.depth += 1
         self.elements += 1
-        if self.depth > MAX_DEPTH:
-            raise BadRequest(f"The XML body nests elements more than {MAX_DEPTH} deep.")
+        if self.depth > self.maxDepth:
+            raise BadRequest(f"The XML body nests elements more than {self.maxDepth} deep.")
         if self.elements > MAX_ELEMENTS:
             raise BadRequest(f"The XML body has more than {MAX_ELEMENTS} elements.")
         return self.builder.start(tag, attributes)
@@ -160,9 +157,10 @@ class _Target:
                          "refuses.")
 
 
-def safeRoot(body: bytes) -> ET.Element | None:
+def safeRoot(body: bytes, maxDepth: int = MAX_DEPTH) -> ET.Element | None:
     """The root element of ``body``, parsed safely (see the module's docstring); ``None`` for
-    an empty body.  Atom entries are read with it too."""
+    an empty body.  Atom entries and OVF envelopes are read with it too (an envelope nests
+    deeper than our format: ``maxDepth``)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -177,7 +175,7 @@ def safeRoot(body: bytes) -> ET.Element | None:
     if declared is not None and declared.group(1).lower() not in _READABLE_ENCODINGS:
         raise BadRequest(f"The XML body declares the encoding {show(declared.group(1))}; "
                          "send it as UTF-8.")
-    parser = ET.XMLParser(target=_Target())
+    parser = ET.XMLParser(target=_Target(maxDepth))
     try:
         for start in range(0, len(text), _CHUNK):
             parser.feed(text[start:start + _CHUNK])
@@ -520,27 +518,17 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
 # -- rendering -----------------------------------------------------------------------------
 
 
-def _text(value: str) -> str:
-    """``value`` as character data (the caller keeps out what XML cannot hold)."""
-    return value.translate(_TEXT_ESCAPES)
-
-
-def _attribute(value: str) -> str:
-    """``value`` as a quoted XML attribute; what XML cannot hold becomes U+FFFD."""
-    return '"' + xmlChars(value).translate(_ATTRIBUTE_ESCAPES) + '"'
-
-
 def _uriAttribute(uri: str) -> str:
-    return _attribute(uriText(uri) if NOT_XML.search(uri) else uri)
+    return xmlAttribute(uriText(uri) if NOT_XML.search(uri) else uri)
 
 
 def valueElement(name: str, value: object, indent: str = "") -> str:
     """One ``<attribute>`` with its value, typed."""
-    head = f"{indent}<attribute name={_attribute(name)} type="
+    head = f"{indent}<attribute name={xmlAttribute(name)} type="
     if isinstance(value, str):
         if NOT_XML.search(value):
-            return f'{head}"string" encoding="json">{_text(stdjson.dumps(value))}</attribute>'
-        return f'{head}"string">{_text(value)}</attribute>'
+            return f'{head}"string" encoding="json">{xmlText(stdjson.dumps(value))}</attribute>'
+        return f'{head}"string">{xmlText(value)}</attribute>'
     if isinstance(value, bool):
         return f'{head}"boolean">{"true" if value else "false"}</attribute>'
     if isinstance(value, int):
@@ -548,19 +536,19 @@ def valueElement(name: str, value: object, indent: str = "") -> str:
     if isinstance(value, float):
         if math.isfinite(value):
             return f'{head}"float">{floatText(value)}</attribute>'
-        return f'{head}"string">{_text(repr(value))}</attribute>'
+        return f'{head}"string">{xmlText(repr(value))}</attribute>'
     if isinstance(value, (list, dict)):
         text = jsonText(value)
         if NOT_XML.search(text):
             text = stdjson.dumps(value, separators=(",", ":"))
         kind = "list" if isinstance(value, list) else "hash"
-        return f'{head}"{kind}">{_text(text)}</attribute>'
+        return f'{head}"{kind}">{xmlText(text)}</attribute>'
     return valueElement(name, str(value), indent)
 
 
 def _refElement(tag: str, scheme: str, term: str, indent: str) -> str:
-    schemeText = f" scheme={_attribute(scheme)}" if scheme else ""
-    return f"{indent}<{tag}{schemeText} term={_attribute(term)}/>"
+    schemeText = f" scheme={xmlAttribute(scheme)}" if scheme else ""
+    return f"{indent}<{tag}{schemeText} term={xmlAttribute(term)}/>"
 
 
 def _splitIdentifier(identifier: str) -> tuple[str, str]:
@@ -573,7 +561,7 @@ def _linkLines(link: Entity, indent: str) -> list[str]:
     head = f"{indent}<link target={_uriAttribute(str(attributes.get(_TARGET, '')))}"
     targetKind = attributes.get(_TARGET_KIND)
     if targetKind:
-        head += f" rel={_attribute(str(targetKind))}"
+        head += f" rel={xmlAttribute(str(targetKind))}"
     inner = indent + _INDENT
     lines = [f"{head} self={_uriAttribute(link.location)}>"]
     lines.append(_refElement("kind", link.kind.scheme, link.kind.term, inner))
@@ -599,27 +587,27 @@ def entityLines(view: EntityView, indent: str = "", namespace: bool = True) -> l
 
 
 def _xmlns(namespace: bool) -> str:
-    return f" xmlns={_attribute(NAMESPACE)}" if namespace else ""
+    return f" xmlns={xmlAttribute(NAMESPACE)}" if namespace else ""
 
 
 def categoryLines(category: Category, context: RenderContext, indent: str = "") -> list[str]:
     """A kind, mixin or action as the query interface defines it."""
     tag = _TAG_OF_CLASS.get(category.categoryClass, "category")
-    head = (f"{indent}<{tag} scheme={_attribute(category.scheme)} "
-            f"term={_attribute(category.term)}")
+    head = (f"{indent}<{tag} scheme={xmlAttribute(category.scheme)} "
+            f"term={xmlAttribute(category.term)}")
     if category.title:
-        head += f" title={_attribute(category.title)}"
+        head += f" title={xmlAttribute(category.title)}"
     if isinstance(category, (Kind, Mixin)) and category.location:
         head += f" location={_uriAttribute(context.absolute(category.location))}"
     if isinstance(category, Kind) and category.parent is not None:
-        head += f" parent={_attribute(category.parent.identifier)}"
+        head += f" parent={xmlAttribute(category.parent.identifier)}"
     if isinstance(category, Mixin):
         if category.depends:
-            head += f" depends={_attribute(' '.join(m.identifier for m in category.depends))}"
+            head += f" depends={xmlAttribute(' '.join(m.identifier for m in category.depends))}"
         if category.applies:
-            head += f" applies={_attribute(' '.join(k.identifier for k in category.applies))}"
+            head += f" applies={xmlAttribute(' '.join(k.identifier for k in category.applies))}"
     if isinstance(category, (Kind, Mixin)) and category.actions:
-        head += f" actions={_attribute(' '.join(a.identifier for a in category.actions))}"
+        head += f" actions={xmlAttribute(' '.join(a.identifier for a in category.actions))}"
     if not category.attributes:
         return [head + "/>"]
     lines = [head + ">"]
@@ -653,13 +641,13 @@ class XMLRenderer:
 
     def locations(self, locations: Sequence[str], context: RenderContext) -> Rendered:
         lines = [f"<collection{_xmlns(True)}>"]
-        lines.extend(f"{_INDENT}<location>{_text(_locationText(location, context))}</location>"
+        lines.extend(f"{_INDENT}<location>{xmlText(_locationText(location, context))}</location>"
                      for location in locations)
         lines.append("</collection>")
         return Rendered(self.contentType, _document(lines))
 
     def message(self, text: str, context: RenderContext) -> Rendered:
-        body = _text(xmlChars(text))
+        body = xmlText(xmlChars(text))
         return Rendered(self.contentType, _document([f"<message{_xmlns(True)}>{body}</message>"]))
 
     def collectionStart(self, context: RenderContext) -> bytes:
@@ -687,16 +675,16 @@ def _refLines(ref: CategoryRef, indent: str) -> list[str]:
     tag = _TAG_OF_CLASS.get(ref.cls, "category")
     head = f"{indent}<{tag}"
     if ref.scheme:
-        head += f" scheme={_attribute(ref.scheme)}"
-    head += f" term={_attribute(ref.term)}"
+        head += f" scheme={xmlAttribute(ref.scheme)}"
+    head += f" term={xmlAttribute(ref.term)}"
     if ref.title is not None:
-        head += f" title={_attribute(ref.title)}"
+        head += f" title={xmlAttribute(ref.title)}"
     if ref.location is not None:
         head += f" location={_uriAttribute(ref.location)}"
     if ref.rel:
-        head += f" rel={_attribute(' '.join(ref.rel))}"
+        head += f" rel={xmlAttribute(' '.join(ref.rel))}"
     if ref.actions:
-        head += f" actions={_attribute(' '.join(ref.actions))}"
+        head += f" actions={xmlAttribute(' '.join(ref.actions))}"
     if not ref.attributes:
         return [head + "/>"]
     lines = [head + ">"]
@@ -709,20 +697,20 @@ def _refLines(ref: CategoryRef, indent: str) -> list[str]:
 def _definitionElement(name: str, type: str | None, mutable: bool, required: bool,
                        description: str | None) -> str:
     """An ``<attribute>`` definition of a category."""
-    element = f"<attribute name={_attribute(name)}"
+    element = f"<attribute name={xmlAttribute(name)}"
     if type is not None:
-        element += f" type={_attribute(type)}"
+        element += f" type={xmlAttribute(type)}"
     element += (f' mutable="{"true" if mutable else "false"}" '
                 f'required="{"true" if required else "false"}"')
     if description:
-        element += f" description={_attribute(description)}"
+        element += f" description={xmlAttribute(description)}"
     return element + "/>"
 
 
 def _linkRefLines(link: LinkRef, indent: str) -> list[str]:
     head = f"{indent}<link target={_uriAttribute(link.target)}"
     if link.rel:
-        head += f" rel={_attribute(' '.join(link.rel))}"
+        head += f" rel={xmlAttribute(' '.join(link.rel))}"
     if link.location is not None:
         head += f" self={_uriAttribute(link.location)}"
     inner = indent + _INDENT
@@ -745,7 +733,7 @@ def _documentEntity(document: Document, indent: str, namespace: bool) -> list[st
                  for name, value in document.attributes.items())
     for link in document.links:
         lines += _linkRefLines(link, inner)
-    lines.extend(f"{inner}<location>{_text(location)}</location>"
+    lines.extend(f"{inner}<location>{xmlText(location)}</location>"
                  for location in document.locations)
     lines.append(f"{indent}</entity>")
     return lines
@@ -759,7 +747,7 @@ def formatXML(document: Document) -> bytes:
     lines = [f"<collection{_xmlns(True)}>"]
     for entity in document.entities:
         lines += _documentEntity(entity, _INDENT, False)
-    lines.extend(f"{_INDENT}<location>{_text(location)}</location>"
+    lines.extend(f"{_INDENT}<location>{xmlText(location)}</location>"
                  for location in document.locations)
     lines.append("</collection>")
     return _document(lines)
