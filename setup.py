@@ -48,6 +48,8 @@ setup(
             "jsonschema>=4.18",
             "abnf>=2.9",
             "abnf-rust>=2.9",
+            # libxml2's XML Schema validator: our OVF envelopes against DMTF's schema.
+            "lxml>=5",
             # The documentation is built by the suite, warnings as errors.
             "sphinx>=7",
         ],
