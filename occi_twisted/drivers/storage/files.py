@@ -1,5 +1,5 @@
 """File I/O for the storage jobs: durable small files, whole reads and writes, cache advice,
-and the chunk writer that bypasses the page cache.
+the chunk writer that bypasses the page cache, and the names of an image's sidecars.
 
 Everything here blocks; the jobs call it from their ``step`` in a thread pool.
 """
@@ -10,11 +10,17 @@ import contextlib
 import errno
 import mmap
 import os
+import re
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+#: What the name of an image's sidecar (its remembered SHA-256) adds to the image's.
+SIDECAR_SUFFIX = ".sha256"
+#: A sidecar, or the temporary file of one being written (``tempfile``'s eight characters):
+#: the name of the image it belongs to is group 1.
+_LEFTOVER = re.compile(r"(.+)\.sha256(?:\.[a-z0-9_]{8}\.tmp)?")
 #: Large aligned buffers keep the per-call overhead of Python negligible next to the I/O itself.
 CHUNK_SIZE = 8 << 20
 
@@ -51,6 +57,29 @@ def writeDurably(path: Path, data: bytes) -> None:
         os.close(fd)
     os.replace(temporary, path)
     fsyncDirectory(path.parent)
+
+
+def sidecarOf(image: Path) -> Path:
+    """Where the digest of ``image`` is remembered."""
+    return image.with_name(image.name + SIDECAR_SUFFIX)
+
+
+def imageNameOfLeftover(fileName: str) -> str | None:
+    """The name of the image whose sidecar (or sidecar being written) ``fileName`` is; None
+    for any other file."""
+    match = _LEFTOVER.fullmatch(fileName)
+    return match.group(1) if match else None
+
+
+def sidecarFiles(image: Path) -> list[Path]:
+    """The sidecar of ``image`` and the temporary files of sidecars being written (or left by a
+    crash), as they are now: what goes with the image when it is deleted."""
+    try:
+        names = os.listdir(image.parent)
+    except FileNotFoundError:
+        return []
+    return sorted(image.parent / name for name in names
+                  if name.startswith(image.name) and imageNameOfLeftover(name) == image.name)
 
 
 def writeAll(fd: int, view: memoryview, offset: int) -> None:
