@@ -23,14 +23,13 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twisted.logger import Logger
 
-from ..drivers.storage.files import CHUNK_SIZE, fsyncDirectory, readInto, sidecarOf, writeAll
+from ..drivers.storage.files import CHUNK_SIZE, readInto, sidecarOf, writeDurably
 from .body import versionTag, zeros
 
 if TYPE_CHECKING:
@@ -146,25 +145,10 @@ def _remember(path: Path, tag: str, digest: str) -> None:
     """Write the sidecar of ``path`` for version ``tag``, durably, if ``path`` still names that
     version (an image replaced meanwhile keeps its sidecar to itself).  A failure is logged
     and costs only a later hash."""
-    sidecar = sidecarOf(path)
     data = json.dumps({"version": tag, "sha256": digest}).encode() + b"\n"
-    temporary: str | None = None
     try:
-        if versionTag(os.stat(path)) != tag:
-            return
-        fd, temporary = tempfile.mkstemp(prefix=sidecar.name + ".", suffix=".tmp",
-                                         dir=sidecar.parent)
-        try:
-            writeAll(fd, memoryview(data), 0)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, sidecar)
-        temporary = None
-        fsyncDirectory(sidecar.parent)
+        if versionTag(os.stat(path)) == tag:
+            writeDurably(sidecarOf(path), data, racing=True)
     except OSError as problem:
         _log.warn("The SHA-256 of {image} is not remembered: {problem}", image=str(path),
                   problem=problem.strerror or problem)
-    finally:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import errno
 import mmap
 import os
 import re
+import tempfile
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,7 +19,7 @@ from pathlib import Path
 
 #: What the name of an image's sidecar (its remembered SHA-256) adds to the image's.
 SIDECAR_SUFFIX = ".sha256"
-#: A sidecar, or the temporary file of one being written (``tempfile``'s eight characters):
+#: A sidecar, or the temporary file of one being written (:func:`writeDurably`, racing):
 #: the name of the image it belongs to is group 1.
 _LEFTOVER = re.compile(r"(.+)\.sha256(?:\.[a-z0-9_]{8}\.tmp)?")
 #: Large aligned buffers keep the per-call overhead of Python negligible next to the I/O itself.
@@ -46,16 +47,28 @@ def ensureDirectory(path: Path) -> None:
         fsyncDirectory(directory.parent)
 
 
-def writeDurably(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` atomically and durably (temporary file, fsync, rename)."""
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+def writeDurably(path: Path, data: bytes, *, racing: bool = False) -> None:
+    """Replace ``path`` by ``data`` atomically and durably (temporary file, fsync, rename).
+
+    With ``racing``, writers of the same path may run at once: each writes a temporary file
+    of its own (``<name>.<8 random characters>.tmp``), so none renames another's half-written
+    file into place.  A temporary file is removed when the write fails."""
+    if racing:
+        fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        temporary = Path(name)
+    else:
+        temporary = path.with_name(path.name + ".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        writeAll(fd, memoryview(data), 0)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
+        try:
+            writeAll(fd, memoryview(data), 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     fsyncDirectory(path.parent)
 
 
