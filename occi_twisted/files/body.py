@@ -182,6 +182,6 @@ class Body:
 
 
 def versionTag(stat: os.stat_result) -> str:
-    """A strong ETag for a file's content version: its inode, size and change time in
+    """A strong ETag for a file's content version: its inode, size and modification time in
     nanoseconds change whenever its bytes may have (a write, a truncate, a rename over it)."""
     return f'"{stat.st_ino:x}-{stat.st_size:x}-{stat.st_mtime_ns:x}"'

@@ -18,6 +18,7 @@ from twisted.logger import globalLogPublisher
 
 from occi_twisted.drivers.disks import DiskDriver
 from occi_twisted.drivers.storage import DiskImages
+from occi_twisted.drivers.storage.files import sidecarOf
 from occi_twisted.model import Description, Entity, Registry, newEntity
 from occi_twisted.model.infrastructure import COMPUTE, STORAGE
 from occi_twisted.operations import Realizer
@@ -126,6 +127,19 @@ async def test_start_up_removes_orphans_and_makes_missing_images(
     removals = [event for event in logged
                 if "the store has no such entity" in event.get("log_format", "")]
     assert [event["location"] for event in removals] == ["/storage/orphan"]
+
+
+@pytest_twisted.ensureDeferred
+async def test_start_up_removes_the_digest_a_deleted_image_left(
+        store: IStore, images: DiskImages, realizer: Realizer) -> None:
+    await store.apply([Put(storage("kept"), expect=CREATE)])
+    await realizer.follow(STORAGE, "kept")
+    for name in ("kept", "gone"):
+        sidecarOf(imageOf(images, name)).write_text("{}")
+    assert images.storageIds() == ["gone", "kept"]
+    assert await realizer.reconcile() == 1
+    assert sorted(p.name for p in imageOf(images, "kept").parent.iterdir()) == [
+        "kept.img", "kept.img.sha256"]
 
 
 @pytest_twisted.ensureDeferred

@@ -12,7 +12,8 @@ message is one sentence a person can act on.
 Its modules, each using only those above it:
 
 - ``errors``: the errors, and the checks of sizes and names;
-- ``files``: durable small files, whole reads and writes, the ``O_DIRECT`` chunk writer;
+- ``files``: durable small files, whole reads and writes, the ``O_DIRECT`` chunk writer, the
+  names of an image's sidecars;
 - ``progress``: how far a job is, and the reading of checkpoints;
 - ``patterns``: what an erase writes (constant fills, the AES-CTR keystream);
 - ``erase``, ``copy``: the jobs; ``backups``: backup and restore, manifests and retention;

@@ -1,5 +1,5 @@
 """File I/O for the storage jobs: durable small files, whole reads and writes, cache advice,
-and the chunk writer that bypasses the page cache.
+the chunk writer that bypasses the page cache, and the names of an image's sidecars.
 
 Everything here blocks; the jobs call it from their ``step`` in a thread pool.
 """
@@ -10,11 +10,18 @@ import contextlib
 import errno
 import mmap
 import os
+import re
+import tempfile
 import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+#: What the name of an image's sidecar (its remembered SHA-256) adds to the image's.
+SIDECAR_SUFFIX = ".sha256"
+#: A sidecar, or the temporary file of one being written (:func:`writeDurably`, racing):
+#: the name of the image it belongs to is group 1.
+_LEFTOVER = re.compile(r"(.+)\.sha256(?:\.[a-z0-9_]{8}\.tmp)?")
 #: Large aligned buffers keep the per-call overhead of Python negligible next to the I/O itself.
 CHUNK_SIZE = 8 << 20
 
@@ -40,17 +47,52 @@ def ensureDirectory(path: Path) -> None:
         fsyncDirectory(directory.parent)
 
 
-def writeDurably(path: Path, data: bytes) -> None:
-    """Replace ``path`` by ``data`` atomically and durably (temporary file, fsync, rename)."""
-    temporary = path.with_name(path.name + ".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+def writeDurably(path: Path, data: bytes, *, racing: bool = False) -> None:
+    """Replace ``path`` by ``data`` atomically and durably (temporary file, fsync, rename).
+
+    With ``racing``, writers of the same path may run at once: each writes a temporary file
+    of its own (``<name>.<8 random characters>.tmp``), so none renames another's half-written
+    file into place.  A temporary file is removed when the write fails."""
+    if racing:
+        fd, name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        temporary = Path(name)
+    else:
+        temporary = path.with_name(path.name + ".tmp")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        writeAll(fd, memoryview(data), 0)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
+        try:
+            writeAll(fd, memoryview(data), 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     fsyncDirectory(path.parent)
+
+
+def sidecarOf(image: Path) -> Path:
+    """Where the digest of ``image`` is remembered."""
+    return image.with_name(image.name + SIDECAR_SUFFIX)
+
+
+def imageNameOfLeftover(fileName: str) -> str | None:
+    """The name of the image whose sidecar (or sidecar being written) ``fileName`` is; None
+    for any other file."""
+    match = _LEFTOVER.fullmatch(fileName)
+    return match.group(1) if match else None
+
+
+def sidecarFiles(image: Path) -> list[Path]:
+    """The sidecar of ``image`` and the temporary files of sidecars being written (or left by a
+    crash), as they are now: what goes with the image when it is deleted."""
+    try:
+        names = os.listdir(image.parent)
+    except FileNotFoundError:
+        return []
+    return sorted(image.parent / name for name in names
+                  if name.startswith(image.name) and imageNameOfLeftover(name) == image.name)
 
 
 def writeAll(fd: int, view: memoryview, offset: int) -> None:

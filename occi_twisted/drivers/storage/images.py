@@ -1,7 +1,8 @@
 """The files of every storage: its image, its snapshots and backups, and the jobs on them.
 
-Every storage is a sparse file ``<dataDir>/storage/<id>.img``; snapshots are copies under
-``snapshots/<id>/``, backups hashed copies under ``backups/<id>/`` (:mod:`.backups`).
+Every storage is a sparse file ``<dataDir>/storage/<id>.img`` (its SHA-256 remembered beside
+it in ``<id>.img.sha256`` once computed, :mod:`occi_twisted.files.digests`); snapshots are
+copies under ``snapshots/<id>/``, backups hashed copies under ``backups/<id>/`` (:mod:`.backups`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from .backups import BackupJob, BackupShelf, RestoreJob
 from .copy import CopyJob, CopyState
 from .erase import EraseJob, EraseState
 from .errors import ImageExists, NoSuchImage, StorageError, bytesOf, checkName, checkStorageId
-from .files import CHUNK_SIZE, ensureDirectory, fsyncDirectory
+from .files import (
+    CHUNK_SIZE,
+    ensureDirectory,
+    fsyncDirectory,
+    imageNameOfLeftover,
+    sidecarFiles,
+)
 from .patterns import Pattern
 
 
@@ -61,13 +68,18 @@ class DiskImages(BackupShelf):
         return size
 
     def delete(self, storageId: str) -> None:
-        """Remove the image.  Snapshots and backups stay: a backup is there to survive this."""
+        """Remove the image, and the digest remembered beside it (first: a crash between
+        leaves an image without one, which costs a hash, rather than a digest without an
+        image).  Snapshots and backups stay: a backup is there to survive this."""
         path = self.imagePath(storageId)
+        for sidecar in sidecarFiles(path):
+            sidecar.unlink(missing_ok=True)
         try:
             path.unlink()
         except FileNotFoundError:
             raise NoSuchImage(f"Storage {storageId} has no image to delete.") from None
-        fsyncDirectory(path.parent)
+        finally:
+            fsyncDirectory(path.parent)
 
     def sizeOf(self, storageId: str) -> int:
         try:
@@ -76,15 +88,20 @@ class DiskImages(BackupShelf):
             raise NoSuchImage(f"Storage {storageId} has no image.") from None
 
     def storageIds(self) -> list[str]:
-        """The ids of the storages that have an image, sorted: what start-up compares with
-        the store.  A file whose name no storage id can have is no image of ours."""
+        """The ids of the storages that have an image, or a remembered digest of one
+        (:mod:`occi_twisted.files.digests`) left by a crash, sorted: what start-up compares
+        with the store, so that what a deleted storage left goes with :meth:`delete`.  A
+        file whose name no storage id can have is no image of ours."""
         directory = self.dataDir / "storage"
         if not directory.is_dir():
             return []
-        ids = []
-        for path in directory.glob("*.img"):
+        ids = set()
+        for name in os.listdir(directory):
+            image = name if name.endswith(".img") else imageNameOfLeftover(name)
+            if image is None or not image.endswith(".img"):
+                continue
             try:
-                ids.append(checkStorageId(path.stem))
+                ids.add(checkStorageId(image.removesuffix(".img")))
             except StorageError:
                 continue
         return sorted(ids)
