@@ -40,7 +40,6 @@ import argparse
 import http.client
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -55,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
+from http_bench import freePort, waitForPort  # noqa: E402
 from procstat import cpuSeconds, memory  # noqa: E402
 
 MiB = 1 << 20
@@ -101,24 +101,10 @@ def serve(port: int, path: str) -> None:
     reactor.run()  # type: ignore[attr-defined]
 
 
-def freePort() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def startServer(port: int, path: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen([sys.executable, __file__, "--serve", str(port), str(path)])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return process
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
+    waitForPort(port, process)
+    return process
 
 
 def writeFile(path: Path, size: int) -> None:

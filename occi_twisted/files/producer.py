@@ -49,31 +49,30 @@ _BODY_HEADERS = (b"ETag", b"Last-Modified", b"Accept-Ranges", b"Content-Range",
 class BodyProducer:
     """Writes the steps of one answer to ``request``, reading the body in ``reader``."""
 
+    #: The step read and waiting to be written, if any; whether one is being read.
+    _ready: list[bytes] | None = None
+    _reading = False
+    #: Every step has been begun.
+    _exhausted = False
+    #: The transport's buffer is full; :meth:`_pump` is writing (a write may resume us).
+    _paused = _pumping = False
+    #: The request learnt that its connection is lost; the body is closed.
+    _lost = _closed = False
+    #: No more reads begin: the answer is complete, or the client gone, or it failed.
+    stopped = False
+    #: Steps begun and not yet written (the one being read, the one waiting to be written),
+    #: now and at most: what this answer holds in memory besides the one step the transport
+    #: may still be sending.
+    held = peakHeld = 0
+    #: How often the transport paused the producer, and how many reads were begun.
+    pauses = reads = 0
+
     def __init__(self, request: IRequest, body: Body, steps: Iterator[Step],
                  reader: ThreadPool, reactor: IReactorFromThreads) -> None:
         self._request = request
         self._consumer = IConsumer(request)
-        self._body = body
-        self._steps = steps
-        self._reader = reader
-        self._reactor = reactor
-        self._ready: list[bytes] | None = None
-        self._reading = False
-        self._exhausted = False
-        self._paused = False
-        self._pumping = False
-        self._lost = False
-        self._closed = False
-        #: No more reads begin: the answer is complete, or the client gone, or it failed.
-        self.stopped = False
-        #: Steps begun and not yet written (the one being read, the one waiting to be
-        #: written), now and at most: what this answer holds in memory besides the one step
-        #: the transport may still be sending.
-        self.held = 0
-        self.peakHeld = 0
-        #: How often the transport paused the producer, and how many reads were begun.
-        self.pauses = 0
-        self.reads = 0
+        self._body, self._steps = body, steps
+        self._reader, self._reactor = reader, reactor
         #: Fires (with None) when the answer is over: complete, or the client gone.
         self.done: Deferred[None] = Deferred(lambda _: self.stopProducing())
 
