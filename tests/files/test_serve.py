@@ -327,6 +327,26 @@ async def test_a_client_that_hangs_up_stops_the_reads(
 
 
 @pt.ensureDeferred
+async def test_an_answer_given_up_drops_the_connection(
+        server: Server, producers: list[BodyProducer]) -> None:
+    """Whoever awaits the answer may cancel it: the length promised can no longer be kept,
+    so the connection goes at once, and the body is closed after the read under way."""
+    part = WatchedPart(os.urandom(8 * MiB), free=1)
+    server.files.bodies["given-up"] = lambda: Body([part], "application/octet-stream",
+                                                   '"g"', 1e9)
+    answer = deferToThread(rawGet, server.port.getHost().port, "/given-up")
+    await waitUntil(lambda: part.reads == 2)  # the second read is held at the gate
+    producers[0].done.cancel()
+    assert part.closes == 0  # not while a read is under way
+    part.gate.set()
+    head, body = await answer
+    assert b"Content-Length: 8388608" in head
+    assert len(body) <= MiB
+    await waitUntil(lambda: part.closes > 0)
+    assert (part.reads, part.closes) == (2, 1)
+
+
+@pt.ensureDeferred
 async def test_the_reactor_turns_while_a_read_blocks(server: Server) -> None:
     ticks = [0]
     ticking = LoopingCall(lambda: ticks.__setitem__(0, ticks[0] + 1))
