@@ -24,7 +24,7 @@ beneath this machine, so "cold" is this machine's cold only).  Printed: the medi
 each, the ratios to static.File (goal: sendBody >= 0.9x) and to dd, the server's CPU seconds
 per GiB (steadier than rates on a shared machine), and the growth of the server's resident
 memory during each download (VmRSS sampled every 5 ms, minus the figure before it; goal
-< 30 MiB).
+< 30 MiB) -- and its peak over the whole run (VmHWM) against its size once started.
 
 Latency: ``--probes`` threads each GET ``/small`` over a kept-alive connection, pausing 2 ms
 between requests (a light load, not a saturating one), for ``--seconds`` while the server is
@@ -211,6 +211,7 @@ def main() -> None:
     try:
         subprocess.run(["curl", "-sS", "-o", "/dev/null", f"http://127.0.0.1:{port}/small"],
                        check=True)
+        atStart = memory(server.pid)["VmRSS"]
         routes: dict[str, list[str]] = {"dd bs=8M": ["dd", f"if={path}", "of=/dev/null",
                                                      "bs=8M", "status=none"]}
         download = ["curl", "-sS", "--fail", "-o", "/dev/null"]
@@ -228,6 +229,8 @@ def main() -> None:
                                        check=True)
                     results.setdefault((mode, name), []).append(timed(command, server.pid))
         report(results, args.size, f"sendBody {CHUNK // 1024} KiB")
+        print(f"server RSS {atStart / 1024:.1f} MiB once started, at most "
+              f"{memory(server.pid)['VmHWM'] / 1024:.1f} MiB over every download")
         latency(port, args, path, routes)
     finally:
         server.terminate()
