@@ -6,21 +6,24 @@
 
 A file of ``--size`` MiB of random bytes (``os.urandom`` in 8 MiB blocks: no holes, nothing
 compressible) is written in a temporary directory under ``--dir`` (default: the system's
-temporary directory, which is on the same file system as /tmp) and fsync-ed.  One server
-process (this script with ``--serve``) answers, on 127.0.0.1:
+temporary directory, which is on the same file system as /tmp) and fsync-ed; beside it a
+sparse image of the same size, nothing but a hole (a new disk).  One server process (this
+script with ``--serve``) answers, on 127.0.0.1:
 
-- ``/body/<KiB>``: the file as a :class:`Body` through ``sendBody`` with reads of that many
-  KiB (the default chunk, ``serve.CHUNK``, and the others of ``--chunks``);
-- ``/static``: ``twisted.web.static.File`` on the same file, returned by a Klein route (so
-  both pay Klein's routing);
+- ``/body/<KiB>/<file>``: the file as a :class:`Body` through ``sendBody`` with reads of
+  that many KiB (the default chunk, ``serve.CHUNK``, and for the random file the others of
+  ``--chunks``);
+- ``/static/<file>``: ``twisted.web.static.File`` on the same file, returned by a Klein
+  route (so both pay Klein's routing);
 - ``/small``: 100 bytes from a Klein route, the "other clients".
 
 Throughput: each round reads the file with ``dd if=FILE of=/dev/null bs=8M`` (the baseline:
 no HTTP, no copy through a socket) and downloads it with ``curl -o /dev/null`` through each
-route, in turn, twice: *hot* (the file is in the page cache: it was just written and fits in
-memory) and *cold* (its pages evicted first with ``posix_fadvise(POSIX_FADV_DONTNEED)``,
-which needs no root; dropping the whole page cache does, and the hypervisor may still cache
-beneath this machine, so "cold" is this machine's cold only).  Printed: the median MB/s of
+route (the sparse image likewise, its rows compared with each other), in turn, twice: *hot*
+(the file is in the page cache: it was just written and fits in memory) and *cold* (its
+pages evicted first with ``posix_fadvise(POSIX_FADV_DONTNEED)``, which needs no root;
+dropping the whole page cache does, and the hypervisor may still cache beneath this
+machine, so "cold" is this machine's cold only).  Printed: the median MB/s of
 each, the ratios to static.File (goal: sendBody >= 0.9x) and to dd, the server's CPU seconds
 per GiB (steadier than rates on a shared machine), and the growth of the server's resident
 memory during each download (VmRSS sampled every 5 ms, minus the figure before it; goal
@@ -61,8 +64,9 @@ MiB = 1 << 20
 SMALL = b"x" * 99 + b"\n"
 
 
-def serve(port: int, path: str) -> None:
-    """The server process: the three routes above on 127.0.0.1:``port``."""
+def serve(port: int, directory: str) -> None:
+    """The server process: the routes above on 127.0.0.1:``port``, for the files in
+    ``directory``."""
     from klein import Klein
     from twisted.internet import reactor
     from twisted.internet.threads import deferToThreadPool
@@ -79,19 +83,19 @@ def serve(port: int, path: str) -> None:
     pool.start()
     reactor.addSystemEventTrigger("during", "shutdown", pool.stop)  # type: ignore[attr-defined]
 
-    def openBody() -> Body:
-        part = FilePart.open(path)
+    def openBody(name: str) -> Body:
+        part = FilePart.open(os.path.join(directory, name))
         stat = os.fstat(part.fd)
         return Body([part], "application/octet-stream", versionTag(stat), stat.st_mtime)
 
-    @app.route("/body/<int:kib>")
-    async def body(request: IRequest, kib: int) -> None:
-        made = await deferToThreadPool(reactor, pool, openBody)  # type: ignore[arg-type]
+    @app.route("/body/<int:kib>/<name>")
+    async def body(request: IRequest, kib: int, name: str) -> None:
+        made = await deferToThreadPool(reactor, pool, openBody, name)  # type: ignore[arg-type]
         await sendBody(request, made, pool, reactor, chunkSize=kib * 1024)  # type: ignore[arg-type]
 
-    @app.route("/static")
-    def static(request: IRequest) -> File:
-        return File(path, defaultType="application/octet-stream")
+    @app.route("/static/<name>")
+    def static(request: IRequest, name: str) -> File:
+        return File(os.path.join(directory, name), defaultType="application/octet-stream")
 
     @app.route("/small")
     def small(request: IRequest) -> bytes:
@@ -101,8 +105,9 @@ def serve(port: int, path: str) -> None:
     reactor.run()  # type: ignore[attr-defined]
 
 
-def startServer(port: int, path: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, __file__, "--serve", str(port), str(path)])
+def startServer(port: int, directory: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, __file__, "--serve", str(port),
+                                str(directory)])
     waitForPort(port, process)
     return process
 
@@ -195,7 +200,7 @@ def main() -> None:
     parser.add_argument("--chunks", default="256,1024,4096", help="sendBody reads, KiB")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--probes", type=int, default=4)
-    parser.add_argument("--serve", nargs=2, metavar=("PORT", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=2, metavar=("PORT", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(int(args.serve[0]), args.serve[1])
@@ -204,34 +209,41 @@ def main() -> None:
 
     chunks = sorted({CHUNK // 1024, *(int(c) for c in args.chunks.split(","))})
     work = Path(tempfile.mkdtemp(prefix="occi-files-bench-", dir=args.dir))
-    path = work / "image.raw"
+    path, sparse = work / "image.raw", work / "sparse.raw"
     writeFile(path, args.size)
+    with sparse.open("wb") as holes:
+        holes.truncate(args.size * MiB)
     port = freePort()
-    server = startServer(port, path)
+    server = startServer(port, work)
     try:
         subprocess.run(["curl", "-sS", "-o", "/dev/null", f"http://127.0.0.1:{port}/small"],
                        check=True)
         atStart = memory(server.pid)["VmRSS"]
-        routes: dict[str, list[str]] = {"dd bs=8M": ["dd", f"if={path}", "of=/dev/null",
-                                                     "bs=8M", "status=none"]}
+        routes: dict[str, list[str]] = {}
         download = ["curl", "-sS", "--fail", "-o", "/dev/null"]
-        routes["static.File"] = [*download, f"http://127.0.0.1:{port}/static"]
-        for kib in chunks:
-            routes[f"sendBody {kib} KiB"] = [*download, f"http://127.0.0.1:{port}/body/{kib}"]
+        for prefix, file in (("", path), ("sparse: ", sparse)):
+            routes[f"{prefix}dd bs=8M"] = ["dd", f"if={file}", "of=/dev/null", "bs=8M",
+                                           "status=none"]
+            url = f"http://127.0.0.1:{port}"
+            routes[f"{prefix}static.File"] = [*download, f"{url}/static/{file.name}"]
+            for kib in chunks if not prefix else [CHUNK // 1024]:
+                routes[f"{prefix}sendBody {kib} KiB"] = [*download,
+                                                         f"{url}/body/{kib}/{file.name}"]
         results: dict[tuple[str, str], list[dict[str, float]]] = {}
         for _ in range(args.rounds):
             for mode in ("hot", "cold"):
                 for name, command in routes.items():
+                    file = sparse if name.startswith("sparse") else path
                     if mode == "cold":
-                        evict(path)
+                        evict(file)
                     else:
-                        subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL,
+                        subprocess.run(["cat", str(file)], stdout=subprocess.DEVNULL,
                                        check=True)
                     results.setdefault((mode, name), []).append(timed(command, server.pid))
         report(results, args.size, f"sendBody {CHUNK // 1024} KiB")
         print(f"server RSS {atStart / 1024:.1f} MiB once started, at most "
               f"{memory(server.pid)['VmHWM'] / 1024:.1f} MiB over every download")
-        latency(port, args, path, routes)
+        latency(port, args, routes)
     finally:
         server.terminate()
         server.wait()
@@ -241,7 +253,7 @@ def main() -> None:
 def report(results: dict[tuple[str, str], list[dict[str, float]]], size: int,
            main: str) -> None:
     gib = size / 1024
-    print(f"{'read':<22}{'MB/s':>9}{'x static':>10}{'x dd':>7}{'cpu s/GiB':>11}"
+    print(f"{'read':<26}{'MB/s':>9}{'x static':>10}{'x dd':>7}{'cpu s/GiB':>11}"
           f"{'RSS growth MiB':>16}")
     for mode in ("hot", "cold"):
         print(f"-- {mode} ({'in the page cache' if mode == 'hot' else 'pages evicted'})")
@@ -252,14 +264,16 @@ def report(results: dict[tuple[str, str], list[dict[str, float]]], size: int,
                 continue
             growth = max(r["growth"] for r in runs) / 1024
             cpu = statistics.median(r["cpu"] for r in runs) / gib
-            http = not name.startswith("dd")
-            print(f"{name:<22}{rate[name]:>9.0f}"
-                  f"{rate[name] / rate['static.File']:>10.2f}{rate[name] / rate['dd bs=8M']:>7.2f}"
+            prefix = name[:name.index(":") + 2] if ":" in name else ""
+            http = "dd" not in name
+            print(f"{name:<26}{rate[name]:>9.0f}"
+                  f"{rate[name] / rate[prefix + 'static.File']:>10.2f}"
+                  f"{rate[name] / rate[prefix + 'dd bs=8M']:>7.2f}"
                   + (f"{cpu:>11.2f}{growth:>16.1f}" if http else "")
                   + ("   <- sendBody's default" if name == main else ""))
 
 
-def latency(port: int, args: Any, path: Path, routes: dict[str, list[str]]) -> None:
+def latency(port: int, args: Any, routes: dict[str, list[str]]) -> None:
     from occi_twisted.files.serve import CHUNK
 
     windows = {"idle": None,
