@@ -132,17 +132,20 @@ class BodyProducer:
         self._reading = True
         self.reads += 1
         reading = deferToThreadPool(self._reactor, self._reader, self._body.read, offset, size)
-        reading.addCallback(self._read, head, size)
-        reading.addErrback(self._failed, offset)
+        reading.addCallbacks(self._read, self._failed, callbackArgs=(head, offset, size),
+                             errbackArgs=(offset,))
+        reading.addErrback(self._broken)
 
-    def _read(self, data: bytes, head: bytes, size: int) -> None:
+    def _read(self, data: bytes, head: bytes, offset: int, size: int) -> None:
         self._reading = False
         if self.stopped:
             self.held -= 1
             self._release()
             return
         if len(data) != size:
-            raise OSError(f"{len(data)} bytes read where {size} were laid out")
+            self._failed(Failure(OSError(f"{len(data)} bytes read where {size} were laid "
+                                         "out")), offset)
+            return
         self._ready = [head, data] if head else [data]
         self._pump()
 
@@ -174,8 +177,8 @@ class BodyProducer:
     # -- endings ------------------------------------------------------------------------------
 
     def _failed(self, failure: Failure, offset: int) -> None:
-        """A read (or a write) failed: a 500 if nothing was sent yet, else the connection is
-        aborted.  Logged once, without the traceback of a mere I/O error."""
+        """A read failed: a 500 if nothing was sent yet, else the connection is closed short.
+        Logged once, without the traceback of a mere I/O error."""
         self._reading = False
         if self.stopped:  # the client left meanwhile: nobody to tell
             self._release()
@@ -207,6 +210,12 @@ class BodyProducer:
         self._consumer.unregisterProducer()
         request.finish()
         self._fire()
+
+    def _broken(self, failure: Failure) -> None:
+        """Writing what was read failed (a bug, not the disk): logged, and the answer given
+        up."""
+        _log.failure("Sending {path} failed", failure, path=_path(self._request))
+        self.stopProducing()
 
     def _connectionLost(self, reason: Failure) -> None:
         self._lost = True

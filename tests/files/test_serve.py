@@ -406,5 +406,21 @@ async def test_a_failed_read_cuts_the_answer_and_is_logged_once(server: Server) 
         assert b"could not be read" in await response.content()
         assert response.headers.getRawHeaders("ETag") is None
         assert early.closes == 1
-    assert len(errors) == 2
+        # A part that gives fewer bytes than it said it has: the answer is cut there too.
+        server.files.bodies["short"] = lambda: Body([ShortPart(part.data[:2 * MiB])],
+                                                    "application/octet-stream", '"s"', 1e9)
+        head, body = await deferToThread(rawGet, server.port.getHost().port, "/short")
+        assert b"Content-Length: 2097162" in head
+        assert body == part.data[:2 * MiB]
+    assert [formatEvent(e).split(":")[0] for e in errors] == [
+        "Sending /failing", "Sending /unreadable", "Sending /short"]
     assert "/failing: reading from byte 3145728 failed" in formatEvent(errors[0])
+    assert "0 bytes read where 10 were laid out" in formatEvent(errors[2])
+
+
+class ShortPart(WatchedPart):
+    """Says it has ten bytes more than it has."""
+
+    @property
+    def length(self) -> int:
+        return len(self.data) + 10
