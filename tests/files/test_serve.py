@@ -26,7 +26,7 @@ from occi_twisted.files.body import Body, BytesPart, FilePart, ZerosPart
 from occi_twisted.files.producer import BodyProducer
 from occi_twisted.files.serve import disposition
 
-from .support import (
+from .serving import (
     CountingRequest,
     MiB,
     Server,
@@ -424,3 +424,10 @@ class ShortPart(WatchedPart):
     @property
     def length(self) -> int:
         return len(self.data) + 10
+
+
+def test_a_part_shorter_than_it_says_makes_the_read_short() -> None:
+    """Not the next part's bytes read from before its start: the server sees a short read
+    (and cuts the answer, as above)."""
+    body = Body([ShortPart(b"abc"), BytesPart(b"defg")], "text/plain", '"x"', 0)
+    assert body.read(0, 100) == b"abc"
