@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -69,6 +70,14 @@ class WatchedPart:
 
     def close(self) -> None:
         self.closes += 1
+
+
+class ShortPart(WatchedPart):
+    """Says it has ten bytes more than it has."""
+
+    @property
+    def length(self) -> int:
+        return len(self.data) + 10
 
 
 class CountingRequest(Request):
@@ -158,3 +167,29 @@ def loggedErrors() -> Iterator[list[LogEvent]]:
         yield errors
     finally:
         globalLogPublisher.removeObserver(observe)
+
+
+def rawGet(port: int, path: str, *, keep: int | None = None, receiveBuffer: int | None = None,
+           pace: float = 0.0) -> tuple[bytes, bytes]:
+    """GET ``path`` over a plain socket (run in a thread): the head and the body read until
+    the server closes -- or only ``keep`` bytes of body, then hang up; with a small
+    ``receiveBuffer`` and a ``pace`` between reads it is a slow client."""
+    with socket.socket() as client:
+        if receiveBuffer:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receiveBuffer)
+        client.connect(("127.0.0.1", port))
+        client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while b"\r\n\r\n" not in received or keep is None or \
+                len(received) - received.index(b"\r\n\r\n") - 4 < keep:
+            try:
+                chunk = client.recv(16384)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            received += chunk
+            if pace:
+                time.sleep(pace)
+    head, _, body = received.partition(b"\r\n\r\n")
+    return head, body

@@ -8,7 +8,6 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import os
-import socket
 import time
 from collections.abc import Iterator
 from email.utils import formatdate
@@ -30,11 +29,13 @@ from .serving import (
     CountingRequest,
     MiB,
     Server,
+    ShortPart,
     WatchedPart,
     curl,
     fileBody,
     headersOf,
     loggedErrors,
+    rawGet,
     waitUntil,
 )
 
@@ -279,32 +280,6 @@ def test_file_names_are_offered_safely() -> None:
         b'attachment; filename="a__Set-Cookie: x"; filename*=UTF-8\'\'a%0D%0ASet-Cookie%3A%20x')
 
 
-def rawGet(port: int, path: str, *, keep: int | None = None, receiveBuffer: int | None = None,
-           pace: float = 0.0) -> tuple[bytes, bytes]:
-    """GET ``path`` over a plain socket (run in a thread): the head and the body read until
-    the server closes -- or only ``keep`` bytes of body, then hang up; with a small
-    ``receiveBuffer`` and a ``pace`` between reads it is a slow client."""
-    with socket.socket() as client:
-        if receiveBuffer:
-            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receiveBuffer)
-        client.connect(("127.0.0.1", port))
-        client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
-        received = b""
-        while b"\r\n\r\n" not in received or keep is None or \
-                len(received) - received.index(b"\r\n\r\n") - 4 < keep:
-            try:
-                chunk = client.recv(16384)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            received += chunk
-            if pace:
-                time.sleep(pace)
-    head, _, body = received.partition(b"\r\n\r\n")
-    return head, body
-
-
 @pt.ensureDeferred
 async def test_a_client_that_hangs_up_stops_the_reads(
         server: Server, producers: list[BodyProducer]) -> None:
@@ -416,14 +391,6 @@ async def test_a_failed_read_cuts_the_answer_and_is_logged_once(server: Server) 
         "Sending /failing", "Sending /unreadable", "Sending /short"]
     assert "/failing: reading from byte 3145728 failed" in formatEvent(errors[0])
     assert "0 bytes read where 10 were laid out" in formatEvent(errors[2])
-
-
-class ShortPart(WatchedPart):
-    """Says it has ten bytes more than it has."""
-
-    @property
-    def length(self) -> int:
-        return len(self.data) + 10
 
 
 def test_a_part_shorter_than_it_says_makes_the_read_short() -> None:
