@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from procstat import cpuSeconds  # noqa: E402
+from procstat import cpuSeconds, memory  # noqa: E402
 
 #: The measurements, by the name ``--only`` takes.
 MEASUREMENTS = ("entity", "collection", "create")
@@ -108,12 +108,6 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None,
 def _millis(text: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-
-def memory(pid: int) -> dict[str, int]:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return {key: int(re.search(rf"{key}:\s+(\d+) kB", status).group(1))  # type: ignore[union-attr]
-            for key in ("VmRSS", "VmHWM")}
 
 
 def seed(dataDir: Path, count: int) -> None:

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import socket
 import sqlite3
@@ -56,7 +55,7 @@ from twisted.internet.task import deferLater
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from procstat import cpuSeconds  # noqa: E402
+from procstat import cpuSeconds, memory  # noqa: E402
 
 from occi_twisted.model import Description, Entity, Registry, newEntity, withState  # noqa: E402
 from occi_twisted.model.infrastructure import NETWORK, UP  # noqa: E402
@@ -163,13 +162,6 @@ def startServer(dataDir: Path, port: int, concurrency: int) -> subprocess.Popen[
         except OSError:
             time.sleep(0.02)
     raise SystemExit(f"nothing listens on {port}")
-
-
-def memory(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of the process, in KiB."""
-    status = Path(f"/proc/{pid}/status").read_text()
-    found = {key: re.search(rf"{key}:\s+(\d+) kB", status) for key in ("VmRSS", "VmHWM")}
-    return {key: int(match.group(1)) if match else 0 for key, match in found.items()}
 
 
 @dataclass

@@ -167,10 +167,13 @@ class Body:
         for part in self.parts:
             end = start + part.length
             if offset < end and size > 0:
-                got = part.read(offset - start, min(size, end - offset))
+                wanted = min(size, end - offset)
+                got = part.read(offset - start, wanted)
                 out.append(got)
                 offset += len(got)
                 size -= len(got)
+                if len(got) < wanted:  # shorter than it said: no later part fills the gap
+                    break
             start = end
             if size <= 0:
                 break

@@ -65,11 +65,17 @@ def headerLines(request: IRequest, name: bytes) -> list[str]:
 def modifiedSince(request: IRequest) -> float | None:
     """``If-Modified-Since`` in epoch seconds; ``None`` without one, or for a date that is
     none (RFC 9110 §13.1.3: an invalid date is ignored), however far out of range."""
-    since = lastHeader(request, b"if-modified-since")
-    if since is None:
+    return dateHeader(request, b"if-modified-since")
+
+
+def dateHeader(request: IRequest, name: bytes) -> float | None:
+    """A header holding an HTTP date, in epoch seconds; ``None`` without one or for anything
+    that is no date (``If-Range`` may hold an ETag instead), however far out of range."""
+    when = lastHeader(request, name)
+    if when is None:
         return None
     try:
-        return parsedate_to_datetime(since).timestamp()
+        return parsedate_to_datetime(when).timestamp()
     except (TypeError, ValueError, OverflowError):
         return None
 
