@@ -21,6 +21,7 @@ from twisted.logger import Logger
 from .http.limits import LIMIT_SETTINGS, Limits
 from .identity import HostPolicy, parseTrustedProxies
 from .identity.addresses import Network
+from .model.numbers import wholeNumber
 from .scheduler.windows import parseTimeOfDay
 
 log = Logger()
@@ -65,6 +66,8 @@ class Settings:
     introspection: bool = True
     #: What one client may send and hold: body size, deadlines, connections.
     limits: Limits = field(default_factory=Limits)
+    #: How long a signed URL (a download, an upload, an OVA) works, in seconds.
+    urlValidity: int = 600
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
@@ -126,6 +129,11 @@ class Settings:
             limits = Limits.resolve(options, fromFile)
         except ValueError as error:
             raise ConfigError(str(error)) from None
+        validity = options.get("url-validity") or fromFile.get("url-validity", 600)
+        urlValidity = wholeNumber(str(validity), 86_400)
+        if urlValidity is None or urlValidity < 1:
+            raise ConfigError(f"--url-validity must be a number of seconds from 1 to 86400, "
+                              f"not {str(validity)[:40]!r}")
         return cls(listen=listen, dataDir=dataDir, store=store, baseURL=baseURL,
                    driver=pick("driver", "simulated"), accessLog=pick("access-log", None),
                    backupAt=backupAt, node=node, concurrency=concurrency, xmpp=xmpp,
@@ -134,7 +142,7 @@ class Settings:
                    insecure=_flag(options, fromFile, "insecure"), hosts=hosts,
                    trustedProxies=proxies,
                    introspection=not _flag(options, fromFile, "no-introspection"),
-                   limits=limits)
+                   limits=limits, urlValidity=urlValidity)
 
 
 #: The keys a config file may hold: the options' names (``users-file`` for ``--users``, as
@@ -142,7 +150,8 @@ class Settings:
 _FILE_KEYS = frozenset({
     "listen", "data", "store", "base-url", "driver", "access-log", "backup-at", "node",
     "concurrency", "xmpp-component", "xmpp-jid", "xmpp-secret", "xmpp-secret-file",
-    "users", "users-file", "insecure", "allowed-host", "trusted-proxy", "no-introspection"})
+    "users", "users-file", "insecure", "allowed-host", "trusted-proxy", "no-introspection",
+    "url-validity"})
 
 
 def _flag(options: Mapping[str, Any], fromFile: Mapping[str, Any], name: str) -> bool:

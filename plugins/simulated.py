@@ -24,6 +24,7 @@ from occi_twisted.drivers import (
     IDriver,
     IDriverFactory,
     IHoldings,
+    IImages,
     InvalidTransition,
 )
 from occi_twisted.drivers.disks import ACTIONS as DISK_ACTIONS
@@ -179,6 +180,12 @@ class SimulatedDriver:
 
     def held(self) -> Deferred[list[tuple[Kind, str]]]:
         return self._disks.held() if self._disks is not None else succeed([])
+
+    def __conform__(self, interface: object) -> object:
+        """Storage images are the disk driver's: ``IImages(driver)`` is it, when there is one."""
+        if interface is IImages and self._disks is not None:
+            return self._disks
+        return None
 
 
 @implementer(IPlugin, IDriverFactory)

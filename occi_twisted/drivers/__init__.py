@@ -10,9 +10,10 @@ from .interface import (
     IDriver,
     IDriverFactory,
     IHoldings,
+    IImages,
     InvalidTransition,
     findDriver,
 )
 
-__all__ = ["ActionContext", "ActionOutcome", "IDriver", "IDriverFactory", "IHoldings",
+__all__ = ["ActionContext", "ActionOutcome", "IDriver", "IDriverFactory", "IHoldings", "IImages",
            "InvalidTransition", "findDriver"]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
 from twisted.internet.defer import Deferred, DeferredLock, succeed
@@ -25,6 +26,7 @@ from zope.interface import implementer
 
 from ..model import Action, Entity, Kind, Value
 from ..model.errors import BadRequest
+from ..model.ids import randomId
 from ..model.infrastructure import (
     BACKUP,
     BACKUP_POLICY,
@@ -34,7 +36,7 @@ from ..model.infrastructure import (
     SNAPSHOT,
     STORAGE,
 )
-from .interface import ActionContext, ActionOutcome, IHoldings, InvalidTransition
+from .interface import ActionContext, ActionOutcome, IHoldings, IImages, InvalidTransition
 from .storage import (
     GIB,
     CopyState,
@@ -77,7 +79,7 @@ def requestProgress(progress: Progress) -> dict[str, Value]:
     }
 
 
-@implementer(IHoldings)
+@implementer(IHoldings, IImages)
 class DiskDriver:
     """Storage images and their jobs, for :class:`~occi_twisted.plugins.simulated` and any
     driver that keeps storages as files.  ``threads`` sizes the I/O pool: two keeps a disk
@@ -90,11 +92,16 @@ class DiskDriver:
         self._pool = ThreadPool(minthreads=0, maxthreads=threads, name="occi-disks")
         self._sliceSeconds = sliceSeconds
         self._locks: dict[str, DeferredLock] = {}
+        #: Told apart from the uploads a killed server left, which start-up removes.
+        self._boot = randomId()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
         self._pool.start()
+        # Uploads of a server that was killed: never images, never finished, nobody's.
+        self._inThread(self.images.sweepUploads, self._boot).addErrback(
+            lambda failure: _log.failure("Unfinished uploads could not be removed", failure))
 
     def stop(self) -> Deferred[None]:
         # Jobs saw the scheduler stop at their last checkpoint; the pool's threads are idle
@@ -161,6 +168,24 @@ class DiskDriver:
         """Every storage that has an image (see :class:`~.interface.IHoldings`)."""
         return self._inThread(lambda: [(STORAGE, storageId)
                                        for storageId in self.images.storageIds()])
+
+    # -- image files (see IImages) ---------------------------------------------------------------
+
+    def imagePath(self, storageId: str) -> Path:
+        return self.images.imagePath(storageId)
+
+    def uploadPath(self, storageId: str) -> Path:
+        return self.images.uploadPath(storageId, f"{self._boot}-{randomId()}")
+
+    def replaceImage(self, storageId: str, upload: Path, size: int) -> Deferred[None]:
+        return _shielded(self._exclusive(storageId, lambda: self._inThread(
+            self.images.replace, storageId, upload, size)))
+
+    def discardUpload(self, upload: Path) -> Deferred[None]:
+        return self._inThread(upload.unlink, True)
+
+    def freeBytes(self) -> int:
+        return self.images.freeBytes()
 
     def perform(self, entity: Entity, action: Action, attributes: Mapping[str, Value],
                 context: ActionContext) -> Deferred[ActionOutcome]:

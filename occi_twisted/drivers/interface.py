@@ -97,6 +97,32 @@ class IHoldings(Interface):
         """The kind and id of every entity the driver holds something for."""
 
 
+class IImages(Interface):
+    """A driver that keeps each storage as an image file, which the server hands out (a
+    download, an OVA) and takes in (an upload, an imported OVA)."""
+
+    def imagePath(storageId: str) -> Path:
+        """Where the storage's image is (no I/O): opened to be read, never written."""
+
+    def uploadPath(storageId: str) -> Path:
+        """A new name beside the image for an upload to be written to (nothing is created):
+        on the image's file system, so that replacing the image is a rename.  Uploads the
+        server never finished (it was killed) are removed when it next starts."""
+
+    def replaceImage(storageId: str, upload: Path, size: int) -> Deferred[None]:
+        """Make the file ``upload`` the storage's image, extended with zeros (sparsely) to
+        ``size`` bytes: synced, then renamed over the image and the directory synced, so a
+        crash leaves the old image or the new one, never a mix.  Waits for the storage's
+        other jobs (an erase, a backup); a job waits for it the same way."""
+
+    def discardUpload(upload: Path) -> Deferred[None]:
+        """Remove an upload that will not become an image."""
+
+    def freeBytes() -> int:
+        """The bytes the images' file system has free (a metadata call, quick enough for the
+        reactor): what an upload of unknown size may take at most."""
+
+
 class IDriverFactory(Interface):
     """A plugin that makes drivers; found with :func:`twisted.plugin.getPlugins`."""
 

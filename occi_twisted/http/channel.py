@@ -13,6 +13,12 @@ time for as long as it likes.  The channel here keeps Twisted's parsing and adds
 - the listener learns when a connection waits for a head and when it is being served, so
   that near the descriptor limit it can displace the connection that has waited longest.
 
+Some bodies are not the application's to read (:data:`BodyPlan`, asked of the listener when
+the head is complete): an image upload is written to its file as it arrives
+(:class:`Spool`, through an :class:`~occi_twisted.files.sink.UploadSink`), refused at once
+(:class:`Refuse`, e.g. a signed URL that does not hold), or not read at all (:class:`Unread`:
+the route answers with where to send it, and the connection closes after the answer).
+
 Refusals are written by the channel itself (the application never sees the request), then
 the connection is closed *lingering*: the answer and a FIN go out, and what the client is
 still sending is read and dropped for a moment, so that its kernel does not discard our
@@ -36,12 +42,39 @@ from twisted.internet.protocol import Protocol as WireProtocol
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 from twisted.web import http, server
+from twisted.web.http_headers import Headers
 
+from ..files.sink import UploadSink
 from .limits import Limits
 
 #: The body a request may send, by method and path: a number of bytes, or ``None`` for no
 #: limit (a route that streams what it receives to disk, such as an image upload).
 BodyLimit = Callable[[bytes, bytes], int | None]
+
+@dataclass(frozen=True)
+class Spool:
+    """Write the body, of at most ``limit`` bytes, to the sink ``sink(request)`` makes."""
+
+    sink: Callable[[LimitedRequest], UploadSink]
+    limit: int
+
+
+@dataclass(frozen=True)
+class Unread:
+    """Serve the request without reading its body (no ``100 Continue``); the connection
+    closes after the answer, the body dropped as it comes."""
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """Answer ``code`` with ``message`` before the body is read."""
+
+    code: int
+    message: str
+
+
+#: What becomes of a request's body (None: the application reads it, within the limit).
+BodyPlan = Spool | Unread | Refuse
 
 #: How long a refused client is read (and ignored) before its connection is dropped.
 LINGER = 2.0
@@ -53,6 +86,8 @@ class Connections(Protocol):
     limits: Limits
 
     def bodyLimit(self, method: bytes, path: bytes) -> int | None: ...
+
+    def planBody(self, method: bytes, path: bytes, headers: Headers) -> BodyPlan | None: ...
 
     def waitingForHead(self, channel: GuardedChannel) -> None: ...
 
@@ -99,8 +134,22 @@ class LimitedRequest(server.Request):
 
     #: Set by the channel when the head is complete; ``None``: no limit.
     bodyLimit: int | None = None
+    #: Where the body goes when it is not the application's to read (see :class:`Spool`).
+    sink: UploadSink | None = None
     _received = 0
     _cut = False
+
+    def gotLength(self, length: int | None) -> None:
+        if self.sink is None:
+            super().gotLength(length)  # type: ignore[no-untyped-call]
+        else:
+            self.content = self.sink
+
+    def connectionLost(self, reason: Failure) -> None:
+        # A body not wholly received is no upload: its file goes (the image stays).
+        if self.sink is not None and not self.finished and not self.queued:
+            self.sink.abort()
+        super().connectionLost(reason)  # type: ignore[no-untyped-call]
 
     def handleContentChunk(self, data: bytes) -> None:
         if self._cut:
@@ -127,6 +176,8 @@ class GuardedChannel(http.HTTPChannel):
         self._headStarted = False
         self._deadline: IDelayedCall | None = None
         self._lingering: Lingering | None = None
+        #: The request being served is answered without its body (:class:`Unread`).
+        self._unread = False
 
     # -- heads ---------------------------------------------------------------------------------
 
@@ -136,8 +187,8 @@ class GuardedChannel(http.HTTPChannel):
         self.site.waitingForHead(self)
 
     def dataReceived(self, data: bytes) -> None:
-        if self._lingering is not None:
-            return  # refused: read and dropped until the connection goes
+        if self._lingering is not None or self._unread:
+            return  # refused or unread: read and dropped until the connection goes
         if self._awaitingHead and not self._headStarted:
             self._headStarted = True
             if self._deadline is None:
@@ -148,14 +199,29 @@ class GuardedChannel(http.HTTPChannel):
         self._awaitingHead = False
         self._stopDeadline()
         self.site.serving(self)
-        limit = self.site.bodyLimit(self._command, self._path)
+        request = self.requests[-1]
+        plan = self.site.planBody(self._command, self._path, request.requestHeaders)
+        if isinstance(plan, Refuse):
+            self.refuse(plan.code, plan.message)
+            return
+        limit = plan.limit if isinstance(plan, Spool) else \
+            self.site.bodyLimit(self._command, self._path)
         # self.length: the declared Content-Length, None when chunked, 0 without a body.
-        if limit is not None and self.length is not None and self.length > limit:
+        if limit is not None and self.length is not None and self.length > limit \
+                and not isinstance(plan, Unread):
             self.refuseBody(limit)
             return
-        request = self.requests[-1]
+        if isinstance(plan, Spool) and isinstance(request, LimitedRequest):
+            request.sink = plan.sink(request)
         if isinstance(request, LimitedRequest):
             request.bodyLimit = limit
+        if isinstance(plan, Unread):
+            request.requestHeaders.removeHeader(b"expect")  # no 100 Continue: do not send it
+            super().allHeadersReceived()  # type: ignore[no-untyped-call]
+            self.persistent = False
+            self._unread = True
+            self.length = 0  # served now; what follows the head is dropped
+            return
         super().allHeadersReceived()  # type: ignore[no-untyped-call]
 
     def requestDone(self, request: Any) -> None:
@@ -181,7 +247,7 @@ class GuardedChannel(http.HTTPChannel):
         self._deadline = None
         if not self._headStarted:
             # Nothing asked: nothing to answer.
-            self.loseConnection()  # type: ignore[no-untyped-call]
+            self.loseConnection()
             return
         self.refuse(408, f"The request head did not arrive within "
                          f"{self.site.limits.headerTimeout:g} seconds.")
@@ -206,8 +272,17 @@ class GuardedChannel(http.HTTPChannel):
         self._lingering = Lingering(self.transport, bareAnswer(code, message), self.callLater)
 
     def rawDataReceived(self, data: bytes) -> None:
-        if self._lingering is None:
+        if self._lingering is None and not self._unread:
             super().rawDataReceived(data)
+
+    def loseConnection(self) -> None:
+        if self._unread and self._lingering is None and self.transport is not None:
+            # The client may still be sending the body it was told to send elsewhere: the
+            # answer and a FIN go out, and what comes is dropped, as for a refusal.
+            IConsumer(self.transport).unregisterProducer()
+            self._lingering = Lingering(self.transport, b"", self.callLater)
+            return
+        super().loseConnection()  # type: ignore[no-untyped-call]
 
     def allContentReceived(self) -> None:
         if self._lingering is None:

@@ -36,10 +36,11 @@ from twisted.internet.protocol import Protocol
 from twisted.internet.tcp import Connection
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.web.http_headers import Headers
 from twisted.web.resource import IResource
 from twisted.web.server import Site
 
-from .channel import GuardedChannel, LimitedRequest, Refusal
+from .channel import BodyPlan, GuardedChannel, LimitedRequest, Refusal
 from .limits import Limits
 
 log = Logger()
@@ -77,6 +78,7 @@ class GuardedSite(Site):
         # Channels waiting for a request head, longest waiting first (dicts keep order).
         self._waiting: dict[GuardedChannel, None] = {}
         self._largeBodies: list[Callable[[bytes, bytes], bool]] = []
+        self._planners: list[Callable[[bytes, bytes, Headers], BodyPlan | None]] = []
 
     @property
     def capacity(self) -> int | None:
@@ -107,6 +109,18 @@ class GuardedSite(Site):
         """Lift the body limit for requests ``route(method, path)`` accepts: routes that
         stream what they receive to disk (image uploads) and check sizes themselves."""
         self._largeBodies.append(route)
+
+    def planBodies(self, planner: Callable[[bytes, bytes, Headers], BodyPlan | None]) -> None:
+        """Ask ``planner`` what becomes of each body (see :data:`.channel.BodyPlan`): the
+        first planner with a plan decides."""
+        self._planners.append(planner)
+
+    def planBody(self, method: bytes, path: bytes, headers: Headers) -> BodyPlan | None:
+        for planner in self._planners:
+            plan = planner(method, path, headers)
+            if plan is not None:
+                return plan
+        return None
 
     def bodyLimit(self, method: bytes, path: bytes) -> int | None:
         path = path.partition(b"?")[0]

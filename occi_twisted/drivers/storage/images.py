@@ -23,6 +23,9 @@ from .files import (
 )
 from .patterns import Pattern
 
+#: The start of the name of an upload not yet an image.
+_UPLOAD = ".upload-"
+
 
 class DiskImages(BackupShelf):
     """The files of every storage under ``dataDir``: images, snapshots and backups.
@@ -39,6 +42,11 @@ class DiskImages(BackupShelf):
 
     def imagePath(self, storageId: str) -> Path:
         return self.dataDir / "storage" / f"{checkStorageId(storageId)}.img"
+
+    def uploadPath(self, storageId: str, tag: str) -> Path:
+        """Where an upload to the storage is written before it becomes its image: a hidden
+        name beside the image (no storage id starts with a dot), tagged with ``tag``."""
+        return self.dataDir / "storage" / f"{_UPLOAD}{checkStorageId(storageId)}.{tag}"
 
     def snapshotPath(self, storageId: str, name: str) -> Path:
         return (self.dataDir / "snapshots" / checkStorageId(storageId)
@@ -80,6 +88,35 @@ class DiskImages(BackupShelf):
             raise NoSuchImage(f"Storage {storageId} has no image to delete.") from None
         finally:
             fsyncDirectory(path.parent)
+
+    def replace(self, storageId: str, upload: Path, size: int) -> None:
+        """``upload`` becomes the image, extended sparsely to ``size`` bytes; the old image
+        stays whole until the rename, which is synced with its directory."""
+        image = self.imagePath(storageId)
+        if not image.exists():
+            upload.unlink(missing_ok=True)
+            raise NoSuchImage(f"Storage {storageId} has no image to replace.")
+        try:
+            _setSize(upload, max(size, upload.stat().st_size))
+            os.replace(upload, image)
+        except BaseException:
+            upload.unlink(missing_ok=True)
+            raise
+        fsyncDirectory(image.parent)
+
+    def sweepUploads(self, boot: str) -> list[Path]:
+        """Remove the uploads not tagged ``boot``'s: a server killed while receiving them
+        left them; their storages keep the images they had.  The paths removed."""
+        directory = self.dataDir / "storage"
+        if not directory.is_dir():
+            return []
+        stale = [p for p in directory.glob(f"{_UPLOAD}*")
+                 if not p.suffix[1:].startswith(f"{boot}-")]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        if stale:
+            fsyncDirectory(directory)
+        return stale
 
     def sizeOf(self, storageId: str) -> int:
         try:

@@ -1,0 +1,156 @@
+"""An upload's body written to its file as it arrives, off the reactor thread.
+
+Twisted hands a request's body to ``request.content`` chunk by chunk, on the reactor thread;
+Twisted's own content is a temporary file written there.  An image upload is gigabytes: its
+chunks are queued here and written by a thread, and the connection is paused while more than
+:data:`HIGH_WATER` bytes wait, so memory stays bounded whatever the client's speed and the
+disk's.  :meth:`UploadSink.finished` syncs the file; :meth:`UploadSink.abort` removes it (a
+client that hung up, a body refused): the image it was meant to replace is never touched
+here -- replacing it is the caller's, after ``finished``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IReactorFromThreads
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from twisted.python.threadpool import ThreadPool
+
+log = Logger()
+
+#: Bytes queued for the writer before the connection is paused, and resumed below half.
+HIGH_WATER = 16 << 20
+
+
+class UploadSink:
+    """The file ``path`` (created, empty) receiving a body: a file-like object for
+    ``request.content`` whose ``write`` never blocks."""
+
+    def __init__(self, path: Path, pool: ThreadPool, reactor: IReactorFromThreads, *,
+                 pause: Callable[[], None], resume: Callable[[], None]) -> None:
+        self.path = path
+        self.received = 0
+        self._pool = pool
+        self._reactor = reactor
+        self._pause, self._resume = pause, resume
+        self._queued: list[bytes] = []
+        self._queuedBytes = 0
+        self._paused = False
+        self._writing: Deferred[None] | None = None
+        self._failure: Failure | None = None
+        self._fd: int | None = None
+        self._done = False
+
+    # -- what Twisted's request calls --------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        if self._done or self._failure is not None:
+            return
+        self.received += len(data)
+        self._queued.append(data)
+        self._queuedBytes += len(data)
+        if self._queuedBytes > HIGH_WATER and not self._paused:
+            self._paused = True
+            self._pause()
+        if self._writing is None:
+            self._writeQueued()
+
+    def tell(self) -> int:
+        return self.received
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return 0  # Twisted rewinds content before the app reads it; the app reads the file
+
+    def read(self, size: int = -1) -> bytes:
+        return b""  # the body went to the file, not to whoever reads the request
+
+    def close(self) -> None:
+        if not self._done:
+            self.abort()
+
+    # -- the writer ----------------------------------------------------------------------------
+
+    def _writeQueued(self) -> None:
+        chunks, self._queued, self._queuedBytes = self._queued, [], 0
+        if self._paused:
+            self._paused = False
+            self._resume()
+        writing = self._writing = deferToThreadPool(self._reactor, self._pool,
+                                                    self._writeAll, chunks)
+
+        def written(result: object) -> None:
+            if isinstance(result, Failure):
+                self._failure = result
+                log.failure("An upload to {path} could not be written", result,
+                            path=str(self.path))
+                if self._paused:
+                    self._paused = False
+                    self._resume()
+            self._writing = None
+            if self._queued and self._failure is None:
+                self._writeQueued()
+
+        writing.addBoth(written)
+
+    def _writeAll(self, chunks: list[bytes]) -> None:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                               0o600)
+        data = memoryview(b"".join(chunks))
+        while data:
+            written = os.write(self._fd, data)
+            data = data[written:]
+
+    def _drained(self) -> Deferred[None]:
+        """Fires when everything queued is written."""
+        if self._writing is None and not self._queued:
+            return succeed(None)
+        if self._writing is None:
+            self._writeQueued()
+        assert self._writing is not None
+        waiting: Deferred[None] = Deferred()
+        self._writing.addBoth(lambda _: self._drained().chainDeferred(waiting))
+        return waiting
+
+    # -- ending ----------------------------------------------------------------------------------
+
+    async def finished(self) -> int:
+        """Every byte written and synced to disk; how many.  Raises what writing raised."""
+        await self._drained()
+        if self._failure is not None:
+            await self.abort()
+            self._failure.raiseException()
+        self._done = True
+        await deferToThreadPool(self._reactor, self._pool, self._sync)
+        return self.received
+
+    def _sync(self) -> None:
+        if self._fd is None:  # nothing was sent: an empty file all the same
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.fsync(self._fd)
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    def abort(self) -> Deferred[None]:
+        """Stop and remove the file (once what is being written is written)."""
+        self._done = True
+        self._queued, self._queuedBytes = [], 0
+
+        def remove(_: object) -> Deferred[None]:
+            return deferToThreadPool(self._reactor, self._pool, self._remove)
+
+        return self._drained().addBoth(remove)
+
+    def _remove(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.path.unlink(missing_ok=True)
