@@ -15,14 +15,17 @@ from twisted.application.internet import TimerService
 from twisted.application.service import IService, MultiService, Service
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorCore, IReactorFromThreads, IReactorTime
+from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.http import Request
 from twisted.web.resource import IResource
 
 from .drivers.interface import IDriver, driverFactories
+from .files.signing import KeyRing, KeysError
 from .http.app import OCCIServer
 from .http.door import FrontDoor, IdentityService
+from .http.files import Files
 from .http.idempotency import ANSWER_TTL
 from .http.limits import Limits
 from .http.listener import CannotListen, GuardedSite, Listeners
@@ -124,6 +127,36 @@ def _caughtUpFailed(failure: Failure) -> int:
     return 0
 
 
+class FilesService(Service):
+    """The threads file transfers run in, and the rotation of the keys that sign their URLs
+    (checked hourly; a key signs for :data:`~.files.signing.KEY_LIFETIME`)."""
+
+    def __init__(self, files: Files, reactor: Any) -> None:
+        self.files = files
+        self._rotation = TimerService(3600, self._rotate)
+        self._rotation.clock = reactor
+        self._reactor = reactor
+
+    def startService(self) -> None:
+        super().startService()  # type: ignore[no-untyped-call]
+        self.files.pool.start()
+        self._rotation.startService()
+
+    def stopService(self) -> None:
+        super().stopService()  # type: ignore[no-untyped-call]
+        self._rotation.stopService()
+        self.files.pool.stop()
+
+    def _rotate(self) -> Deferred[None] | None:
+        keys = self.files.keys
+        if not keys.dueForRotation():
+            return None
+        rotated = deferToThreadPool(self._reactor, self.files.pool, keys.rotate)
+        return rotated.addCallbacks(
+            lambda key: log.info("URL signing key {key} signs from now", key=key.keyId),
+            lambda failure: log.failure("The URL signing key could not be rotated", failure))
+
+
 class OCCISite(GuardedSite):
     """The guarded site (limits on bodies, heads and connections), writing access lines
     only where the operator asked.
@@ -170,6 +203,9 @@ class OCCIService(MultiService):
         site = OCCISite(front if front is not None else server.resource(), accessLog,
                         limits or Limits(), IReactorTime(reactor))
         # Bound now, so that a port in use is one line and exit 1; accepting once opened.
+        if server.files is not None:
+            site.planBodies(server.files.planBody)
+            FilesService(server.files, reactor).setServiceParent(opened)  # type: ignore[no-untyped-call]
         listeners = Listeners.bind(listen, site, reactor, withBacklog)
         listeners.setServiceParent(opened)  # type: ignore[no-untyped-call]
         self.opened = opened
@@ -208,8 +244,14 @@ class OCCIService(MultiService):
         operations = Operations.build(store, driver, reactor, node=settings.node,
                                       backupAt=settings.backupAt, zone=zone,
                                       concurrency=settings.concurrency)
-        server = OCCIServer(store, driver, reactor, operations.desk, baseURL=settings.baseURL)
+        try:
+            keys = KeyRing.inData(dataDir, reactor.seconds, validity=settings.urlValidity)
+        except KeysError as error:
+            raise ServiceError(str(error)) from None
         identity = IdentityService.fromSettings(settings, store, reactor)
+        server = OCCIServer(store, driver, reactor, operations.desk, baseURL=settings.baseURL,
+                            keys=keys, threads=reactor,
+                            principalOf=identity.principalNamed if identity else None)
         front = FrontDoor(server.resource(), hosts=settings.hosts,
                           portal=identity.portal if identity else None,
                           throttle=identity.throttle if identity else None,

@@ -16,6 +16,7 @@ from twisted.logger import Logger
 from twisted.web.iweb import IRequest
 
 from .. import __version__
+from ..files.types import fileTypesOf
 from ..model import Entity, Kind, Registry
 from ..model.core import LINK
 from ..model.errors import (
@@ -313,7 +314,8 @@ class Answering:
         """The walkthrough's answer to a client that stated no preference: 300, with the
         HTML rendering as the suggestion and every representation's own URL."""
         context = self.context(request)
-        choices = representations(entity.location, standard.outputTypes(listing=False))
+        choices = representations(entity.location, (*standard.outputTypes(listing=False),
+                                                    *fileTypesOf(entity.kind)))
         request.setResponseCode(300)
         preferred = next((url for url, type in choices if type == HTML_TYPE), choices[0][0])
         request.setHeader(b"Location", context.absolute(preferred).encode())

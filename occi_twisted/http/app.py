@@ -12,13 +12,18 @@ other path goes through one route that resolves it with the registry.  Whatever 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from klein import Klein
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
+from twisted.python.threadpool import ThreadPool
 from twisted.web.iweb import IRequest
-from twisted.web.resource import IResource
+from twisted.web.resource import IResource, Resource
 
-from ..drivers import IDriver
+from ..drivers import IDriver, IImages
+from ..files.signing import KeyRing
+from ..files.types import OVA, OVF
+from ..identity import SINGLE_USER, Principal
 from ..model import Kind
 from ..model import locations as loc
 from ..model.errors import NotAcceptable, NotFound
@@ -29,10 +34,12 @@ from ..renderings.html import MEDIA_TYPE as HTML_TYPE
 from ..store.interface import IStore
 from . import access, parts, templates
 from .actions import WAIT_BUDGET, Actions
-from .answering import Answering
+from .answering import SERVER, Answering, plain
 from .collections import Collections
 from .entities import Entities
+from .envelopes import Envelopes
 from .feeds import ATOM, LOG_TYPES, FeedScope, answer, entry, scopeOf
+from .files import Files
 from .listings import Listings
 from .methods import Shape, allow
 from .notes import NoteRoutes
@@ -41,6 +48,35 @@ from .weblinks import webLink
 
 #: A room's answer to a request, given the method the client means.
 _Route = Callable[[IRequest, str], Awaitable[bytes | None]]
+
+
+def _singleUser(name: str) -> Principal:
+    """Who a signed URL acts for without users: the one user there is."""
+    return SINGLE_USER
+
+
+class UTF8Paths(Resource):
+    """Klein reads the path, its escapes decoded, as UTF-8, and answers 400 with a logged
+    traceback when it is not (``/%ED``): such a path is answered 400 here, in a sentence,
+    before Klein sees it, and leaves nothing in the log."""
+
+    isLeaf = True
+
+    def __init__(self, inner: IResource) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.inner = inner
+
+    def render(self, request: IRequest) -> Any:
+        try:
+            for segment in request.postpath:
+                segment.decode("utf-8")
+            request.getRequestHostname().decode("utf-8")
+        except UnicodeDecodeError:
+            request.setResponseCode(400)
+            request.setHeader(b"Server", SERVER.encode())
+            return plain(request, "The path or host name is not UTF-8 once its percent "
+                                  "escapes are decoded.")
+        return self.inner.render(request)
 
 
 class OCCIServer:
@@ -57,7 +93,14 @@ class OCCIServer:
         *,
         baseURL: str | None = None,
         waitBudget: float = WAIT_BUDGET,
+        keys: KeyRing | None = None,
+        threads: IReactorFromThreads | None = None,
+        principalOf: Callable[[str], Principal] | None = None,
     ) -> None:
+        """``keys`` sign the URLs of files (none: no file is handed out); file transfers
+        run in a thread pool of their own, through ``threads``; a signed URL acts for the
+        owner it was signed for, whom ``principalOf`` names (single-user mode's by
+        default)."""
         self.store = store
         self.registry = store.registry
         self.driver = driver
@@ -72,10 +115,18 @@ class OCCIServer:
         self.collections = Collections(store, clock, self.answering, members=self.entities,
                                        actions=self.actions, listings=self.listings)
         self.notes = NoteRoutes(store, clock.seconds)
+        principals = principalOf or _singleUser
+        self.files = None if keys is None else Files(
+            store=store, clock=clock, answering=self.answering, keys=keys,
+            images=IImages(driver, None), reactor=threads or clock, principalOf=principals,
+            pool=ThreadPool(minthreads=0, maxthreads=4, name="occi-files"))
+        self.envelopes = None if self.files is None else Envelopes(
+            store=store, clock=clock, answering=self.answering, driver=driver,
+            files=self.files, principalOf=principals)
 
     def resource(self) -> IResource:
         """The Twisted Web resource to serve."""
-        return self.app.resource()
+        return UTF8Paths(self.app.resource())
 
     # -- the fixed paths -----------------------------------------------------------------------
 
@@ -110,6 +161,16 @@ class OCCIServer:
     @app.route(loc.TEMPLATES + "<name>")
     async def template(self, request: IRequest, name: str) -> bytes | None:
         return await self._fixed(request, loc.templateAt(name), self._template)
+
+    @app.route(loc.FILES + "<path:rest>")
+    async def signedFile(self, request: IRequest, rest: str) -> bytes | None:
+        """A signed URL: no principal (the front door lets it through); the signature is
+        what admits it."""
+        files = self.files
+        if files is None or not parts.pathOf(request).startswith(loc.FILES):
+            return await self.runTime(request)
+        return await self.answering.respond(
+            request, lambda method: files.signedURL(request, method, self.envelopes))
 
     @app.route(loc.SELF)
     async def introspectedSelf(self, request: IRequest) -> bytes | None:
@@ -152,8 +213,17 @@ class OCCIServer:
                 if not isinstance(kind, Kind) or not place.entityId:
                     raise NotFound(f"There is nothing at {path}.")
                 allow(request, method, Shape.ENTITY, path)
+                if self.files is not None:
+                    asFile = await self._asFile(request, method, kind, place.entityId)
+                    if asFile is not None:
+                        return asFile
                 return await self.entities.answer(request, method, kind, place.entityId)
             if isinstance(place, loc.Collection):
+                kind = self.registry.atLocation(place.path)
+                if isinstance(kind, Kind) and method == "POST" and self.envelopes is not None:
+                    packed = await self._packed(request, kind)
+                    if packed is not None:
+                        return packed
                 return await self.collections.answer(request, method, place.path)
             if isinstance(place, loc.Log):
                 logged = await self._log(request, method, place)
@@ -168,6 +238,33 @@ class OCCIServer:
                 return await self._template(request, method)
         # "/" and the query interface have their own routes, which Klein always picks.
         raise NotFound(f"There is nothing at {path}.")
+
+    async def _asFile(self, request: IRequest, method: str, kind: Kind,
+                      entityId: str) -> bytes | None:
+        """An entity asked for, or sent, as a file (see :mod:`.files`); None otherwise."""
+        assert self.files is not None and self.envelopes is not None
+        if method in ("GET", "HEAD"):
+            mediaType = self.files.fileType(request, kind)
+            if mediaType is None:
+                return None
+            entity = await self.entities.load(request, kind, entityId)
+            if mediaType == OVF:
+                return await self.envelopes.envelope(request, entity)
+            return await self.files.answerEntity(request, entity, mediaType)
+        if method == "PUT" and parts.isImage(request):
+            return await self.files.uploadTo(request, kind, entityId)
+        return None
+
+    async def _packed(self, request: IRequest, kind: Kind) -> bytes | None:
+        """A POST of an OVF envelope or an OVA archive to a kind's collection; None for any
+        other body."""
+        assert self.envelopes is not None
+        contentType = (parts.lastHeader(request, b"content-type") or "").lower()
+        if contentType.startswith(OVF):
+            return await self.envelopes.createFromEnvelope(request, kind)
+        if contentType.startswith(OVA):
+            return await self.envelopes.importRedirect(request, kind)
+        return None
 
     # -- what the rooms do not hold ------------------------------------------------------------
 

@@ -46,8 +46,10 @@ from ..identity import (
     guard,
 )
 from ..identity.addresses import Network
+from ..identity.principal import Quota
 from ..identity.realm import ComputeLookup
 from ..model.infrastructure import COMPUTE, NETWORKINTERFACE
+from ..model.locations import FILES
 from ..store.interface import IEntityStore, Query
 from . import parts
 
@@ -61,6 +63,10 @@ log = Logger()
 CHALLENGE: Final = b'Basic realm="occi", charset="UTF-8"'
 #: A year, as browsers expect of a site that means to stay on TLS.
 HSTS: Final = b"max-age=31536000"
+#: Who a signed URL acts for: no one (it owns nothing and may make nothing).
+NOBODY: Final = Principal(name="", quota=Quota(cores=0, memory=0, storage=0, entities=0,
+                                               requests=0))
+_FILES: Final = FILES.encode()
 #: The attribute a compute's network interface names its address with.
 ADDRESS: Final = "occi.networkinterface.address"
 
@@ -135,6 +141,11 @@ class FrontDoor:
                         "https" if secure else "http")
         if refusal is not None:
             return Answer(refusal.code, f"{refusal.reason[:1].upper()}{refusal.reason[1:]}.")
+        if request.path.startswith(_FILES):
+            # A signed URL: its signature is its credential, checked by the route; it acts
+            # for nobody, so that it can reach nothing else.
+            parts.setPrincipal(request, NOBODY)
+            return self.resource
         if self.portal is None:
             parts.setPrincipal(request, SINGLE_USER)
             return self.resource
@@ -237,6 +248,11 @@ class IdentityService(Service):
         self.portal = Portal(Realm(directory), checkers)
         self.throttle = LoginThrottle(reactor)
         self._previous: Any = None
+
+    def principalNamed(self, name: str) -> Principal:
+        """The user ``name`` as the users' files say now; one they no longer name acts
+        with no quota to spend (a signed URL outlives nobody's removal)."""
+        return self.directory.principalOf(name) or Principal(name=name, quota=NOBODY.quota)
 
     @classmethod
     def fromSettings(cls, settings: Settings, store: IEntityStore,

@@ -26,6 +26,7 @@ from enum import Enum, auto
 
 from twisted.web.iweb import IRequest
 
+from ..files.types import OCTET, OVA, OVF
 from ..model.errors import MethodNotAllowed
 from ..renderings import standard
 from ..renderings.notes import INPUT_TYPES as NOTE_INPUTS
@@ -49,6 +50,8 @@ class Shape(Enum):
     LOG_ENTRY = auto()  # {owner}/log/{id}
     TEMPLATES = auto()  # /templates/
     TEMPLATE = auto()  # /templates/{name}
+    IMAGE = auto()  # /-/files/storage/{id}: a signed URL of a storage's image
+    FILE = auto()  # /-/files/{entity}.ova and the like: a signed URL of a file to read
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,11 @@ TABLE: Mapping[Shape, Takes] = {
     Shape.LANDING: Takes(_READ),
     Shape.QUERY: Takes((*_READ, "POST", "DELETE"), _OCCI),
     Shape.SELF: Takes(_READ),
-    Shape.KIND_COLLECTION: Takes((*_READ, "POST", "DELETE"), _OCCI, {
+    Shape.KIND_COLLECTION: Takes((*_READ, "POST", "DELETE"), (*_OCCI, OVF, OVA), {
         "PUT": "The kind collection {path} takes POST to create; PUT goes to an entity "
                "location."}),
     Shape.MIXIN_COLLECTION: Takes((*_READ, "POST", "PUT", "DELETE"), _OCCI),
-    Shape.ENTITY: Takes((*_READ, "PUT", "POST", "DELETE"), _OCCI),
+    Shape.ENTITY: Takes((*_READ, "PUT", "POST", "DELETE"), (*_OCCI, OCTET)),
     Shape.REQUESTS: Takes((*_READ, "POST"), _OCCI),
     Shape.REQUEST: Takes((*_READ, "DELETE")),
     Shape.NOTES: Takes((*_READ, "POST"), NOTE_INPUTS, dict.fromkeys(
@@ -84,6 +87,8 @@ TABLE: Mapping[Shape, Takes] = {
     Shape.LOG_ENTRY: Takes(_READ),
     Shape.TEMPLATES: Takes(_READ),
     Shape.TEMPLATE: Takes(_READ),
+    Shape.IMAGE: Takes((*_READ, "PUT"), (OCTET,)),
+    Shape.FILE: Takes(_READ),
 }
 
 

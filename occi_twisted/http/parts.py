@@ -94,6 +94,13 @@ def argument(request: IRequest, name: str) -> str | None:
     return values[0].decode("utf-8", "replace") if values else None
 
 
+def isImage(request: IRequest) -> bool:
+    """Whether the body is raw bytes (``application/octet-stream``): an image, never read
+    as a rendering (see :mod:`.files`)."""
+    return (lastHeader(request, b"content-type") or "").lower().startswith(
+        "application/octet-stream")
+
+
 def bodyLimit(request: IRequest) -> int:
     """The largest body ``request`` may have: the one limit, ``--max-body``, which the
     listener's channel gave the request when its head was read (and refused larger bodies

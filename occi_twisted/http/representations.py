@@ -18,6 +18,10 @@ FORMATS: dict[str, str] = {
     "descriptor": "text/x-occi-descriptor",
     "atom": "application/atom+xml",
     "urilist": "text/uri-list",
+    # Files (see occi_twisted.files.types): the image of a storage, a compute's OVF and OVA.
+    "image": "application/octet-stream",
+    "ovf": "application/ovf+xml",
+    "ova": "application/x-ova",
 }
 _NAMES = {mediaType: name for name, mediaType in FORMATS.items()}
 

@@ -8,6 +8,7 @@ knows is the fixed part and the shape of the sub-resources every resource has::
     /-/   /.well-known/org/ogf/occi/-/  the query interface
     /log/   /log/{event}                the server-wide event feed and one of its entries
     /-/self                             a compute asking about itself: sent to its location
+    /-/files{entity}  /-/files{entity}.ova   signed URLs: a storage's image, a compute's OVA
     /templates/{name}                   a new entity made from a template
     {collection}                        a kind's or a mixin's collection (ends with ``/``)
     {collection}log/                    the events of a kind's collection
@@ -36,6 +37,8 @@ FEED = "/log/"
 #: Where an introspection request (from a compute's own address) is sent to its compute.
 SELF = "/-/self"
 TEMPLATES = "/templates/"
+#: Where signed URLs lead: the files of entities, reached without credentials.
+FILES = "/-/files/"
 #: Path segments with a meaning of their own under every resource and collection.
 LOG, REQUESTS, NOTES = "log", "requests", "notes"
 #: Locations no user mixin may claim: the fixed paths and what lies below them.
@@ -71,6 +74,12 @@ def notesOf(entityLocation: str) -> str:
 def noteAt(entityLocation: str, noteId: str) -> str:
     """One note about the entity at ``entityLocation``."""
     return f"{notesOf(entityLocation)}{noteId}"
+
+
+def fileOf(entityLocation: str, suffix: str = "") -> str:
+    """The signed URL path of a file of the entity at ``entityLocation`` (its image; with
+    ``suffix`` ``.ova``, its archive)."""
+    return f"{FILES.rstrip('/')}{entityLocation}{suffix}"
 
 
 def templateAt(name: str) -> str:

@@ -34,8 +34,14 @@ WORLDS = Worlds()
 
 
 def checkAnswer(answer: Answer) -> None:
-    """The property, for one answer: below 500, or a deliberate or known 5xx."""
-    if answer.code < 500 or answer.code in DELIBERATE:
+    """The property, for one answer: below 500 without a failure logged (a refusal is a
+    sentence to the client, never a traceback in the operator's log), or a deliberate or
+    known 5xx."""
+    if answer.code < 500:
+        assert not answer.failures, (answer.raw[:1000],
+                                     [f.getTraceback() for f in answer.failures])
+        return
+    if answer.code in DELIBERATE:
         return
     known = knownDefectOf(answer.failures)
     assert known is not None, (answer.raw[:1000], [f.getTraceback() for f in answer.failures])

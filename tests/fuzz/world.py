@@ -137,8 +137,10 @@ class World:
         failures: list[Failure] = []
 
         def logged(event: dict[str, Any]) -> None:
-            if "log_failure" in event:
-                failures.append(event["log_failure"])
+            # twisted.logger's failures, and those of twisted.python.log (Klein's own).
+            failure = event.get("log_failure", event.get("failure"))
+            if isinstance(failure, Failure):
+                failures.append(failure)
 
         globalLogPublisher.addObserver(logged)
         try:

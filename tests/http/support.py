@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import tempfile
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, time
+from pathlib import Path
 from typing import Any, TypeVar
 
 from treq.testing import StubTreq
@@ -17,6 +20,7 @@ from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
 
 from occi_twisted.drivers.disks import DiskDriver
+from occi_twisted.files.signing import KeyRing
 from occi_twisted.http import parts
 from occi_twisted.http.app import OCCIServer
 from occi_twisted.identity import ADMIN, Principal, Quota, introspector
@@ -97,6 +101,12 @@ class Answer:
         return json.loads(self.body)
 
 
+@functools.cache
+def _keysDirectory() -> Path:
+    """Where the in-memory servers of a test run keep their URL signing keys."""
+    return Path(tempfile.mkdtemp(prefix="occi-keys-"))
+
+
 class Client:
     """Requests to the in-memory server, answered in full."""
 
@@ -125,14 +135,15 @@ class Client:
                                            backupAt=time(0, 0), zone=UTC)
         self.operations.scheduler.startService()
         self.server = OCCIServer(self.store, self.driver, self.clock, self.operations.desk,
-                                 waitBudget=waitBudget)
+                                 waitBudget=waitBudget,
+                                 keys=KeyRing.inData(_keysDirectory(), clock.seconds))
         resource = self.server.resource()
         if quotas is not None:
             resource = HeaderDoor(resource, quotas)
         self.treq = StubTreq(resource)
 
-    async def request(self, method: str, path: str, body: bytes | str = b"",
-                      **headers: str) -> Answer:
+    async def request(self, method: str, path: str, body: bytes | str = b"", *,
+                      follow: bool = True, **headers: str) -> Answer:
         if isinstance(body, str):
             body = body.encode()
         sent = {name.replace("_", "-"): [value] for name, value in headers.items()}
@@ -145,7 +156,7 @@ class Client:
             pump.start(0.001)
         try:
             response = await self.treq.request(method, BASE + path, data=body or None,
-                                               headers=sent)
+                                               headers=sent, allow_redirects=follow)
             content = await response.content()
         finally:
             if pump is not None:

@@ -34,6 +34,8 @@ class Row:
     place: type[loc.Place]
     path: str
     hers: bool
+    #: Reached by a signed URL only: without one, 403 for everyone, before anything is read.
+    signed: bool = False
 
 
 ANY = "/<path:location>"
@@ -50,11 +52,14 @@ RUN_TIME = {loc.Collection: ("/compute/", "/alices/"), loc.Log: (
     "/compute/log/", "{c}/log/", "{c}/log/{e}", "{c}/requests/{r}/log/"),
     loc.EntityAt: ("{c}", "{l}"), loc.Requests: ("{c}/requests/", "{c}/requests/{r}"),
     loc.Notes: ("{c}/notes/", "{c}/notes/{n}")}
+SIGNED = "/-/files/<path:rest>"
 TABLE = tuple(
     [Row(rule, place, EXAMPLES.get(rule, rule), EXAMPLES.get(rule, rule) in HERS)
      for rule, place in FIXED.items()]
     + [Row(ANY, place, path, path in HERS) for place, paths in RUN_TIME.items()
-       for path in paths])
+       for path in paths]
+    + [Row(SIGNED, loc.EntityAt, path, True, signed=True)
+       for path in ("/-/files{c}.ova", "/-/files/storage/{s}")])
 
 
 def test_the_table_covers_every_route_and_place() -> None:
@@ -76,7 +81,7 @@ class Alices:
 
     def at(self, path: str) -> str:
         return path.format(c=self.compute, l=self.link, r=self.request.rpartition("/")[2],
-                           n="boot", e=self.event)
+                           n="boot", e=self.event, s=self.compute.rpartition("/")[2])
 
     @property
     def ids(self) -> list[str]:
@@ -117,7 +122,7 @@ async def snapshot(client: Client, world: Alices) -> list[tuple[int, bytes]]:
     """What alice sees of her things."""
     seen = []
     for row in TABLE:
-        if row.hers and row.path != "/-/self":
+        if row.hers and row.path != "/-/self" and not row.signed:
             answer = await client.request("GET", world.at(row.path), Accept="text/plain",
                                           **{ACTING: "alice"})
             seen.append((answer.code, answer.body))
@@ -147,7 +152,9 @@ async def test_bob_finds_nothing_of_alices() -> None:
         for method in METHODS:
             answer = await client.request(method, path, bodyFor(path, method), **TEXT,
                                           **{ACTING: "bob"})
-            if row.hers:
+            if row.signed:
+                assert answer.code in (403, 405), (method, path, answer.code, answer.text)
+            elif row.hers:
                 assert answer.code in (404, 405), (method, path, answer.code, answer.text)
             else:
                 assert answer.code < 500, (method, path, answer.text)
@@ -156,7 +163,8 @@ async def test_bob_finds_nothing_of_alices() -> None:
         asAction = await client.request("POST", f"{path}?action=start", **TEXT,
                                         **{ACTING: "bob"})
         if row.hers:
-            assert asAction.code in (404, 405), (path, asAction.text)
+            assert asAction.code in ((403, 405) if row.signed else (404, 405)), \
+                (path, asAction.text)
     assert await snapshot(client, world) == before
 
 

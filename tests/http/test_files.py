@@ -1,0 +1,129 @@
+"""Files as representations, negotiated: which requests are sent to a signed URL (303 for a
+download, 307 for an upload), which are not, and that nobody else's storage can be had."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import pytest
+import pytest_twisted as pt
+from twisted.internet import reactor
+from twisted.internet.interfaces import IReactorFromThreads
+
+from occi_twisted.drivers.disks import DiskDriver
+from occi_twisted.drivers.storage import DiskImages
+from occi_twisted.files.types import OCTET, OVA
+
+from .support import ACTING, BASE, Client
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Iterator[Any]:
+    """Clients of a server whose storages are image files under ``tmp_path``."""
+    made: list[Client] = []
+
+    def client(**options: Any) -> Client:
+        made.append(Client(clock=cast(Any, reactor), disks=DiskDriver(
+            DiskImages(tmp_path), cast(IReactorFromThreads, reactor)), **options))
+        made[-1].driver.start()
+        return made[-1]
+
+    yield client
+    for each in made:
+        each.driver.stop()
+
+TEXT = {"Accept": "text/plain"}
+
+
+async def _storage(client: Client, who: str | None = None) -> str:
+    acting = {ACTING: who} if who else {}
+    return await client.create("storage", "X-OCCI-Attribute: occi.storage.size=0.001\n",
+                               **acting)
+
+
+@pt.ensureDeferred
+async def test_a_storage_asked_for_as_bytes_is_sent_to_a_signed_url(files: Any) -> None:
+    client = files()
+    storage = await _storage(client)
+    for method in ("GET", "HEAD"):
+        answer = await client.request(method, storage, Accept=OCTET, follow=False)
+        assert answer.code == 303, answer.text
+        where = urlsplit(answer.header("location") or "")
+        assert where.path == f"/-/files{storage}"
+        assert {"expires", "key", "signature", "owner"} <= {
+            pair.split("=")[0] for pair in where.query.split("&")}
+        assert answer.header("cache-control") == "no-store"
+    named = await client.request("GET", f"{storage}?format=image", follow=False)
+    assert named.code == 303
+
+
+@pt.ensureDeferred
+async def test_wildcards_still_mean_a_rendering(files: Any) -> None:
+    client = files()
+    storage = await _storage(client)
+    for accept in ("application/*", "application/occi+json, application/octet-stream;q=0.5",
+                   "text/plain"):
+        answer = await client.request("GET", storage, Accept=accept)
+        assert answer.code == 200, (accept, answer.text)
+    unstated = await client.request("GET", storage)
+    assert unstated.code == 300
+    assert f"{OCTET}: {BASE}{storage}?format=image" in unstated.text
+    assert any(f'type="{OCTET}"' in link for link in unstated.headers["link"])
+
+
+@pt.ensureDeferred
+async def test_a_compute_has_an_ova_and_a_network_no_file(files: Any) -> None:
+    client = files()
+    compute = await client.create("compute")
+    answer = await client.request("GET", compute, Accept=OVA, follow=False)
+    assert answer.code == 303
+    assert urlsplit(answer.header("location") or "").path == f"/-/files{compute}.ova"
+    network = await client.create("network")
+    assert (await client.request("GET", network, Accept=OCTET, follow=False)).code == 406
+    assert (await client.request("GET", f"{network}?format=image")).code == 406
+
+
+@pt.ensureDeferred
+async def test_an_upload_to_the_api_is_sent_to_a_signed_url(files: Any) -> None:
+    client = files()
+    storage = await _storage(client)
+    answer = await client.request("PUT", storage, b"\0" * 100, Content_Type=OCTET, follow=False)
+    assert answer.code == 307, answer.text
+    where = urlsplit(answer.header("location") or "")
+    assert where.path == f"/-/files{storage}" and "max=1073742" in where.query
+    too_big = await client.request("PUT", storage, b"\0" * 1_073_743, Content_Type=OCTET,
+                                   follow=False)
+    assert too_big.code == 413, too_big.text
+
+
+@pt.ensureDeferred
+async def test_nobody_gets_anothers_image_or_archive(files: Any) -> None:
+    client = files(quotas={})
+    storage = await _storage(client, "alice")
+    compute = await client.create("compute", **{ACTING: "alice"})
+    for path, accept in ((storage, OCTET), (compute, OVA)):
+        answer = await client.request("GET", path, Accept=accept, follow=False,
+                                      **{ACTING: "bob"})
+        assert answer.code == 404, answer.text
+    put = await client.request("PUT", storage, b"x", Content_Type=OCTET, follow=False,
+                             **{ACTING: "bob"})
+    assert put.code == 404, put.text
+    mine = await client.request("GET", storage, Accept=OCTET, follow=False,
+                                **{ACTING: "alice"})
+    assert mine.code == 303
+
+
+@pt.ensureDeferred
+async def test_unsigned_or_tampered_file_urls_are_403_for_everyone(files: Any) -> None:
+    client = files()
+    storage = await _storage(client)
+    asked = await client.request("GET", storage, Accept=OCTET, follow=False)
+    signed = asked.header("location") or ""
+    path = signed[len(BASE):]
+    for tampered in (path.partition("?")[0], path.replace("signature=", "signature=x"),
+                     path.replace("/storage/", "/compute/"), path + "&extra=1"):
+        answer = await client.request("GET", tampered)
+        assert answer.code == 403, (tampered, answer.text)

@@ -1,0 +1,257 @@
+"""A storage's image through signed URLs, against a real ``twistd occi`` with real files:
+uploaded and downloaded with curl (resumed, in ranges) and with treq, byte for byte; signed
+URLs that are tampered with, expired, or outlive their storage; uploads cut off by the client
+or by a killed server leave the old image whole."""
+
+from __future__ import annotations
+
+import email.parser
+import hashlib
+import http.client
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import pytest_twisted as pt
+import treq
+
+from ..conftest import RunningServer
+
+INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+MIB = 1 << 20
+#: The images of these tests: 64 MiB (occi.storage.size is in GiB).
+SIZE = 64 * MIB
+OCTET = "application/octet-stream"
+
+
+def _storage(port: int, sizeMiB: int = 64) -> str:
+    body = (f'Category: storage; scheme="{INFRA}"; class="kind"\n'
+            f"X-OCCI-Attribute: occi.storage.size={sizeMiB / 1024}\n")
+    status, headers, answer = _call(port, "POST", "/storage/", body,
+                                    {"Content-Type": "text/plain"})
+    assert status == 201, answer
+    return urlsplit(headers["location"]).path
+
+
+def _call(port: int, method: str, path: str, body: bytes | str = b"",
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(method, path, body, headers or {})
+        response = connection.getresponse()
+        return (response.status, {k.lower(): v for k, v in response.getheaders()},
+                response.read())
+    finally:
+        connection.close()
+
+
+def _signed(port: int, location: str, accept: str = OCTET) -> str:
+    """The signed URL a GET of ``location`` as ``accept`` is sent to."""
+    status, headers, body = _call(port, "GET", location, headers={"Accept": accept})
+    assert status == 303, body
+    return headers["location"]
+
+
+def _curl(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(["curl", "-sS", "--fail-with-body", *args], capture_output=True,
+                          timeout=120, check=False)
+
+
+def _randomFile(path: Path, size: int = SIZE) -> bytes:
+    data = os.urandom(size)
+    path.write_bytes(data)
+    return data
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[RunningServer]:
+    server = RunningServer(tmp_path / "data", "--url-validity", "30").start()
+    yield server
+    server.stop()
+
+
+def test_curl_uploads_and_downloads_an_image_byte_for_byte(running: RunningServer,
+                                                           tmp_path: Path) -> None:
+    storage = _storage(running.port)
+    data = _randomFile(tmp_path / "up.img")
+    # PUT to the storage: 307 to the signed URL, which curl follows with the body.
+    put = _curl("-L", "-T", str(tmp_path / "up.img"), "-H", f"Content-Type: {OCTET}",
+                f"{running.url}{storage}")
+    assert put.returncode == 0, put.stderr + put.stdout
+    assert b"Stored 67108864 bytes" in put.stdout
+    image = running.dataDir / "storage" / f"{storage.rpartition('/')[2]}.img"
+    assert image.read_bytes() == data
+    # GET as octet-stream: 303 to the signed URL, which needs no credentials.
+    got = _curl("-L", "-H", f"Accept: {OCTET}", "-o", str(tmp_path / "down.img"),
+                f"{running.url}{storage}")
+    assert got.returncode == 0, got.stderr
+    assert (tmp_path / "down.img").read_bytes() == data
+    # Its own URL variant works the same way.
+    variant = _curl("-L", "-o", str(tmp_path / "variant.img"),
+                    f"{running.url}{storage}?format=image")
+    assert variant.returncode == 0, variant.stderr
+    assert hashlib.sha256((tmp_path / "variant.img").read_bytes()).digest() == \
+        hashlib.sha256(data).digest()
+    # The upload is an event like any other.
+    _, _, log = _call(running.port, "GET", f"{storage}/log/", headers={"Accept": "text/plain"})
+    assert b"Image replaced by an upload of 67108864 bytes" in log or b"update" in log
+
+
+def test_ranges_resume_and_validators(running: RunningServer, tmp_path: Path) -> None:
+    storage = _storage(running.port)
+    data = _randomFile(tmp_path / "up.img")
+    assert _curl("-L", "-T", str(tmp_path / "up.img"), "-H", f"Content-Type: {OCTET}",
+                 f"{running.url}{storage}").returncode == 0
+    signed = _signed(running.port, storage)
+    # One range: 206 with exactly those bytes.
+    one = _curl("-r", "1000-1999", signed)
+    assert one.returncode == 0 and one.stdout == data[1000:2000]
+    # Several: multipart/byteranges, read with Python's email parser.
+    head = _curl("-D", "-", "-o", str(tmp_path / "multi"), "-r", "0-9,5000-5099,-10", signed)
+    assert head.returncode == 0, head.stderr
+    contentType = next(line.split(":", 1)[1].strip() for line in head.stdout.decode()
+                       .splitlines() if line.lower().startswith("content-type:"))
+    assert contentType.startswith("multipart/byteranges")
+    message = email.parser.BytesParser().parsebytes(
+        f"Content-Type: {contentType}\r\n\r\n".encode() + (tmp_path / "multi").read_bytes())
+    bodies = [part.get_payload(decode=True) for part in message.get_payload()]
+    assert bodies == [data[0:10], data[5000:5100], data[-10:]]
+    # Resume: half a file on disk, curl -C - fetches the rest.
+    partial = tmp_path / "partial.img"
+    partial.write_bytes(data[:SIZE // 2 + 12345])
+    resumed = _curl("-C", "-", "-o", str(partial), signed)
+    assert resumed.returncode == 0, resumed.stderr
+    assert partial.read_bytes() == data
+    # Beyond the end: 416 with the length.
+    path = signed[len(running.url):]
+    status, headers, _ = _call(running.port, "GET", path, headers={"Range": "bytes=99999999-"})
+    assert status == 416 and headers["content-range"] == f"bytes */{SIZE}"
+    # If-Range with the ETag: a range; with another: the whole image.
+    status, headers, _ = _call(running.port, "HEAD", path)
+    assert status == 200 and headers["content-length"] == str(SIZE)
+    assert headers["accept-ranges"] == "bytes"
+    tag = headers["etag"]
+    status, _, body = _call(running.port, "GET", path,
+                            headers={"Range": "bytes=0-3", "If-Range": tag})
+    assert (status, body) == (206, data[:4])
+    status, _, body = _call(running.port, "GET", path,
+                            headers={"Range": "bytes=0-3", "If-Range": '"other"'})
+    assert status == 200 and len(body) == SIZE
+
+
+@pt.ensureDeferred
+async def test_treq_downloads_the_same_bytes(running: RunningServer, tmp_path: Path) -> None:
+    storage = _storage(running.port)
+    data = _randomFile(tmp_path / "up.img")
+    assert _curl("-L", "-T", str(tmp_path / "up.img"), "-H", f"Content-Type: {OCTET}",
+                 f"{running.url}{storage}").returncode == 0
+    response = await treq.get(f"{running.url}{storage}", headers={"Accept": OCTET})
+    assert response.code == 200  # treq followed the 303
+    assert await response.content() == data
+
+
+def test_tampered_expired_and_orphaned_urls_are_refused(running: RunningServer,
+                                                       tmp_path: Path) -> None:
+    storage = _storage(running.port)
+    signed = _signed(running.port, storage)[len(running.url):]
+    assert _call(running.port, "HEAD", signed)[0] == 200
+    tampered = signed.replace("owner=", "owner=x")
+    flipped = signed[:-1] + ("A" if signed[-1] != "A" else "B")
+    for path in (tampered, flipped, signed.partition("?")[0],
+                 signed.replace("/storage/", "/storage/x")):
+        status, _, body = _call(running.port, "GET", path)
+        assert status == 403, (path, body)
+        assert body.strip() and b"Traceback" not in body
+    # Deleted: a URL signed before refers to nothing any more.
+    assert _call(running.port, "DELETE", storage)[0] == 200
+    status, _, body = _call(running.port, "GET", signed)
+    assert status == 403 and b"no longer exists" in body
+    # Expired: --url-validity 30 here; a URL signed with a past expiry is refused.
+    other = _storage(running.port, 1)
+    old = _signed(running.port, other)[len(running.url):]
+    expires = int(old.split("expires=")[1].split("&")[0])
+    status, _, body = _call(running.port, "GET", old.replace(f"expires={expires}",
+                                                             f"expires={expires - 3600}"))
+    assert status == 403  # changed: the signature no longer holds
+
+
+def test_an_upload_larger_than_the_storage_is_413_before_it_is_read(
+        running: RunningServer, tmp_path: Path) -> None:
+    storage = _storage(running.port, 1)
+    status, _, body = _call(running.port, "PUT", storage, b"x" * (MIB + 1),
+                            {"Content-Type": OCTET})
+    assert status == 413, body
+    # A signed URL for 1 MiB refuses a declared 2 MiB at once, chunked or not.
+    put = _curl("-i", "-X", "PUT", "-H", f"Content-Type: {OCTET}", f"{running.url}{storage}")
+    signed = next(line.split(":", 1)[1].strip() for line in put.stdout.decode().splitlines()
+                  if line.lower().startswith("location:"))
+    status, _, body = _call(running.port, "PUT", signed[len(running.url):], b"y" * (2 * MIB),
+                            {"Content-Type": OCTET})
+    assert status == 413, body
+
+
+def test_an_online_storage_takes_no_upload(running: RunningServer) -> None:
+    storage = _storage(running.port, 1)
+    status, _, body = _call(running.port, "POST", f"{storage}?action=online", "",
+                            {"Content-Type": "text/plain"})
+    assert status in (200, 202), body
+    time.sleep(0.5)
+    status, _, body = _call(running.port, "PUT", storage, b"z" * 10, {"Content-Type": OCTET})
+    assert status == 409, body
+
+
+def _slowUpload(url: str, source: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(["curl", "-sS", "-L", "--limit-rate", "2M", "-T", str(source),
+                             "-H", f"Content-Type: {OCTET}", url],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _uploadsIn(dataDir: Path) -> list[Path]:
+    return list((dataDir / "storage").glob(".upload-*"))
+
+
+def _waitFor(condition: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_an_upload_cut_off_by_the_client_leaves_the_old_image(
+        running: RunningServer, tmp_path: Path) -> None:
+    storage = _storage(running.port)
+    old = _randomFile(tmp_path / "old.img")
+    assert _curl("-L", "-T", str(tmp_path / "old.img"), "-H", f"Content-Type: {OCTET}",
+                 f"{running.url}{storage}").returncode == 0
+    _randomFile(tmp_path / "new.img")
+    client = _slowUpload(f"{running.url}{storage}", tmp_path / "new.img")
+    _waitFor(lambda: any(p.stat().st_size > MIB for p in _uploadsIn(running.dataDir)))
+    client.send_signal(signal.SIGKILL)
+    client.wait()
+    _waitFor(lambda: not _uploadsIn(running.dataDir))  # the partial upload is removed
+    image = running.dataDir / "storage" / f"{storage.rpartition('/')[2]}.img"
+    assert image.read_bytes() == old
+
+
+def test_an_upload_cut_off_by_a_killed_server_leaves_the_old_image(
+        running: RunningServer, tmp_path: Path) -> None:
+    storage = _storage(running.port)
+    old = _randomFile(tmp_path / "old.img")
+    assert _curl("-L", "-T", str(tmp_path / "old.img"), "-H", f"Content-Type: {OCTET}",
+                 f"{running.url}{storage}").returncode == 0
+    _randomFile(tmp_path / "new.img")
+    client = _slowUpload(f"{running.url}{storage}", tmp_path / "new.img")
+    _waitFor(lambda: any(p.stat().st_size > MIB for p in _uploadsIn(running.dataDir)))
+    running.kill()
+    client.wait(timeout=30)
+    running.start()
+    image = running.dataDir / "storage" / f"{storage.rpartition('/')[2]}.img"
+    assert image.read_bytes() == old
+    _waitFor(lambda: not _uploadsIn(running.dataDir))  # swept at start-up
