@@ -22,6 +22,8 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
+from ..drivers.storage.files import ensureDirectory
+
 log = Logger()
 
 #: Bytes queued for the writer before the connection is paused, and resumed below half.
@@ -100,6 +102,7 @@ class UploadSink:
 
     def _writeAll(self, chunks: list[bytes]) -> None:
         if self._fd is None:
+            ensureDirectory(self.path.parent)  # a server's first image, say
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                                0o600)
         data = memoryview(b"".join(chunks))
@@ -132,6 +135,7 @@ class UploadSink:
 
     def _sync(self) -> None:
         if self._fd is None:  # nothing was sent: an empty file all the same
+            ensureDirectory(self.path.parent)
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             os.fsync(self._fd)

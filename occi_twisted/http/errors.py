@@ -20,6 +20,7 @@ STATUS: tuple[tuple[type[errors.OCCIError], int], ...] = (
     (errors.UnsupportedMediaType, 415),
     (errors.Unprocessable, 422),
     (errors.NotImplementedByServer, 501),
+    (errors.InsufficientStorage, 507),
 )
 
 

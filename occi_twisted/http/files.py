@@ -37,7 +37,14 @@ from ..files.types import OCTET, OVA, SIGNED, fileTypesOf
 from ..identity.principal import Principal
 from ..model import Entity, Kind, Value
 from ..model import locations as loc
-from ..model.errors import Conflict, Forbidden, NotAcceptable, NotFound, TooLarge
+from ..model.errors import (
+    Conflict,
+    Forbidden,
+    InsufficientStorage,
+    NotAcceptable,
+    NotFound,
+    TooLarge,
+)
 from ..model.infrastructure import STORAGE
 from ..renderings import negotiation, standard
 from ..store.interface import Put
@@ -176,8 +183,8 @@ class Files(Room):
         """``/-/files/...``: what a signed URL leads to, if its signature holds."""
         path = parts.pathOf(request)
         target = signedTarget(path)
-        allow(request, method, Shape.IMAGE if target is not None and target[0] == IMAGE
-              else Shape.FILE, path)
+        what = target[0] if target is not None else ARCHIVE
+        allow(request, method, _SHAPES[what], path)
         try:
             signed = self.keys.verify(method, path, _query(urlsplit(
                 request.uri.decode("latin-1")).query.encode("latin-1")))
@@ -185,7 +192,7 @@ class Files(Room):
             raise Forbidden(str(error)) from None
         if target is None or (target[0] != IMAGE and envelopes is None):
             raise NotFound(f"There is nothing at {path}.")
-        what, entityId = target
+        entityId = target[1]
         if what == ARCHIVE and envelopes is not None:
             await envelopes.archive(request, signed, entityId)
             return None
@@ -210,7 +217,11 @@ class Files(Room):
         sink = request.sink if isinstance(request, LimitedRequest) else None
         if sink is None:
             raise Conflict("This body was not received as a file; send it again.")
-        await sink.finished()
+        try:
+            await sink.finished()
+        except OSError as error:
+            raise InsufficientStorage(f"What was sent could not be written: "
+                                      f"{error.strerror or error}.") from None
         return sink.path
 
     async def _receive(self, request: IRequest, images: IImages, entity: Entity) -> bytes:
@@ -241,6 +252,7 @@ class Files(Room):
 
 #: What a signed URL leads to: a storage's image, a compute's archive, an archive to import.
 IMAGE, ARCHIVE, IMPORT = "image", "archive", "import"
+_SHAPES = {IMAGE: Shape.IMAGE, ARCHIVE: Shape.FILE, IMPORT: Shape.IMPORT}
 _IMAGES = loc.fileOf("/storage/")
 _COMPUTES = loc.fileOf("/compute/")
 

@@ -52,6 +52,7 @@ class Shape(Enum):
     TEMPLATE = auto()  # /templates/{name}
     IMAGE = auto()  # /-/files/storage/{id}: a signed URL of a storage's image
     FILE = auto()  # /-/files/{entity}.ova and the like: a signed URL of a file to read
+    IMPORT = auto()  # /-/files/compute/: a signed URL that takes an archive to import
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ TABLE: Mapping[Shape, Takes] = {
     Shape.TEMPLATE: Takes(_READ),
     Shape.IMAGE: Takes((*_READ, "PUT"), (OCTET,)),
     Shape.FILE: Takes(_READ),
+    Shape.IMPORT: Takes(("POST",), (OVA,)),
 }
 
 

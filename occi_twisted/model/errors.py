@@ -94,5 +94,9 @@ class NotImplementedByServer(OCCIError):
     """The client speaks a protocol version, or asks for a feature, this server lacks."""
 
 
+class InsufficientStorage(OCCIError):
+    """What the client sent cannot be written: the server's disk is full or failing."""
+
+
 class Gone(OCCIError):
     """The entity existed and no longer does, and where it went is unknown."""

@@ -15,9 +15,12 @@ from twisted.internet.interfaces import IReactorFromThreads
 
 from occi_twisted.drivers.disks import DiskDriver
 from occi_twisted.drivers.storage import DiskImages
-from occi_twisted.files.types import OCTET, OVA
+from occi_twisted.files.types import OCTET, OVA, OVF
+from occi_twisted.renderings.ovf import parseOVF
 
-from .support import ACTING, BASE, Client
+from ..renderings.test_ovf import schemaErrors
+
+from .support import ACTING, BASE, INFRA, Client
 
 
 @pytest.fixture
@@ -127,3 +130,66 @@ async def test_unsigned_or_tampered_file_urls_are_403_for_everyone(files: Any) -
                      path.replace("/storage/", "/compute/"), path + "&extra=1"):
         answer = await client.request("GET", tampered)
         assert answer.code == 403, (tampered, answer.text)
+
+
+async def _computeWithDisks(client: Client) -> str:
+    network = await client.create("network", 'X-OCCI-Attribute: occi.core.title="lan"\n')
+    storages = [await _storage(client) for _ in range(2)]
+    links = "".join(
+        f'Link: <{s}>; rel="{INFRA}storage"; category="{INFRA}storagelink"\n'
+        for s in storages)
+    return await client.create("compute", 'X-OCCI-Attribute: occi.compute.cores=2\n'
+                               "X-OCCI-Attribute: occi.compute.memory=1.5\n"
+                               'X-OCCI-Attribute: occi.core.title="web"\n' + links +
+                               f'Link: <{network}>; rel="{INFRA}network"; '
+                               f'category="{INFRA}networkinterface"\n')
+
+
+@pt.ensureDeferred
+async def test_a_compute_as_an_ovf_envelope_is_valid_and_complete(files: Any) -> None:
+    client = files()
+    compute = await _computeWithDisks(client)
+    answer = await client.request("GET", compute, Accept=OVF)
+    assert answer.code == 200, answer.text
+    assert answer.header("content-type") == f"{OVF}; charset=utf-8"
+    assert schemaErrors(answer.body) == []  # DMTF's DSP8023, validated by libxml2
+    system = parseOVF(answer.body)
+    assert (system.name, system.cores, system.memoryMiB) == ("web", 2, 1536)
+    assert [d.capacity for d in system.disks] == [1_073_742] * 2
+    assert [n.network for n in system.nics] == ["lan"]
+    head = await client.request("HEAD", compute, Accept=OVF)
+    assert head.code == 200 and head.body == b""
+    assert head.header("content-length") == str(len(answer.body))
+    assert (await client.request("GET", f"{compute}?format=ovf")).body == answer.body
+
+
+@pt.ensureDeferred
+async def test_an_ovf_envelope_posted_creates_the_compute_its_storages_and_links(
+        files: Any) -> None:
+    client = files()
+    envelope = (await client.request("GET", await _computeWithDisks(client),
+                                     Accept=OVF)).body
+    created = await client.request("POST", "/compute/", envelope, Content_Type=OVF,
+                                   Accept="text/plain")
+    assert created.code == 201, created.text
+    compute = urlsplit(created.header("location") or "").path
+    again = parseOVF((await client.request("GET", compute, Accept=OVF)).body)
+    original = parseOVF(envelope)
+    assert (again.cores, again.memoryMiB, again.name) == (original.cores,
+                                                         original.memoryMiB, original.name)
+    assert [d.capacity for d in again.disks] == [d.capacity for d in original.disks]
+    assert [n.network for n in again.nics] == ["lan"]  # the network of that title, reused
+    networks = await client.request("GET", "/network/", Accept="text/uri-list")
+    assert len(networks.text.split()) == 1
+    bad = await client.request("POST", "/compute/", b"<Envelope/>", Content_Type=OVF)
+    assert bad.code == 400 and bad.text.strip()
+
+
+@pt.ensureDeferred
+async def test_an_ova_post_to_the_api_is_sent_to_a_signed_url(files: Any) -> None:
+    client = files(quotas={})
+    answer = await client.request("POST", "/compute/", b"x" * 10, Content_Type=OVA,
+                                  follow=False, **{ACTING: "alice"})
+    assert answer.code == 307, answer.text
+    where = urlsplit(answer.header("location") or "")
+    assert where.path == "/-/files/compute/" and "owner=alice" in where.query

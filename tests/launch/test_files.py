@@ -255,3 +255,110 @@ def test_an_upload_cut_off_by_a_killed_server_leaves_the_old_image(
     image = running.dataDir / "storage" / f"{storage.rpartition('/')[2]}.img"
     assert image.read_bytes() == old
     _waitFor(lambda: not _uploadsIn(running.dataDir))  # swept at start-up
+
+
+def _upload(server: RunningServer, storage: str, source: Path) -> None:
+    put = _curl("-L", "-T", str(source), "-H", f"Content-Type: {OCTET}",
+                f"{server.url}{storage}")
+    assert put.returncode == 0, put.stderr + put.stdout
+
+
+def _ovf(server: RunningServer, compute: str) -> bytes:
+    status, _, body = _call(server.port, "GET", compute,
+                            headers={"Accept": "application/ovf+xml"})
+    assert status == 200, body
+    return body
+
+
+def _importOVA(server: RunningServer, archive: Path) -> subprocess.CompletedProcess[bytes]:
+    """POST the archive to /compute/: 307 to a signed URL, which curl follows with it."""
+    return _curl("-L", "-i", "--data-binary", f"@{archive}", "-H",
+                 "Content-Type: application/x-ova", f"{server.url}/compute/")
+
+
+def _imageDigests(server: RunningServer, compute: str) -> list[str]:
+    from occi_twisted.renderings.ovf import parseOVF
+
+    system = parseOVF(_ovf(server, compute))
+    return [hashlib.sha256((server.dataDir / "storage" / f"{disk.diskId}.img")
+                           .read_bytes()).hexdigest() for disk in system.disks]
+
+
+def test_an_ova_exported_from_one_server_is_imported_by_another(
+        tmp_path: Path, running: RunningServer) -> None:
+    import tarfile
+
+    from occi_twisted.renderings.ovf import parseOVF
+
+    second = RunningServer(tmp_path / "second").start()
+    try:
+        storages = [_storage(running.port, 16), _storage(running.port, 8)]
+        for index, storage in enumerate(storages):
+            source = tmp_path / f"disk{index}.img"
+            _randomFile(source, (4 + index) * MIB)
+            _upload(running, storage, source)
+        links = "".join(f'Link: <{s}>; rel="{INFRA}storage"; '
+                        f'category="{INFRA}storagelink"\n' for s in storages)
+        status, headers, body = _call(running.port, "POST", "/compute/", (
+            f'Category: compute; scheme="{INFRA}"; class="kind"\n'
+            "X-OCCI-Attribute: occi.compute.cores=3\nX-OCCI-Attribute: occi.compute.memory=2\n"
+            'X-OCCI-Attribute: occi.core.title="exported"\n' + links),
+            {"Content-Type": "text/plain"})
+        assert status == 201, body
+        compute = urlsplit(headers["location"]).path
+        archive = tmp_path / "exported.ova"
+        got = _curl("-L", "-H", "Accept: application/x-ova", "-o", str(archive),
+                    f"{running.url}{compute}")
+        assert got.returncode == 0, got.stderr
+        # GNU tar and Python's tarfile read it: the OVF first, the manifest, the disks.
+        listed = subprocess.run(["tar", "-tvf", str(archive)], capture_output=True,
+                                check=True).stdout.decode().splitlines()
+        names = [line.split()[-1] for line in listed]
+        assert names == [f"{compute.rpartition('/')[2]}.ovf",
+                         f"{compute.rpartition('/')[2]}.mf", "disk1.img", "disk2.img"]
+        with tarfile.open(archive) as tar:
+            members = tar.getmembers()
+            manifest = tar.extractfile(members[1]).read().decode()  # type: ignore[union-attr]
+            disk = tar.extractfile(members[2]).read()  # type: ignore[union-attr]
+        assert f"SHA256(disk1.img)= {hashlib.sha256(disk).hexdigest()}" in manifest
+        # A range of the archive is the same bytes as the whole's.
+        signed = _signed(running.port, compute, "application/x-ova")
+        piece = _curl("-r", "1000-600000", signed)
+        assert piece.stdout == archive.read_bytes()[1000:600001]
+        # Imported by a second server: the same hardware and equal images.
+        imported = _importOVA(second, archive)
+        assert imported.returncode == 0, imported.stderr + imported.stdout
+        where = next(line.split(":", 1)[1].strip() for line in imported.stdout.decode()
+                     .splitlines()[::-1] if line.lower().startswith("location:"))
+        copy = urlsplit(where).path
+        original, other = parseOVF(_ovf(running, compute)), parseOVF(_ovf(second, copy))
+        assert (other.cores, other.memoryMiB, other.name) == (3, 2048, "exported")
+        assert [d.capacity for d in other.disks] == [d.capacity for d in original.disks]
+        assert _imageDigests(second, copy) == _imageDigests(running, compute)
+    finally:
+        second.stop()
+
+
+def test_an_ova_whose_manifest_does_not_match_is_refused_and_nothing_kept(
+        tmp_path: Path, running: RunningServer) -> None:
+    storage = _storage(running.port, 1)
+    _randomFile(tmp_path / "d.img", MIB)
+    _upload(running, storage, tmp_path / "d.img")
+    status, headers, body = _call(running.port, "POST", "/compute/", (
+        f'Category: compute; scheme="{INFRA}"; class="kind"\n'
+        f'Link: <{storage}>; rel="{INFRA}storage"; category="{INFRA}storagelink"\n'),
+        {"Content-Type": "text/plain"})
+    assert status == 201, body
+    compute = urlsplit(headers["location"]).path
+    archive = tmp_path / "a.ova"
+    assert _curl("-L", "-H", "Accept: application/x-ova", "-o", str(archive),
+                 f"{running.url}{compute}").returncode == 0
+    data = bytearray(archive.read_bytes())
+    data[-2048] ^= 0xFF  # a byte of the disk image, after the manifest
+    archive.write_bytes(bytes(data))
+    before = _call(running.port, "GET", "/compute/", headers={"Accept": "text/uri-list"})[2]
+    refused = _importOVA(running, archive)
+    assert b"422" in refused.stdout and b"digest" in refused.stdout.lower(), refused.stdout
+    after = _call(running.port, "GET", "/compute/", headers={"Accept": "text/uri-list"})[2]
+    assert after == before
+    assert not _uploadsIn(running.dataDir)
