@@ -155,9 +155,10 @@ def timed(command: list[str], server: int) -> dict[str, float]:
 
 
 def probe(port: int, seconds: float, threads: int,
-          during: Callable[[], None] | None = None) -> list[float]:
-    """Latencies (ms) of GET /small from ``threads`` kept-alive clients for ``seconds``,
-    while ``during`` (if any) runs again and again."""
+          during: Callable[[], None] | None = None, *, path: str = "/small",
+          headers: dict[str, str] | None = None) -> list[float]:
+    """Latencies (ms) of GET ``path`` (/small) from ``threads`` kept-alive clients for
+    ``seconds``, while ``during`` (if any) runs again and again."""
     latencies: list[float] = []
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -167,9 +168,10 @@ def probe(port: int, seconds: float, threads: int,
         mine: list[float] = []
         while time.monotonic() < deadline:
             started = time.perf_counter()
-            connection.request("GET", "/small")
+            connection.request("GET", path, headers=headers or {})
             response = connection.getresponse()
-            assert response.read() == SMALL
+            body = response.read()
+            assert response.status == 200 and (path != "/small" or body == SMALL)
             mine.append((time.perf_counter() - started) * 1000)
             time.sleep(0.002)
         connection.close()

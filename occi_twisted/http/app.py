@@ -208,7 +208,7 @@ class OCCIServer:
             if isinstance(place, loc.EntityAt):
                 if self.registry.atLocation(place.path + "/") is not None:
                     # The walkthrough's "POST /compute": the collection.
-                    return await self.collections.answer(request, method, place.path + "/")
+                    return await self._collection(request, method, place.path + "/")
                 kind = self.registry.atLocation(place.collection)
                 if not isinstance(kind, Kind) or not place.entityId:
                     raise NotFound(f"There is nothing at {path}.")
@@ -219,12 +219,7 @@ class OCCIServer:
                         return asFile
                 return await self.entities.answer(request, method, kind, place.entityId)
             if isinstance(place, loc.Collection):
-                kind = self.registry.atLocation(place.path)
-                if isinstance(kind, Kind) and method == "POST" and self.envelopes is not None:
-                    packed = await self._packed(request, kind)
-                    if packed is not None:
-                        return packed
-                return await self.collections.answer(request, method, place.path)
+                return await self._collection(request, method, place.path)
             if isinstance(place, loc.Log):
                 logged = await self._log(request, method, place)
                 if logged is None:
@@ -254,6 +249,15 @@ class OCCIServer:
         if method == "PUT" and parts.isImage(request):
             return await self.files.uploadTo(request, kind, entityId)
         return None
+
+    async def _collection(self, request: IRequest, method: str, path: str) -> bytes | None:
+        """A collection; a kind's takes an OVF envelope or an OVA archive too."""
+        kind = self.registry.atLocation(path)
+        if isinstance(kind, Kind) and method == "POST" and self.envelopes is not None:
+            packed = await self._packed(request, kind)
+            if packed is not None:
+                return packed
+        return await self.collections.answer(request, method, path)
 
     async def _packed(self, request: IRequest, kind: Kind) -> bytes | None:
         """A POST of an OVF envelope or an OVA archive to a kind's collection; None for any

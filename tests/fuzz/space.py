@@ -242,6 +242,9 @@ READS: dict[str, tuple[list[str], list[str]]] = {
     "entity": (["action", "format"], ["If-Match", "If-None-Match", "Prefer", "Category",
                                       "X-OCCI-Attribute", "Link"]),
     "requests": _REQUESTS, "request": _REQUESTS, "notes": _NOTES, "note": _NOTES,
+    # Signed URLs: what a client (or a forger) puts in their query, and a download's headers.
+    "files": (["expires", "key", "signature", "owner", "max"], ["Range", "If-Range",
+                                                                 "If-None-Match"]),
 }
 #: Where in each header a value goes (``{}``), for the plausible request with one hostile
 #: value put into one place.
@@ -258,7 +261,7 @@ SLOTS: dict[str, list[str]] = {
     "If-Match": ['"{}"', "{}"], "If-None-Match": ['"{}"', "{}"],
     "If-Modified-Since": ["{}", "Sun, 06 Nov {} 08:49:37 GMT"],
     "User-Agent": ["OCCI/{}.2", "OCCI/1.{}", "client OCCI/{}.{}", "{}"],
-    "Idempotency-Key": ["{}"], "POE": ["{}"],
+    "Idempotency-Key": ["{}"], "POE": ["{}"], "If-Range": ['"{}"', "{}"],
     "Content-Type": ["{}", "text/plain; charset={}"], "Range": ["bytes={}-", "{}"],
 }
 #: What a well-behaved client sends in each header.

@@ -233,6 +233,10 @@ class World:
             "request": [request],
             "notes": [locations.notesOf(entity) for entity in entities],
             "note": [locations.noteAt(compute, "note1")],
+            # Unsigned here (a signed one would be served by threads this world has not):
+            # what a forger has.
+            "files": [locations.fileOf(entities[1]), locations.fileOf(compute, ".ova"),
+                      locations.fileOf("/compute/")],
         }
 
 

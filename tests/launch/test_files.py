@@ -68,6 +68,12 @@ def _randomFile(path: Path, size: int = SIZE) -> bytes:
     return data
 
 
+def _upload(server: RunningServer, storage: str, source: Path) -> None:
+    put = _curl("-L", "-T", str(source), "-H", f"Content-Type: {OCTET}",
+                f"{server.url}{storage}")
+    assert put.returncode == 0, put.stderr + put.stdout
+
+
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[RunningServer]:
     server = RunningServer(tmp_path / "data", "--url-validity", "30").start()
@@ -105,8 +111,7 @@ def test_curl_uploads_and_downloads_an_image_byte_for_byte(running: RunningServe
 def test_ranges_resume_and_validators(running: RunningServer, tmp_path: Path) -> None:
     storage = _storage(running.port)
     data = _randomFile(tmp_path / "up.img")
-    assert _curl("-L", "-T", str(tmp_path / "up.img"), "-H", f"Content-Type: {OCTET}",
-                 f"{running.url}{storage}").returncode == 0
+    _upload(running, storage, tmp_path / "up.img")
     signed = _signed(running.port, storage)
     # One range: 206 with exactly those bytes.
     one = _curl("-r", "1000-1999", signed)
@@ -148,8 +153,7 @@ def test_ranges_resume_and_validators(running: RunningServer, tmp_path: Path) ->
 async def test_treq_downloads_the_same_bytes(running: RunningServer, tmp_path: Path) -> None:
     storage = _storage(running.port)
     data = _randomFile(tmp_path / "up.img")
-    assert _curl("-L", "-T", str(tmp_path / "up.img"), "-H", f"Content-Type: {OCTET}",
-                 f"{running.url}{storage}").returncode == 0
+    _upload(running, storage, tmp_path / "up.img")
     response = await treq.get(f"{running.url}{storage}", headers={"Accept": OCTET})
     assert response.code == 200  # treq followed the 303
     assert await response.content() == data
@@ -171,13 +175,26 @@ def test_tampered_expired_and_orphaned_urls_are_refused(running: RunningServer,
     assert _call(running.port, "DELETE", storage)[0] == 200
     status, _, body = _call(running.port, "GET", signed)
     assert status == 403 and b"no longer exists" in body
-    # Expired: --url-validity 30 here; a URL signed with a past expiry is refused.
+    # An expiry moved later is a changed URL: the signature no longer holds.
     other = _storage(running.port, 1)
     old = _signed(running.port, other)[len(running.url):]
     expires = int(old.split("expires=")[1].split("&")[0])
     status, _, body = _call(running.port, "GET", old.replace(f"expires={expires}",
-                                                             f"expires={expires - 3600}"))
-    assert status == 403  # changed: the signature no longer holds
+                                                             f"expires={expires + 3600}"))
+    assert status == 403
+
+
+def test_a_signed_url_expires(tmp_path: Path) -> None:
+    server = RunningServer(tmp_path / "data", "--url-validity", "1").start()
+    try:
+        storage = _storage(server.port, 1)
+        signed = _signed(server.port, storage)[len(server.url):]
+        assert _call(server.port, "HEAD", signed)[0] == 200
+        time.sleep(2.1)
+        status, _, body = _call(server.port, "GET", signed)
+        assert status == 403 and b"expired" in body
+    finally:
+        server.stop()
 
 
 def test_an_upload_larger_than_the_storage_is_413_before_it_is_read(
@@ -224,43 +241,36 @@ def _waitFor(condition: object, timeout: float = 20.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+def _uploadUnderWay(server: RunningServer, tmp_path: Path
+                    ) -> tuple[bytes, Path, subprocess.Popen[bytes]]:
+    """A storage with an image, and a slow upload of another under way (a megabyte of it
+    written): the old image's bytes, the image and the uploading client."""
+    storage = _storage(server.port)
+    old = _randomFile(tmp_path / "old.img")
+    _upload(server, storage, tmp_path / "old.img")
+    _randomFile(tmp_path / "new.img")
+    client = _slowUpload(f"{server.url}{storage}", tmp_path / "new.img")
+    _waitFor(lambda: any(p.stat().st_size > MIB for p in _uploadsIn(server.dataDir)))
+    return old, server.dataDir / "storage" / f"{storage.rpartition('/')[2]}.img", client
+
+
 def test_an_upload_cut_off_by_the_client_leaves_the_old_image(
         running: RunningServer, tmp_path: Path) -> None:
-    storage = _storage(running.port)
-    old = _randomFile(tmp_path / "old.img")
-    assert _curl("-L", "-T", str(tmp_path / "old.img"), "-H", f"Content-Type: {OCTET}",
-                 f"{running.url}{storage}").returncode == 0
-    _randomFile(tmp_path / "new.img")
-    client = _slowUpload(f"{running.url}{storage}", tmp_path / "new.img")
-    _waitFor(lambda: any(p.stat().st_size > MIB for p in _uploadsIn(running.dataDir)))
+    old, image, client = _uploadUnderWay(running, tmp_path)
     client.send_signal(signal.SIGKILL)
     client.wait()
     _waitFor(lambda: not _uploadsIn(running.dataDir))  # the partial upload is removed
-    image = running.dataDir / "storage" / f"{storage.rpartition('/')[2]}.img"
     assert image.read_bytes() == old
 
 
 def test_an_upload_cut_off_by_a_killed_server_leaves_the_old_image(
         running: RunningServer, tmp_path: Path) -> None:
-    storage = _storage(running.port)
-    old = _randomFile(tmp_path / "old.img")
-    assert _curl("-L", "-T", str(tmp_path / "old.img"), "-H", f"Content-Type: {OCTET}",
-                 f"{running.url}{storage}").returncode == 0
-    _randomFile(tmp_path / "new.img")
-    client = _slowUpload(f"{running.url}{storage}", tmp_path / "new.img")
-    _waitFor(lambda: any(p.stat().st_size > MIB for p in _uploadsIn(running.dataDir)))
+    old, image, client = _uploadUnderWay(running, tmp_path)
     running.kill()
     client.wait(timeout=30)
     running.start()
-    image = running.dataDir / "storage" / f"{storage.rpartition('/')[2]}.img"
     assert image.read_bytes() == old
     _waitFor(lambda: not _uploadsIn(running.dataDir))  # swept at start-up
-
-
-def _upload(server: RunningServer, storage: str, source: Path) -> None:
-    put = _curl("-L", "-T", str(source), "-H", f"Content-Type: {OCTET}",
-                f"{server.url}{storage}")
-    assert put.returncode == 0, put.stderr + put.stdout
 
 
 def _ovf(server: RunningServer, compute: str) -> bytes:
@@ -272,8 +282,8 @@ def _ovf(server: RunningServer, compute: str) -> bytes:
 
 def _importOVA(server: RunningServer, archive: Path) -> subprocess.CompletedProcess[bytes]:
     """POST the archive to /compute/: 307 to a signed URL, which curl follows with it."""
-    return _curl("-L", "-i", "--data-binary", f"@{archive}", "-H",
-                 "Content-Type: application/x-ova", f"{server.url}/compute/")
+    return _curl("-L", "-i", "-X", "POST", "-T", str(archive), "-H",
+                 "Content-Type: application/x-ova", f"{server.url}/compute")
 
 
 def _imageDigests(server: RunningServer, compute: str) -> list[str]:
@@ -362,3 +372,44 @@ def test_an_ova_whose_manifest_does_not_match_is_refused_and_nothing_kept(
     after = _call(running.port, "GET", "/compute/", headers={"Accept": "text/uri-list"})[2]
     assert after == before
     assert not _uploadsIn(running.dataDir)
+
+
+def test_an_import_acts_for_its_signer_within_their_quota(
+        tmp_path: Path, running: RunningServer) -> None:
+    from ..identity.support import usersFile
+
+    storage = _storage(running.port, 16)
+    status, headers, body = _call(running.port, "POST", "/compute/", (
+        f'Category: compute; scheme="{INFRA}"; class="kind"\n'
+        f'Link: <{storage}>; rel="{INFRA}storage"; category="{INFRA}storagelink"\n'),
+        {"Content-Type": "text/plain"})
+    assert status == 201, body
+    archive = tmp_path / "a.ova"
+    assert _curl("-L", "-H", "Accept: application/x-ova", "-o", str(archive),
+                 f"{running.url}{urlsplit(headers['location']).path}").returncode == 0
+    config = tmp_path / "occi.toml"
+    config.write_text("[users.alice.quota]\nstorage = 0.005\n")
+    users = usersFile(tmp_path, alice="wonderland", bob="builder")
+    cloud = RunningServer(tmp_path / "cloud", "--users", str(users), "--config",
+                          str(config)).start()
+    try:
+        def importAs(user: str) -> subprocess.CompletedProcess[bytes]:
+            return _curl("-L", "-i", "-u", user, "-X", "POST", "-T", str(archive), "-H",
+                         "Content-Type: application/x-ova", f"{cloud.url}/compute")
+
+        refused = importAs("alice:wonderland")
+        assert b"403" in refused.stdout and b"quota" in refused.stdout.lower(), refused.stdout
+        assert not _uploadsIn(cloud.dataDir)
+        assert not list((cloud.dataDir / "storage").glob("*.img"))
+        made = importAs("bob:builder")
+        assert made.returncode == 0, made.stdout + made.stderr
+        where = next(line.split(":", 1)[1].strip() for line in made.stdout.decode()
+                     .splitlines()[::-1] if line.lower().startswith("location:"))
+        compute = urlsplit(where).path
+        ok = _curl("-u", "bob:builder", "-H", "Accept: text/plain", f"{cloud.url}{compute}")
+        assert ok.returncode == 0, ok.stdout
+        hidden = _curl("-u", "alice:wonderland", "-H", "Accept: text/plain",
+                       f"{cloud.url}{compute}")
+        assert b"404" in hidden.stderr, hidden.stdout + hidden.stderr
+    finally:
+        cloud.stop()

@@ -1,0 +1,151 @@
+"""A storage's image through a real ``twistd occi``: upload and download of a 1 GiB image
+through signed URLs, against ``dd`` and ``twisted.web.static.File`` on the same disk, in one
+run.
+
+    python bench/transfer_bench.py [--dir DIR] [--size 1024] [--rounds 3] [--seconds 4]
+
+A file of ``--size`` MiB of random bytes is written under ``--dir`` (default: the system's
+temporary directory), beside the server's ``--data``, so that every figure is of one file
+system.  Each round:
+
+- *upload*: ``dd if=SOURCE of=COPY bs=8M conv=fsync`` (the baseline: the bytes written and
+  synced) against ``curl -L -T SOURCE`` to ``/storage/<id>`` (307 to the signed URL; the
+  body is written beside the image, synced and renamed over it before the answer).
+  Goal: upload >= 0.8 x dd.
+- *download*: ``curl -o /dev/null`` of the image through its signed URL against the same
+  file served by ``twistd web --path`` (``twisted.web.static.File``), and ``dd`` reading it.
+  Goal: signed URL >= 0.9 x static.File.
+
+Beside the rates: the occi server's CPU seconds and the growth of its resident memory during
+each transfer (goal < 30 MiB), and the p99 of GETs of an entity by ``--probes`` other clients
+while downloads run back to back, against idle (goal < 3 x).  Medians over the rounds; the
+machine is noisy, so compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+from files_bench import evict, percentile, probe, timed, writeFile  # noqa: E402
+from http_bench import freePort, waitForPort  # noqa: E402
+
+MiB = 1 << 20
+INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+OCTET = "application/octet-stream"
+TWISTD = str(Path(sys.executable).parent / "twistd")
+
+
+def call(port: int, method: str, path: str, body: str = "",
+         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    connection.request(method, path, body, headers or {})
+    response = connection.getresponse()
+    answer = (response.status, {k.lower(): v for k, v in response.getheaders()},
+              response.read())
+    connection.close()
+    return answer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dir", default=tempfile.gettempdir())
+    parser.add_argument("--size", type=int, default=1024, help="MiB (a multiple of 8)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--probes", type=int, default=4)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="transfer-bench-", dir=args.dir))
+    servers: list[subprocess.Popen[bytes]] = []
+    try:
+        source, copy = work / "source.img", work / "copy.img"
+        writeFile(source, args.size)
+        port, staticPort = freePort(), freePort()
+        occi = subprocess.Popen([TWISTD, "-n", "--pidfile=", "occi", "--listen",
+                                 f"tcp:{port}:interface=127.0.0.1", "--data",
+                                 str(work / "data")], cwd=work,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        servers.append(occi)
+        waitForPort(port, occi)
+        status, headers, body = call(port, "POST", "/storage/", (
+            f'Category: storage; scheme="{INFRA}"; class="kind"\n'
+            f"X-OCCI-Attribute: occi.storage.size={args.size / 1024}\n"),
+            {"Content-Type": "text/plain"})
+        assert status == 201, body
+        storage = urlsplit(headers["location"]).path
+        image = work / "data" / "storage" / f"{storage.rpartition('/')[2]}.img"
+        static = subprocess.Popen([TWISTD, "-n", "--pidfile=", "web", "--listen",
+                                   f"tcp:{staticPort}:interface=127.0.0.1", "--path",
+                                   str(image.parent)], cwd=work,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        servers.append(static)
+        waitForPort(staticPort, static)
+        rows: dict[str, list[dict[str, float]]] = {}
+        for _ in range(args.rounds):
+            copy.unlink(missing_ok=True)
+            rows.setdefault("dd write (conv=fsync)", []).append(timed(
+                ["dd", f"if={source}", f"of={copy}", "bs=8M", "conv=fsync"], occi.pid))
+            rows.setdefault("upload (signed URL)", []).append(timed(
+                ["curl", "-sS", "--fail", "-L", "-T", str(source), "-H",
+                 f"Content-Type: {OCTET}", f"http://127.0.0.1:{port}{storage}"], occi.pid))
+            signed = call(port, "GET", storage, headers={"Accept": OCTET})[1]["location"]
+            for name, url in (("download (signed URL)", signed),
+                              ("static.File", f"http://127.0.0.1:{staticPort}/{image.name}")):
+                evict(image)
+                rows.setdefault(name + " cold", []).append(timed(
+                    ["curl", "-sS", "--fail", "-o", "/dev/null", url], occi.pid))
+                rows.setdefault(name + " hot", []).append(timed(
+                    ["curl", "-sS", "--fail", "-o", "/dev/null", url], occi.pid))
+            evict(image)
+            rows.setdefault("dd read cold", []).append(timed(
+                ["dd", f"if={image}", "of=/dev/null", "bs=8M"], occi.pid))
+        report(rows, args.size)
+        probeEntity = storage
+        idle = probe(port, args.seconds, args.probes, path=probeEntity,
+                     headers={"Accept": "application/occi+json"})
+        signed = call(port, "GET", storage, headers={"Accept": OCTET})[1]["location"]
+        busy = probe(port, args.seconds, args.probes, lambda: subprocess.run(
+            ["curl", "-sS", "-o", "/dev/null", signed], check=True),
+            path=probeEntity, headers={"Accept": "application/occi+json"})
+        print(f"\nGET {probeEntity} by {args.probes} clients: p99 idle "
+              f"{percentile(idle, 0.99):.1f} ms, during downloads "
+              f"{percentile(busy, 0.99):.1f} ms = "
+              f"{percentile(busy, 0.99) / percentile(idle, 0.99):.2f}x (goal < 3x)")
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def report(rows: dict[str, list[dict[str, float]]], size: int) -> None:
+    rate = {name: size / statistics.median(r["seconds"] for r in runs)
+            for name, runs in rows.items()}
+    print(f"{size} MiB, median of {len(next(iter(rows.values())))} rounds")
+    for name, runs in rows.items():
+        growth = max(r["growth"] for r in runs) / 1024
+        cpu = statistics.median(r["cpu"] for r in runs) * 1024 / size
+        print(f"  {name:28} {rate[name]:8.0f} MiB/s   server CPU {cpu:5.2f} s/GiB   "
+              f"server RSS growth {growth:5.1f} MiB")
+    print(f"upload / dd write: {rate['upload (signed URL)'] / rate['dd write (conv=fsync)']:.2f}x"
+          " (goal >= 0.8x)")
+    for heat in ("cold", "hot"):
+        ratio = rate[f"download (signed URL) {heat}"] / rate[f"static.File {heat}"]
+        print(f"download / static.File ({heat}): {ratio:.2f}x (goal >= 0.9x)")
+    print(f"download cold / dd read cold: "
+          f"{rate['download (signed URL) cold'] / rate['dd read cold']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
