@@ -19,7 +19,6 @@ from occi_twisted.files.types import OCTET, OVA, OVF
 from occi_twisted.renderings.ovf import parseOVF
 
 from ..renderings.test_ovf import schemaErrors
-
 from .support import ACTING, BASE, INFRA, Client
 
 
