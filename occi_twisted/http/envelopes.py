@@ -30,7 +30,7 @@ from ..files.signing import MAX_BYTES, OWNER, Signed
 from ..files.types import OVF
 from ..identity.principal import Principal
 from ..model import Description, Entity, Kind, newEntity, withState
-from ..model.errors import BadRequest, Forbidden, TooLarge, Unprocessable
+from ..model.errors import BadRequest, Conflict, Forbidden, TooLarge, Unprocessable
 from ..model.ids import randomId
 from ..model.infrastructure import COMPUTE, NETWORK, NETWORKINTERFACE, STORAGE, STORAGELINK
 from ..model.links import DEVICE_ID, nextDevice
@@ -282,7 +282,11 @@ class _Maker:
 
 def _archiveBody(images: IImages, compute: Entity, described: _Described) -> Body:
     """The OVA of ``compute`` (blocks): the envelope names each image's size as it is."""
-    sizes = [os.stat(images.imagePath(s.id)).st_size for s in described.storages]
+    try:
+        sizes = [os.stat(images.imagePath(s.id)).st_size for s in described.storages]
+    except FileNotFoundError as missing:
+        raise Conflict(f"A disk of {compute.location} has no image (yet): "
+                       f"{Path(str(missing.filename)).name}; ask again later.") from None
     system = described.system
     disks = tuple(replace(disk, fileSize=size) for disk, size in zip(
         system.disks, sizes, strict=True))

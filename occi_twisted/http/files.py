@@ -28,7 +28,7 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IRequest
 
 from ..drivers import IImages
-from ..drivers.storage import GIB, NoSuchImage
+from ..drivers.storage import GIB
 from ..files.body import Body, FilePart, versionTag
 from ..files.serve import sendBody
 from ..files.signing import MAX_BYTES, OWNER, BadSignature, KeyRing
@@ -281,7 +281,8 @@ def _imageBody(images: IImages, entity: Entity) -> Body:
     try:
         part = FilePart.open(images.imagePath(entity.id))
     except FileNotFoundError:
-        raise NoSuchImage(f"Storage {entity.id} has no image.") from None
+        raise Conflict(f"{entity.location} has no image (yet): its driver did not make "
+                       "it; ask again later.") from None
     info = os.fstat(part.fd)
     return Body([part], OCTET, versionTag(info), info.st_mtime, filename=f"{entity.id}.img")
 

@@ -413,3 +413,13 @@ def test_an_import_acts_for_its_signer_within_their_quota(
         assert b"404" in hidden.stderr, hidden.stdout + hidden.stderr
     finally:
         cloud.stop()
+
+
+def test_a_storage_whose_image_is_missing_is_409_not_a_failure(
+        running: RunningServer) -> None:
+    storage = _storage(running.port, 1)
+    (running.dataDir / "storage" / f"{storage.rpartition('/')[2]}.img").unlink()
+    status, _, body = _call(running.port, "GET", _signed(running.port, storage)[
+        len(running.url):])
+    assert status == 409 and b"no image" in body, body
+    assert b"Traceback" not in running.log.read_bytes()
