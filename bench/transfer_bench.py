@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import shutil
 import statistics
 import subprocess
@@ -75,6 +76,7 @@ def main() -> None:
         occi = subprocess.Popen([TWISTD, "-n", "--pidfile=", "occi", "--listen",
                                  f"tcp:{port}:interface=127.0.0.1", "--data",
                                  str(work / "data")], cwd=work,
+                                env=dict(os.environ, PYTHONPATH=str(ROOT)),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         servers.append(occi)
         waitForPort(port, occi)
