@@ -44,8 +44,9 @@ from ..model.errors import (
     NotAcceptable,
     NotFound,
     TooLarge,
+    UnsupportedMediaType,
 )
-from ..model.infrastructure import STORAGE
+from ..model.infrastructure import COMPUTE, STORAGE
 from ..renderings import negotiation, standard
 from ..store.interface import Put
 from . import parts
@@ -105,7 +106,7 @@ class Files(Room):
         if mediaType not in SIGNED:
             raise NotAcceptable(f"{entity.location} is not available as {mediaType}.")
         self._requireImages(mediaType)
-        path = loc.fileOf(entity.location, ".ova" if entity.kind.term == "compute" else "")
+        path = loc.fileOf(entity.location, ".ova" if entity.kind.isA(COMPUTE) else "")
         signed = self.keys.sign("GET", path, {OWNER: entity.owner})
         request.setHeader(b"Cache-Control", b"no-store")  # a new signature each time
         request.setHeader(b"Vary", b"Accept")
@@ -135,8 +136,8 @@ class Files(Room):
         was not read: the channel planned it :class:`~.channel.Unread`)."""
         entity = await self.load(request, kind, entityId)
         if not kind.isA(STORAGE):
-            raise NotAcceptable(f"{entity.location} takes no {OCTET}: only a storage has "
-                                "an image.")
+            raise UnsupportedMediaType(f"{entity.location} takes no {OCTET}: only a storage "
+                                       "has an image.")
         self._requireImages(OCTET)
         size = _sizeOf(entity)
         _checkOffline(entity)

@@ -192,3 +192,11 @@ async def test_an_ova_post_to_the_api_is_sent_to_a_signed_url(files: Any) -> Non
     assert answer.code == 307, answer.text
     where = urlsplit(answer.header("location") or "")
     assert where.path == "/-/files/compute/" and "owner=alice" in where.query
+
+
+@pt.ensureDeferred
+async def test_bytes_sent_to_what_has_no_image_are_415(files: Any) -> None:
+    client = files()
+    compute = await client.create("compute")
+    answer = await client.request("PUT", compute, b"x", Content_Type=OCTET, follow=False)
+    assert answer.code == 415, answer.text
