@@ -22,7 +22,7 @@ from twisted.web.http import Request
 from twisted.web.resource import IResource
 
 from .drivers.interface import IDriver, driverFactories
-from .files.signing import KeyRing, KeysError
+from .files.signing import Key, KeyRing, KeysError
 from .http.app import OCCIServer
 from .http.door import FrontDoor, IdentityService
 from .http.files import Files
@@ -128,12 +128,13 @@ def _caughtUpFailed(failure: Failure) -> int:
 
 
 class FilesService(Service):
-    """The threads file transfers run in, and the rotation of the keys that sign their URLs
-    (checked hourly; a key signs for :data:`~.files.signing.KEY_LIFETIME`)."""
+    """The threads file transfers run in, and the keys that sign their URLs: read again every
+    minute (an operator's rotation, another node's), rotated when the newest has signed for
+    :data:`~.files.signing.KEY_LIFETIME`."""
 
     def __init__(self, files: Files, reactor: Any) -> None:
         self.files = files
-        self._rotation = TimerService(3600, self._rotate)
+        self._rotation = TimerService(60, self._rotate)
         self._rotation.clock = reactor
         self._reactor = reactor
 
@@ -147,14 +148,15 @@ class FilesService(Service):
         self._rotation.stopService()
         self.files.pool.stop()
 
-    def _rotate(self) -> Deferred[None] | None:
-        keys = self.files.keys
-        if not keys.dueForRotation():
-            return None
-        rotated = deferToThreadPool(self._reactor, self.files.pool, keys.rotate)
-        return rotated.addCallbacks(
-            lambda key: log.info("URL signing key {key} signs from now", key=key.keyId),
-            lambda failure: log.failure("The URL signing key could not be rotated", failure))
+    def _rotate(self) -> Deferred[None]:
+        rotated = deferToThreadPool(self._reactor, self.files.pool, self.files.keys.refresh)
+        return rotated.addCallbacks(_rotated, lambda failure: log.failure(
+            "The URL signing keys could not be read or rotated", failure))
+
+
+def _rotated(key: Key | None) -> None:
+    if key is not None:
+        log.info("URL signing key {key} signs from now", key=key.keyId)
 
 
 class OCCISite(GuardedSite):

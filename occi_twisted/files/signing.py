@@ -166,6 +166,12 @@ class KeyRing:
             raise
         fsyncDirectory(self.path.parent)
 
+    def refresh(self) -> Key | None:
+        """Read the keys again (an operator, or another node, may have rotated them) and
+        rotate if the newest has signed long enough: the new key, if one was made."""
+        self.load()
+        return self.rotate() if self.dueForRotation() else None
+
     def dueForRotation(self) -> bool:
         current = self._current()
         return current is None or current.created + self.lifetime <= self.now()
@@ -217,3 +223,28 @@ class KeyRing:
         if expires <= self.now():
             raise BadSignature("This signed URL has expired; ask for the resource again.")
         return Signed(signed, path, expires, claims)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m occi_twisted.files.signing rotate DATA``: a new key signs from now (a key
+    that leaked stops signing; running servers take the new one within a minute, and the old
+    one verifies until the URLs it signed expire)."""
+    import sys
+    import time
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 2 or args[0] != "rotate":
+        print("usage: python -m occi_twisted.files.signing rotate DATA_DIR", file=sys.stderr)
+        return 2
+    try:
+        ring = KeyRing.inData(Path(args[1]), time.time)
+        key = ring.rotate()
+    except (KeysError, OSError) as error:
+        print(f"cannot rotate: {error}", file=sys.stderr)
+        return 1
+    print(f"URL signing key {key.keyId} signs from now ({ring.path})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import stat
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -162,3 +163,23 @@ def _module_ring() -> KeyRing:
 
 
 KEYS = _module_ring()
+
+
+def test_an_operator_rotates_with_one_command_and_a_server_takes_the_new_key(
+        tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    now = Now(time.time())
+    server = KeyRing.inData(tmp_path, now)
+    _, before = split(server.sign("GET", "/f"))
+    done = subprocess.run([sys.executable, "-m", "occi_twisted.files.signing", "rotate",
+                           str(tmp_path)], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and "signs from now" in done.stdout, done.stderr
+    assert server.refresh() is None  # read again: the operator's key is new, not due
+    path, after = split(server.sign("GET", "/f"))
+    assert after[KEY] != before[KEY]
+    server.verify("GET", path, before)  # the old key verifies what it signed
+    usage = subprocess.run([sys.executable, "-m", "occi_twisted.files.signing"],
+                           capture_output=True, text=True, check=False)
+    assert usage.returncode == 2 and usage.stderr.startswith("usage:")
