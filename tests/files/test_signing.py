@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-import time
 import stat
+import time
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
