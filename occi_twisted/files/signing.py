@@ -21,6 +21,8 @@ import hmac
 import os
 import secrets
 import stat
+import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -229,9 +231,6 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m occi_twisted.files.signing rotate DATA``: a new key signs from now (a key
     that leaked stops signing; running servers take the new one within a minute, and the old
     one verifies until the URLs it signed expire)."""
-    import sys
-    import time
-
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] != "rotate":
         print("usage: python -m occi_twisted.files.signing rotate DATA_DIR", file=sys.stderr)
