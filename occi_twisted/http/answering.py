@@ -30,7 +30,7 @@ from ..model.errors import (
 from ..model.locations import TEMPLATES
 from ..renderings import negotiation, standard
 from ..renderings.document import EntityView, RenderContext, Rendered, Renderer
-from ..renderings.html import HTML, pageContext
+from ..renderings.html import HTML, PageContext, Transfers, pageContext
 from ..renderings.html import MEDIA_TYPE as HTML_TYPE
 from ..store.interface import StoreUnavailable
 from . import parts
@@ -69,6 +69,9 @@ class Answering:
         self._negotiated: dict[tuple[str | None, str | None, bool],
                                tuple[Renderer, bool]] = {}
         self._renditions = Renditions()
+        #: What a storage's page offers to download and upload (set when the server hands
+        #: out files, see :meth:`.files.Files.transfers`).
+        self.transfers: Callable[[Entity], Transfers | None] | None = None
 
     async def respond(self, request: IRequest, handler: Handler) -> bytes | None:
         """Run a route's ``handler``, mapping every domain error to its status code."""
@@ -226,6 +229,12 @@ class Answering:
         context = self.context(request)
         if type(context) is not RenderContext:  # a page: it shows more than the entity
             validate(request, view.entity, renderer.mediaType)
+            offered = self.transfers(view.entity) if self.transfers is not None else None
+            if isinstance(context, PageContext) and offered is not None:
+                context = replace(context, transfers=offered)
+                if offered.upload is not None:
+                    # It holds a signed URL that expires: no copy may outlive it.
+                    request.setHeader(b"Cache-Control", b"no-store")
             return self.send(request, renderer.entity(view, context))
         prepared = self._renditions.find(view, renderer.mediaType, context, stamp)
         if prepared is None:

@@ -123,6 +123,8 @@ class OCCIServer:
         self.envelopes = None if self.files is None else Envelopes(
             store=store, clock=clock, answering=self.answering, driver=driver,
             files=self.files, principalOf=principals)
+        if self.files is not None:
+            self.answering.transfers = self.files.transfers
 
     def resource(self) -> IResource:
         """The Twisted Web resource to serve."""

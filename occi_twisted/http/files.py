@@ -9,7 +9,10 @@ refused (403) once it expires, is changed, or the storage is no longer its signe
 upload (``PUT`` of ``application/octet-stream``) is sent the same way, ``307`` to a signed
 ``PUT`` on the node that holds the image, whose body the channel writes straight to a file
 beside the image (:meth:`Files.planBody`): the image is replaced by a rename once every byte
-is synced, and the change is an event like any other.
+is synced, and the change is an event like any other.  A browser cannot ``PUT``: the page
+of a storage offers a form that posts the file (``multipart/form-data``) to a signed ``POST``
+URL of the image, whose file field the channel writes the same way
+(:class:`~occi_twisted.files.form.FormSink`); the browser is then sent back to the page.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from twisted.web.iweb import IRequest
 from ..drivers import IImages
 from ..drivers.storage import GIB
 from ..files.body import Body, FilePart, versionTag
+from ..files.form import FORM_DATA, FORM_SLACK, FormSink, boundaryOf
 from ..files.serve import sendBody
 from ..files.signing import MAX_BYTES, OWNER, BadSignature, KeyRing
 from ..files.sink import UploadSink
@@ -38,6 +42,7 @@ from ..identity.principal import Principal
 from ..model import Entity, Kind, Value
 from ..model import locations as loc
 from ..model.errors import (
+    BadRequest,
     Conflict,
     Forbidden,
     InsufficientStorage,
@@ -48,12 +53,13 @@ from ..model.errors import (
 )
 from ..model.infrastructure import COMPUTE, STORAGE
 from ..renderings import negotiation, standard
+from ..renderings.html import IMAGE_FIELD, Transfers
 from ..store.interface import Put
 from . import parts
 from .channel import BodyPlan, LimitedRequest, Refuse, Spool, Unread
 from .methods import Shape, allow
 from .preconditions import applyUnlessBeaten
-from .representations import FORMATS
+from .representations import FORMATS, representations
 from .room import Room, authored
 
 if TYPE_CHECKING:
@@ -154,14 +160,18 @@ class Files(Room):
 
     def planBody(self, method: bytes, target: bytes, headers: Headers) -> BodyPlan | None:
         """An image's body is not the app's to read: to a signed URL it is written to a
-        file as it comes; to the API it is not read at all (the answer says where to send
-        it).  Everything else is the app's, within ``--max-body``."""
-        contentType = (headers.getRawHeaders(b"content-type") or [b""])[-1].lower()
-        if not ((method == b"PUT" and contentType.startswith(OCTET.encode()))
-                or (method == b"POST" and contentType.startswith(OVA.encode()))):
-            return None
+        file as it comes (of a form, only its file field); to the API it is not read at all
+        (the answer says where to send it).  Everything else is the app's, within
+        ``--max-body``."""
+        rawType = (headers.getRawHeaders(b"content-type") or [b""])[-1]
+        contentType = rawType.lower()
         path, _, query = target.partition(b"?")
-        if not path.startswith(loc.FILES.encode()):
+        signedPath = path.startswith(loc.FILES.encode())
+        form = method == b"POST" and signedPath and contentType.startswith(FORM_DATA.encode())
+        if not ((method == b"PUT" and contentType.startswith(OCTET.encode()))
+                or (method == b"POST" and contentType.startswith(OVA.encode())) or form):
+            return None
+        if not signedPath:
             return Unread()
         try:
             signed = self.keys.verify(method.decode(), path.decode("utf-8"), _query(query))
@@ -175,7 +185,32 @@ class Files(Room):
         if images is None or where is None:
             return Refuse(404, "This server keeps no image files.")
         upload = images.uploadPath(where[1] or IMPORT)
-        return Spool(lambda request: _sink(request, upload, self.pool, self.reactor), limit)
+        boundary = boundaryOf(rawType.decode("latin-1")) if form else None
+        if form and (boundary is None or where[0] != IMAGE):
+            return Refuse(400, "Only a storage's image takes a form, and a form's body needs "
+                               "a valid boundary.")
+        return Spool(lambda request: _sink(request, upload, self.pool, self.reactor, boundary),
+                     limit)
+
+    # -- pages ---------------------------------------------------------------------------------
+
+    def transfers(self, entity: Entity) -> Transfers | None:
+        """What the page of ``entity`` offers to move, if it is a storage with an image: a
+        download (its own URL, which a browser follows through the 303), and while it is
+        offline, the signed URL its upload form posts to (a new signature each time the page
+        is shown, good for ``--url-validity``)."""
+        if self.images is None or not entity.kind.isA(STORAGE):
+            return None
+        download = representations(entity.location, (OCTET,))[0][0]
+        try:
+            size = _sizeOf(entity)
+        except Conflict:
+            return Transfers(download, None, None, self.keys.validity)
+        upload = None
+        if entity.attributes.get("occi.storage.state") == _OFFLINE:
+            upload = self.keys.sign("POST", loc.fileOf(entity.location), {
+                OWNER: entity.owner, MAX_BYTES: str(size + FORM_SLACK)})
+        return Transfers(download, upload, size, self.keys.validity)
 
     # -- the signed URLs ---------------------------------------------------------------------------
 
@@ -206,7 +241,11 @@ class Files(Room):
             raise Forbidden(f"This signed URL was for a storage {entityId} that no longer "
                             "exists as it was; ask for the resource again.")
         images = self._requireImages(OCTET)
-        if method == "PUT":
+        if method == "POST" and not (parts.lastHeader(request, b"content-type") or "").lower(
+                ).startswith(FORM_DATA):
+            raise UnsupportedMediaType(f"{path} takes {OCTET} by PUT, or an HTML form's "
+                                       f"{FORM_DATA} by POST.")
+        if method in ("PUT", "POST"):
             return await self._receive(request, images, entity)
         body = await deferToThreadPool(self.reactor, self.pool, _imageBody,
                                        images, entity)
@@ -223,6 +262,10 @@ class Files(Room):
         except OSError as error:
             raise InsufficientStorage(f"What was sent could not be written: "
                                       f"{error.strerror or error}.") from None
+        complaint = sink.complaint() if isinstance(sink, FormSink) else None
+        if complaint is not None:
+            await sink.abort()
+            raise BadRequest(complaint)
         return sink.path
 
     async def _receive(self, request: IRequest, images: IImages, entity: Entity) -> bytes:
@@ -247,8 +290,11 @@ class Files(Room):
         parts.setPrincipal(request, self.principalOf(entity.owner))
         await applyUnlessBeaten(self.store, authored(request, [
             Put(updated, expect=entity.revision)]))
-        return self.answering.ok(request, f"Stored {received} bytes as the image of "
-                                          f"{entity.location}.")
+        said = f"Stored {received} bytes as the image of {entity.location}"
+        if isinstance(request, LimitedRequest) and isinstance(request.sink, FormSink):
+            # A browser's form: back to the storage's page (Post/Redirect/Get).
+            return self.redirect(request, 303, entity.location, said)
+        return self.answering.ok(request, f"{said}.")
 
 
 #: What a signed URL leads to: a storage's image, a compute's archive, an archive to import.
@@ -270,8 +316,14 @@ def signedTarget(path: str) -> tuple[str, str] | None:
     return None
 
 
-def _sink(request: LimitedRequest, upload: Any, pool: ThreadPool, reactor: Any) -> UploadSink:
+def _sink(request: LimitedRequest, upload: Any, pool: ThreadPool, reactor: Any,
+          boundary: bytes | None = None) -> UploadSink:
+    """Where the body goes: the upload file, or with ``boundary`` the file field of a form's
+    body."""
     transport = IPushProducer(request.channel.transport)
+    if boundary is not None:
+        return FormSink(upload, pool, reactor, boundary=boundary, field=IMAGE_FIELD,
+                        pause=transport.pauseProducing, resume=transport.resumeProducing)
     return UploadSink(upload, pool, reactor, pause=transport.pauseProducing,
                       resume=transport.resumeProducing)
 

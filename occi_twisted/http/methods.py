@@ -26,6 +26,7 @@ from enum import Enum, auto
 
 from twisted.web.iweb import IRequest
 
+from ..files.form import FORM_DATA
 from ..files.types import OCTET, OVA, OVF
 from ..model.errors import MethodNotAllowed
 from ..renderings import standard
@@ -50,7 +51,7 @@ class Shape(Enum):
     LOG_ENTRY = auto()  # {owner}/log/{id}
     TEMPLATES = auto()  # /templates/
     TEMPLATE = auto()  # /templates/{name}
-    IMAGE = auto()  # /-/files/storage/{id}: a signed URL of a storage's image
+    IMAGE = auto()  # /-/files/storage/{id}: a signed URL of a storage's image (or its form)
     FILE = auto()  # /-/files/{entity}.ova and the like: a signed URL of a file to read
     IMPORT = auto()  # /-/files/compute/: a signed URL that takes an archive to import
 
@@ -88,7 +89,7 @@ TABLE: Mapping[Shape, Takes] = {
     Shape.LOG_ENTRY: Takes(_READ),
     Shape.TEMPLATES: Takes(_READ),
     Shape.TEMPLATE: Takes(_READ),
-    Shape.IMAGE: Takes((*_READ, "PUT"), (OCTET,)),
+    Shape.IMAGE: Takes((*_READ, "PUT", "POST"), (OCTET, FORM_DATA)),
     Shape.FILE: Takes(_READ),
     Shape.IMPORT: Takes(("POST",), (OVA,)),
 }

@@ -4,13 +4,16 @@ The walkthrough promises that "full blown browsers" use the API directly.  Every
 browser asks for is therefore a page: the landing page and the query interface, every
 collection (a table, with a form to create), every entity (its attributes, its links to follow,
 a form per action, a form to change it, to add or remove mixins and templates, and to delete
-it), the requests of an entity (state, a ``<progress>`` bar, a cancel button), messages, notes
-and logs.
+it; a storage's image to download and upload, :mod:`.transfers`), the requests of an entity
+(state, a ``<progress>`` bar that moves as the request does, :mod:`.live`, a cancel button),
+messages, notes and logs.
 
-Plain semantic HTML with a small inline stylesheet and no script, written as
+Plain semantic HTML with a small inline stylesheet, written as
 :mod:`twisted.web.template` trees (:mod:`.markup` says how they are flattened and kept), so
 that every value from the model is escaped by construction; links are followable only to this
 server's paths and to http(s) URLs, never to ``javascript:`` and the like.
+Nothing needs script: the one script, on the page of a request under way, only spares that
+page its reloads.
 
 Forms post ``application/x-www-form-urlencoded`` with the field names
 :func:`occi_twisted.renderings.form.parse` reads: full attribute names, ``kind``, ``mixin``
@@ -36,12 +39,13 @@ from .categories import categoriesPage
 from .entity import entityPage
 from .layout import CONTENT_TYPE, MEDIA_TYPE, PageContext, pageContext
 from .messages import errorPage, locationsPage, messagePage
+from .transfers import IMAGE_FIELD, Transfers
 
 if TYPE_CHECKING:
     from ..negotiation import MediaTypes
 
-__all__ = ["CONTENT_TYPE", "HTML", "MEDIA_TYPE", "HTMLRenderer", "PageContext", "pageContext",
-           "register"]
+__all__ = ["CONTENT_TYPE", "HTML", "IMAGE_FIELD", "MEDIA_TYPE", "HTMLRenderer", "PageContext",
+           "Transfers", "pageContext", "register"]
 
 
 class HTMLRenderer:

@@ -17,6 +17,7 @@ from .markup import NOTHING, Markup, compiled, dashed, escaped, flattened
 from .request import requestPage
 from .shapes import Shape, associateForm, kindLink, shapeOf
 from .tables import attributesTable, entityState, linksTable
+from .transfers import transfersSection
 from .words import ID, SOURCE, TARGET, link, titleOf, uri, valueText
 
 _HEADING = compiled(tags.h1(slot("title"), id="title"), "title")
@@ -46,6 +47,8 @@ def entityPage(view: EntityView, context: RenderContext) -> bytes:
     parts.append(attributesTable(entity, shape))
     if not shape.info.isLink:
         parts.append(linksTable(view.links))
+    if isinstance(context, PageContext) and context.transfers is not None:
+        parts.append(transfersSection(context.transfers))
     parts.append(shape.actions(location=at))
     if shape.update:
         values = entity.attributes

@@ -13,6 +13,7 @@ from ...model import Registry
 from ...model.locations import FEED, QUERY, ROOT, TEMPLATES
 from ..document import RenderContext
 from .markup import NOTHING, Fragment, Markup, Memo, compiled, dashed, flattened
+from .transfers import Transfers
 from .words import href, uri
 
 MEDIA_TYPE = "text/html"
@@ -36,6 +37,8 @@ class PageContext(RenderContext):
     and ``role`` say who is signed in (every page shows it: with Basic credentials a browser
     shows no sign of whose they are).  ``paging`` holds the RFC 5005 links (relation,
     URL) of a listing asked for a page at a time, which the page offers as links too.
+    ``transfers``: what a storage's page offers to download and upload (see
+    :mod:`.transfers`), for the entity the page shows.
     """
 
     path: str | None = None
@@ -44,6 +47,7 @@ class PageContext(RenderContext):
     user: str | None = None
     role: str | None = None
     paging: tuple[tuple[str, str], ...] = ()
+    transfers: Transfers | None = None
 
 
 def pageContext(

@@ -136,6 +136,17 @@ def flattened(root: Flattenable) -> Markup:
     return compiled(root).markup
 
 
+def script(source: str) -> Markup:
+    """A ``<script>`` element running ``source``, which is written as it is: the flattener
+    would escape it, and a script's text is not unescaped by browsers.  So that the page
+    stays well-formed XML and the element cannot end early, ``source`` holds no ``<`` and
+    no ``&`` (a ValueError otherwise)."""
+    if set("<&") & set(source) or NOT_XML.search(source):
+        raise ValueError("a script written into a page may not hold < or & (write b > a, "
+                         "nested ifs) nor characters XML cannot carry")
+    return Markup(b"<script>" + source.encode() + b"</script>")
+
+
 def around(root: Flattenable, hole: str) -> tuple[Markup, Markup]:
     """``root`` flattened before the slot ``hole`` and after it: the start and end of a page
     or table whose content is written between them."""

@@ -22,6 +22,7 @@ REQUEST_TARGET = f"{REQUEST_PREFIX}.target"
 REQUEST_MESSAGE = f"{REQUEST_PREFIX}.message"
 REQUEST_PERCENT = f"{REQUEST_PREFIX}.percent"
 REQUEST_PROGRESS = f"{REQUEST_PREFIX}.progress"
+REQUEST_STARTED = f"{REQUEST_PREFIX}.started"
 
 _NOT_TOKEN = re.compile(r"[^A-Za-z0-9_-]+")
 
@@ -119,3 +120,27 @@ def templateBase(mixin: Mixin) -> Mixin | None:
         if mixin != base and mixin.isA(base):
             return base
     return None
+
+
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def byteSize(count: float) -> str:
+    """A number of bytes as a person reads it: ``64.0 MiB`` (the script of a request's page
+    writes the same, see :mod:`.live`)."""
+    unit = 0
+    while count >= 1024 and unit < len(_UNITS) - 1:
+        count /= 1024
+        unit += 1
+    return f"{count:.0f} {_UNITS[unit]}" if unit == 0 else f"{count:.1f} {_UNITS[unit]}"
+
+
+def duration(seconds: float) -> str:
+    """A stretch of time as a person reads it: ``45 s``, ``3 min 05 s``, ``10 min``,
+    ``2 h 07 min`` (the script of a request's page writes the same, see :mod:`.live`)."""
+    whole = max(0, round(seconds))
+    if whole >= 3600:
+        return f"{whole // 3600} h {whole // 60 % 60:02d} min"
+    if whole >= 60:
+        return f"{whole // 60} min {whole % 60:02d} s" if whole % 60 else f"{whole // 60} min"
+    return f"{whole} s"
