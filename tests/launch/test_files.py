@@ -418,7 +418,9 @@ def test_an_import_acts_for_its_signer_within_their_quota(
 def test_a_storage_whose_image_is_missing_is_409_not_a_failure(
         running: RunningServer) -> None:
     storage = _storage(running.port, 1)
-    (running.dataDir / "storage" / f"{storage.rpartition('/')[2]}.img").unlink()
+    image = running.dataDir / "storage" / f"{storage.rpartition('/')[2]}.img"
+    _waitFor(image.exists)  # made once the create is answered, perhaps a moment after
+    image.unlink()
     status, _, body = _call(running.port, "GET", _signed(running.port, storage)[
         len(running.url):])
     assert status == 409 and b"no image" in body, body
