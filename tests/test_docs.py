@@ -22,7 +22,9 @@ from occi_twisted.renderings.standard import MEDIA_TYPES
 from occi_twisted.tap import Options
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = ("index", "operating", "securing", "http", "reference", "architecture", "benchmarks")
+PAGES = ("index", "tutorial", "howto/index", "howto/tls", "howto/xmpp", "howto/backups",
+         "howto/monitoring", "operating", "securing", "http", "reference", "architecture",
+         "benchmarks")
 
 
 @pytest.fixture(scope="module")
