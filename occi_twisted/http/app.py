@@ -134,34 +134,41 @@ class OCCIServer:
 
     @app.route(loc.ROOT)
     async def landingPage(self, request: IRequest) -> bytes | None:
+        """The front page: links to the query interface, the collections, the feed."""
         return await self._fixed(request, loc.ROOT, self._landing)
 
     @app.route(loc.QUERY, strict_slashes=False)
     async def queryInterface(self, request: IRequest) -> bytes | None:
+        """The query interface (GFD.223 3.4): categories; user mixins defined, removed."""
         return await self._fixed(request, loc.QUERY, self.collections.queryInterface)
 
     @app.route(loc.QUERY_WELL_KNOWN, strict_slashes=False)
     async def wellKnownQueryInterface(self, request: IRequest) -> bytes | None:
+        """The query interface at its well-known path, answering as ``/-/`` does."""
         return await self._fixed(request, loc.QUERY_WELL_KNOWN,
                                  self.collections.queryInterface)
 
     @app.route(loc.FEED, strict_slashes=False)
     async def serverLog(self, request: IRequest) -> bytes | None:
+        """Every change on the server the reader may see, newest first."""
         return await self._fixed(request, loc.FEED,
                                  lambda request, method: self._log(request, method, loc.Log("")))
 
     @app.route(loc.FEED + "<eventId>")
     async def serverLogEntry(self, request: IRequest, eventId: str) -> bytes | None:
+        """One entry of the server-wide feed."""
         return await self._fixed(request, loc.logEntry(loc.ROOT, eventId),
                                  lambda request, method: self._log(request, method,
                                                                    loc.Log("", eventId)))
 
     @app.route(loc.TEMPLATES, strict_slashes=False)
     async def templateList(self, request: IRequest) -> bytes | None:
+        """The templates offered: ready-made resources to GET and POST back."""
         return await self._fixed(request, loc.TEMPLATES, self._template)
 
     @app.route(loc.TEMPLATES + "<name>")
     async def template(self, request: IRequest, name: str) -> bytes | None:
+        """A new entity made from a template, with a fresh id each time."""
         return await self._fixed(request, loc.templateAt(name), self._template)
 
     @app.route(loc.FILES + "<path:rest>")
@@ -176,6 +183,7 @@ class OCCIServer:
 
     @app.route(loc.SELF)
     async def introspectedSelf(self, request: IRequest) -> bytes | None:
+        """A compute asking from its own address is sent to its location."""
         return await self._fixed(request, loc.SELF, self._self)
 
     async def _fixed(self, request: IRequest, path: str, route: _Route) -> bytes | None:
@@ -198,6 +206,7 @@ class OCCIServer:
 
     @app.route("/<path:location>", strict_slashes=False)
     async def runTimeLocation(self, request: IRequest, location: str) -> bytes | None:
+        """Any other path: collections, entities and what is below them (the registry's)."""
         return await self.runTime(request)
 
     async def runTime(self, request: IRequest) -> bytes | None:

@@ -24,17 +24,30 @@ from .requests import RequestRecord, RequestState
 
 
 class EventType(StrEnum):
+    """What happened; the value names it in feeds (the Atom entry's category) and titles."""
+
+    #: An entity was made (POST, PUT at a new id, a template posted back, an import).
     CREATED = "created"
+    #: An entity's attributes changed (its mixins too, maybe): by a client, or by an action.
     UPDATED = "updated"
+    #: An entity was deleted; its content is empty.
     DELETED = "deleted"
     #: Only the entity's mixins changed: a mixin (a template, a tag) associated or removed.
     MIXINS = "mixins"
+    #: A request was stored, due now; or waits again, due now (its node stopped or died).
     QUEUED = "queued"
+    #: A request was stored to wait for its ``not_before`` (a backup window); or waits
+    #: again for a retry's back-off.
     SCHEDULED = "scheduled"
+    #: A node claimed the request and began (or, after a restart, resumed) it.
     STARTED = "started"
+    #: A running request reached a checkpoint; its progress says how far it is.
     PROGRESS = "progress"
+    #: The request ended well; its entity's new state was committed with it.
     SUCCEEDED = "succeeded"
+    #: The request ended without its effect; its message says why.
     FAILED = "failed"
+    #: The request ended as its client asked, before it finished.
     CANCELLED = "cancelled"
     #: A running request was asked to stop (it ends as cancelled at its next checkpoint).
     CANCELLING = "cancelling"

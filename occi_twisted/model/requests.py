@@ -86,8 +86,11 @@ class RequestState(StrEnum):
     SCHEDULED = "scheduled"
     #: Claimed by the node ``claimedBy``, which holds a lease until ``leaseUntil``.
     RUNNING = "running"
+    #: Done, its effect recorded with its end.
     SUCCEEDED = "succeeded"
+    #: Given up: refused by the driver, or still failing after its retries.
     FAILED = "failed"
+    #: Stopped at its client's request, before it began or at a checkpoint.
     CANCELLED = "cancelled"
 
     @property
