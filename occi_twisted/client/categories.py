@@ -65,6 +65,12 @@ class Categories:
             return _single(name, found, "mixin")
         return _one(name, self.mixins, "mixin")
 
+    def collection(self, name: str) -> CategoryRef:
+        """A kind, or else a mixin: what has a collection to list."""
+        if "#" in name and "://" not in name:
+            return self.mixin(name)
+        return _one(name, (*self.kinds, *self.mixins), "kind or mixin")
+
     def templatesOf(self, name: str) -> tuple[CategoryRef, ...]:
         """The mixins that depend on the mixin ``name`` (``os_tpl``: the OS templates)."""
         parent = _one(name, self.mixins, "mixin")

@@ -81,11 +81,7 @@ async def listCommand(context: Context, args: Namespace) -> None:
 async def collection(context: Context, name: str) -> tuple[list[Document], list[object]]:
     """Every entity in the collection of the kind or mixin ``name``, following ``next``
     links; as documents, and as the server's JSON objects."""
-    categories = await context.categories()
-    try:
-        where = categories.kind(name).location
-    except ClientError:
-        where = categories.mixin(name).location
+    where = (await context.categories()).collection(name).location
     if not where:
         raise ClientError(f"{name} has no collection on this server")
     entities: list[Document] = []

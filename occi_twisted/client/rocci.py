@@ -6,7 +6,8 @@
 The flags, their short forms and their values are those of rOCCI-cli's ``occi --help``,
 manual page and README (``lib/occi/cli/occi_opts.rb``, ``doc/occi.1``): ``--attribute``
 and ``--mixin`` take comma-separated lists and may be repeated, an attribute without a dot
-is ``occi.core.*``, ``num()``/``float()``/``bool()`` cast a value, and ``--output-format``
+is found among those the category defines (``title`` is ``occi.core.title``, as rOCCI-cli
+reads it; ``method`` an action's own), ``num()``/``float()``/``bool()`` cast a value, and ``--output-format``
 ``plain`` prints locations one a line where rOCCI-cli does.  Authentication ``basic`` and
 ``none`` are supported; ``x509`` and ``digest`` are refused as a usage error, as are the
 flags of features this server does not have (VOMS, context variables).
@@ -81,18 +82,10 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         raise UsageError("--action trigger needs --trigger-action")
     if args.action == "link" and not args.link:
         raise UsageError("--action link needs --link")
-    args.attribute = [_prefixed(pair) for item in args.attribute for pair in item.split(",")]
+    args.attribute = [pair for item in args.attribute for pair in item.split(",")]
     args.mixin = [name for item in args.mixin for name in item.split(",")]
     args.link = [name for item in args.link for name in item.split(",")]
     return args
-
-
-def _prefixed(pair: str) -> str:
-    """rOCCI-cli reads an attribute name without a dot as ``occi.core.NAME``."""
-    key, equals, value = pair.partition("=")
-    if not equals:
-        raise UsageError(f"attributes are written name=value, not {pair!r}")
-    return f"{key if '.' in key else 'occi.core.' + key}={value}"
 
 
 def _isLocation(resource: str) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 import treq
 from treq.client import HTTPClient
+from twisted.internet.defer import CancelledError
 from twisted.internet.error import ConnectError, DNSLookupError
 from twisted.internet.ssl import Certificate, trustRootFromCertificates
 from twisted.python.failure import Failure
@@ -110,6 +111,7 @@ class Session:
                                               (headers or {}).items()}), data=body, auth=auth,
                 allow_redirects=False)
         except (ConnectError, DNSLookupError, ResponseNeverReceived, ResponseFailed) as failed:
+            _cancelled(failed)
             raise ClientError(f"cannot reach {url}: {_reason(failed)}") from None
         return response
 
@@ -123,6 +125,7 @@ class Session:
         try:
             content = await treq.content(response)
         except ResponseFailed as failed:
+            _cancelled(failed)
             raise ClientError(f"the answer from {self.connection.url(where)} was cut short: "
                               f"{_reason(failed)}") from None
         answer = Answer(response.code, response.headers, content, self.connection.url(where))
@@ -150,6 +153,13 @@ def _phrase(code: int) -> str:
         return HTTPStatus(code).phrase
     except ValueError:
         return "unexpected answer"
+
+
+def _cancelled(failed: Exception) -> None:
+    """A request given up by this client (Ctrl-C) is a cancellation, not a failure."""
+    for reason in getattr(failed, "reasons", ()):
+        if isinstance(reason, Failure) and reason.check(CancelledError):
+            raise CancelledError() from None
 
 
 def _reason(failed: Exception) -> str:
