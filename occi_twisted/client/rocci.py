@@ -5,12 +5,12 @@
 
 The flags, their short forms and their values are those of rOCCI-cli's ``occi --help``,
 manual page and README (``lib/occi/cli/occi_opts.rb``, ``doc/occi.1``): ``--attribute``
-and ``--mixin`` take comma-separated lists and may be repeated, an attribute without a dot
+and ``--mixin`` take comma-separated lists and may be repeated; an attribute without a dot
 is found among those the category defines (``title`` is ``occi.core.title``, as rOCCI-cli
-reads it; ``method`` an action's own), ``num()``/``float()``/``bool()`` cast a value, and ``--output-format``
-``plain`` prints locations one a line where rOCCI-cli does.  Authentication ``basic`` and
-``none`` are supported; ``x509`` and ``digest`` are refused as a usage error, as are the
-flags of features this server does not have (VOMS, context variables).
+reads it; ``method`` an action's own); ``num()``, ``float()`` and ``bool()`` cast a value;
+``--output-format plain`` prints locations one a line where rOCCI-cli does.  Authentication
+``basic`` and ``none`` are supported; ``x509`` and ``digest`` are refused as a usage error,
+as are the flags of features this server does not have (VOMS, context variables).
 """
 
 from __future__ import annotations
