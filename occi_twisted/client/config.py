@@ -80,6 +80,9 @@ def _netrc(host: str, env: Mapping[str, str]) -> tuple[str, str] | None:
     path = Path(home) / ".netrc"
     if not path.is_file():
         return None
+    if path.stat().st_mode & 0o077:
+        # As ftp and Python's netrc module do: a password others may read is no secret.
+        raise UsageError(f"cannot read {path}: others may read it (chmod 600 {path})")
     try:
         found = netrc.netrc(str(path)).authenticators(host)
     except (netrc.NetrcParseError, OSError) as problem:
