@@ -24,7 +24,8 @@ DEFAULT_ENDPOINT = "http://127.0.0.1:8080/"
 @dataclass(frozen=True)
 class Connection:
     """The endpoint (with a trailing ``/``), the Basic credentials (or none) and a CA file
-    to trust instead of the system's certificates."""
+    (or a directory of them, rOCCI-cli's ``--ca-path``) to trust instead of the system's
+    certificates."""
 
     endpoint: str
     credentials: tuple[str, str] | None = None
@@ -57,7 +58,7 @@ def connectionFrom(endpoint: str | None, user: str | None, password: str | None,
     if not where.endswith("/"):
         where += "/"
     ca = Path(caFile) if caFile else None
-    if ca is not None and not ca.is_file():
+    if ca is not None and not (ca.is_file() or ca.is_dir()):
         raise UsageError(f"the CA file {caFile} is not a readable file")
     if anonymous:
         return Connection(where, None, ca)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 import treq
@@ -76,12 +77,14 @@ def linksOf(headers: Headers, rel: str) -> list[str]:
     return found
 
 
-def trustedPolicy(caFile: Any) -> BrowserLikePolicyForHTTPS:
+def trustedPolicy(caFile: Path | None) -> BrowserLikePolicyForHTTPS:
     """Verify servers against the system's CAs, or only against the certificates of
-    ``caFile`` (a PEM bundle) for a private CA."""
+    ``caFile`` (a PEM bundle, or a directory of them) for a private CA."""
     if caFile is None:
         return BrowserLikePolicyForHTTPS()
-    pems = _PEM.findall(caFile.read_bytes())
+    files = sorted(each for each in caFile.iterdir() if each.is_file()) \
+        if caFile.is_dir() else [caFile]
+    pems = [pem for each in files for pem in _PEM.findall(each.read_bytes())]
     if not pems:
         raise ClientError(f"{caFile} holds no PEM certificate")
     certificates = [Certificate.loadPEM(pem) for pem in pems]
