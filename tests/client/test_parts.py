@@ -166,3 +166,20 @@ def test_which_command_lines_are_roccis() -> None:
     assert isRocci(["-m"])
     assert not isRocci(["action", "/compute/1", "start"])
     assert not isRocci(["list", "compute", "-e", "http://x"])
+
+
+def test_every_subcommand_and_option_is_in_the_docs() -> None:
+    """docs/client.rst names every subcommand and flag the two parsers take."""
+    from occi_twisted.client import arguments, rocci
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "client.rst").read_text()
+    top = arguments.parser()
+    flags = {flag for action in top._actions for flag in action.option_strings}
+    commands = top._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, sub in commands.items():
+        assert f"``{name}" in docs, name
+        flags |= {flag for action in sub._actions for flag in action.option_strings}
+    flags |= {flag for action in rocci.parser()._actions for flag in action.option_strings}
+    missing = sorted(flag for flag in flags - {"-h", "--help", "--version", "-v"}
+                     if f"``{flag}``" not in docs and f"``{flag} " not in docs)
+    assert not missing, f"flags missing from docs/client.rst: {missing}"
