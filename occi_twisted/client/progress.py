@@ -133,10 +133,7 @@ class ProgressView:
 
     def suspend(self) -> None:
         """Clear the bar, so that a question can be asked on its line."""
-        if self.terminal and self._drawn:
-            self.out.write("\r\x1b[K")
-            self.out.flush()
-            self._drawn = False
+        self._leave("\r\x1b[K")
 
     def resume(self) -> None:
         if self._last is not None:
@@ -144,8 +141,11 @@ class ProgressView:
 
     def finish(self) -> None:
         """Leave the last state on the screen, and the cursor on a new line."""
+        self._leave("\n")
+
+    def _leave(self, ending: str) -> None:
         if self.terminal and self._drawn:
-            self.out.write("\n")
+            self.out.write(ending)
             self.out.flush()
             self._drawn = False
 

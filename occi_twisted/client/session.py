@@ -37,8 +37,6 @@ from .config import Connection
 from .errors import ClientError
 
 JSON = "application/occi+json"
-_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
-_LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)')
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,10 @@ class Answer:
         except ValueError as problem:  # BadRequest: the server answered something unreadable
             raise ClientError(f"{self.url} answered JSON this client cannot read: "
                               f"{problem}") from None
+
+
+_LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[^;,]+)*)')
+_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 
 
 def linksOf(headers: Headers, rel: str) -> list[str]:
