@@ -70,6 +70,8 @@ async def follow(session: Session, url: str, view: Callable[[RequestState], Prog
     """Follow the request at ``url`` to its end; each state it takes is shown on the view
     ``view`` makes (none: silently).  Returns the final state."""
     current = RequestState(answer := await session.call("GET", url), answer.document())
+    if not current.state:
+        raise ClientError(f"{answer.url} is not a request (its URL is {{entity}}/requests/ID)")
     shown = view(current) if view is not None else None
     asking = _Interrupts(session, url, shown, reactor) if reactor is not None else None
     try:

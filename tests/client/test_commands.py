@@ -114,6 +114,10 @@ def test_exit_statuses(running: RunningServer, tmp_path: Path) -> None:
                                                       endpoint=url))
     invalid = refused(occi(tmp_path, "create", "compute", "cores=0", endpoint=url))
     assert invalid.startswith("occi: 400 ")
+    # Following what is no request.
+    compute = ok(occi(tmp_path, "create", "compute", endpoint=url)).strip()
+    assert refused(occi(tmp_path, "follow", compute, endpoint=url)).endswith(
+        f"{compute} is not a request (its URL is {{entity}}/requests/ID)")
     # Nobody there: 1, saying whom it could not reach.
     down = refused(occi(tmp_path, "list", "compute", endpoint="http://127.0.0.1:9"))
     assert "cannot reach http://127.0.0.1:9/" in down
