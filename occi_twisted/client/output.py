@@ -55,8 +55,9 @@ def describe(document: Document, location: str, out: TextIO | None = None) -> No
     rows += [("kind", kind) for kind in kinds]
     rows += [("mixin", mixin) for mixin in mixins]
     rows += sorted((name, value) for name, value in document.attributes.items())
-    rows += [("link", f"{link.location or ''} -> {link.target}".lstrip(" ->")
-              if link.location else link.target) for link in document.links]
+    rows += [("link", link.target + "".join(f" ({ref.rpartition('#')[2]})"
+                                            for ref in link.categories[:1]))
+             for link in document.links]
     pairs(rows, out)
 
 

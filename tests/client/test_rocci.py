@@ -97,6 +97,8 @@ def test_the_manual_pages_forms(users: RunningServer, tmp_path: Path) -> None:
     linked = json.loads(_rocci(tmp_path, users, "-a", "describe", "-r", made, "-o", "json",
                                *ALICE))
     assert [each["target"]["location"] for each in linked["links"]] == [network]
+    plain = _rocci(tmp_path, users, "-a", "describe", "-r", made, *ALICE)
+    assert f"{network} (networkinterface)" in plain
     _rocci(tmp_path, users, "--action", "unlink", "--resource", link, *ALICE)
     # Deleting resources.
     _rocci(tmp_path, users, "--action", "delete", "--resource", made, *ALICE)
