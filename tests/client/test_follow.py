@@ -11,6 +11,7 @@ places before it is full.
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import signal
 import subprocess
@@ -87,6 +88,17 @@ def test_follow_a_request_through_a_pipe(running: RunningServer, tmp_path: Path)
     steps = [line for line in lines if line.startswith("secure_erase: ")]
     assert steps and steps[-1].startswith("secure_erase: 100.0 %  pass 2 of 2"), lines
     assert lines[-1].startswith("Erased: pass 2 of 2")
+
+
+def test_follow_with_json_keeps_standard_output_for_the_json(running: RunningServer,
+                                                              tmp_path: Path) -> None:
+    disk = storage(tmp_path, running.url, 0.0625)
+    result = occi(tmp_path, "action", disk, "secure_erase", "passes=1", "pattern=ones",
+                  "--follow", "--json", endpoint=running.url)
+    final = json.loads(ok(result))
+    assert final["attributes"]["occi-twisted.request.state"] == "succeeded"
+    assert final["attributes"]["occi-twisted.request.parameters"]["passes"] == 1
+    assert result.stderr.splitlines()[-1].startswith("secure_erase: 100.0 %  pass 1 of 1")
 
 
 def test_ctrl_c_asks_whether_to_cancel(running: RunningServer, tmp_path: Path) -> None:
