@@ -54,7 +54,7 @@ setup(
             "sphinx>=7",
         ],
     },
-    entry_points={},
+    entry_points={"console_scripts": ["occi = occi_twisted.client:main"]},
     classifiers=[
         "Framework :: Twisted",
         "Programming Language :: Python :: 3.11",
