@@ -218,9 +218,13 @@ class GuardedChannel(http.HTTPChannel):
         if isinstance(plan, Unread):
             request.requestHeaders.removeHeader(b"expect")  # no 100 Continue: do not send it
             super().allHeadersReceived()  # type: ignore[no-untyped-call]
-            self.persistent = False
-            self._unread = True
-            self.length = 0  # served now; what follows the head is dropped
+            if self.length != 0:
+                # A body is (or may be) on its way: it is dropped, and the connection ends
+                # with the answer, which says so.
+                self.persistent = False
+                self._unread = True
+                request.responseHeaders.setRawHeaders(b"connection", [b"close"])
+            self.length = 0  # served now
             return
         super().allHeadersReceived()  # type: ignore[no-untyped-call]
 

@@ -425,3 +425,26 @@ def test_a_storage_whose_image_is_missing_is_409_not_a_failure(
         len(running.url):])
     assert status == 409 and b"no image" in body, body
     assert b"Traceback" not in running.log.read_bytes()
+
+
+def test_an_upload_sent_to_the_api_says_whether_the_connection_stays(
+        running: RunningServer) -> None:
+    """No body: the 307 keeps the connection for the next request.  A body (which is not
+    read): the 307 says ``Connection: close``, and the connection ends."""
+    storage = _storage(running.port, 1)
+    connection = http.client.HTTPConnection("127.0.0.1", running.port, timeout=30)
+    try:
+        connection.request("PUT", storage, b"", {"Content-Type": OCTET})
+        first = connection.getresponse()
+        first.read()
+        assert first.status == 307 and first.getheader("connection") != "close"
+        connection.request("GET", storage, headers={"Accept": "text/plain"})
+        second = connection.getresponse()
+        second.read()
+        assert second.status == 200
+        connection.request("PUT", storage, b"x" * 1000, {"Content-Type": OCTET})
+        third = connection.getresponse()
+        third.read()
+        assert third.status == 307 and third.getheader("connection") == "close"
+    finally:
+        connection.close()
