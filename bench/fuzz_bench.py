@@ -152,13 +152,22 @@ def main() -> None:
           f"(seed {args.seed})", flush=True)
     started = time.perf_counter()
     with ProcessPoolExecutor(args.jobs) as pool:
-        running = [pool.submit(batch, examples, runs, args.seed + number, args.show)
-                   for number, (examples, runs) in enumerate(batches)]
-        for done in as_completed(running):
-            tally.add(done.result())
-            elapsed = time.perf_counter() - started
-            print(f"  {tally.tried:>9,} tried  {tally.fiveHundreds:>5} 5xx  "
-                  f"{tally.tried / elapsed:7.0f} requests/s", flush=True)
+        number = 0
+        while batches:
+            running = [pool.submit(batch, examples, runs, args.seed + number + offset,
+                                   args.show)
+                       for offset, (examples, runs) in enumerate(batches)]
+            number += len(batches)
+            for done in as_completed(running):
+                tally.add(done.result())
+                elapsed = time.perf_counter() - started
+                print(f"  {tally.tried:>9,} tried  {tally.fiveHundreds:>5} 5xx  "
+                      f"{tally.tried / elapsed:7.0f} requests/s", flush=True)
+            # A stateful sequence may end before its last step: the budget is made up with
+            # requests of the route property, so that at least N are tried.
+            short = args.examples - tally.tried
+            batches = [(min(args.batch, short - start), 0)
+                       for start in range(0, max(0, short), args.batch)]
     elapsed = time.perf_counter() - started
     rate = tally.tried / elapsed
     kinds = ", ".join(f"{name}: {count}" for name, count in tally.found.most_common()) or "-"
