@@ -66,6 +66,8 @@ if TYPE_CHECKING:
     from .envelopes import Envelopes
 
 _OFFLINE = "offline"
+#: What one read of an upload's connection takes at most.
+UPLOAD_READS = 1 << 20
 
 
 @dataclass(kw_only=True)
@@ -321,6 +323,9 @@ def _sink(request: LimitedRequest, upload: Any, pool: ThreadPool, reactor: Any,
     """Where the body goes: the upload file, or with ``boundary`` the file field of a form's
     body."""
     transport = IPushProducer(request.channel.transport)
+    if hasattr(transport, "bufferSize"):
+        # Twisted reads 64 KiB a turn; a body of gigabytes is read in fewer, larger turns.
+        transport.bufferSize = UPLOAD_READS
     if boundary is not None:
         return FormSink(upload, pool, reactor, boundary=boundary, field=IMAGE_FIELD,
                         pause=transport.pauseProducing, resume=transport.resumeProducing)
