@@ -101,12 +101,12 @@ class Metrics:
         """One HTTP request answered (or abandoned: ``status`` :data:`LOST`)."""
         key = (route, method, status)
         children = self._children.get(key)
+        if children is None and method not in METHODS:
+            key = (route, "other", status)  # a client's tokens are endless
+            children = self._children.get(key)
         if children is None:
-            if method not in METHODS:
-                self.answered(route, "other", status, seconds)
-                return
-            children = self._children[key] = (self.requests.labels(route, method, status),
-                                              self.latency.labels(route, method))
+            children = self._children[key] = (self.requests.labels(*key),
+                                              self.latency.labels(*key[:2]))
         children[0].inc()
         children[1].observe(seconds)
 
