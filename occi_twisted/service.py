@@ -269,7 +269,7 @@ class OCCIService(MultiService):
                           identity=identity, limits=settings.limits)
             if settings.metricsListen:  # the metrics alone, without credentials
                 Listeners.bind(settings.metricsListen, OCCISite(
-                    MetricsOnly(metrics, store), None, settings.limits, reactor), reactor,
+                    MetricsOnly(server.monitoring), None, settings.limits, reactor), reactor,
                     withBacklog).setServiceParent(service.opened)  # type: ignore[no-untyped-call]
         except CannotListen as error:
             raise ServiceError(str(error)) from None

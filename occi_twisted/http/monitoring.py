@@ -126,10 +126,9 @@ class MetricsOnly(Resource):
 
     isLeaf = True
 
-    def __init__(self, metrics: Metrics, store: IStore) -> None:
+    def __init__(self, routes: MonitoringRoutes) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        self.metrics = metrics
-        self.store = store
+        self.routes = routes
 
     def render(self, request: IRequest) -> Any:
         request.setHeader(b"Server", SERVER.encode())
@@ -142,7 +141,8 @@ class MetricsOnly(Resource):
             return plain(request, f"{loc.METRICS} takes GET and HEAD.")
         gone: list[Failure] = []
         cast(Request, request).notifyFinish().addErrback(gone.append)
-        answered = Deferred.fromCoroutine(exposition(request, self.metrics, self.store))
+        answered = Deferred.fromCoroutine(exposition(request, self.routes.metrics,
+                                                     self.routes.store))
         answered.addErrback(_unavailable, request)
         answered.addCallback(_send, request, gone)
         return NOT_DONE_YET
