@@ -42,7 +42,7 @@ from .methods import Shape, allow, shapeOf
 _HEALTH_TYPES = ("text/plain", "application/json")
 _ROUTES = {shape: shape.name.lower() for shape in Shape}
 #: The places of files: what their answers send, and their spooled bodies bring, is counted.
-_FILES = frozenset({Shape.IMAGE, Shape.FILE, Shape.IMPORT})
+_FILES = frozenset(_ROUTES[shape] for shape in (Shape.IMAGE, Shape.FILE, Shape.IMPORT))
 
 
 class Measured(Resource):
@@ -62,11 +62,11 @@ class Measured(Resource):
 
     def _answered(self, outcome: Failure | None, request: Request, started: float) -> None:
         shape = shapeOf(cast(IRequest, request))
+        route = _ROUTES[shape] if shape is not None else UNROUTED
         status = LOST if isinstance(outcome, Failure) else str(request.code)
-        self.metrics.answered(_ROUTES[shape] if shape is not None else UNROUTED,
-                              request.method.decode("latin-1"), status,
+        self.metrics.answered(route, request.method.decode("latin-1"), status,
                               perf_counter() - started)
-        if shape in _FILES:
+        if route in _FILES:
             if request.method == b"GET":
                 self.metrics.transferred("download", request.sentLength)
             sink = getattr(request, "sink", None)

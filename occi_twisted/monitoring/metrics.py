@@ -5,9 +5,9 @@ global one): tests, and several servers in one process, never mix their figures.
 
 Two kinds of figure:
 
-- those measured as things happen, on the reactor thread, each a few dictionary lookups and
-  additions: HTTP requests (by route, method and status) and their latency, the bytes storage
-  jobs process and transfers carry, the latency of the store's commits, XMPP notifications and
+- those measured as things happen, on the reactor thread: HTTP requests (by route, method
+  and status) and their latency (without a lock: :mod:`.served`), the bytes storage jobs
+  process and transfers carry, the latency of the store's commits, XMPP notifications and
   their lag behind the commit;
 - those read when the metrics are scraped, so that nothing is maintained on every change:
   requests by action and state and the events in the store's log (one query each, see
@@ -31,6 +31,7 @@ from prometheus_client.process_collector import ProcessCollector
 from ..model import Value
 from ..store.interface import IStore
 from .collector import StoreCollector
+from .served import Served
 
 #: The methods counted by name; any other is ``other`` (a client may send any token).
 METHODS: Final = frozenset({"GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH"})
@@ -49,9 +50,6 @@ COMMIT_BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 LAG_BUCKETS: Final = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
                       30.0, 60.0)
 
-_Children = tuple[Counter, Histogram]
-
-
 class Metrics:
     """The instruments of one server, and its exposition."""
 
@@ -59,13 +57,9 @@ class Metrics:
         self.registry = CollectorRegistry()
         registry = self.registry
         ProcessCollector(registry=registry)
-        self.requests = Counter(
-            "occi_http_requests", "HTTP requests answered, by route (the shape of the place "
-            "reached), method and status", ("route", "method", "status"), registry=registry)
-        self.latency = Histogram(
-            "occi_http_request_duration_seconds", "Time from a request's head to the last "
-            "byte of its answer, by route and method", ("route", "method"),
-            buckets=LATENCY_BUCKETS, registry=registry)
+        #: HTTP answers: every request's, so counted without a lock (see :mod:`.served`).
+        self.served = Served(LATENCY_BUCKETS)
+        registry.register(self.served)
         self.actionBytes = Counter(
             "occi_action_bytes", "Bytes storage jobs processed, by action (a secure erase "
             "counts every pass and its verification read; a backup what it copied)",
@@ -93,22 +87,12 @@ class Metrics:
             "it has notified lately)", registry=registry)
         self.store = StoreCollector()
         registry.register(self.store)
-        self._children: dict[tuple[str, str, str], _Children] = {}
 
     # -- measured as things happen -----------------------------------------------------------
 
     def answered(self, route: str, method: str, status: str, seconds: float) -> None:
         """One HTTP request answered (or abandoned: ``status`` :data:`LOST`)."""
-        key = (route, method, status)
-        children = self._children.get(key)
-        if children is None and method not in METHODS:
-            key = (route, "other", status)  # a client's tokens are endless
-            children = self._children.get(key)
-        if children is None:
-            children = self._children[key] = (self.requests.labels(*key),
-                                              self.latency.labels(*key[:2]))
-        children[0].inc()
-        children[1].observe(seconds)
+        self.served.add(route, method if method in METHODS else "other", status, seconds)
 
     def progressed(self, action: str, before: Mapping[str, Value],
                    after: Mapping[str, Value]) -> None:

@@ -59,6 +59,10 @@ async def test_the_metrics_count_a_load() -> None:
     assert served(before, "none", "GET", "404") == 1  # reached no place of the URL space
     assert sample(before, "occi_http_request_duration_seconds_count", route="entity",
                   method="GET") == 6
+    assert sample(before, "occi_http_request_duration_seconds_bucket", route="entity",
+                  method="GET", le="+Inf") == 6
+    assert 0 < sample(before, "occi_http_request_duration_seconds_sum", route="entity",
+                      method="GET") < 60
     assert sample(before, "occi_requests", action=START, state="running") == 1
     # Three creates, and the request queued then started.
     assert sample(before, "occi_events_total") == 5
