@@ -58,10 +58,6 @@ def _singleUser(name: str) -> Principal:
     return SINGLE_USER
 
 
-def _answered(ignored: object) -> bool:
-    return True
-
-
 class UTF8Paths(Resource):
     """Klein reads the path, its escapes decoded, as UTF-8, and answers 400 with a logged
     traceback when it is not (``/%ED``): such a path is answered 400 here, in a sentence,
@@ -136,7 +132,8 @@ class OCCIServer:
         self.metrics = metrics or Metrics()
         self.health = Health(clock)
         # Any id will do: what is probed is that the store answers a real query.
-        self.health.add("store", lambda: store.get("health-probe").addCallback(_answered))
+        self.health.add("store", lambda: store.get("health-probe").addCallback(
+            lambda _: True))
         self.health.add("scheduler", always(lambda: desk.scheduler.running))
         self.monitoring = MonitoringRoutes(store, self.metrics, self.health)
 
