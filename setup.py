@@ -31,6 +31,8 @@ setup(
         "bcrypt>=4.1",
         # AES-CTR: the keystream of a secure erase's random pass.
         "cryptography>=42",
+        # /-/metrics in the Prometheus text format (and OpenMetrics).
+        "prometheus_client>=0.20",
     ],
     extras_require={
         "test": [

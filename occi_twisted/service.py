@@ -29,9 +29,12 @@ from .http.files import Files
 from .http.idempotency import ANSWER_TTL
 from .http.limits import Limits
 from .http.listener import CannotListen, GuardedSite, Listeners
+from .http.monitoring import MetricsOnly
 from .identity import UserDirectory, checkListeners
 from .model import Registry
 from .model.numbers import wholeNumber
+from .monitoring import Metrics
+from .monitoring.health import always
 from .operations import Operations, Realizer
 from .scheduler import localZone
 from .store.interface import IStore, StoreUnavailable
@@ -204,6 +207,7 @@ class OCCIService(MultiService):
             identity.setServiceParent(opened)
         site = OCCISite(front if front is not None else server.resource(), accessLog,
                         limits or Limits(), IReactorTime(reactor))
+        server.metrics.connections.set_function(lambda: site.open)
         # Bound now, so that a port in use is one line and exit 1; accepting once opened.
         if server.files is not None:
             site.planBodies(server.files.planBody)
@@ -231,7 +235,8 @@ class OCCIService(MultiService):
         except ValueError as error:
             raise ServiceError(f"TZ: {error}") from None
         registry = Registry.standard()
-        store = _openStore(settings.store, registry, reactor)
+        metrics = Metrics()
+        store = _openStore(settings.store, registry, reactor, metrics)
         factories = driverFactories()
         if settings.driver not in factories:
             raise ServiceError(f"no driver called {settings.driver!r}; available: "
@@ -246,23 +251,28 @@ class OCCIService(MultiService):
         operations = Operations.build(store, driver, reactor, node=settings.node,
                                       backupAt=settings.backupAt, zone=zone,
                                       concurrency=settings.concurrency)
+        operations.scheduler.progressed = metrics.progressed
         try:
             keys = KeyRing.inData(dataDir, reactor.seconds, validity=settings.urlValidity)
         except KeysError as error:
             raise ServiceError(str(error)) from None
         identity = IdentityService.fromSettings(settings, store, reactor)
         server = OCCIServer(store, driver, reactor, operations.desk, baseURL=settings.baseURL,
-                            keys=keys, threads=reactor,
+                            keys=keys, threads=reactor, metrics=metrics,
                             principalOf=identity.principalNamed if identity else None)
-        front = FrontDoor(server.resource(), hosts=settings.hosts,
-                          portal=identity.portal if identity else None,
-                          throttle=identity.throttle if identity else None,
-                          proxies=settings.trustedProxies,
-                          introspection=settings.introspection)
+        # Measured in front of the door: its refusals are answers too.
+        front = server.measured(FrontDoor(
+            server.routes(), hosts=settings.hosts, portal=identity.portal if identity else None,
+            throttle=identity.throttle if identity else None, proxies=settings.trustedProxies,
+            introspection=settings.introspection))
         try:
             service = cls(server, store, driver, operations, listen=settings.listen,
                           reactor=reactor, accessLog=settings.accessLog, front=front,
                           identity=identity, limits=settings.limits)
+            if settings.metricsListen:  # the metrics alone, without credentials
+                Listeners.bind(settings.metricsListen, OCCISite(
+                    MetricsOnly(server.monitoring), None, settings.limits, reactor), reactor,
+                    withBacklog).setServiceParent(service.opened)  # type: ignore[no-untyped-call]
         except CannotListen as error:
             raise ServiceError(str(error)) from None
         if settings.xmpp is not None:
@@ -271,6 +281,9 @@ class OCCIService(MultiService):
             xmpp.setServiceParent(service.opened)  # type: ignore[no-untyped-call]
             if identity is not None:
                 identity.directory.whenChanged(xmpp.usersChanged)
+            xmpp.publisher.metrics = metrics
+            metrics.subscribers.set_function(lambda: xmpp.publisher.subscribersKnown)
+            server.health.add("xmpp", always(lambda: xmpp.component.initialized))
         return service
 
 
@@ -337,12 +350,14 @@ def _tighten(path: Path, mode: int) -> None:
                  reason=error.strerror)
 
 
-def _openStore(url: str, registry: Registry, reactor: IReactorFromThreads) -> IStore:
+def _openStore(url: str, registry: Registry, reactor: IReactorFromThreads,
+               metrics: Metrics) -> IStore:
     if url.startswith("sqlite:"):
         from .store.sqlite import SQLiteStore
 
         path = Path(url[len("sqlite:"):])
         store = SQLiteStore(path, registry, reactor)
+        store.commitTiming = metrics.commits.observe
         lax = os.umask(0o077)  # a database made now is the owner's alone from the start
         try:
             store.preflight()

@@ -21,6 +21,7 @@ from twisted.logger import Logger
 from .http.limits import LIMIT_SETTINGS, Limits
 from .identity import HostPolicy, parseTrustedProxies
 from .identity.addresses import Network
+from .identity.listeners import listenerOf
 from .model.numbers import wholeNumber
 from .scheduler.windows import parseTimeOfDay
 
@@ -68,6 +69,8 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     #: How long a signed URL (a download, an upload, an OVA) works, in seconds.
     urlValidity: int = 600
+    #: Endpoints serving ``/-/metrics`` alone, without credentials.
+    metricsListen: list[str] = field(default_factory=list)
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
@@ -123,10 +126,13 @@ class Settings:
                                  shown=bool(options.get("xmpp-secret"))))
         usersFile = options.get("users") or pick("users-file", None)
         config = pick("config", None)
+        insecure = _flag(options, fromFile, "insecure")
         try:
             hosts = HostPolicy.of(baseURL, _names(options, fromFile, "allowed-host"))
             proxies = parseTrustedProxies(_names(options, fromFile, "trusted-proxy"))
             limits = Limits.resolve(options, fromFile)
+            metricsListen = _metricsListeners(_names(options, fromFile, "metrics-listen"),
+                                              insecure=insecure)
         except ValueError as error:
             raise ConfigError(str(error)) from None
         validity = options.get("url-validity") or fromFile.get("url-validity", 600)
@@ -139,10 +145,9 @@ class Settings:
                    backupAt=backupAt, node=node, concurrency=concurrency, xmpp=xmpp,
                    usersFile=Path(usersFile).expanduser() if usersFile else None,
                    configFile=Path(config) if config else None,
-                   insecure=_flag(options, fromFile, "insecure"), hosts=hosts,
-                   trustedProxies=proxies,
+                   insecure=insecure, hosts=hosts, trustedProxies=proxies,
                    introspection=not _flag(options, fromFile, "no-introspection"),
-                   limits=limits, urlValidity=urlValidity)
+                   limits=limits, urlValidity=urlValidity, metricsListen=metricsListen)
 
 
 #: The keys a config file may hold: the options' names (``users-file`` for ``--users``, as
@@ -151,7 +156,21 @@ _FILE_KEYS = frozenset({
     "listen", "data", "store", "base-url", "driver", "access-log", "backup-at", "node",
     "concurrency", "xmpp-component", "xmpp-jid", "xmpp-secret", "xmpp-secret-file",
     "users", "users-file", "insecure", "allowed-host", "trusted-proxy", "no-introspection",
-    "url-validity"})
+    "url-validity", "metrics-listen"})
+
+
+def _metricsListeners(descriptions: list[str], *, insecure: bool) -> list[str]:
+    """``--metrics-listen`` answers anyone who reaches it: this machine only, unless the
+    operator says otherwise (a scraper on a private network) with ``--insecure``."""
+    for description in descriptions:
+        try:
+            local = listenerOf(description).local
+        except ValueError as error:
+            raise ConfigError(str(error).replace("--listen", "--metrics-listen", 1)) from None
+        if not (local or insecure):
+            raise ConfigError(f"--metrics-listen {description!r} answers without credentials: "
+                              "give a loopback interface (or --insecure)")
+    return descriptions
 
 
 def _flag(options: Mapping[str, Any], fromFile: Mapping[str, Any], name: str) -> bool:

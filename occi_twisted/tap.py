@@ -68,6 +68,7 @@ class Options(usage.Options):
         self["listen"] = []
         self["allowed-host"] = []
         self["trusted-proxy"] = []
+        self["metrics-listen"] = []
 
     def opt_allowed_host(self, name: str) -> None:
         """A Host header value served besides --base-url's host and loopback (repeatable)"""
@@ -76,6 +77,11 @@ class Options(usage.Options):
     def opt_trusted_proxy(self, cidr: str) -> None:
         """A proxy (address or network) whose Forwarded headers are believed (repeatable)"""
         self["trusted-proxy"].append(cidr)
+
+    def opt_metrics_listen(self, description: str) -> None:
+        """A Twisted endpoint string serving /-/metrics alone, without credentials
+        (repeatable; loopback unless --insecure) [default: none]"""
+        self["metrics-listen"].append(description)
 
     def opt_listen(self, description: str) -> None:
         """A Twisted endpoint string to serve HTTP on (repeatable) [default:

@@ -27,6 +27,8 @@ from ..identity import SINGLE_USER, Principal
 from ..model import Kind
 from ..model import locations as loc
 from ..model.errors import NotAcceptable, NotFound
+from ..monitoring import Health, Metrics
+from ..monitoring.health import always
 from ..operations import RequestDesk
 from ..renderings import negotiation
 from ..renderings.document import EntityView
@@ -42,6 +44,7 @@ from .feeds import ATOM, LOG_TYPES, FeedScope, answer, entry, scopeOf
 from .files import Files
 from .listings import Listings
 from .methods import Shape, allow
+from .monitoring import Measured, MonitoringRoutes
 from .notes import NoteRoutes
 from .representations import FORMATS
 from .weblinks import webLink
@@ -96,11 +99,14 @@ class OCCIServer:
         keys: KeyRing | None = None,
         threads: IReactorFromThreads | None = None,
         principalOf: Callable[[str], Principal] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         """``keys`` sign the URLs of files (none: no file is handed out); file transfers
         run in a thread pool of their own, through ``threads``; a signed URL acts for the
         owner it was signed for, whom ``principalOf`` names (single-user mode's by
-        default)."""
+        default).  ``metrics`` count what the server does (its own by default); its
+        health is that the store answers and the scheduler runs, and whatever else is
+        added to :attr:`health`."""
         self.store = store
         self.registry = store.registry
         self.driver = driver
@@ -125,10 +131,26 @@ class OCCIServer:
             files=self.files, principalOf=principals)
         if self.files is not None:
             self.answering.transfers = self.files.transfers
+        self.metrics = metrics or Metrics()
+        self.health = Health(clock)
+        # Any id will do: what is probed is that the store answers a real query.
+        self.health.add("store", lambda: store.get("health-probe").addCallback(
+            lambda _: True))
+        self.health.add("scheduler", always(lambda: desk.scheduler.running))
+        self.monitoring = MonitoringRoutes(store, self.metrics, self.health)
 
     def resource(self) -> IResource:
-        """The Twisted Web resource to serve."""
+        """The Twisted Web resource to serve: the routes, each request measured."""
+        return self.measured(self.routes())
+
+    def routes(self) -> IResource:
+        """The routes alone, for a front door to stand in front of (see :meth:`measured`)."""
         return UTF8Paths(self.app.resource())
+
+    def measured(self, inner: IResource) -> IResource:
+        """``inner`` (the routes, or a door in front of them) with every request through
+        it counted in :attr:`metrics`."""
+        return Measured(inner, self.metrics)
 
     # -- the fixed paths -----------------------------------------------------------------------
 
@@ -180,6 +202,18 @@ class OCCIServer:
             return await self.runTime(request)
         return await self.answering.respond(
             request, lambda method: files.signedURL(request, method, self.envelopes))
+
+    @app.route(loc.HEALTH)
+    async def healthCheck(self, request: IRequest) -> bytes | None:
+        """Open to anyone: a load balancer probes without credentials."""
+        if parts.pathOf(request) != loc.HEALTH:
+            return await self.runTime(request)
+        return await self.answering.respond(
+            request, lambda method: self.monitoring.healthOf(request, method))
+
+    @app.route(loc.METRICS)
+    async def metricsPage(self, request: IRequest) -> bytes | None:
+        return await self._fixed(request, loc.METRICS, self.monitoring.metricsOf)
 
     @app.route(loc.SELF)
     async def introspectedSelf(self, request: IRequest) -> bytes | None:

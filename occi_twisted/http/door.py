@@ -49,7 +49,7 @@ from ..identity.addresses import Network
 from ..identity.principal import Quota
 from ..identity.realm import ComputeLookup
 from ..model.infrastructure import COMPUTE, NETWORKINTERFACE
-from ..model.locations import FILES
+from ..model.locations import FILES, HEALTH
 from ..store.interface import IEntityStore, Query
 from . import parts
 
@@ -67,6 +67,7 @@ HSTS: Final = b"max-age=31536000"
 NOBODY: Final = Principal(name="", quota=Quota(cores=0, memory=0, storage=0, entities=0,
                                                requests=0))
 _FILES: Final = FILES.encode()
+_HEALTH: Final = HEALTH.encode()
 #: The attribute a compute's network interface names its address with.
 ADDRESS: Final = "occi.networkinterface.address"
 
@@ -141,9 +142,10 @@ class FrontDoor:
                         "https" if secure else "http")
         if refusal is not None:
             return Answer(refusal.code, f"{refusal.reason[:1].upper()}{refusal.reason[1:]}.")
-        if request.path.startswith(_FILES):
+        if request.path.startswith(_FILES) or request.path == _HEALTH:
             # A signed URL: its signature is its credential, checked by the route; it acts
-            # for nobody, so that it can reach nothing else.
+            # for nobody, so that it can reach nothing else.  Anyone may ask whether the
+            # server works (a load balancer has no credentials): the answer says no more.
             parts.setPrincipal(request, NOBODY)
             return self.resource
         if self.portal is None:

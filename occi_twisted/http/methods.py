@@ -54,6 +54,8 @@ class Shape(Enum):
     IMAGE = auto()  # /-/files/storage/{id}: a signed URL of a storage's image (or its form)
     FILE = auto()  # /-/files/{entity}.ova and the like: a signed URL of a file to read
     IMPORT = auto()  # /-/files/compute/: a signed URL that takes an archive to import
+    HEALTH = auto()  # /-/health
+    METRICS = auto()  # /-/metrics
 
 
 @dataclass(frozen=True)
@@ -92,12 +94,17 @@ TABLE: Mapping[Shape, Takes] = {
     Shape.IMAGE: Takes((*_READ, "PUT", "POST"), (OCTET, FORM_DATA)),
     Shape.FILE: Takes(_READ),
     Shape.IMPORT: Takes(("POST",), (OVA,)),
+    Shape.HEALTH: Takes(_READ),
+    Shape.METRICS: Takes(_READ),
 }
+#: The request attribute :func:`allow` records the shape of the place in.
+_SHAPE = "occiShape"
 
 
 def allow(request: IRequest, method: str, shape: Shape, path: str) -> None:
     """Refuse ``method`` at ``path`` (405, with ``Allow``) unless a place of ``shape``
     takes it; either way the answer says in ``Accept`` what a body there may be."""
+    setattr(request, _SHAPE, shape)
     takes = TABLE[shape]
     if takes.reads:
         request.setHeader(b"Accept", ", ".join(takes.reads).encode())
@@ -107,3 +114,10 @@ def allow(request: IRequest, method: str, shape: Shape, path: str) -> None:
             hint.format(path=path) if hint is not None else
             f"The location {path} does not take {method}; it takes "
             f"{', '.join(takes.methods)}.", takes.methods)
+
+
+def shapeOf(request: IRequest) -> Shape | None:
+    """The shape of place the request reached (what :func:`allow` was asked), if any: the
+    route template metrics count requests by, a bounded set unlike paths."""
+    shape: Shape | None = getattr(request, _SHAPE, None)
+    return shape

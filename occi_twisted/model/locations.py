@@ -8,6 +8,7 @@ knows is the fixed part and the shape of the sub-resources every resource has::
     /-/   /.well-known/org/ogf/occi/-/  the query interface
     /log/   /log/{event}                the server-wide event feed and one of its entries
     /-/self                             a compute asking about itself: sent to its location
+    /-/health  /-/metrics               whether the server works; its Prometheus metrics
     /-/files{entity}  /-/files{entity}.ova   signed URLs: a storage's image, a compute's OVA
     /templates/{name}                   a new entity made from a template
     {collection}                        a kind's or a mixin's collection (ends with ``/``)
@@ -37,6 +38,10 @@ FEED = "/log/"
 #: Where an introspection request (from a compute's own address) is sent to its compute.
 SELF = "/-/self"
 TEMPLATES = "/templates/"
+#: Whether the server works (its store, scheduler and XMPP link), for load balancers.
+HEALTH = "/-/health"
+#: The server's metrics in the Prometheus text format, for its operator.
+METRICS = "/-/metrics"
 #: Where signed URLs lead: the files of entities, reached without credentials.
 FILES = "/-/files/"
 #: Path segments with a meaning of their own under every resource and collection.

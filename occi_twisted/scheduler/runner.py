@@ -121,6 +121,9 @@ class RunContext:
         self.stopping = False
         #: Set once the store says another node holds the request.
         self.lost = False
+        #: Told ``(action, progress before, progress after)`` after each stored checkpoint
+        #: with progress, if set: the metrics count the bytes jobs do.
+        self.progressed: Progressed | None = None
 
     @property
     def saved(self) -> Value | None:
@@ -157,6 +160,7 @@ class RunContext:
         """Write to the store as :meth:`checkpoint` does, but raise only :class:`LeaseLost`:
         a stop or a cancellation is for the runner to see at its own checkpoint (the
         scheduler renews leases with this)."""
+        before = self.record.progress
         try:
             self.record = await self._store.checkpoint(
                 self.record.id, self.node, now=self.clock.seconds(),
@@ -165,6 +169,8 @@ class RunContext:
         except Conflict as problem:
             self.lost = True
             raise LeaseLost(problem.message) from None
+        if progress is not None and self.progressed is not None:
+            self.progressed(self.record.action, before, progress)
 
     def raiseIfLost(self) -> None:
         if self.lost:
@@ -178,6 +184,9 @@ class RunContext:
         if self.stopping:
             raise Interrupted(f"The node running {self.record.id} is stopping.")
 
+
+#: Told of a run's progress: the action, its progress before and after a checkpoint.
+Progressed = Callable[[str, Mapping[str, Value], Mapping[str, Value]], None]
 
 #: A runner: does the work of one action for one request.
 Runner = Callable[[RequestRecord, RunContext], Deferred[RunResult]]

@@ -34,7 +34,7 @@ from twisted.logger import Logger
 from ..model.requests import RequestRecord
 from ..store.interface import Change, IRequestStore
 from ._outcome import Outcomes
-from .runner import LeaseLost, RetryPolicy, RunContext, Runner
+from .runner import LeaseLost, Progressed, RetryPolicy, RunContext, Runner
 
 _log = Logger()
 
@@ -88,6 +88,8 @@ class Scheduler(Service):
         self._recovered = False
         self._settledWaiters: list[Deferred[None]] = []
         self._drainedWaiters: list[Deferred[None]] = []
+        #: Given to every run (:attr:`.runner.RunContext.progressed`), if set.
+        self.progressed: Progressed | None = None
 
     # -- what other rooms call ----------------------------------------------------------------
 
@@ -243,6 +245,7 @@ class Scheduler(Service):
     def _launch(self, record: RequestRecord) -> None:
         run = RunContext(record, self.store, node=self.node, clock=self.clock,
                          leaseSeconds=self._leaseSeconds)
+        run.progressed = self.progressed
         run.stopping = not self.running
         self._runs[record.id] = run
         self._startRenewal()

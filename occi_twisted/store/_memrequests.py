@@ -9,10 +9,13 @@ every request, which is fine at test sizes; the SQLite store answers both from i
 from __future__ import annotations
 
 import heapq
+from collections import Counter
 from collections.abc import Callable
 
 from ..model.requests import RequestRecord, RequestState
 from . import _requestrules as rules
+
+_ACTION, _STATE = rules.COLUMNS.index("action"), rules.COLUMNS.index("state")
 
 
 class RequestTable:
@@ -64,6 +67,9 @@ class RequestTable:
             if (due := rules.dueAt(record)) is not None and due > now
         ]
         return min(times, default=None)
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        return dict(Counter((row[_ACTION], row[_STATE]) for _, row in self._rows.values()))
 
     def update(self, before: RequestRecord, after: RequestRecord) -> RequestRecord:
         seq, _ = self._rows[after.id]

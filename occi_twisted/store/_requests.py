@@ -50,6 +50,9 @@ class RequestRows(Protocol):
     def nextDue(self, now: float) -> float | None:
         """The first due time after ``now``."""
 
+    def counts(self) -> dict[tuple[str, str], int]:
+        """How many requests of each action are in each state."""
+
     def update(self, before: RequestRecord, after: RequestRecord) -> RequestRecord:
         """Store ``after`` in place of ``before`` (and the event of that step); returns it
         as a reader would get it."""
@@ -91,6 +94,9 @@ class RequestMethods:
 
     def nextDue(self, now: float) -> Deferred[float | None]:
         return self._readRequests(lambda rows: rows.nextDue(now))
+
+    def countRequests(self) -> Deferred[dict[tuple[str, str], int]]:
+        return self._readRequests(lambda rows: rows.counts())
 
     # -- transitions --------------------------------------------------------------------------
 

@@ -360,6 +360,10 @@ class IRequestStore(Interface):
         its runner sees at its next checkpoint.  Harmless when already cancelled or asked;
         Conflict when it succeeded or failed; NotFound when there is no such request."""
 
+    def countRequests() -> Deferred[dict[tuple[str, str], int]]:
+        """How many requests there are of each action in each state, by ``(action
+        identifier, state)``; pairs with none are left out.  One query, for the metrics."""
+
     def nextDue(now: float) -> Deferred[float | None]:
         """The earliest time after ``now`` at which a request becomes due (a ``notBefore``, or
         the end of a lease), or ``None``: when a scheduler's timer should next claim."""

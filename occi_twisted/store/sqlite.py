@@ -88,6 +88,8 @@ class SQLiteStore(Notifying, RequestMethods):
         self._notices = Notices(self._clock)
         #: The last event the listeners were told of.
         self._told = 0
+        #: Told the seconds each write took from submitted to durable, if set (metrics).
+        self.commitTiming: Callable[[float], None] | None = None
 
     @property
     def commits(self) -> int:
@@ -123,6 +125,7 @@ class SQLiteStore(Notifying, RequestMethods):
             partial(openWriter, self._path), self._reactor, sync=LogSync(self._path),
             mark=_sqlevents.lastSeq, durable=self._durable,
         )
+        writer.timing = self._timed
         try:
             await writer.start()
             self._reader = openReader(self._path)
@@ -134,6 +137,10 @@ class SQLiteStore(Notifying, RequestMethods):
         except BaseException:
             await self._stop()
             raise
+
+    def _timed(self, seconds: float) -> None:
+        if self.commitTiming is not None:
+            self.commitTiming(seconds)
 
     def stop(self) -> Deferred[None]:
         return Deferred.fromCoroutine(self._stop())

@@ -48,6 +48,7 @@ from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
 
 from ..model.events import Event, EventType, Subscription
+from ..monitoring import Metrics
 from ..store.interface import IPubSubStore
 from .payload import EntryOf, payloadXML
 from .resource import delivers
@@ -126,6 +127,14 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
         #: What is left of a batch that a pause interrupted: its events, their nodes'
         #: subscribers as they were when it was read, and whether the batch was full.
         self._ahead: tuple[list[Event], dict[str, Sequence[Reader]], bool] | None = None
+        #: Where notifications and their lag are counted, if anywhere.
+        self.metrics: Metrics | None = None
+
+    @property
+    def subscribersKnown(self) -> int:
+        """The subscribers notified, of the nodes whose subscribers are kept now (those
+        notified lately): what the publisher knows without asking the store."""
+        return sum(len(readers) for _, readers in self._subscribers.values())
 
     def start(self) -> Deferred[None]:
         """Start from the store's newest event and follow it."""
@@ -246,6 +255,7 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
         gone: list[Event] = []
         pending: list[str] = []
         size = 0
+        now, metrics = self._clock.seconds(), self.metrics
         for index, event in enumerate(events):
             if event.type is EventType.DELETED:
                 gone.append(event)
@@ -257,6 +267,9 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
                     stanza = itemsNotification(self.sender, jid, node, event.id, payload)
                     pending.append(stanza)
                     size += len(stanza)
+                if metrics is not None:
+                    metrics.notifications.inc(len(targets))
+                    metrics.publishLag.observe(max(0.0, now - event.updated))
             self.cursor = event.seq
             if size >= self.writeSize:
                 self.send("".join(pending))

@@ -40,10 +40,14 @@ class Row:
 
 ANY = "/<path:location>"
 #: Alice's things (bob: 404/405) and the shared places (bob: nothing of hers), by shape.
-HERS = ("/-/self", "/log/{e}", "/alices/", "{c}", "{l}", "{c}/log/", "{c}/log/{e}",
+#: Where alice finds nothing either: /-/self (she is no compute) and the metrics (only an
+#: administrator reads them).
+OPERATORS = ("/-/self", "/-/metrics")
+HERS = (*OPERATORS, "/log/{e}", "/alices/", "{c}", "{l}", "{c}/log/", "{c}/log/{e}",
         "{c}/requests/", "{c}/requests/{r}", "{c}/requests/{r}/log/", "{c}/notes/",
         "{c}/notes/{n}")
 FIXED = {"/": loc.Landing, "/-/": loc.QueryInterface, "/-/self": loc.EntityAt,
+         "/-/health": loc.EntityAt, "/-/metrics": loc.EntityAt,
          "/.well-known/org/ogf/occi/-/": loc.QueryInterface, "/log/": loc.Log,
          "/log/<eventId>": loc.Log, "/templates/": loc.Template,
          "/templates/<name>": loc.Template}
@@ -122,7 +126,7 @@ async def snapshot(client: Client, world: Alices) -> list[tuple[int, bytes]]:
     """What alice sees of her things."""
     seen = []
     for row in TABLE:
-        if row.hers and row.path != "/-/self" and not row.signed:
+        if row.hers and row.path not in OPERATORS and not row.signed:
             answer = await client.request("GET", world.at(row.path), Accept="text/plain",
                                           **{ACTING: "alice"})
             seen.append((answer.code, answer.body))

@@ -39,6 +39,8 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
           "--xmpp-secret", "s"], "--xmpp-jid must be a domain name"),
         (["--xmpp-component", "nonsense:1", "--xmpp-jid", "pubsub.localhost",
           "--xmpp-secret", "s"], "--xmpp-component"),
+        (["--metrics-listen", "tcp:9464"], "--metrics-listen 'tcp:9464' answers without"),
+        (["--metrics-listen", "nonsense:1"], "--metrics-listen 'nonsense:1' is not a"),
     ],
 )
 def test_bad_options_one_line_exit_1(tmp_path: Path, args: list[str], says: str) -> None:
@@ -78,6 +80,18 @@ def test_defaults_and_repeatable_listen() -> None:
     options = Options()
     options.parseOptions(["--listen", "tcp:1", "--listen", "unix:/tmp/occi.sock"])
     assert options.settings.listen == ["tcp:1", "unix:/tmp/occi.sock"]
+
+
+def test_metrics_listeners_on_loopback_or_when_insecure(tmp_path: Path) -> None:
+    config = tmp_path / "occi.toml"
+    config.write_text('metrics-listen = "tcp:9464:interface=127.0.0.1"\n')
+    options = Options()
+    options.parseOptions(["--config", str(config)])
+    assert options.settings.metricsListen == ["tcp:9464:interface=127.0.0.1"]
+    options = Options()
+    options.parseOptions(["--metrics-listen", "tcp:9464", "--metrics-listen", "unix:/tmp/m",
+                          "--insecure"])
+    assert options.settings.metricsListen == ["tcp:9464", "unix:/tmp/m"]
 
 
 def test_request_settings(tmp_path: Path) -> None:

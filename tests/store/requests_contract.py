@@ -26,6 +26,7 @@ from occi_twisted.store.interface import (
 )
 
 STOP = "http://schemas.ogf.org/occi/infrastructure/compute/action#stop"
+START = "http://schemas.ogf.org/occi/infrastructure/compute/action#start"
 LEASE = 30.0
 
 
@@ -285,6 +286,20 @@ class RequestContract:
         await store.cancel("soon", 1001.0)
         await store.finish("now", "n", now=1001.0, state=RequestState.FAILED, message="")
         assert await store.nextDue(1001.0) == 3000.0
+
+    @pytest_twisted.ensureDeferred
+    async def test_count_requests_by_action_and_state(self, store: IStore) -> None:
+        assert await store.countRequests() == {}
+        await withEntity(store, "c1")
+        for requestId in ["a", "b", "c", "d"]:
+            await store.addRequest(request(requestId=requestId))
+        start = newRequest("c1", START, owner="bob", now=1000.0, requestId="e")
+        await store.addRequest(start)
+        await store.claimDue("n", 1000.0, 2, LEASE)  # a and b: running
+        await store.finish("a", "n", now=1001.0, state=RequestState.FAILED, message="no")
+        assert await store.countRequests() == {
+            (STOP, "failed"): 1, (STOP, "running"): 1, (STOP, "queued"): 2,
+            (START, "queued"): 1}
 
     @pytest_twisted.ensureDeferred
     async def test_release_node_frees_what_it_ran(self, store: IStore) -> None:
