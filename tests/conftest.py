@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
 import os
 import socket
 import ssl
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,26 @@ def freePort() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def call(port: int, method: str, path: str, body: bytes | str | Iterable[bytes] = b"",
+         headers: dict[str, str] | None = None, *, user: tuple[str, str] | None = None,
+         timeout: float = 60) -> tuple[int, dict[str, str], bytes]:
+    """One request to a server on loopback, on a connection of its own: the status, the
+    headers (names in lower case) and the body.  A body of several pieces goes chunked; with
+    ``user``, HTTP Basic credentials."""
+    sent = dict(headers or {})
+    if user is not None:
+        sent["Authorization"] = "Basic " + base64.b64encode(":".join(user).encode()).decode()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request(method, path, body, sent,
+                           encode_chunked=not isinstance(body, (bytes, str)))
+        response = connection.getresponse()
+        return (response.status, {k.lower(): v for k, v in response.getheaders()},
+                response.read())
+    finally:
+        connection.close()
 
 
 def twistdCommand(*args: str) -> list[str]:

@@ -21,6 +21,7 @@ import pytest_twisted as pt
 import treq
 
 from ..conftest import RunningServer
+from ..conftest import call as _call
 
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 MIB = 1 << 20
@@ -36,18 +37,6 @@ def _storage(port: int, sizeMiB: int = 64) -> str:
                                     {"Content-Type": "text/plain"})
     assert status == 201, answer
     return urlsplit(headers["location"]).path
-
-
-def _call(port: int, method: str, path: str, body: bytes | str = b"",
-          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request(method, path, body, headers or {})
-        response = connection.getresponse()
-        return (response.status, {k.lower(): v for k, v in response.getheaders()},
-                response.read())
-    finally:
-        connection.close()
 
 
 def _signed(port: int, location: str, accept: str = OCTET) -> str:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from ..conftest import RunningServer
+from ..conftest import RunningServer, call
 
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 OCTET = "application/octet-stream"
@@ -33,15 +33,7 @@ def running(tmp_path: Path) -> Iterator[RunningServer]:
 
 def _call(server: RunningServer, method: str, path: str, body: bytes | Iterator[bytes] = b"",
           headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
-    try:
-        connection.request(method, path, body, headers or {},
-                           encode_chunked=not isinstance(body, bytes))
-        response = connection.getresponse()
-        return (response.status, {k.lower(): v for k, v in response.getheaders()},
-                response.read())
-    finally:
-        connection.close()
+    return call(server.port, method, path, body, headers)
 
 
 def _storage(server: RunningServer) -> str:

@@ -6,8 +6,6 @@ without credentials; and health is 503 naming XMPP while the component cannot co
 
 from __future__ import annotations
 
-import base64
-import http.client
 import json
 import os
 import time
@@ -21,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from occi_twisted.model.infrastructure import SECURE_ERASE
 
-from ..conftest import RunningServer, freePort
+from ..conftest import RunningServer, call, freePort
 from ..identity.support import usersFile
 
 ROOT = ("root", "operator-secret")
@@ -31,22 +29,6 @@ STORAGE = ('Category: storage; scheme="http://schemas.ogf.org/occi/infrastructur
            'class="kind"\nX-OCCI-Attribute: occi.storage.size=0.0625\n')
 OCTET = "application/octet-stream"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def call(port: int, method: str, path: str, body: bytes | str = b"", *,
-         user: tuple[str, str] | None = None,
-         headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    sent = dict(headers or {})
-    if user is not None:
-        sent["Authorization"] = "Basic " + base64.b64encode(":".join(user).encode()).decode()
-    try:
-        connection.request(method, path, body, sent)
-        response = connection.getresponse()
-        return (response.status, {k.lower(): v for k, v in response.getheaders()},
-                response.read())
-    finally:
-        connection.close()
 
 
 def samplesOf(text: bytes) -> Samples:
