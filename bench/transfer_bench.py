@@ -12,6 +12,8 @@ system.  Each round:
   synced) against ``curl -L -T SOURCE`` to ``/storage/<id>`` (307 to the signed URL; the
   body is written beside the image, synced and renamed over it before the answer).
   Goal: upload >= 0.8 x dd.
+- a third baseline for the upload: the same ``curl`` to a bare Twisted protocol that reads
+  the bytes and drops them (no HTTP parsing, no disk) -- what receiving alone costs here;
 - *download*: ``curl -o /dev/null`` of the image through its signed URL against the same
   file served by ``twistd web --path`` (``twisted.web.static.File``), and ``dd`` reading it.
   Goal: signed URL >= 0.9 x static.File.
@@ -46,6 +48,27 @@ MiB = 1 << 20
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 OCTET = "application/octet-stream"
 TWISTD = str(Path(sys.executable).parent / "twistd")
+
+
+#: A server that only receives: each connection's bytes are counted and dropped, then an
+#: answer once ``size`` bytes came (run with ``python -c``).
+DISCARD = """
+import sys
+from twisted.internet import reactor, protocol
+size = int(sys.argv[2])
+class Drop(protocol.Protocol):
+    seen = 0
+    def connectionMade(self):
+        self.transport.bufferSize = 1 << 20
+    def dataReceived(self, data):
+        self.seen += len(data)
+        if self.seen >= size:
+            self.transport.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n")
+            self.transport.loseConnection()
+factory = protocol.Factory.forProtocol(Drop)
+reactor.listenTCP(int(sys.argv[1]), factory, interface="127.0.0.1")
+reactor.run()
+"""
 
 
 def call(port: int, method: str, path: str, body: str = "",
@@ -93,6 +116,11 @@ def main() -> None:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         servers.append(static)
         waitForPort(staticPort, static)
+        dropPort = freePort()
+        drop = subprocess.Popen([sys.executable, "-c", DISCARD, str(dropPort),
+                                 str(args.size * MiB)])
+        servers.append(drop)
+        waitForPort(dropPort, drop)
         rows: dict[str, list[dict[str, float]]] = {}
         for _ in range(args.rounds):
             copy.unlink(missing_ok=True)
@@ -101,6 +129,9 @@ def main() -> None:
             rows.setdefault("upload (signed URL)", []).append(timed(
                 ["curl", "-sS", "--fail", "-L", "-T", str(source), "-H",
                  f"Content-Type: {OCTET}", f"http://127.0.0.1:{port}{storage}"], occi.pid))
+            rows.setdefault("bare Twisted receive", []).append(timed(
+                ["curl", "-sS", "--fail", "-T", str(source), f"http://127.0.0.1:{dropPort}/x"],
+                drop.pid))
             signed = call(port, "GET", storage, headers={"Accept": OCTET})[1]["location"]
             for name, url in (("download (signed URL)", signed),
                               ("static.File", f"http://127.0.0.1:{staticPort}/{image.name}")):
@@ -140,8 +171,9 @@ def report(rows: dict[str, list[dict[str, float]]], size: int) -> None:
         cpu = statistics.median(r["cpu"] for r in runs) * 1024 / size
         print(f"  {name:28} {rate[name]:8.0f} MiB/s   server CPU {cpu:5.2f} s/GiB   "
               f"server RSS growth {growth:5.1f} MiB")
-    print(f"upload / dd write: {rate['upload (signed URL)'] / rate['dd write (conv=fsync)']:.2f}x"
-          " (goal >= 0.8x)")
+    upload = rate["upload (signed URL)"]
+    print(f"upload / dd write: {upload / rate['dd write (conv=fsync)']:.2f}x (goal >= 0.8x); "
+          f"upload / bare Twisted receive: {upload / rate['bare Twisted receive']:.2f}x")
     for heat in ("cold", "hot"):
         ratio = rate[f"download (signed URL) {heat}"] / rate[f"static.File {heat}"]
         print(f"download / static.File ({heat}): {ratio:.2f}x (goal >= 0.9x)")
