@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+from ..renderings.values import byteSize
+
 #: The rate is measured over this many seconds of the newest samples.
 _WINDOW = 10.0
 
@@ -45,15 +46,6 @@ class Step:
         return cls(float(share) if isinstance(share, (int, float)) else 0.0,
                    number("bytes"), number("totalBytes"), number("pass"), number("passes"),
                    phase if isinstance(phase, str) else None)
-
-
-def size(count: float) -> str:
-    """``count`` bytes in binary units, three significant figures."""
-    unit = 0
-    while count >= 1024 and unit < len(_UNITS) - 1:
-        count /= 1024
-        unit += 1
-    return f"{count:.0f} {_UNITS[unit]}" if unit == 0 else f"{count:.1f} {_UNITS[unit]}"
 
 
 def duration(seconds: float | None) -> str:
@@ -118,9 +110,9 @@ class ProgressView:
             head.append(f"pass {step.passNumber or 1} of {step.passes}")
         if step.phase and step.phase != "writing":
             head.append(step.phase)
-        tail = [f"{size(rate)}/s" if rate is not None else "-- B/s",
+        tail = [f"{byteSize(rate)}/s" if rate is not None else "-- B/s",
                 f"ETA {duration(self.remaining())}"]
-        amount = [f"{size(step.bytesDone)} of {size(step.bytesTotal)}"] \
+        amount = [f"{byteSize(step.bytesDone)} of {byteSize(step.bytesTotal)}"] \
             if step.bytesDone is not None and step.bytesTotal else []
         if width is None:
             return f"{self.label}: " + "  ".join([*head, *amount, *tail])

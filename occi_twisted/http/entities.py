@@ -272,16 +272,20 @@ class Entities(Room):
         return entity
 
     def _provisioned(self, entity: Entity) -> Entity:
-        """The entity with the values the driver chooses for new entities."""
-        changes = self.driver.provision(entity)
-        if not changes:
-            return entity
-        return replace(withState(entity, changes, now=entity.created), revision=entity.revision)
+        return provisioned(self.driver, entity)
 
     def _admitted(self, entity: Entity) -> Entity:
         """A changed entity, once the driver agrees the infrastructure can be so."""
         self.driver.provision(entity)
         return entity
+
+
+def provisioned(driver: IDriver, entity: Entity) -> Entity:
+    """A new entity with the values ``driver`` chooses for it (still its first revision)."""
+    changes = driver.provision(entity)
+    if not changes:
+        return entity
+    return replace(withState(entity, changes, now=entity.created), revision=entity.revision)
 
 
 def _onlyActions(document: Document) -> bool:

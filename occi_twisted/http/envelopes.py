@@ -22,14 +22,14 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.web.iweb import IRequest
 
 from ..drivers import IDriver, IImages
-from ..drivers.storage import GIB
+from ..drivers.storage import GIB, bytesOf
 from ..files.body import Body
 from ..files.ova import OvaDisk, OvaRefused, Unpacked, ovaBody, unpackOVA
 from ..files.serve import sendBody
 from ..files.signing import MAX_BYTES, OWNER, Signed
 from ..files.types import OVF
 from ..identity.principal import Principal
-from ..model import Description, Entity, Kind, newEntity, withState
+from ..model import Description, Entity, Kind, newEntity
 from ..model.errors import BadRequest, Conflict, Forbidden, TooLarge, Unprocessable
 from ..model.ids import randomId
 from ..model.infrastructure import COMPUTE, NETWORK, NETWORKINTERFACE, STORAGE, STORAGELINK
@@ -37,6 +37,7 @@ from ..model.links import DEVICE_ID, nextDevice
 from ..renderings.ovf import OvfDisk, OvfNetwork, OvfNic, OvfSystem, parseOVF, renderOVF
 from ..store.interface import CREATE, Change, Put, Query
 from . import parts
+from .entities import provisioned
 from .files import Files
 from .preconditions import applyUnlessBeaten
 from .room import Room
@@ -72,11 +73,7 @@ class Envelopes(Room):
 
     async def archive(self, request: IRequest, signed: Signed, computeId: str) -> None:
         """A signed URL's OVA of ``computeId``, streamed (``Range`` served)."""
-        compute = await self.store.get(computeId)
-        if compute is None or not compute.kind.isA(COMPUTE) \
-                or compute.owner != signed.claims.get(OWNER):
-            raise Forbidden(f"This signed URL was for a compute {computeId} that no longer "
-                            "exists as it was; ask for the resource again.")
+        compute = await self.files.signedEntity(signed, COMPUTE, computeId)
         images = self._images()
         described = await self._describe(compute, packed=True)
         body = await deferToThreadPool(self.files.reactor, self.files.pool, _archiveBody,
@@ -266,12 +263,9 @@ class _Maker:
 
     def entity(self, kind: Kind, attributes: dict[str, object], *,
                entityId: str | None = None) -> Entity:
-        made = newEntity(Description(kind=kind, attributes=attributes), owner=self.owner,
-                         entityId=entityId, kind=kind, now=self.now)
-        chosen = self.driver.provision(made)
-        if not chosen:
-            return made
-        return replace(withState(made, chosen, now=made.created), revision=made.revision)
+        return provisioned(self.driver, newEntity(
+            Description(kind=kind, attributes=attributes), owner=self.owner,
+            entityId=entityId, kind=kind, now=self.now))
 
     def link(self, kind: Kind, source: Entity, target: Entity,
              attributes: dict[str, object]) -> Entity:
@@ -309,7 +303,7 @@ def _text(entity: Entity, name: str) -> str | None:
 
 def _bytes(sizeGiB: object) -> int:
     if isinstance(sizeGiB, (int, float)) and not isinstance(sizeGiB, bool):
-        return round(float(sizeGiB) * GIB)
+        return bytesOf(float(sizeGiB))
     return 0
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
@@ -31,15 +31,15 @@ from twisted.web.http_headers import Headers
 from twisted.web.iweb import IRequest
 
 from ..drivers import IImages
-from ..drivers.storage import GIB
+from ..drivers.storage import bytesOf
 from ..files.body import Body, FilePart, versionTag
 from ..files.form import FORM_DATA, FORM_SLACK, FormSink, boundaryOf
 from ..files.serve import sendBody
-from ..files.signing import MAX_BYTES, OWNER, BadSignature, KeyRing
+from ..files.signing import MAX_BYTES, OWNER, BadSignature, KeyRing, Signed
 from ..files.sink import UploadSink
 from ..files.types import OCTET, OVA, SIGNED, fileTypesOf
 from ..identity.principal import Principal
-from ..model import Entity, Kind, Value
+from ..model import Entity, Kind, withState
 from ..model import locations as loc
 from ..model.errors import (
     BadRequest,
@@ -236,12 +236,7 @@ class Files(Room):
             return None
         if what == IMPORT and envelopes is not None:
             return await envelopes.importArchive(request, signed)
-        entity = await self.store.get(entityId)
-        if entity is None or not entity.kind.isA(STORAGE) \
-                or entity.owner != signed.claims.get(OWNER):
-            # Deleted, or given to another since: what was signed is no longer there.
-            raise Forbidden(f"This signed URL was for a storage {entityId} that no longer "
-                            "exists as it was; ask for the resource again.")
+        entity = await self.signedEntity(signed, STORAGE, entityId)
         images = self._requireImages(OCTET)
         if method == "POST" and not (parts.lastHeader(request, b"content-type") or "").lower(
                 ).startswith(FORM_DATA):
@@ -253,6 +248,16 @@ class Files(Room):
                                        images, entity)
         await sendBody(request, body, self.pool, self.reactor)
         return None
+
+    async def signedEntity(self, signed: Signed, kind: Kind, entityId: str) -> Entity:
+        """The ``kind`` entity ``entityId`` a signed URL leads to, still its signer's: 403
+        when it was deleted or given to another since."""
+        entity = await self.store.get(entityId)
+        if entity is None or not entity.kind.isA(kind) \
+                or entity.owner != signed.claims.get(OWNER):
+            raise Forbidden(f"This signed URL was for a {kind.term} {entityId} that no longer "
+                            "exists as it was; ask for the resource again.")
+        return entity
 
     async def received(self, request: IRequest) -> Path:
         """The file a signed URL's body was written to, synced."""
@@ -285,10 +290,9 @@ class Files(Room):
             await images.discardUpload(upload)
             raise
         # The change, as every change, is an event: the storage says what happened to it.
-        message: Value = f"Image replaced by an upload of {received} bytes."
-        updated = replace(entity, attributes={**entity.attributes,
-                                              "occi.storage.state.message": message},
-                          updated=self.now(), revision=entity.revision + 1)
+        updated = withState(entity, {"occi.storage.state.message":
+                                     f"Image replaced by an upload of {received} bytes."},
+                            now=self.now())
         parts.setPrincipal(request, self.principalOf(entity.owner))
         await applyUnlessBeaten(self.store, authored(request, [
             Put(updated, expect=entity.revision)]))
@@ -358,7 +362,7 @@ def _sizeOf(entity: Entity) -> int:
     size = entity.attributes.get("occi.storage.size")
     if not isinstance(size, (int, float)) or isinstance(size, bool):
         raise Conflict(f"{entity.location} has no occi.storage.size.")
-    return round(float(size) * GIB)
+    return bytesOf(float(size))
 
 
 def _checkOffline(entity: Entity) -> None:

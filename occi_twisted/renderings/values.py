@@ -313,3 +313,16 @@ class ByCategories(Generic[_T]):
         value = self._compute(entity)
         self._kept[key] = ((entity.kind, *entity.mixins), value)
         return value
+
+
+_BYTES = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def byteSize(count: float) -> str:
+    """A number of bytes as a person reads it: ``64.0 MiB`` (the script of a request's page
+    writes the same, see :mod:`.html.live`; the ``occi`` client too)."""
+    unit = 0
+    while count >= 1024 and unit < len(_BYTES) - 1:
+        count /= 1024
+        unit += 1
+    return f"{count:.0f} {_BYTES[unit]}" if unit == 0 else f"{count:.1f} {_BYTES[unit]}"

@@ -12,9 +12,10 @@ import pytest
 from occi_twisted.client.categories import Categories, attributeName, typedValue
 from occi_twisted.client.config import DEFAULT_ENDPOINT, connectionFrom
 from occi_twisted.client.errors import ClientError, UsageError
-from occi_twisted.client.progress import ProgressView, Step, duration, size
+from occi_twisted.client.progress import ProgressView, Step, duration
 from occi_twisted.client.rocci import isRocci
 from occi_twisted.renderings.document import CategoryRef
+from occi_twisted.renderings.values import byteSize
 
 MIB = 1 << 20
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
@@ -70,7 +71,7 @@ def test_a_throttled_view_still_draws_the_end() -> None:
 
 
 def test_sizes_durations_and_steps_of_requests() -> None:
-    assert (size(512), size(1536), size(3 * MIB)) == ("512 B", "1.5 KiB", "3.0 MiB")
+    assert (byteSize(512), byteSize(1536), byteSize(3 * MIB)) == ("512 B", "1.5 KiB", "3.0 MiB")
     assert (duration(None), duration(59.6), duration(3725)) == ("--:--", "1:00", "1:02:05")
     step = Step.fromRequest({"percent": 12.5, "pass": 1, "passes": 3, "bytes": 5,
                              "totalBytes": 40, "phase": "writing"}, 12.5)

@@ -16,7 +16,8 @@ from occi_twisted.renderings.document import EntityView
 from occi_twisted.renderings.html import HTML, IMAGE_FIELD, Transfers
 from occi_twisted.renderings.html.live import DETAILS, REFRESH_SECONDS, SOURCE
 from occi_twisted.renderings.html.markup import script
-from occi_twisted.renderings.html.words import byteSize, duration
+from occi_twisted.renderings.html.words import duration
+from occi_twisted.renderings.values import byteSize
 
 from .test_html import byId, maybeId, page, parse, textOf, tokens
 

@@ -24,13 +24,13 @@ from twisted.web.template import tags
 
 from ...model import Entity
 from ...model.requestview import parseTimestamp
+from ..values import byteSize
 from .layout import DOT
 from .markup import NOTHING, Markup, dashed, flattened, script
 from .words import (
     REQUEST_PERCENT,
     REQUEST_PROGRESS,
     REQUEST_STARTED,
-    byteSize,
     duration,
     number,
     uri,

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from twisted.web.template import Tag, slot, tags
 
+from ..values import byteSize
 from .markup import Markup, compiled, dashed
-from .words import byteSize, duration
+from .words import duration
 
 #: The name of the form's file field (what the server's form reader writes to the image).
 IMAGE_FIELD = "image"

@@ -122,17 +122,6 @@ def templateBase(mixin: Mixin) -> Mixin | None:
     return None
 
 
-_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
-def byteSize(count: float) -> str:
-    """A number of bytes as a person reads it: ``64.0 MiB`` (the script of a request's page
-    writes the same, see :mod:`.live`)."""
-    unit = 0
-    while count >= 1024 and unit < len(_UNITS) - 1:
-        count /= 1024
-        unit += 1
-    return f"{count:.0f} {_UNITS[unit]}" if unit == 0 else f"{count:.1f} {_UNITS[unit]}"
 
 
 def duration(seconds: float) -> str:
