@@ -7,27 +7,27 @@ change or not at all; reads run on the reactor thread.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from ..model.events import Event, EventPage, Subscription
 from . import _eventrules as rules
+from ._sql import Database
 
 _COLUMNS = ", ".join(rules.COLUMNS)
-_INSERT = (f"INSERT INTO events ({_COLUMNS}) VALUES "
+INSERT = (f"INSERT INTO events ({_COLUMNS}) VALUES "
            f"({', '.join('?' * len(rules.COLUMNS))})")
 
 
-def append(db: sqlite3.Connection, row: rules.Row | None) -> None:
+def append(db: Database, row: rules.Row | None) -> None:
     if row is not None:
-        db.execute(_INSERT, row)
+        db.execute(INSERT, row)
 
 
-def locationOf(db: sqlite3.Connection, entityId: str) -> str | None:
+def locationOf(db: Database, entityId: str) -> str | None:
     found = db.execute("SELECT location FROM entities WHERE id = ?", (entityId,)).fetchone()
     return None if found is None else str(found[0])
 
 
-def after(db: sqlite3.Connection, seq: int, limit: int, durable: int) -> list[Event]:
+def after(db: Database, seq: int, limit: int, durable: int) -> list[Event]:
     """Up to ``limit`` events after ``seq`` and up to ``durable``: what followers are told of
     is durable (a commit is visible a moment before, see :mod:`._writer`)."""
     rows = db.execute(f"SELECT seq, {_COLUMNS} FROM events WHERE seq > ? AND seq <= ?"
@@ -35,18 +35,18 @@ def after(db: sqlite3.Connection, seq: int, limit: int, durable: int) -> list[Ev
     return [rules.fromRow(row[0], row[1:]) for row in rows]
 
 
-def lastSeq(db: sqlite3.Connection) -> int:
+def lastSeq(db: Database) -> int:
     """The ``seq`` of the last event appended (0: none yet)."""
     row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
     return 0 if row is None else int(row[0])
 
 
-def byId(db: sqlite3.Connection, eventId: str) -> Event | None:
+def byId(db: Database, eventId: str) -> Event | None:
     row = db.execute(f"SELECT seq, {_COLUMNS} FROM events WHERE id = ?", (eventId,)).fetchone()
     return None if row is None else rules.fromRow(row[0], row[1:])
 
 
-def page(db: sqlite3.Connection, node: str, requestId: str | None, before: int | None,
+def page(db: Database, node: str, requestId: str | None, before: int | None,
          limit: int, *, owner: str | None = None) -> EventPage:
     """Newest first, through the index of the node's kind."""
     where, values = _where({
@@ -63,9 +63,11 @@ def page(db: sqlite3.Connection, node: str, requestId: str | None, before: int |
                      len(rows) > limit)
 
 
-def subscribe(db: sqlite3.Connection, subscription: Subscription) -> Subscription:
-    existing = db.execute("SELECT subid, created FROM subscriptions WHERE node = ? AND jid = ?",
-                          (subscription.node, subscription.jid)).fetchone()
+SUBSCRIPTION = "SELECT subid, created FROM subscriptions WHERE node = ? AND jid = ?"
+
+
+def subscribe(db: Database, subscription: Subscription) -> Subscription:
+    existing = db.execute(SUBSCRIPTION, (subscription.node, subscription.jid)).fetchone()
     options = json.dumps(dict(subscription.options), sort_keys=True)
     if existing is not None:
         db.execute("UPDATE subscriptions SET options = ? WHERE node = ? AND jid = ?",
@@ -79,7 +81,7 @@ def subscribe(db: sqlite3.Connection, subscription: Subscription) -> Subscriptio
     return subscription
 
 
-def unsubscribe(db: sqlite3.Connection, node: str, jid: str, subid: str | None) -> bool:
+def unsubscribe(db: Database, node: str, jid: str, subid: str | None) -> bool:
     if subid is None:
         cursor = db.execute("DELETE FROM subscriptions WHERE node = ? AND jid = ?", (node, jid))
     else:
@@ -88,7 +90,7 @@ def unsubscribe(db: sqlite3.Connection, node: str, jid: str, subid: str | None) 
     return cursor.rowcount > 0
 
 
-def subscriptions(db: sqlite3.Connection, node: str | None, jid: str | None
+def subscriptions(db: Database, node: str | None, jid: str | None
                   ) -> list[Subscription]:
     where, values = _where({"node = ?": node, "jid = ?": jid})
     rows = db.execute(

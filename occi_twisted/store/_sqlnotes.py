@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 
 from ..model.notes import Note, NotePage, checkDelete, checkPut, noEntity
 from . import _rules
+from ._sql import ENTITY_EXISTS, Database
 
 _COLUMNS = "entity_id, id, owner, title, text, created, updated, revision"
+GET = f"SELECT {_COLUMNS} FROM notes WHERE entity_id = ? AND id = ?"
 
 
 def _note(row: tuple[object, ...]) -> Note:
@@ -17,14 +18,13 @@ def _note(row: tuple[object, ...]) -> Note:
                 float(str(created)), float(str(updated)), int(str(revision)))
 
 
-def get(db: sqlite3.Connection, entityId: str, noteId: str) -> Note | None:
-    row = db.execute(f"SELECT {_COLUMNS} FROM notes WHERE entity_id = ? AND id = ?",
-                     (entityId, noteId)).fetchone()
+def get(db: Database, entityId: str, noteId: str) -> Note | None:
+    row = db.execute(GET, (entityId, noteId)).fetchone()
     return None if row is None else _note(row)
 
 
-def put(db: sqlite3.Connection, note: Note, expect: int | None) -> Note:
-    if db.execute("SELECT 1 FROM entities WHERE id = ?", (note.entityId,)).fetchone() is None:
+def put(db: Database, note: Note, expect: int | None) -> Note:
+    if db.execute(ENTITY_EXISTS, (note.entityId,)).fetchone() is None:
         raise noEntity(note.entityId)
     existing = get(db, note.entityId, note.id)
     checkPut(existing, note, expect)
@@ -42,12 +42,12 @@ def put(db: sqlite3.Connection, note: Note, expect: int | None) -> Note:
     return stored
 
 
-def delete(db: sqlite3.Connection, entityId: str, noteId: str, expect: int | None) -> None:
+def delete(db: Database, entityId: str, noteId: str, expect: int | None) -> None:
     checkDelete(get(db, entityId, noteId), entityId, noteId, expect)
     db.execute("DELETE FROM notes WHERE entity_id = ? AND id = ?", (entityId, noteId))
 
 
-def page(db: sqlite3.Connection, entityId: str, after: str | None, limit: int) -> NotePage:
+def page(db: Database, entityId: str, after: str | None, limit: int) -> NotePage:
     _rules.checkLimit(limit)
     start = _rules.cursorAfter(after)
     rows = db.execute(f"SELECT seq, {_COLUMNS} FROM notes WHERE entity_id = ? AND seq > ?"
@@ -57,6 +57,6 @@ def page(db: sqlite3.Connection, entityId: str, after: str | None, limit: int) -
     return NotePage([_note(row[1:]) for row in shown], cursor)
 
 
-def deleteOf(db: sqlite3.Connection, entityId: str) -> None:
+def deleteOf(db: Database, entityId: str) -> None:
     """Inside an entity's delete: its notes go with it."""
     db.execute("DELETE FROM notes WHERE entity_id = ?", (entityId,))

@@ -7,9 +7,9 @@ to pin an old snapshot of the WAL.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 
+from ._sql import Database
 from .interface import Query
 from .serial import canonical
 
@@ -19,13 +19,13 @@ _CHUNK = 500
 _INT64 = range(-(2**63), 2**63)
 
 
-def document(db: sqlite3.Connection, entityId: str) -> str | None:
+def document(db: Database, entityId: str) -> str | None:
     row = db.execute("SELECT document FROM entities WHERE id = ?", (entityId,)).fetchone()
     return None if row is None else str(row[0])
 
 
 def page(
-    db: sqlite3.Connection, query: Query, after: int, limit: int
+    db: Database, query: Query, after: int, limit: int
 ) -> tuple[list[tuple[int, str]], bool]:
     """Up to ``limit`` (seq, document) pairs after ``after`` and whether more follow.
 
@@ -50,7 +50,7 @@ def _arms(query: Query, after: int, take: int) -> list[tuple[str, list[object]]]
     """One ordered, limited walk of an index per mixin, else per kind, else of the table."""
     arms: list[tuple[str, list[object]]] = []
     if query.mixins:
-        where, params = _where(query, table="e", skipMixins=True)
+        where, params = whereClause(query, table="e", skipMixins=True)
         for mixin in sorted(query.mixins):
             arms.append((
                 "SELECT e.seq, e.document FROM entity_mixins AS m CROSS JOIN entities AS e"
@@ -59,7 +59,7 @@ def _arms(query: Query, after: int, take: int) -> list[tuple[str, list[object]]]
                 [mixin, after, *params, take],
             ))
     elif query.kinds:
-        where, params = _where(query, table="e", skipKinds=True)
+        where, params = whereClause(query, table="e", skipKinds=True)
         for kind in sorted(query.kinds):
             arms.append((
                 "SELECT e.seq, e.document FROM entities AS e INDEXED BY entities_by_kind"
@@ -67,7 +67,7 @@ def _arms(query: Query, after: int, take: int) -> list[tuple[str, list[object]]]
                 [kind, after, *params, take],
             ))
     else:
-        where, params = _where(query, table="e")
+        where, params = whereClause(query, table="e")
         arms.append((
             f"SELECT e.seq, e.document FROM entities AS e WHERE e.seq > ? AND {where}"
             " ORDER BY e.seq LIMIT ?",
@@ -76,13 +76,13 @@ def _arms(query: Query, after: int, take: int) -> list[tuple[str, list[object]]]
     return arms
 
 
-def count(db: sqlite3.Connection, query: Query) -> int:
-    where, params = _where(query, table="e")
+def count(db: Database, query: Query) -> int:
+    where, params = whereClause(query, table="e")
     row = db.execute("SELECT count(*) FROM entities AS e WHERE " + where, params).fetchone()
     return int(row[0])
 
 
-def linksFrom(db: sqlite3.Connection, sources: Sequence[str]) -> list[tuple[str, str]]:
+def linksFrom(db: Database, sources: Sequence[str]) -> list[tuple[str, str]]:
     """(source, document) of the links from ``sources``, in creation order."""
     found: list[tuple[int, str, str]] = []
     unique = list(dict.fromkeys(sources))
@@ -96,12 +96,12 @@ def linksFrom(db: sqlite3.Connection, sources: Sequence[str]) -> list[tuple[str,
     return [(source, text) for _, source, text in found]
 
 
-def userMixins(db: sqlite3.Connection) -> list[str]:
+def userMixins(db: Database) -> list[str]:
     """Documents of the user mixins, in the order they were defined."""
     return [str(text) for (text,) in db.execute("SELECT document FROM user_mixins ORDER BY seq")]
 
 
-def _where(
+def whereClause(
     query: Query, table: str, *, skipKinds: bool = False, skipMixins: bool = False
 ) -> tuple[str, list[object]]:
     """A WHERE clause (and its parameters) selecting what ``query`` asks for."""

@@ -14,18 +14,26 @@ other transition writes is decided by :mod:`._requests`, as for the memory store
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from ..model.requests import RequestRecord
 from . import _eventrules, _sqlevents
 from . import _requestrules as rules
+from ._sql import ENTITY_EXISTS, Database
 
 _COLUMNS = ", ".join(rules.COLUMNS)
 _SELECT = f"SELECT {_COLUMNS} FROM requests"
 _WAITING = "state IN ('queued', 'scheduled')"
 _RUNNING = "state = 'running'"
 _ASSIGN = ", ".join(f"{column} = ?" for column in rules.COLUMNS[1:])
+GET = f"{_SELECT} WHERE id = ?"
+HELD = f"{_SELECT} WHERE {_RUNNING} AND claimed_by = ?"
+#: Waiting requests by due time, and running ones by the end of their lease: what a claim
+#: takes (PostgreSQL skips the rows another node's claim holds).
+WAITING = (f"SELECT not_before, seq, {_COLUMNS} FROM requests"
+           f" WHERE {_WAITING} AND not_before <= ? ORDER BY not_before, seq LIMIT ?")
+EXPIRED = (f"SELECT lease_until, seq, {_COLUMNS} FROM requests"
+           f" WHERE {_RUNNING} AND lease_until <= ? ORDER BY lease_until, seq LIMIT ?")
 
 
 @dataclass(frozen=True)
@@ -35,12 +43,12 @@ class NewRequest:
     row: rules.Row
 
 
-def insert(db: sqlite3.Connection, row: rules.Row) -> None:
+def insert(db: Database, row: rules.Row) -> None:
     """Add a request of an existing entity under a new id (inside a change set)."""
     requestId, entityId = row[0], row[1]
     if db.execute("SELECT 1 FROM requests WHERE id = ?", (requestId,)).fetchone():
         raise rules.duplicate(requestId)
-    if db.execute("SELECT 1 FROM entities WHERE id = ?", (entityId,)).fetchone() is None:
+    if db.execute(ENTITY_EXISTS, (entityId,)).fetchone() is None:
         raise rules.noEntity(entityId)
     marks = ", ".join("?" * len(rules.COLUMNS))
     db.execute(f"INSERT INTO requests ({_COLUMNS}) VALUES ({marks})", row)
@@ -54,11 +62,11 @@ class Rows:
     :class:`~._requests.RequestRows`), over ``db``: the reader connection for reads, the
     writer's inside a change set's savepoint for writes."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
 
     def get(self, requestId: str) -> RequestRecord | None:
-        row = self._db.execute(f"{_SELECT} WHERE id = ?", (requestId,)).fetchone()
+        row = self._db.execute(GET, (requestId,)).fetchone()
         return None if row is None else rules.fromRow(row)
 
     def page(
@@ -80,22 +88,13 @@ class Rows:
     def due(self, now: float, limit: int) -> list[RequestRecord]:
         """Waiting ones by ``not_before``, running ones whose lease ended by ``lease_until``:
         each walk stops after ``limit`` rows."""
-        waiting = self._db.execute(
-            f"SELECT not_before, seq, {_COLUMNS} FROM requests"
-            f" WHERE {_WAITING} AND not_before <= ? ORDER BY not_before, seq LIMIT ?",
-            (now, limit),
-        ).fetchall()
-        expired = self._db.execute(
-            f"SELECT lease_until, seq, {_COLUMNS} FROM requests"
-            f" WHERE {_RUNNING} AND lease_until <= ? ORDER BY lease_until, seq LIMIT ?",
-            (now, limit),
-        ).fetchall()
+        waiting = self._db.execute(WAITING, (now, limit)).fetchall()
+        expired = self._db.execute(EXPIRED, (now, limit)).fetchall()
         due = sorted(waiting + expired, key=lambda row: (row[0], row[1]))[:limit]
         return [rules.fromRow(row[2:]) for row in due]
 
     def heldBy(self, node: str) -> list[RequestRecord]:
-        return [rules.fromRow(row) for row in self._db.execute(
-            f"{_SELECT} WHERE {_RUNNING} AND claimed_by = ?", (node,)).fetchall()]
+        return [rules.fromRow(row) for row in self._db.execute(HELD, (node,)).fetchall()]
 
     def nextDue(self, now: float) -> float | None:
         """One step into each partial index."""

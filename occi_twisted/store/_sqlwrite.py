@@ -8,7 +8,6 @@ arrives here (records built on the reactor thread), never model objects or the r
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from ..model.answers import Answer, RememberAnswer, keyTaken
 from ..model.errors import NotFound
 from ..model.quotas import WithinQuota, checkWithin, resizeTo
 from . import _eventrules, _rules, _sqlevents, _sqlnotes, _sqlrequests
+from ._sql import Database
 from ._sqlrequests import NewRequest
 from .serial import EntityRecord, canonical
 
@@ -44,33 +44,36 @@ class DeleteId:
     author: str | None = None
 
 
+STORED = "SELECT seq, kind, location, revision, is_resource FROM entities WHERE id = ?"
+HAS_USER_MIXIN = "SELECT 1 FROM user_mixins WHERE identifier = ?"
+#: The documents of one owner, for a quota (PostgreSQL first takes the owner's lock).
+OWNED = "SELECT document FROM entities WHERE owner = ?"
+#: The entities carrying a user mixin that is being removed.
+CARRIERS = ("SELECT e.seq, e.document, e.id, e.kind, e.location, e.owner FROM entity_mixins AS m"
+            " JOIN entities AS e ON e.seq = m.seq WHERE m.mixin = ?")
+
+
 class _Transaction:
     """The database as the change set sees it: a :class:`._rules.View` over the connection."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: Database) -> None:
         self._db = connection
 
     def stored(self, entityId: str) -> _rules.Stored | None:
-        row = self._db.execute(
-            "SELECT seq, kind, location, revision, is_resource FROM entities WHERE id = ?",
-            (entityId,),
-        ).fetchone()
+        row = self._db.execute(STORED, (entityId,)).fetchone()
         if row is None:
             return None
         seq, kind, location, revision, isResource = row
         return _rules.Stored(seq, kind, location, revision, bool(isResource))
 
     def hasUserMixin(self, identifier: str) -> bool:
-        found = self._db.execute(
-            "SELECT 1 FROM user_mixins WHERE identifier = ?", (identifier,)
-        ).fetchone()
-        return found is not None
+        return self._db.execute(HAS_USER_MIXIN, (identifier,)).fetchone() is not None
 
 
 PreparedChange = PutRecord | DeleteId | NewRequest | RememberAnswer | WithinQuota
 
 
-def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChange]) -> None:
+def applyChanges(connection: Database, changes: Sequence[PreparedChange]) -> None:
     """Apply a change set, each change checked against the state its predecessors left."""
     view = _Transaction(connection)
     for change in changes:
@@ -86,10 +89,9 @@ def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChang
             _sqlrequests.insert(connection, change.row)
 
 
-def _checkQuota(db: sqlite3.Connection, change: WithinQuota) -> None:
+def _checkQuota(db: Database, change: WithinQuota) -> None:
     """The owner's things as this transaction leaves them, against their limits."""
-    documents = (str(row[0]) for row in db.execute(
-        "SELECT document FROM entities WHERE owner = ?", (change.owner,)))
+    documents = (str(row[0]) for row in db.execute(OWNED, (change.owner,)))
     running, resizing = 0, dict[str, float]()
     for entityId, action, attributes in db.execute(
             "SELECT entity_id, action, attributes FROM requests WHERE owner = ? AND state IN"
@@ -101,19 +103,17 @@ def _checkQuota(db: sqlite3.Connection, change: WithinQuota) -> None:
     checkWithin(change.limits, documents, running, resizing)
 
 
-def _remember(db: sqlite3.Connection, answer: Answer) -> None:
-    try:
-        db.execute(
-            "INSERT INTO answers (owner, key, fingerprint, status, headers, body, created)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (answer.owner, answer.key, answer.fingerprint, answer.status,
-             json.dumps(answer.headers), answer.body, answer.created),
-        )
-    except sqlite3.IntegrityError:
-        raise keyTaken(answer.key) from None
+def _remember(db: Database, answer: Answer) -> None:
+    if db.execute(
+        "INSERT INTO answers (owner, key, fingerprint, status, headers, body, created)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, key) DO NOTHING",
+        (answer.owner, answer.key, answer.fingerprint, answer.status,
+         json.dumps(answer.headers), answer.body, answer.created),
+    ).rowcount == 0:
+        raise keyTaken(answer.key)
 
 
-def recall(db: sqlite3.Connection, owner: str, key: str) -> Answer | None:
+def recall(db: Database, owner: str, key: str) -> Answer | None:
     row = db.execute(
         "SELECT fingerprint, status, headers, body, created FROM answers"
         " WHERE owner = ? AND key = ?", (owner, key),
@@ -126,11 +126,11 @@ def recall(db: sqlite3.Connection, owner: str, key: str) -> Answer | None:
                   bytes(body), created)
 
 
-def forgetAnswers(db: sqlite3.Connection, before: float) -> int:
+def forgetAnswers(db: Database, before: float) -> int:
     return db.execute("DELETE FROM answers WHERE created < ?", (before,)).rowcount
 
 
-def _put(db: sqlite3.Connection, view: _Transaction, change: PutRecord) -> None:
+def _put(db: Database, view: _Transaction, change: PutRecord) -> None:
     record = change.record
     existing = _rules.checkPut(view, record, change.expect)
     old: str | None = None
@@ -144,14 +144,12 @@ def _put(db: sqlite3.Connection, view: _Transaction, change: PutRecord) -> None:
         )
         db.execute("DELETE FROM entity_mixins WHERE seq = ?", (seq,))
     else:
-        cursor = db.execute(
+        seq = int(db.execute(
             "INSERT INTO entities (id, kind, location, owner, revision, is_resource, source,"
-            " target, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " target, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
             (record.id, record.kind, record.location, record.owner, record.revision,
              record.isResource, record.source, record.target, record.document),
-        )
-        assert cursor.lastrowid is not None
-        seq = cursor.lastrowid
+        ).fetchone()[0])
     if record.mixins:
         db.executemany(
             "INSERT INTO entity_mixins (seq, mixin) VALUES (?, ?)",
@@ -162,7 +160,7 @@ def _put(db: sqlite3.Connection, view: _Transaction, change: PutRecord) -> None:
         now=change.updated, created=change.updated, author=change.author))
 
 
-def _delete(db: sqlite3.Connection, view: _Transaction, change: DeleteId) -> None:
+def _delete(db: Database, view: _Transaction, change: DeleteId) -> None:
     """Delete the entity, then every link from or to it, then links to those, and so on."""
     doomed = [(existing := _rules.checkDelete(view, change.entityId, change.expect)).seq]
     locations = {existing.seq: existing.location}
@@ -190,7 +188,7 @@ def _delete(db: sqlite3.Connection, view: _Transaction, change: DeleteId) -> Non
             doomed.append(linkSeq)
 
 
-def defineUserMixin(connection: sqlite3.Connection, identifier: str, document: str) -> None:
+def defineUserMixin(connection: Database, identifier: str, document: str) -> None:
     """Store a user mixin; defining one that exists already keeps the first definition."""
     connection.execute(
         "INSERT INTO user_mixins (identifier, document) VALUES (?, ?)"
@@ -199,18 +197,14 @@ def defineUserMixin(connection: sqlite3.Connection, identifier: str, document: s
     )
 
 
-def removeUserMixin(connection: sqlite3.Connection, identifier: str, now: float) -> None:
+def removeUserMixin(connection: Database, identifier: str, now: float) -> None:
     """Remove a user mixin and its associations, bumping the revision of every entity that
     carried it (its document changes, so must its ETag)."""
     if connection.execute(
         "DELETE FROM user_mixins WHERE identifier = ?", (identifier,)
     ).rowcount == 0:
         raise NotFound(f"Category {identifier} is not known to this server.")
-    carriers = connection.execute(
-        "SELECT e.seq, e.document, e.id, e.kind, e.location, e.owner FROM entity_mixins AS m"
-        " JOIN entities AS e ON e.seq = m.seq WHERE m.mixin = ?",
-        (identifier,),
-    ).fetchall()
+    carriers = connection.execute(CARRIERS, (identifier,)).fetchall()
     for seq, text, entityId, kind, location, owner in carriers:
         document = json.loads(text)
         document["mixins"] = [m for m in document["mixins"] if m != identifier]

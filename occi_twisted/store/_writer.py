@@ -25,7 +25,6 @@ Deferreds are created and fired on the reactor thread only: the syncer hands res
 from __future__ import annotations
 
 import queue
-import sqlite3
 import threading
 from collections.abc import Callable
 from contextlib import suppress
@@ -38,6 +37,7 @@ from twisted.internet.interfaces import IReactorFromThreads
 from twisted.logger import Logger
 
 from ..model.errors import OCCIError
+from ._sql import Transactional
 from .interface import StoreUnavailable
 
 _log = Logger()
@@ -45,8 +45,12 @@ _T = TypeVar("_T")
 
 #: The most units of work committed in one transaction: bounds the latency a batch adds.
 MAX_BATCH = 1000
+#: How many times a unit of work runs when it keeps failing for a transient reason.
+ATTEMPTS = 3
 
-Work = Callable[[sqlite3.Connection], Any]
+Work = Callable[[Transactional], Any]
+#: Whether a failed unit of work may simply run again (PostgreSQL's deadlock victims).
+Transient = Callable[[Exception], bool]
 
 
 @dataclass(frozen=True)
@@ -85,25 +89,25 @@ class _Ready:
 class _Batch:
     """The transaction the writer fills while the syncer is busy."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Transactional, begin: str) -> None:
         self.jobs: list[_Job] = []
         self.outcomes: list[object] = []
         #: Why the whole transaction is lost, once it is.
         self.lost: str | None = None
         try:
-            db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as problem:
+            db.execute(begin)
+        except Exception as problem:
             self.lose(db, problem)
 
-    def run(self, db: sqlite3.Connection, job: _Job) -> None:
+    def run(self, db: Transactional, job: _Job, transient: Transient) -> None:
         self.jobs.append(job)
         if self.lost is None:
             try:
-                self.outcomes.append(_attempt(db, job.work))
+                self.outcomes.append(_attempt(db, job.work, transient))
             except Exception as problem:
                 self.lose(db, problem)
 
-    def commit(self, db: sqlite3.Connection, mark: Callable[[sqlite3.Connection], int]
+    def commit(self, db: Transactional, mark: Callable[[Transactional], int]
                ) -> _Committed:
         if self.lost is None:
             try:
@@ -115,10 +119,10 @@ class _Batch:
         assert self.lost is not None
         return _Committed(self.jobs, _lost(self.outcomes, len(self.jobs), self.lost), 0)
 
-    def lose(self, db: sqlite3.Connection, problem: Exception) -> None:
+    def lose(self, db: Transactional, problem: Exception) -> None:
         _log.failure("The store could not write {count} change sets", count=len(self.jobs))
         if db.in_transaction:
-            with suppress(sqlite3.Error):
+            with suppress(Exception):
                 db.execute("ROLLBACK")
         self.lost = f"The store could not write: {problem}."
 
@@ -130,19 +134,25 @@ class GroupCommitWriter:
     ``opener`` runs on the writer thread (SQLite connections belong to the thread that made
     them) and may raise :class:`StoreUnavailable`; the connection it opens must commit without
     syncing, since ``sync`` (run on the syncer thread) is what makes commits durable.
-    ``mark`` reads a number inside each transaction (the last event's ``seq``):
-    :attr:`durableMark` is the one of the last durable transaction.  ``durable`` is called
+    ``mark`` reads a number inside each transaction, its last step before the commit (the
+    last event's ``seq``): :attr:`durableMark` is the one of the last durable transaction.
+    ``begin`` starts a transaction (SQLite's takes the write lock at once); a unit of work
+    that fails with an exception ``transient`` accepts runs again, up to
+    :data:`ATTEMPTS` times in all.  ``durable`` is called
     (on the reactor thread) after every sync, before the Deferreds of what it made durable
     fire: whoever follows the store hears of a commit even when the Deferred of the one who
     made it was cancelled (its client hung up), which no callback on that Deferred could do.
     """
 
     def __init__(
-        self, opener: Callable[[], sqlite3.Connection], reactor: IReactorFromThreads,
-        sync: Callable[[], None], mark: Callable[[sqlite3.Connection], int],
-        durable: Callable[[], None] | None = None,
+        self, opener: Callable[[], Transactional], reactor: IReactorFromThreads,
+        sync: Callable[[], None], mark: Callable[[Transactional], int],
+        durable: Callable[[], None] | None = None, *, begin: str = "BEGIN IMMEDIATE",
+        transient: Transient = lambda problem: False,
     ) -> None:
         self._opener = opener
+        self._begin = begin
+        self._transient = transient
         self._reactor = reactor
         self._sync = sync
         self._mark = mark
@@ -169,7 +179,7 @@ class GroupCommitWriter:
         thread.start()
         return self._started
 
-    def submit(self, work: Callable[[sqlite3.Connection], _T]) -> Deferred[_T]:
+    def submit(self, work: Callable[[Transactional], _T]) -> Deferred[_T]:
         """Run ``work`` in the next transaction; fires with its result once durable."""
         if not self._accepting:
             return fail(StoreUnavailable("The store is stopped: it takes no more writes."))
@@ -207,15 +217,15 @@ class GroupCommitWriter:
             connection.close()
             self._reactor.callFromThread(self._stopped.callback, None)
 
-    def _runAll(self, db: sqlite3.Connection) -> None:
+    def _runAll(self, db: Transactional) -> None:
         """Run work as it comes; commit when the syncer is free (or the batch is full)."""
         batch: _Batch | None = None
         syncerFree, stopping = True, False
         while not stopping:
             for item in _take(self._queue):
                 if isinstance(item, _Job):
-                    batch = batch or _Batch(db)
-                    batch.run(db, item)
+                    batch = batch or _Batch(db, self._begin)
+                    batch.run(db, item, self._transient)
                     if batch.lost is not None or len(batch.jobs) >= MAX_BATCH:
                         self._hand(db, batch)
                         batch, syncerFree = None, False
@@ -231,7 +241,7 @@ class GroupCommitWriter:
         self.durableMark = mark
         self._started.callback(None)
 
-    def _hand(self, db: sqlite3.Connection, batch: _Batch) -> None:
+    def _hand(self, db: Transactional, batch: _Batch) -> None:
         """Commit ``batch`` and give it to the syncer."""
         committed = batch.commit(db, self._mark)
         if batch.lost is None:
@@ -310,17 +320,21 @@ def _lost(outcomes: list[object], count: int, message: str) -> list[object]:
     return kept + [lost] * (count - len(kept))
 
 
-def _attempt(db: sqlite3.Connection, work: Work) -> object:
-    db.execute("SAVEPOINT change_set")
-    try:
-        result = work(db)
-    except Exception as problem:
-        if not db.in_transaction:
-            raise  # SQLite gave up the whole transaction (I/O error, disk full): so do we.
-        db.execute("ROLLBACK TO change_set")
+def _attempt(db: Transactional, work: Work, transient: Transient) -> object:
+    for attempt in range(1, ATTEMPTS + 1):
+        db.execute("SAVEPOINT change_set")
+        try:
+            result = work(db)
+        except Exception as problem:
+            if not db.in_transaction:
+                raise  # the engine gave up the whole transaction (I/O error, disk full): so do we.
+            db.execute("ROLLBACK TO change_set")
+            db.execute("RELEASE change_set")
+            if attempt < ATTEMPTS and transient(problem):
+                continue
+            if not isinstance(problem, OCCIError):
+                _log.failure("A change set failed unexpectedly")
+            return _Failed(problem)
         db.execute("RELEASE change_set")
-        if not isinstance(problem, OCCIError):
-            _log.failure("A change set failed unexpectedly")
-        return _Failed(problem)
-    db.execute("RELEASE change_set")
-    return result
+        return result
+    raise AssertionError("unreachable")
