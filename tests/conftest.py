@@ -5,15 +5,21 @@ from __future__ import annotations
 import base64
 import http.client
 import os
+import shutil
 import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from .postgres import Cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,3 +127,17 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
     running = RunningServer(tmp_path / "occi-data").start()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL cluster shared by the session's tests (see tests/postgres.py);
+    each test makes its own database in it.  Its directory is not pytest's: as root, the
+    ``postgres`` user runs the cluster, and could not reach a directory under pytest's."""
+    from .postgres import Cluster
+
+    directory = Path(tempfile.mkdtemp(prefix="occi-postgres-"))
+    cluster = Cluster(directory).start()
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(directory, ignore_errors=True)

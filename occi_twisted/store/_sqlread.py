@@ -125,7 +125,7 @@ def whereClause(
         clause, more = _attribute(f"{table}.document", name, value)
         clauses.append(clause)
         params.extend(more)
-    return " AND ".join(clauses) or "1", params
+    return " AND ".join(clauses) or "TRUE", params
 
 
 def _attribute(column: str, name: str, value: object) -> tuple[str, list[object]]:

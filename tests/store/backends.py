@@ -17,7 +17,10 @@ from twisted.internet import reactor
 from occi_twisted.model import Registry
 from occi_twisted.store.interface import IStore
 from occi_twisted.store.memory import MemoryStore
+from occi_twisted.store.postgres import PostgresStore
 from occi_twisted.store.sqlite import SQLiteStore
+
+from ..postgres import Cluster
 
 
 def sqliteStore(path: Path, registry: Registry | None = None) -> SQLiteStore:
@@ -68,3 +71,18 @@ class InMemory(Backend):
 class InSQLite(Backend):
     def makeStore(self, path: Path, registry: Registry) -> IStore:
         return sqliteStore(path, registry)
+
+
+class InPostgres(Backend):
+    """A new database of the session's cluster for each test (see tests/postgres.py)."""
+
+    url: str
+
+    @pytest.fixture(autouse=True)
+    def database(self, postgres: Cluster) -> Iterator[str]:
+        self.url = postgres.database()
+        yield self.url
+        postgres.drop(self.url)
+
+    def makeStore(self, path: Path, registry: Registry) -> IStore:
+        return PostgresStore(self.url, registry, reactor)

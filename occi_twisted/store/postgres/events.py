@@ -1,0 +1,156 @@
+"""Events in commit order, and the notification every node gets of them.
+
+**Commit order.**  A sequence gives numbers in the order transactions *ask*, not the order they
+commit: a slow transaction holding number 5 may commit after a fast one took 6, and a reader
+paging with ``eventsAfter(cursor)`` that saw 6 would never see 5.  So a transaction inserts its
+events without a number (``seq`` NULL, ``pos`` keeping their order) and numbers them as its
+very last step (:func:`number`, the writer's ``mark``): it takes the events' advisory lock,
+gives its events the numbers after the highest committed one, and commits.  The lock is
+released only after the commit is visible to every reader (PostgreSQL marks a transaction
+committed before it releases its locks), so the next transaction to number events sees this
+one's and numbers after them: numbers are handed out in commit order, and any reader that
+sees a number sees every lower one.  Transactions that append no events never take the lock.
+The cost is one serialised commit per transaction appending events in the whole cluster; the
+group-commit writer (:mod:`.._writer`) puts all the change sets a node has at hand into one
+transaction, so under load one lock and one commit serve many of them.
+
+**Notification.**  The same transaction sends ``NOTIFY occi_events``, which PostgreSQL delivers
+to every listening connection once it commits.  Each store keeps one connection listening
+(:class:`Listener`), watched by the reactor like any socket: its listeners hear of commits on
+every node within milliseconds, with no thread and no polling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IReactorFDSet, IReactorTime, IReadDescriptor
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from .connection import EVENTS_LOCK, LOCK_CLASS, Adapted, shown
+
+CHANNEL = "occi_events"
+
+_log = Logger()
+
+#: Runs a blocking call off the reactor thread.
+Background = Callable[[Callable[[], psycopg.Connection[Any]]],
+                      Deferred[psycopg.Connection[Any]]]
+
+_NUMBER = """
+UPDATE events SET seq = top.seq + pending.n
+FROM (SELECT pos, row_number() OVER (ORDER BY pos) AS n FROM events WHERE seq IS NULL)
+     AS pending,
+     (SELECT coalesce(max(seq), 0) AS seq FROM events) AS top
+WHERE events.pos = pending.pos
+RETURNING events.seq
+"""
+
+
+def number(db: Adapted) -> int:
+    """Number the events this transaction appended, after every committed one, and announce
+    them; the highest number (0: none appended).  Run last, just before the commit."""
+    if not db.takeAppended():
+        return 0
+    connection = db.connection
+    connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, EVENTS_LOCK))
+    numbers = [int(row[0]) for row in connection.execute(_NUMBER).fetchall()]
+    if not numbers:
+        return 0  # what appended them was rolled back
+    connection.execute(f"NOTIFY {CHANNEL}")
+    return max(numbers)
+
+
+@implementer(IReadDescriptor)
+class Listener:
+    """A connection listening for :data:`CHANNEL`, its socket watched by ``reactor``;
+    ``heard`` is called (on the reactor thread) after each notification.
+
+    A lost connection is opened again a second later (and ``heard`` called then: what was
+    committed meanwhile was not announced to this node).  :meth:`open` blocks: call it off the
+    reactor thread; the rest runs on it.
+    """
+
+    def __init__(self, url: str, reactor: Any, heard: Callable[[], None],
+                 opener: Callable[[], psycopg.Connection[Any]], background: Background) -> None:
+        self._url = url
+        self._reactor = reactor
+        self._heard = heard
+        self._opener = opener
+        self._background = background
+        self._connection: psycopg.Connection[Any] | None = None
+        self._stopped = False
+
+    def open(self) -> psycopg.Connection[Any]:
+        """Connect and LISTEN (blocking)."""
+        connection = self._opener()
+        connection.execute(f"LISTEN {CHANNEL}")
+        return connection
+
+    def watch(self, connection: psycopg.Connection[Any]) -> None:
+        """Start watching ``connection`` (on the reactor thread)."""
+        if self._stopped:
+            connection.close()
+            return
+        self._connection = connection
+        IReactorFDSet(self._reactor).addReader(self)
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._drop()
+
+    # -- IReadDescriptor ---------------------------------------------------------------
+
+    def fileno(self) -> int:
+        return -1 if self._connection is None else self._connection.pgconn.socket
+
+    def logPrefix(self) -> str:
+        return "occi-postgres-listener"
+
+    def doRead(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        pgconn = connection.pgconn
+        heard = False
+        try:
+            pgconn.consume_input()
+            while pgconn.notifies() is not None:
+                heard = True
+        except psycopg.Error as problem:
+            _log.warn("Lost the notifications of {url}: {problem}; listening again in a "
+                      "second", url=shown(self._url), problem=str(problem).strip())
+            self._drop()
+            IReactorTime(self._reactor).callLater(1, self._again)
+            return
+        if heard:
+            self._heard()
+
+    def connectionLost(self, reason: Failure) -> None:
+        self._connection = None
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            IReactorFDSet(self._reactor).removeReader(self)
+            connection.close()
+
+    def _again(self) -> None:
+        if self._stopped:
+            return
+        reopened = self._background(self.open)
+        reopened.addCallbacks(self._reopened, self._notYet)
+
+    def _reopened(self, connection: psycopg.Connection[Any]) -> None:
+        self.watch(connection)
+        self._heard()
+
+    def _notYet(self, failure: Failure) -> None:
+        _log.warn("Cannot listen to {url} yet: {problem}", url=shown(self._url),
+                  problem=failure.getErrorMessage().strip())
+        IReactorTime(self._reactor).callLater(1, self._again)
