@@ -3,19 +3,30 @@ database show: events in commit order, notifications across nodes, locks across 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import psycopg
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, DeferredList, gatherResults, succeed
+from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThread
 from zope.interface.verify import verifyObject
 
-from occi_twisted.model import Registry
-from occi_twisted.store.interface import IStore
+from occi_twisted.model import Registry, withState
+from occi_twisted.store.interface import CREATE, Delete, IStore, Put, StoreUnavailable
 from occi_twisted.store.postgres import PostgresStore
 
+from ..conftest import freePort
+from ..postgres import Cluster
 from .answers_contract import AnswerContract
 from .backends import InPostgres
-from .contract import EntityContract
+from .contract import EntityContract, compute, creates, network, nic
 from .events_contract import EventContract
 from .notes_contract import NoteContract
 from .quotas_contract import QuotaContract
-from .requests_contract import RequestContract
+from .requests_contract import RequestContract, request
 from .subscriptions_contract import SubscriptionContract
 
 
@@ -50,3 +61,137 @@ class TestNotes(InPostgres, NoteContract):
 
 class TestAnswers(InPostgres, AnswerContract):
     pass
+
+
+class TestSeveralNodes(InPostgres):
+    """Two stores on one database are two nodes of one cloud."""
+
+    def node(self) -> PostgresStore:
+        store = PostgresStore(self.url, Registry.standard(), reactor)
+        self.opened.append(store)
+        return store
+
+    @pytest_twisted.ensureDeferred
+    async def test_events_are_numbered_in_commit_order(self, store: IStore) -> None:
+        """A slow transaction that appended an event before a fast one committed still
+        comes after it: a reader paging with its cursor skips nothing."""
+        other = self.node()
+        await other.start()
+        await store.apply(creates(compute("c1")))
+        seen = await store.eventsAfter(0, 100)
+        cursor = seen[-1].seq
+        with psycopg.connect(self.url) as blocker:
+            # Hold c1 until told: the slow change set appends c2's event, then waits for c1.
+            blocker.execute("SELECT 1 FROM entities WHERE id = 'c1' FOR UPDATE")
+            c1 = await store.get("c1")
+            assert c1 is not None
+            active = withState(c1, {"occi.compute.state": "active"}, now=10.0)
+            slow = store.apply([Put(compute("c2"), expect=CREATE), Put(active, expect=1)])
+            await waitFor(lambda: _waiting(self.url))
+            await other.apply(creates(compute("c3")))  # the fast one commits meanwhile
+            fast = await store.eventsAfter(cursor, 100)
+            assert [event.entityId for event in fast] == ["c3"]
+            seen += fast
+            cursor = fast[-1].seq
+            blocker.rollback()
+        await slow
+        late = await store.eventsAfter(cursor, 100)
+        assert [event.entityId for event in late] == ["c2", "c1"]
+        seen += late
+        everything = await other.eventsAfter(0, 100)
+        assert seen == everything
+        assert [event.seq for event in everything] == [1, 2, 3, 4]
+
+    @pytest_twisted.ensureDeferred
+    async def test_listeners_of_every_node_hear_of_a_commit(self, store: IStore) -> None:
+        other = self.node()
+        await other.start()
+        heard: list[str] = []
+        other.addEventListener(lambda: heard.append("other"))
+        await store.apply(creates(compute("c1")))
+        await waitFor(lambda: succeed(bool(heard)))
+        assert [event.entityId for event in await other.eventsAfter(0, 10)] == ["c1"]
+
+    @pytest_twisted.ensureDeferred
+    async def test_two_nodes_never_claim_one_request(self, store: IStore) -> None:
+        other = self.node()
+        await other.start()
+        await store.apply(creates(compute("c1")))
+        await store.addRequest(*(request(requestId=f"r{i}") for i in range(20)))
+        claims = await gatherResults([
+            node.claimDue(name, 2000.0, 3, 60.0)
+            for _ in range(4) for name, node in (("a", store), ("b", other))])
+        claimed = [record.id for claim in claims for record in claim]
+        assert sorted(claimed) == sorted(f"r{i}" for i in range(20))
+
+    @pytest_twisted.ensureDeferred
+    async def test_link_rules_hold_across_nodes(self, store: IStore) -> None:
+        """A link created on one node while its source is deleted on the other: either the
+        link is refused, or it is deleted with its source -- never left dangling."""
+        other = self.node()
+        await other.start()
+        for round in range(10):
+            await store.apply(creates(compute(f"c{round}"), network(f"n{round}")))
+            results = await DeferredList([
+                store.apply([Delete(f"c{round}")]),
+                other.apply(creates(nic(f"l{round}", f"/compute/c{round}",
+                                        f"/network/n{round}"))),
+            ], consumeErrors=True)
+            assert results[0][0]
+            assert await store.get(f"l{round}") is None
+
+
+class TestStartingUp:
+    """What keeps a node from starting, in one line."""
+
+    @pytest_twisted.ensureDeferred
+    async def test_unreachable_server(self) -> None:
+        await _refused(f"postgresql://occi@127.0.0.1:{freePort()}/occi", "Cannot use the store")
+
+    @pytest_twisted.ensureDeferred
+    async def test_unknown_user_and_bad_url(self, postgres: Cluster) -> None:
+        await _refused(f"postgresql://nobody:secret@127.0.0.1:{postgres.port}/postgres",
+                       'role "nobody" does not exist')
+        await _refused("postgresql://127.0.0.1:notaport/x", "Cannot use the store")
+
+    @pytest_twisted.ensureDeferred
+    async def test_newer_schema_is_refused(self, postgres: Cluster) -> None:
+        url = postgres.database()
+        store = PostgresStore(url, Registry.standard(), reactor)
+        await store.start()
+        await store.stop()
+        with psycopg.connect(url) as connection:
+            connection.execute("UPDATE occi_schema SET version = 99")
+        message = await _refused(url, "schema version 99")
+        assert "run a newer occi-twisted" in message
+        postgres.drop(url)
+
+
+async def _refused(url: str, expected: str) -> str:
+    store = PostgresStore(url, Registry.standard(), reactor)
+    with pytest.raises(StoreUnavailable) as refused:
+        await store.start()
+    with pytest.raises(StoreUnavailable):
+        store.preflight()
+    message = refused.value.message
+    assert expected in message and "\n" not in message
+    assert "secret" not in message
+    return message
+
+
+def _waiting(url: str) -> Deferred[bool]:
+    """Whether a connection to ``url``'s database waits for a lock."""
+    def waiting() -> bool:
+        with psycopg.connect(url) as connection:
+            row = connection.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()").fetchone()
+            return row is not None and row[0] > 0
+
+    return deferToThread(waiting)
+
+
+async def waitFor(condition: Callable[[], Deferred[bool]]) -> None:
+    """Until ``condition`` holds (the test's timeout is the limit)."""
+    while not await condition():
+        await deferLater(reactor, 0.01, lambda: None)
