@@ -33,6 +33,11 @@ setup(
         "cryptography>=42",
         # /-/metrics in the Prometheus text format (and OpenMetrics).
         "prometheus_client>=0.20",
+        # --store postgresql://: psycopg 3 (typed) and its connection pool.  Installed with the
+        # server, not as an extra: any node may be pointed at PostgreSQL by one option, and
+        # the binary wheel brings its own libpq.
+        "psycopg[binary]>=3.2",
+        "psycopg-pool>=3.2",
     ],
     extras_require={
         "test": [

@@ -370,8 +370,15 @@ def _openStore(url: str, registry: Registry, reactor: IReactorFromThreads,
                      path.with_name(path.name + "-shm")):
             _tighten(each, PRIVATE_FILE)
         return store
-    raise ServiceError(f"the store {url.split(':', 1)[0]} is not available in this version; "
-                       "use sqlite:PATH")
+    from .store.postgres import PostgresStore
+
+    postgres = PostgresStore(url, registry, reactor)
+    postgres.commitTiming = metrics.commits.observe
+    try:
+        postgres.preflight()
+    except StoreUnavailable as error:
+        raise ServiceError(error.message) from None
+    return postgres
 
 
 def _checkClientEndpoint(description: str, reactor: object) -> None:
