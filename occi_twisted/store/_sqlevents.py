@@ -98,6 +98,16 @@ def subscriptions(db: sqlite3.Connection, node: str | None, jid: str | None
             for row in rows]
 
 
+def publishedUpTo(db: sqlite3.Connection) -> int | None:
+    row = db.execute("SELECT seq FROM published").fetchone()
+    return None if row is None else int(row[0])
+
+
+def savePublished(db: sqlite3.Connection, seq: int) -> None:
+    db.execute("INSERT INTO published (one, seq) VALUES (1, ?)"
+               " ON CONFLICT (one) DO UPDATE SET seq = max(seq, excluded.seq)", (seq,))
+
+
 def _where(conditions: dict[str, object]) -> tuple[str, list[object]]:
     """A WHERE clause of the conditions whose value is not ``None``, and its values."""
     kept = {condition: value for condition, value in conditions.items() if value is not None}

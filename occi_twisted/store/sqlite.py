@@ -268,6 +268,12 @@ class SQLiteStore(Notifying, RequestMethods):
                       ) -> Deferred[list[Subscription]]:
         return self._read(partial(_sqlevents.subscriptions, node=node, jid=jid))
 
+    def publishedUpTo(self) -> Deferred[int | None]:
+        return self._read(_sqlevents.publishedUpTo)
+
+    def savePublished(self, seq: int) -> Deferred[None]:
+        return self._write(partial(_sqlevents.savePublished, seq=seq))
+
     def _now(self) -> float:
         return self._clock.seconds()
 
