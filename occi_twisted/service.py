@@ -250,7 +250,8 @@ class OCCIService(MultiService):
             _checkClientEndpoint(settings.xmpp[0], reactor)
         operations = Operations.build(store, driver, reactor, node=settings.node,
                                       backupAt=settings.backupAt, zone=zone,
-                                      concurrency=settings.concurrency)
+                                      concurrency=settings.concurrency,
+                                      leaseSeconds=settings.lease)
         operations.scheduler.progressed = metrics.progressed
         try:
             keys = KeyRing.inData(dataDir, reactor.seconds, validity=settings.urlValidity)

@@ -51,6 +51,9 @@ class Settings:
     backupAt: time = time(0, 0)
     node: str = "local"
     concurrency: int = 32
+    #: Seconds a node holds a request it runs without renewing: how long a dead node's
+    #: requests wait before another node takes them over.
+    lease: int = 60
     #: The XMPP component connection, when configured: endpoint, JID, secret.
     xmpp: tuple[str, str, str] | None = None
     #: The htpasswd file of the users; None is single-user mode.
@@ -135,14 +138,13 @@ class Settings:
                                               insecure=insecure)
         except ValueError as error:
             raise ConfigError(str(error)) from None
-        validity = options.get("url-validity") or fromFile.get("url-validity", 600)
-        urlValidity = wholeNumber(str(validity), 86_400)
-        if urlValidity is None or urlValidity < 1:
-            raise ConfigError(f"--url-validity must be a number of seconds from 1 to 86400, "
-                              f"not {str(validity)[:40]!r}")
+        urlValidity = _seconds(options, fromFile, "url-validity", default=600, least=1,
+                               most=86_400)
+        lease = _seconds(options, fromFile, "lease", default=60, least=3, most=3_600)
         return cls(listen=listen, dataDir=dataDir, store=store, baseURL=baseURL,
                    driver=pick("driver", "simulated"), accessLog=pick("access-log", None),
-                   backupAt=backupAt, node=node, concurrency=concurrency, xmpp=xmpp,
+                   backupAt=backupAt, node=node, concurrency=concurrency, lease=lease,
+                   xmpp=xmpp,
                    usersFile=Path(usersFile).expanduser() if usersFile else None,
                    configFile=Path(config) if config else None,
                    insecure=insecure, hosts=hosts, trustedProxies=proxies,
@@ -156,7 +158,19 @@ _FILE_KEYS = frozenset({
     "listen", "data", "store", "base-url", "driver", "access-log", "backup-at", "node",
     "concurrency", "xmpp-component", "xmpp-jid", "xmpp-secret", "xmpp-secret-file",
     "users", "users-file", "insecure", "allowed-host", "trusted-proxy", "no-introspection",
-    "url-validity", "metrics-listen"})
+    "url-validity", "metrics-listen", "lease"})
+
+
+def _seconds(options: Mapping[str, Any], fromFile: Mapping[str, Any], name: str, *,
+             default: int, least: int, most: int) -> int:
+    """A whole number of seconds from ``least`` to ``most``, from the command line or the
+    file."""
+    given = options.get(name) or fromFile.get(name, default)
+    seconds = wholeNumber(str(given), most)
+    if seconds is None or seconds < least:
+        raise ConfigError(f"--{name} must be a number of seconds from {least} to {most}, "
+                          f"not {str(given)[:40]!r}")
+    return seconds
 
 
 def _metricsListeners(descriptions: list[str], *, insecure: bool) -> list[str]:

@@ -41,6 +41,8 @@ class Options(usage.Options):
         ["node", None, None, "This node's name among the servers sharing a store; stable "
                              "across restarts [default: the host name]"],
         ["concurrency", None, None, "Requests run at once by this node [default: 32]"],
+        ["lease", None, None, "Seconds a node holds a running request between renewals; a "
+                              "dead node's requests are taken over after it [default: 60]"],
         ["url-validity", None, None, "Seconds a signed URL of a file (an image, an OVA) "
                                      "works [default: 600]"],
         ["xmpp-component", None, None, "Connect to an XMPP server as a XEP-0114 component at "

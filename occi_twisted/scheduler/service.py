@@ -9,7 +9,10 @@ scheduler claims work
 - when told new work was added (:meth:`Scheduler.wake`, or :meth:`Scheduler.submit`);
 - when a run ends and frees a slot;
 - at the next due time, from one timer (``clock.callLater``), set again after every claim to
-  what the store says comes next: a ``notBefore``, or the end of another node's lease.
+  what the store says comes next: a ``notBefore``, or the end of another node's lease;
+- when it follows the store's event log (several nodes): shortly after any node's change --
+  a request added or claimed elsewhere moves what comes next, and that node may be the one
+  that dies.
 
 While it runs work it renews the leases (a node that stops renewing is taken for dead, and its
 requests are claimed by others: ClusteredBuildbotService's claim, per request).  On stop it
@@ -32,7 +35,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from ..model.requests import RequestRecord
-from ..store.interface import Change, IRequestStore
+from ..store.interface import Change, IEventLog, IRequestStore
 from ._outcome import Outcomes
 from .runner import LeaseLost, Progressed, RetryPolicy, RunContext, Runner
 
@@ -50,7 +53,9 @@ class Scheduler(Service):
     claims: work added by another node, which cannot :meth:`wake` this one, is then seen
     within that time.  ``retry`` says how transient failures are tried again; ``stopTimeout``
     how long a stop waits for runs to reach a checkpoint; ``errorDelay`` how soon a claim that
-    failed (the store not open yet, say) is tried again.
+    failed (the store not open yet, say) is tried again.  With ``follow``, the event log of a
+    store that tells every node of every node's commits, it claims again at most
+    ``followDelay`` seconds after any change: one pass for a burst of them.
     """
 
     def __init__(
@@ -66,6 +71,8 @@ class Scheduler(Service):
         stopTimeout: float = 30.0,
         pollInterval: float | None = None,
         errorDelay: float = 5.0,
+        follow: IEventLog | None = None,
+        followDelay: float = 0.2,
     ) -> None:
         if concurrency < 1 or leaseSeconds <= 0:
             raise ValueError("A scheduler needs a concurrency of at least 1 and a lease.")
@@ -79,6 +86,9 @@ class Scheduler(Service):
         self._stopTimeout = stopTimeout
         self._pollInterval = pollInterval
         self._errorDelay = errorDelay
+        self._follow = follow
+        self._followDelay = followDelay
+        self._heard: IDelayedCall | None = None
         #: The runs in progress on this node, by request id.
         self._runs: dict[str, RunContext] = {}
         self._timer: IDelayedCall | None = None
@@ -148,10 +158,16 @@ class Scheduler(Service):
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
         self._recovered = False
+        if self._follow is not None:
+            self._follow.addEventListener(self._changed)
         self._claimSoon()
 
     def stopService(self) -> Deferred[None]:
         super().stopService()  # type: ignore[no-untyped-call]
+        if self._follow is not None:
+            self._follow.removeEventListener(self._changed)
+        if self._heard is not None and self._heard.active():
+            self._heard.cancel()
         self._cancelTimer()
         return Deferred.fromCoroutine(self._stop())
 
@@ -230,6 +246,11 @@ class Scheduler(Service):
             due = min(due if due is not None else float("inf"), now + self._pollInterval)
         if due is not None:
             self._timer = self.clock.callLater(max(0.0, due - now), self._onTimer)
+
+    def _changed(self) -> None:
+        """Some node committed a change: claim again soon, once for a burst of them."""
+        if self._heard is None or not self._heard.active():
+            self._heard = self.clock.callLater(self._followDelay, self._claimSoon)
 
     def _onTimer(self) -> None:
         self._timer = None

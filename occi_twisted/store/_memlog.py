@@ -68,6 +68,7 @@ class EventsInMemory(MemoryState):
     def __init__(self) -> None:
         super().__init__()
         self._subscriptions: dict[tuple[str, str], Subscription] = {}
+        self._published: int | None = None
 
     def eventsAfter(self, after: int, limit: int) -> Deferred[list[Event]]:
         return self._run(lambda: self._events[max(0, after):max(0, after) + limit])
@@ -124,6 +125,15 @@ class EventsInMemory(MemoryState):
             s for s in self._subscriptions.values()
             if (node is None or s.node == node) and (jid is None or s.jid == jid)
         ])
+
+    def publishedUpTo(self) -> Deferred[int | None]:
+        return self._run(lambda: self._published)
+
+    def savePublished(self, seq: int) -> Deferred[None]:
+        def save() -> None:
+            self._published = max(seq, self._published or 0)
+
+        return self._run(save)
 
 
 class NotesInMemory(MemoryState):

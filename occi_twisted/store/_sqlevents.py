@@ -100,6 +100,16 @@ def subscriptions(db: Database, node: str | None, jid: str | None
             for row in rows]
 
 
+def publishedUpTo(db: Database) -> int | None:
+    row = db.execute("SELECT seq FROM published").fetchone()
+    return None if row is None else int(row[0])
+
+
+def savePublished(db: Database, seq: int) -> None:
+    db.execute("INSERT INTO published (one, seq) VALUES (1, ?) ON CONFLICT (one)"
+               " DO UPDATE SET seq = excluded.seq WHERE published.seq < excluded.seq", (seq,))
+
+
 def _where(conditions: dict[str, object]) -> tuple[str, list[object]]:
     """A WHERE clause of the conditions whose value is not ``None``, and its values."""
     kept = {condition: value for condition, value in conditions.items() if value is not None}

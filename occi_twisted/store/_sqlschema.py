@@ -154,7 +154,16 @@ _V6 = """
 ALTER TABLE events ADD COLUMN author TEXT;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+_V7 = """
+-- How far the XMPP notifications have been taken by the XMPP server (one row): whichever
+-- node holds the component next starts there.
+CREATE TABLE published (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    seq INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 
 
 def openWriter(path: str) -> sqlite3.Connection:

@@ -166,6 +166,12 @@ class SQLStore(Notifying, RequestMethods):
                       ) -> Deferred[list[Subscription]]:
         return self._read(partial(_sqlevents.subscriptions, node=node, jid=jid))
 
+    def publishedUpTo(self) -> Deferred[int | None]:
+        return self._read(_sqlevents.publishedUpTo)
+
+    def savePublished(self, seq: int) -> Deferred[None]:
+        return self._write(partial(_sqlevents.savePublished, seq=seq))
+
     # -- notes ---------------------------------------------------------------------------
 
     def putNote(self, note: Note, expect: int | None = None) -> Deferred[Note]:

@@ -265,6 +265,15 @@ class ISubscriptionStore(Interface):
     ) -> Deferred[list[Subscription]]:
         """The subscriptions to ``node`` and/or of ``jid`` (``None``: any), oldest first."""
 
+    def publishedUpTo() -> Deferred[int | None]:
+        """The ``seq`` of the last event whose notifications the XMPP server is known to have
+        taken, whichever node held the component then; ``None`` if none ever did.  A node
+        that takes the component over starts there, so that no event goes unpublished."""
+
+    def savePublished(seq: int) -> Deferred[None]:
+        """Record that notifications up to ``seq`` were taken.  It never moves backwards: a
+        node that confirms late cannot undo what a later holder confirmed."""
+
 
 class IPubSubStore(IEventLog, ISubscriptionStore):
     """What a pubsub service over the events reads and keeps: the event log and the

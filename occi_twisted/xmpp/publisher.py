@@ -1,17 +1,24 @@
 """Following the store: a notification to each subscriber for each new event.
 
-The publisher keeps a cursor, the ``seq`` of the last event it has notified, and starts at the
-store's newest event, so that a restart re-sends nothing.  When the store says it has appended
-events, the publisher reads what came after its cursor, in batches, looks up the subscribers of
-the batch's nodes (one store query per node per batch), and sends one notification per event
-and subscription, in the order of the events: every subscriber sees them in commit order.
+The publisher keeps a cursor, the ``seq`` of the last event it has notified.  When the store
+says it has appended events, the publisher reads what came after its cursor, in batches,
+looks up the subscribers of the batch's nodes (one store query per node per batch), and sends
+one notification per event and subscription, in the order of the events: every subscriber
+sees them in commit order.
 They are written as text, several in one write.
 
-It publishes only while the component is connected.  When the XMPP server goes away, the
-cursor stays where it was; once the component is back, it catches up with what happened
-meanwhile, at most ``backlog`` events (the older ones are in the history and the feeds).  A
-JID can only be connected once as a component, so of several servers that share one store and
-one component JID, only the connected one publishes; the others stand by.
+It publishes only while the component is connected.  A JID can only be connected once as a
+component, so of several nodes that share one store and one component JID, the XMPP server
+elects the one it let in; the others stand by, retrying, and one of them is let in within
+seconds of the holder's death.  Where the holder has got to is kept in the store: after each
+run of notifications the publisher pings itself through the XMPP server (XEP-0199) -- the
+server handles a component's stanzas in order, so the answer means it has taken every
+notification sent before -- and then saves the cursor (``savePublished``).  Each new stream,
+on this node or another, starts from the saved position: after the XMPP server restarts, or
+the holder dies, nothing that was not confirmed is lost.  What was sent but not confirmed yet
+when the holder died is sent again, with the same item ids; that window is one ping's round
+trip.  With nothing saved yet (a new cloud), it starts at the newest event.  A backlog longer
+than ``backlog`` events is skipped (the older ones are in the history and the feeds).
 
 When an entity is deleted its node goes too: after the deletion's notification, the node's
 subscribers are told (XEP-0060 ``<delete/>``) and their subscriptions removed.
@@ -37,12 +44,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from twisted.internet.defer import Deferred, gatherResults, succeed
 from twisted.internet.interfaces import IDelayedCall, IPushProducer, IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
+from twisted.words.protocols.jabber.error import StanzaError
+from twisted.words.protocols.jabber.jid import JID
+from wokkel.generic import Request
+from wokkel.ping import NS_PING
 from wokkel.pubsub import NS_PUBSUB_EVENT
 from wokkel.subprotocols import XMPPHandler
 from zope.interface import implementer
@@ -74,6 +86,21 @@ def deleteNotification(sender: str, recipient: str, node: str) -> str:
         f"<event xmlns='{NS_PUBSUB_EVENT}'><delete node={quoteattr(node)}/></event>"
         "</message>"
     )
+
+
+class _Ping(Request):  # type: ignore[misc]  # wokkel is untyped
+    """A XEP-0199 ping, from and to ``jid``: the component asking itself, through the XMPP
+    server, whether the server has handled everything sent before."""
+
+    timeout = 30.0
+
+    def __init__(self, jid: str) -> None:
+        super().__init__(JID(jid), JID(jid))
+
+    def toElement(self) -> Any:
+        element = super().toElement()
+        element.addElement((NS_PING, "ping"))
+        return element
 
 
 @implementer(IPushProducer)
@@ -129,6 +156,9 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
         self._ahead: tuple[list[Event], dict[str, Sequence[Reader]], bool] | None = None
         #: Where notifications and their lag are counted, if anywhere.
         self.metrics: Metrics | None = None
+        #: The cursor saved in the store as confirmed; whether a confirmation is under way.
+        self.confirmed: int | None = None
+        self._confirming = False
 
     @property
     def subscribersKnown(self) -> int:
@@ -137,12 +167,16 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
         return sum(len(readers) for _, readers in self._subscribers.values())
 
     def start(self) -> Deferred[None]:
-        """Start from the store's newest event and follow it."""
+        """Start from the position saved in the store (else the newest event) and follow."""
         return Deferred.fromCoroutine(self._start())
 
     async def _start(self) -> None:
-        newest = await self.store.events("/", limit=1)
-        self.cursor = newest.events[0].seq if newest.events else 0
+        self.confirmed = await self.store.publishedUpTo()
+        if self.confirmed is None:
+            newest = await self.store.events("/", limit=1)
+            self.cursor = newest.events[0].seq if newest.events else 0
+        else:
+            self.cursor = self.confirmed
         self.store.addEventListener(self.wake)
         self.wake()
 
@@ -210,7 +244,7 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
     async def _pump(self) -> None:
         try:
             if self._reconnected:
-                await self._skipBacklog()
+                await self._resume()
                 self._reconnected = False
             while self._wanted and self._online and self.cursor is not None:
                 if self._paused:
@@ -218,6 +252,7 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
                 self._wanted = False
                 while await self._publishBatch():
                     pass
+                self._confirm()
         except Exception:
             log.failure("Could not publish the store's events over XMPP; trying again")
             self._retry = self._clock.callLater(self.retryDelay, self.wake)
@@ -225,8 +260,13 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
             self._busy = False
             self._pumping = None
 
-    async def _skipBacklog(self) -> None:
-        """Skip what is beyond the backlog: a long outage is read in the history."""
+    async def _resume(self) -> None:
+        """A new stream: start from where the last holder's notifications were confirmed
+        (this node's or another's), and skip what is beyond the backlog: a long outage is
+        read in the history."""
+        saved = await self.store.publishedUpTo()
+        if saved is not None and self.cursor is not None:
+            self.cursor = self.confirmed = saved
         if self.cursor is None:
             return
         newest = await self.store.events("/", limit=1)
@@ -283,6 +323,32 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
         if gone:
             await self._deleteNodes(gone)
         return full and not self._paused
+
+    def _confirm(self) -> None:
+        """Save the cursor once the XMPP server has confirmed it took everything up to it
+        (one confirmation at a time; the next one covers what was sent meanwhile)."""
+        if (self._confirming or not self._online or self.cursor is None
+                or (self.confirmed is not None and self.cursor <= self.confirmed)):
+            return
+        self._confirming = True
+        Deferred.fromCoroutine(self._confirmUpTo(self.cursor))
+
+    async def _confirmUpTo(self, cursor: int) -> None:
+        try:
+            await self.request(_Ping(self.sender))
+            await self.store.savePublished(cursor)
+            self.confirmed = max(cursor, self.confirmed or 0)
+        except StanzaError as error:
+            log.warn("The XMPP server did not confirm the notifications: {error}",
+                     error=error)
+        except Exception:
+            if self._online:
+                log.failure("Could not confirm the XMPP notifications up to event {seq}",
+                            seq=cursor)
+            return  # a stream that went is resumed from the saved position
+        finally:
+            self._confirming = False
+        self._confirm()
 
     def _payloadOf(self, event: Event) -> str | None:
         """The event's entry; ``None`` (and a log) if it cannot be rendered: one bad event

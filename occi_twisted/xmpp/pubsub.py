@@ -1,10 +1,10 @@
 """The XMPP side of the server: a XEP-0060 pubsub service of the store's events, connected to
 an XMPP server as a XEP-0114 external component.
 
-One :class:`~.component.ReconnectingComponent` carries three handlers: wokkel's disco handler,
-wokkel's :class:`~wokkel.pubsub.PubSubService` answering requests with an
-:class:`~.resource.EventPubSubResource`, and the :class:`~.publisher.EventPublisher` that
-sends each new event to its nodes' subscribers.  With users, both ask ``whoIs`` who a JID is
+One :class:`~.component.ReconnectingComponent` carries four handlers: wokkel's disco and
+XEP-0199 ping handlers, wokkel's :class:`~wokkel.pubsub.PubSubService` answering requests
+with an :class:`~.resource.EventPubSubResource`, and the :class:`~.publisher.EventPublisher`
+that sends each new event to its nodes' subscribers.  With users, both ask ``whoIs`` who a JID is
 (see :mod:`.tenancy`).
 """
 
@@ -19,6 +19,7 @@ from twisted.internet.endpoints import clientFromString
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from wokkel.disco import DiscoHandler
+from wokkel.ping import PingHandler
 from wokkel.pubsub import PubSubService
 
 from ..store.interface import IPubSubStore
@@ -97,6 +98,8 @@ def makePubSubService(store: IPubSubStore, *, component: str, jid: str, secret: 
                                    entryOf, clock=reactor, changed=publisher.forget,
                                    whoIs=whoIs)
     DiscoHandler().setHandlerParent(connection)
+    # Answers pings, its own among them: the publisher's confirmations (see .publisher).
+    PingHandler().setHandlerParent(connection)
     PubSubService(resource).setHandlerParent(connection)
     publisher.setHandlerParent(connection)
     return XMPPPubSub(connection, publisher, resource)

@@ -34,6 +34,9 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["--node", "a b"], "--node must be"),
         (["--concurrency", "0"], "--concurrency must be between"),
         (["--concurrency", "many"], "--concurrency must be a whole number"),
+        (["--lease", "1"], "--lease must be a number of seconds from 3 to 3600, not '1'"),
+        (["--lease", "soon"], "--lease must be a number of seconds"),
+        (["--url-validity", "0"], "--url-validity must be a number of seconds from 1"),
         (["--xmpp-component", "tcp:localhost:5347"], "go together"),
         (["--xmpp-component", "tcp:localhost:5347", "--xmpp-jid", "not a jid",
           "--xmpp-secret", "s"], "--xmpp-jid must be a domain name"),
@@ -96,16 +99,17 @@ def test_metrics_listeners_on_loopback_or_when_insecure(tmp_path: Path) -> None:
 
 def test_request_settings(tmp_path: Path) -> None:
     config = tmp_path / "occi.toml"
-    config.write_text('backup-at = "02:30"\nnode = "node-a"\nconcurrency = 8\n')
+    config.write_text('backup-at = "02:30"\nnode = "node-a"\nconcurrency = 8\nlease = 12\n')
     options = Options()
     options.parseOptions(["--config", str(config), "--backup-at", "03:15:30"])
     settings = options.settings
     assert settings.backupAt == time(3, 15, 30)
-    assert settings.node == "node-a" and settings.concurrency == 8
+    assert settings.node == "node-a" and settings.concurrency == 8 and settings.lease == 12
     defaults = Options()
     defaults.parseOptions([])
     assert defaults.settings.backupAt == time(0, 0)
     assert defaults.settings.concurrency == 32 and defaults.settings.node
+    assert defaults.settings.lease == 60
 
 
 def test_bad_time_zone_is_one_line(tmp_path: Path) -> None:

@@ -303,6 +303,40 @@ def test_poll_interval_finds_work_added_elsewhere(harness: Harness) -> None:
     assert times == [T0 + 30.0]
 
 
+def test_following_the_log_finds_work_added_elsewhere_at_once(harness: Harness) -> None:
+    times: list[float] = []
+    scheduler = harness.scheduler({STOP: succeedAt(times, harness.clock)},
+                                  follow=harness.store, followDelay=0.2)
+    scheduler.startService()
+    tick(harness.clock, 5.0)
+    harness.add("elsewhere")  # another node's request: its commit is heard here
+    harness.add("and another")
+    tick(harness.clock, 0.2)
+    assert times == [T0 + 5.2, T0 + 5.2]  # one claim pass for the burst
+    scheduler.stopService()
+    harness.add("after the stop")
+    tick(harness.clock, 1.0)
+    assert times == [T0 + 5.2, T0 + 5.2]
+    assert harness.clock.getDelayedCalls() == []
+
+
+def test_following_the_log_sees_another_nodes_lease_and_takes_over(
+        harness: Harness) -> None:
+    """The other node claimed after this one last looked: the claim's event tells this one
+    when that lease ends, and it takes the request over then, without polling."""
+    times: list[float] = []
+    follower = harness.scheduler({STOP: succeedAt(times, harness.clock)}, node="node-2",
+                                 follow=harness.store, leaseSeconds=10.0)
+    follower.startService()
+    harness.add("r")
+    result(harness.store.claimDue("node-1", harness.clock.seconds(), 1, 10.0))  # then dies
+    tick(harness.clock, 0.2)
+    assert times == []
+    tick(harness.clock, 9.8)
+    assert times == [T0 + 10.0]
+    follower.stopService()
+
+
 def test_store_not_ready_yet_is_retried() -> None:
     """The scheduler may start before the store has opened: it tries again shortly."""
     harness = Harness()

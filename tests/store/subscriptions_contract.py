@@ -31,3 +31,13 @@ class SubscriptionContract:
         assert await store.unsubscribe("/compute/", "a@x/r")
         assert not await store.unsubscribe("/compute/", "a@x/r")
         assert [s.jid for s in await store.subscriptions()] == ["b@x"]
+
+    @pytest_twisted.ensureDeferred
+    async def test_the_published_position_only_moves_forward(self, store: IStore) -> None:
+        assert await store.publishedUpTo() is None
+        await store.savePublished(7)
+        assert await store.publishedUpTo() == 7
+        await store.savePublished(3)  # a node confirming late
+        assert await store.publishedUpTo() == 7
+        await store.savePublished(9)
+        assert await store.publishedUpTo() == 9

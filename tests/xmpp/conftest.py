@@ -51,6 +51,16 @@ def connectedPubSub(prosody: Prosody, store: MemoryStore,
                     whoIs: WhoIs | None = None) -> Iterator[XMPPPubSub]:
     """The service under test, connected and following the store; with users if
     ``whoIs`` is given."""
+    with startedPubSub(prosody, store, whoIs) as service:
+        pytest_twisted.blockon(service.component.whenInitialized())
+        yield service
+
+
+@contextmanager
+def startedPubSub(prosody: Prosody, store: MemoryStore,
+                  whoIs: WhoIs | None = None) -> Iterator[XMPPPubSub]:
+    """The service under test, following the store and connecting (or trying to: another
+    node may hold the component)."""
     nodes = storeNodes(store)
     service = makePubSubService(
         store, component=prosody.componentEndpoint, jid=prosody.componentJID,
@@ -61,7 +71,6 @@ def connectedPubSub(prosody: Prosody, store: MemoryStore,
     service.startService()
     assert service.following is not None
     pytest_twisted.blockon(service.following)
-    pytest_twisted.blockon(service.component.whenInitialized())
     try:
         yield service
     finally:

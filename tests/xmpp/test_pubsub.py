@@ -240,6 +240,8 @@ async def test_prosody_restart_mid_way(
     await erase.start()
     await erase.progress(1)
     before = await deferred(alice.waitForNotifications(3))
+    # Once the XMPP server has confirmed them, they are not sent again after its restart.
+    await until(lambda: pubsub.publisher.confirmed == pubsub.publisher.cursor)
 
     prosody.stop()
     await until(lambda: not pubsub.component.initialized)

@@ -131,6 +131,11 @@ CREATE TABLE notes (
     revision  INTEGER NOT NULL,
     UNIQUE (entity_id, id)
 );
+
+CREATE TABLE published (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    seq BIGINT NOT NULL
+);
 """
 
 MIGRATIONS: tuple[str, ...] = (_V1,)
