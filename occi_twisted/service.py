@@ -251,7 +251,8 @@ class OCCIService(MultiService):
         operations = Operations.build(store, driver, reactor, node=settings.node,
                                       backupAt=settings.backupAt, zone=zone,
                                       concurrency=settings.concurrency,
-                                      leaseSeconds=settings.lease)
+                                      leaseSeconds=settings.lease,
+                                      follow=settings.shared)
         operations.scheduler.progressed = metrics.progressed
         try:
             keys = KeyRing.inData(dataDir, reactor.seconds, validity=settings.urlValidity)

@@ -75,6 +75,11 @@ class Settings:
     #: Endpoints serving ``/-/metrics`` alone, without credentials.
     metricsListen: list[str] = field(default_factory=list)
 
+    @property
+    def shared(self) -> bool:
+        """Whether the store is one that several nodes serve (PostgreSQL)."""
+        return self.store.startswith("postgresql://")
+
     @classmethod
     def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
         unknown = set(fromFile) - _FILE_KEYS - LIMIT_SETTINGS

@@ -62,6 +62,8 @@ REQUEST = Kind(
         Attr(f"{PREFIX}.finished", T.STRING, mutable=False, description="RFC 3339"),
         Attr(f"{PREFIX}.attempts", T.INTEGER, mutable=False, minimum=0,
              description="How many times a node started it"),
+        Attr(f"{PREFIX}.node", T.STRING, mutable=False,
+             description="The node (--node) running it, while it runs"),
     ),
 )
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from .attributes import Value
 from .entity import Entity
 from .locations import requestAt, requestsOf
-from .requests import PREFIX, REQUEST, RequestRecord, SubResource
+from .requests import PREFIX, REQUEST, RequestRecord, RequestState, SubResource
 
 
 def requestsPath(entity: Entity) -> str:
@@ -51,6 +51,8 @@ def requestViewAt(record: RequestRecord, location: str) -> SubResource:
         attributes[f"{PREFIX}.started"] = timestamp(record.started)
     if record.finished is not None:
         attributes[f"{PREFIX}.finished"] = timestamp(record.finished)
+    if record.state is RequestState.RUNNING and record.claimedBy is not None:
+        attributes[f"{PREFIX}.node"] = record.claimedBy
     return SubResource(
         kind=REQUEST, mixins=(), attributes=attributes, owner=record.owner,
         revision=record.revision, created=record.created, updated=record.updated,

@@ -34,14 +34,17 @@ class Operations:
         cls, store: IStore, driver: IDriver, clock: IReactorTime, *, node: str,
         backupAt: time, zone: tzinfo, concurrency: int = 32, leaseSeconds: float = 60.0,
         retry: RetryPolicy | None = None, pollInterval: float | None = None,
+        follow: bool = False,
     ) -> Operations:
+        """The parts, wired.  ``follow``: the store tells every node of every node's commits
+        (PostgreSQL), and the scheduler follows them to take over a dead node's work."""
         runner = ActionRunner(store, driver, clock)
         runners: dict[str, Runner] = {action.identifier: runner
                                       for action in store.registry.actions()}
         watch = RequestWatch(store, store, clock)
         scheduler = Scheduler(store, clock, node, runners, concurrency=concurrency,
                               leaseSeconds=leaseSeconds, retry=retry,
-                              pollInterval=pollInterval)
+                              pollInterval=pollInterval, follow=store if follow else None)
         desk = RequestDesk(store, scheduler, watch, clock, backupAt=backupAt, zone=zone)
         policy = BackupPolicy(store, desk, clock, backupAt=backupAt, zone=zone)
         return cls(desk, scheduler, policy, Realizer(store, driver, clock))
