@@ -285,7 +285,8 @@ class OCCIService(MultiService):
                 identity.directory.whenChanged(xmpp.usersChanged)
             xmpp.publisher.metrics = metrics
             metrics.subscribers.set_function(lambda: xmpp.publisher.subscribersKnown)
-            server.health.add("xmpp", always(lambda: xmpp.component.initialized))
+            server.health.add("xmpp", always(lambda: xmpp.component.initialized
+                                             or xmpp.component.standingBy))
         return service
 
 

@@ -257,12 +257,17 @@ class DiskDriver:
         return runJob(job, self._reactor, self._pool, checkpoint, self._sliceSeconds)
 
     def _ensure(self, storageId: str, sizeGiB: float, resize: bool = True) -> None:
-        """The image exists with the size stored (creating it sparse, or resizing it)."""
+        """The image exists with the size stored (creating it sparse, or resizing it).
+        Another node sharing the data directory may be making it at the same moment: an
+        image that appears meanwhile is the one to size."""
         try:
             current = self.images.sizeOf(storageId)
         except NoSuchImage:
-            self.images.create(storageId, sizeGiB)
-            return
+            try:
+                self.images.create(storageId, sizeGiB)
+                return
+            except ImageExists:
+                current = self.images.sizeOf(storageId)
         if resize and current != bytesOf(sizeGiB):
             self.images.resize(storageId, sizeGiB)
 

@@ -13,6 +13,11 @@ the first time the handshake fails (a server that restarts may refuse it for a m
 ``initialDelay`` (0.1 s), growing by half each time to at most ``maxDelay`` (5 s), and a
 refused handshake only counts as one more failed attempt.  The delay goes back to the first
 one once a stream is authenticated.
+
+Several nodes serving one cloud connect with one JID; the XMPP server lets one in and answers
+the others with a ``<conflict/>`` stream error.  Such a node is *standing by*
+(:attr:`ReconnectingComponent.standingBy`): healthy, retrying at the longest delay, so that it
+is let in within that delay of the holder's death.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from twisted.internet.interfaces import IStreamClientEndpoint, ITCPTransport
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.words.protocols.jabber.component import componentFactory
+from twisted.words.protocols.jabber.error import StreamError
+from twisted.words.protocols.jabber.xmlstream import STREAM_ERROR_EVENT
 from wokkel.component import Component
 from wokkel.subprotocols import StreamManager
 
@@ -60,6 +67,10 @@ class ReconnectingComponent(Component):  # type: ignore[misc]  # wokkel is untyp
         self._waiting: list[Deferred[None]] = []
         #: How many streams were authenticated so far.
         self.connections = 0
+        #: Whether the XMPP server said, last time, that another node holds the JID.
+        self.standingBy = False
+        self._conflict = False
+        self.factory.addBootstrap(STREAM_ERROR_EVENT, self._streamError)
 
     @property
     def initialized(self) -> bool:
@@ -91,8 +102,18 @@ class ReconnectingComponent(Component):  # type: ignore[misc]  # wokkel is untyp
             return succeed(None)
         return client.stopService()
 
+    def _streamError(self, reason: Failure) -> None:
+        """A ``<conflict/>``: another node holds the component; stand by (logged once)."""
+        error = reason.value
+        if isinstance(error, StreamError) and error.condition == "conflict":
+            if not self.standingBy:
+                log.info("XMPP component {jid} is held by another node; standing by",
+                         jid=self.jid)
+            self.standingBy = self._conflict = True
+
     def _authd(self, xs: Any) -> None:
         self._refusals = 0
+        self.standingBy = False
         self.connections += 1
         if ITCPTransport.providedBy(xs.transport):
             # Notifications are written as soon as they are known, often one event at a
@@ -110,6 +131,8 @@ class ReconnectingComponent(Component):  # type: ignore[misc]  # wokkel is untyp
                 log.info("XMPP component {jid} disconnected; reconnecting", jid=self.jid)
         else:
             self._refusals += 1
+            # Refused for another reason than a holder (the server restarting, say).
+            self.standingBy, self._conflict = self._conflict, False
         super()._disconnected(reason)
 
     def initializationFailed(self, reason: Failure) -> None:

@@ -17,6 +17,7 @@ from twisted.internet.task import Clock, deferLater
 from occi_twisted.drivers import InvalidTransition
 from occi_twisted.drivers.disks import MAX_GIB, DiskDriver
 from occi_twisted.drivers.storage import GIB, DiskImages
+from occi_twisted.drivers.storage.errors import NoSuchImage
 from occi_twisted.model import Description, Entity, Value, newEntity, withState
 from occi_twisted.model.errors import BadRequest
 from occi_twisted.model.infrastructure import (
@@ -87,6 +88,25 @@ async def test_images_follow_the_store(driver: DiskDriver) -> None:
     await driver.realize(bigger, None)
     assert not path.exists()
     await driver.realize(bigger, None)  # deleting what is gone is harmless
+
+
+@pytest_twisted.ensureDeferred
+async def test_an_image_another_node_makes_meanwhile_is_the_one_sized(
+        tmp_path: Path, driver: DiskDriver) -> None:
+    """Two nodes share the data directory and both follow a new storage: the one that finds
+    no image, then fails to make it because the other just did, sizes that one."""
+    entity = storage(4 / 1024)
+    other = DiskDriver(DiskImages(tmp_path), reactor)
+    looked = driver.images.sizeOf
+
+    def lookedTooEarly(storageId: str) -> int:
+        driver.images.sizeOf = looked  # type: ignore[method-assign]
+        other.images.create(storageId, 2 / 1024)  # the other node, between look and make
+        raise NoSuchImage(storageId)
+
+    driver.images.sizeOf = lookedTooEarly  # type: ignore[method-assign]
+    await driver.realize(entity, entity)
+    assert image(driver, entity).stat().st_size == 4 * MIB
 
 
 def test_refuses_what_the_file_system_cannot_hold(driver: DiskDriver,

@@ -46,6 +46,7 @@ async def test_the_standby_node_takes_over_where_the_holder_left_off(
     alice = subscribers("alice")
     await sleep(1.0)  # the standby has tried: the server let one in
     assert holder.component.initialized and not standby.component.initialized
+    assert standby.component.standingBy and not holder.component.standingBy
     await deferred(alice.subscribe("/storage/s1"))
     for n in range(3):
         entity = await touch(store, entity, f"before {n}")
@@ -57,6 +58,7 @@ async def test_the_standby_node_takes_over_where_the_holder_left_off(
     entity = await touch(store, entity, "while nobody holds the component")
     await standby.component.whenInitialized()
     took = reactor.seconds() - died
+    assert not standby.component.standingBy
     for n in range(3):
         entity = await touch(store, entity, f"after {n}")
     await deferred(alice.waitForNotifications(7))
