@@ -1,7 +1,10 @@
 """The store of several nodes: one PostgreSQL database, any number of ``twistd occi`` in front.
 
-How it talks to PostgreSQL (measured with ``bench/pg_client_bench.py``, figures in
-docs/architecture.rst, "PostgreSQL store"): psycopg 3, blocking, off the reactor thread.
+How it talks to PostgreSQL: psycopg 3, blocking, off the reactor thread.  Measured with
+``bench/pg_client_bench.py`` (figures in docs/architecture.rst, "PostgreSQL store"), psycopg's
+async mode under Twisted's asyncio reactor was no faster under concurrency and would tie the
+whole server to that reactor; threads work under any reactor and let the store reuse the
+group-commit writer.
 
 - Writes go to the same :class:`~.._writer.GroupCommitWriter` as SQLite's, on a connection of
   its own: each change set in its savepoint of one transaction, every change set that arrives
