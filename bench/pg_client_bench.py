@@ -50,7 +50,7 @@ def baseline(url: str, seconds: float, concurrency: int) -> dict[str, float]:
         for op in ("insert", "get"):
             counts = [0] * concurrent
 
-            def loop(slot: int, op: str = op) -> None:
+            def loop(slot: int, op: str = op, counts: list[int] = counts) -> None:
                 with psycopg.connect(url, autocommit=True) as connection:
                     deadline = time.perf_counter() + seconds
                     while time.perf_counter() < deadline:
@@ -78,17 +78,16 @@ async def measure(seconds: float, concurrency: int,
     figures = {}
     for concurrent in (1, concurrency):
         for name, op in (("insert", insert), ("get", get)):
-            done = 0
-            deadline = time.perf_counter() + seconds
+            done = [0]
 
-            async def worker() -> None:
-                nonlocal done
+            async def worker(op: Callable[[], Awaitable[object]] = op, done: list[int] = done,
+                             deadline: float = time.perf_counter() + seconds) -> None:
                 while time.perf_counter() < deadline:
                     await op()
-                    done += 1
+                    done[0] += 1
 
             await asyncio.gather(*(worker() for _ in range(concurrent)))
-            figures[f"{name} x{concurrent}"] = done / seconds
+            figures[f"{name} x{concurrent}"] = done[0] / seconds
     return figures
 
 
