@@ -29,7 +29,7 @@ from ._notices import Notices, Notifying
 from ._requests import RequestMethods, RequestRows
 from ._sql import Database, Transactional
 from ._writer import GroupCommitWriter
-from .interface import Change, Delete, Put, StoreUnavailable
+from .interface import Change, Delete, Page, Put, Query, StoreUnavailable
 from .serial import canonical, defineUserMixins, entityFromDict, mixinToDict, recordOf
 
 _T = TypeVar("_T")
@@ -46,6 +46,10 @@ class SQLStore(Notifying, RequestMethods):
     _writer: GroupCommitWriter | None
     _clock: IReactorTime
     _notices: Notices
+    #: How the backend lists entities (SQLite's ``_sqlread`` by default): up to ``limit``
+    #: (seq, document) pairs after a seq and whether more follow; how many match.
+    _listPage = staticmethod(_sqlread.page)
+    _listCount = staticmethod(_sqlread.count)
     #: Told the seconds each write took from submitted to durable, if set (metrics).
     commitTiming: Callable[[float], None] | None = None
 
@@ -85,6 +89,18 @@ class SQLStore(Notifying, RequestMethods):
             return None if text is None else self._entity(text)
 
         return self._read(get)
+
+    def page(self, query: Query, after: str | None, limit: int) -> Deferred[Page]:
+        def page(db: Database) -> Page:
+            _rules.checkLimit(limit)
+            rows, more = self._listPage(db, query, _rules.cursorAfter(after), limit)
+            cursor = str(rows[-1][0]) if more else None
+            return Page([self._entity(text) for _, text in rows], cursor)
+
+        return self._read(page)
+
+    def count(self, query: Query) -> Deferred[int]:
+        return self._read(partial(self._listCount, query=query))
 
     def linksFrom(self, sources: Sequence[str]) -> Deferred[dict[str, list[Entity]]]:
         def linksFrom(db: Database) -> dict[str, list[Entity]]:

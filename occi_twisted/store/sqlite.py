@@ -36,12 +36,12 @@ from zope.interface import implementer
 
 from ..model import Registry
 from ..model.events import Event
-from . import _rules, _sqlevents, _sqlread
+from . import _sqlevents
 from ._sql import Database
 from ._sqlschema import LogSync, openReader, openWriter
 from ._sqlstore import SQLStore
 from ._writer import GroupCommitWriter
-from .interface import IStore, Page, Query, StoreUnavailable
+from .interface import IStore, StoreUnavailable
 
 _T = TypeVar("_T")
 
@@ -113,20 +113,6 @@ class SQLiteStore(SQLStore):
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.close()
-
-    # -- reads (on the reactor thread) ---------------------------------------------------
-
-    def page(self, query: Query, after: str | None, limit: int) -> Deferred[Page]:
-        def page(db: Database) -> Page:
-            _rules.checkLimit(limit)
-            rows, more = _sqlread.page(db, query, _rules.cursorAfter(after), limit)
-            cursor = str(rows[-1][0]) if more else None
-            return Page([self._entity(text) for _, text in rows], cursor)
-
-        return self._read(page)
-
-    def count(self, query: Query) -> Deferred[int]:
-        return self._read(partial(_sqlread.count, query=query))
 
     # -- events ------------------------------------------------------------------------
 

@@ -1,7 +1,10 @@
 """The store of several nodes: one PostgreSQL database, any number of ``twistd occi`` in front.
 
-How it talks to PostgreSQL (measured with ``bench/pg_client_bench.py``, figures in
-docs/architecture.rst, "PostgreSQL store"): psycopg 3, blocking, off the reactor thread.
+How it talks to PostgreSQL: psycopg 3, blocking, off the reactor thread.  Measured with
+``bench/pg_client_bench.py`` (figures in docs/architecture.rst, "PostgreSQL store"), psycopg's
+async mode under Twisted's asyncio reactor was no faster under concurrency and would tie the
+whole server to that reactor; threads work under any reactor and let the store reuse the
+group-commit writer.
 
 - Writes go to the same :class:`~.._writer.GroupCommitWriter` as SQLite's, on a connection of
   its own: each change set in its savepoint of one transaction, every change set that arrives
@@ -30,11 +33,11 @@ from zope.interface import implementer
 
 from ...model import Registry
 from ...model.events import Event
-from .. import _rules, _sqlevents
+from .. import _sqlevents
 from .._sql import Database, Transactional
 from .._sqlstore import SQLStore
 from .._writer import GroupCommitWriter
-from ..interface import IStore, Page, Query, StoreUnavailable
+from ..interface import IStore, StoreUnavailable
 from . import read
 from .connection import Adapted, connect, shown, transient, unavailable
 from .events import Listener, number
@@ -146,17 +149,8 @@ class PostgresStore(SQLStore):
 
     # -- reads -------------------------------------------------------------------------
 
-    def page(self, query: Query, after: str | None, limit: int) -> Deferred[Page]:
-        def page(db: Database) -> Page:
-            _rules.checkLimit(limit)
-            rows, more = read.page(db, query, _rules.cursorAfter(after), limit)
-            cursor = str(rows[-1][0]) if more else None
-            return Page([self._entity(text) for _, text in rows], cursor)
-
-        return self._read(page)
-
-    def count(self, query: Query) -> Deferred[int]:
-        return self._read(partial(read.count, query=query))
+    _listPage = staticmethod(read.page)
+    _listCount = staticmethod(read.count)
 
     def eventsAfter(self, after: int, limit: int) -> Deferred[list[Event]]:
         # Every number a reader sees was given in commit order (see .events): all of it
