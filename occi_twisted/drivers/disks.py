@@ -157,9 +157,10 @@ class DiskDriver:
         if after is not None and after.kind.isA(STORAGE):
             size = after.attributes.get("occi.storage.size")
             if isinstance(size, (int, float)):
-                make = self._create if before is None else self._ensure
+                made = after.created
                 work = self._exclusive(after.id, lambda: self._inThread(
-                    make, after.id, float(size)))
+                    self._ensure, after.id, float(size)) if before is not None
+                    else self._inThread(self._create, after.id, float(size), made))
         elif before is not None and before.kind.isA(STORAGE):
             work = self._exclusive(before.id, lambda: self._inThread(self._remove, before.id))
         return succeed(None) if work is None else _shielded(work)
@@ -271,12 +272,18 @@ class DiskDriver:
         if resize and current != bytesOf(sizeGiB):
             self.images.resize(storageId, sizeGiB)
 
-    def _create(self, storageId: str, sizeGiB: float) -> None:
-        """A new storage's image.  One found there already belonged to a deleted storage of
-        the same id whose removal did not happen: its bytes are not the new storage's."""
+    def _create(self, storageId: str, sizeGiB: float, created: float) -> None:
+        """The image of a storage made at ``created``.  One found there already was made
+        since by another node sharing the data directory (it follows the same change): it is
+        this storage's.  One older belonged to a deleted storage of the same id whose removal
+        did not happen: its bytes are not the new storage's.  (Nodes keep their clocks in
+        step, as they do for the leases.)"""
         try:
             self.images.create(storageId, sizeGiB)
         except ImageExists:
+            if self.images.changedAt(storageId) >= created:
+                self._ensure(storageId, sizeGiB)
+                return
             _log.warn("Storage {id} is new, yet an image was there (of a deleted storage "
                       "with its id): replaced by an empty one", id=storageId)
             self._remove(storageId)

@@ -3,6 +3,7 @@ as sliced jobs that checkpoint into the request and resume from it."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -109,6 +110,20 @@ async def test_an_image_another_node_makes_meanwhile_is_the_one_sized(
     assert image(driver, entity).stat().st_size == 4 * MIB
 
 
+@pytest_twisted.ensureDeferred
+async def test_a_new_storage_keeps_the_image_another_node_made_for_it(
+        driver: DiskDriver) -> None:
+    """realize(None, storage) on a node that follows a creation another node has realized
+    already (and written to): that image, newer than the storage, is the storage's."""
+    made = storage(1 / 1024)
+    fresh = replace(made, created=time.time() - 60)
+    path = image(driver, fresh)
+    driver.images.create(fresh.id, 1 / 1024)
+    path.write_bytes(b"uploaded" * (MIB // 8))
+    await driver.realize(None, fresh)
+    assert path.read_bytes().startswith(b"uploaded")
+
+
 def test_refuses_what_the_file_system_cannot_hold(driver: DiskDriver,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(driver.images, "freeBytes", lambda: 1 << 60)
@@ -177,7 +192,7 @@ async def test_a_new_storage_does_not_get_the_bytes_of_a_deleted_one(
     await driver.realize(None, entity)
     image(driver, entity).write_bytes(b"secret" * 1000)
     # The removal never happened (a crash, say); a storage with the same id is made.
-    await driver.realize(None, entity)
+    await driver.realize(None, replace(entity, created=time.time() + 1))
     assert image(driver, entity).read_bytes() == bytes(MIB)
     assert await driver.held() == [(STORAGE, entity.id)]
 

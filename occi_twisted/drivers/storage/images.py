@@ -118,6 +118,13 @@ class DiskImages(BackupShelf):
             fsyncDirectory(directory)
         return stale
 
+    def changedAt(self, storageId: str) -> float:
+        """When the image was last made, written or replaced (its ctime)."""
+        try:
+            return self.imagePath(storageId).stat().st_ctime
+        except FileNotFoundError:
+            raise NoSuchImage(f"Storage {storageId} has no image.") from None
+
     def sizeOf(self, storageId: str) -> int:
         try:
             return self.imagePath(storageId).stat().st_size
