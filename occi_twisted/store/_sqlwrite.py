@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from ..model.answers import Answer, RememberAnswer, keyTaken
 from ..model.errors import NotFound
+from ..model.forwards import RememberForward
 from ..model.quotas import WithinQuota, checkWithin, resizeTo
-from . import _eventrules, _rules, _sqlevents, _sqlnotes, _sqlrequests
+from . import _eventrules, _rules, _sqlevents, _sqlforwards, _sqlnotes, _sqlrequests
 from ._sqlrequests import NewRequest
 from .serial import EntityRecord, canonical
 
@@ -66,8 +67,11 @@ class _Transaction:
         ).fetchone()
         return found is not None
 
+    def forwarded(self, entityId: str) -> bool:
+        return _sqlforwards.forwarded(self._db, entityId)
 
-PreparedChange = PutRecord | DeleteId | NewRequest | RememberAnswer | WithinQuota
+
+PreparedChange = PutRecord | DeleteId | NewRequest | RememberAnswer | WithinQuota | RememberForward
 
 
 def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChange]) -> None:
@@ -82,6 +86,8 @@ def applyChanges(connection: sqlite3.Connection, changes: Sequence[PreparedChang
             _remember(connection, change.answer)
         elif isinstance(change, WithinQuota):
             _checkQuota(connection, change)
+        elif isinstance(change, RememberForward):
+            _sqlforwards.remember(connection, change.forward)
         else:
             _sqlrequests.insert(connection, change.row)
 
