@@ -250,7 +250,8 @@ class OCCIService(MultiService):
             _checkClientEndpoint(settings.xmpp[0], reactor)
         operations = Operations.build(store, driver, reactor, node=settings.node,
                                       backupAt=settings.backupAt, zone=zone,
-                                      concurrency=settings.concurrency)
+                                      concurrency=settings.concurrency,
+                                      peers=settings.peers)
         operations.scheduler.progressed = metrics.progressed
         try:
             keys = KeyRing.inData(dataDir, reactor.seconds, validity=settings.urlValidity)
@@ -259,7 +260,8 @@ class OCCIService(MultiService):
         identity = IdentityService.fromSettings(settings, store, reactor)
         server = OCCIServer(store, driver, reactor, operations.desk, baseURL=settings.baseURL,
                             keys=keys, threads=reactor, metrics=metrics,
-                            principalOf=identity.principalNamed if identity else None)
+                            principalOf=identity.principalNamed if identity else None,
+                            peers=[peer.url for peer in settings.peers])
         # Measured in front of the door: its refusals are answers too.
         front = server.measured(FrontDoor(
             server.routes(), hosts=settings.hosts, portal=identity.portal if identity else None,
