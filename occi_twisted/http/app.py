@@ -26,7 +26,7 @@ from ..files.types import OVA, OVF
 from ..identity import SINGLE_USER, Principal
 from ..model import Kind
 from ..model import locations as loc
-from ..model.errors import NotAcceptable, NotFound
+from ..model.errors import MethodNotAllowed, NotAcceptable, NotFound
 from ..monitoring import Health, Metrics
 from ..monitoring.health import always
 from ..operations import RequestDesk
@@ -268,7 +268,7 @@ class OCCIServer:
             await self.forwarding.answer(request, method)
         try:
             return await self._here(request, method)
-        except NotFound:
+        except (NotFound, MethodNotAllowed):  # a log takes no POST here, nor at the peer
             answered = await self.forwarding.answer(request, method)
             if answered is None:
                 raise

@@ -52,6 +52,10 @@ class Forwarding(Room):
                 continue
             if parts.principalOf(request).isIntrospector or \
                     not access.seesOwner(request, forward.owner):
+                if method == "PUT" and isinstance(place, loc.EntityAt):
+                    # As for another's entity that is here: the id cannot be had.
+                    raise NotFound(f"There is no entity at {location} for you to replace, "
+                                   "and the id cannot be taken.")
                 return None
             if isinstance(place, loc.Requests) and place.requestId and \
                     method in ("GET", "HEAD"):
