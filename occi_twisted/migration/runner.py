@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import treq
-from twisted.internet.defer import Deferred
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 
@@ -39,7 +38,7 @@ from ..model.infrastructure import STORAGE
 from ..model.requests import RequestRecord, RequestState
 from ..renderings.document import EntityView, RenderContext
 from ..renderings.json import entityObject
-from ..scheduler import RunContext, RunResult, TransientError
+from ..scheduler import EntityRunner, RunContext, RunResult, TransientError
 from ..store.interface import Change, Delete, IStore
 from .moving import Move, planMove
 from .peers import Peer
@@ -51,25 +50,21 @@ PROGRESS_EVERY = 1.0
 _MIB = 1 << 20
 
 
-class MigrationRunner:
+class MigrationRunner(EntityRunner):
     """Runs migrate requests of ``store``'s entities to ``peers``; images are read where
     ``images`` (the driver, if it keeps files) has them."""
 
     def __init__(self, store: IStore, images: IImages | None, reactor: Any,
                  peers: Sequence[Peer]) -> None:
-        self._store = store
+        super().__init__(store)
+        #: Everything the copy reads: entities, their notes, the registry.
+        self.store = store
         self._images = images
         self._reactor = reactor
         self._peers = {peer.url: peer for peer in peers}
 
-    def __call__(self, record: RequestRecord, context: RunContext) -> Deferred[RunResult]:
-        return Deferred.fromCoroutine(self._run(record, context))
-
-    async def _run(self, record: RequestRecord, context: RunContext) -> RunResult:
-        entity = await self._store.get(record.entityId)
-        if entity is None:
-            return RunResult(RequestState.FAILED,
-                             f"The entity {record.entityId} was deleted before it could move.")
+    async def _run(self, entity: Entity, record: RequestRecord, context: RunContext
+                   ) -> RunResult:
         try:
             peer = self._peers[checkTarget(self._peers, record.attributes)]
             move = await planMove(self._store, entity)
@@ -136,7 +131,7 @@ class _Copy:
         document = entityObject(EntityView(resource, self._move.linksOf(resource)),
                                 RenderContext(""))
         document.pop("actions", None)
-        registry = self._runner._store.registry
+        registry = self._runner.store.registry
         mixins = [m for m in _strings(document.get("mixins"))
                   if getattr(registry.get(m), "owner", None) is None]  # a user's tags stay
         if mixins:
@@ -187,7 +182,7 @@ class _Copy:
     async def _notes(self, entity: Entity) -> None:
         after: str | None = None
         while True:
-            page = await self._runner._store.listNotes(entity.id, after, 100)
+            page = await self._runner.store.listNotes(entity.id, after, 100)
             for note in page.notes:
                 await self._call("PUT", loc.noteAt(entity.location, note.id),
                                  f"the peer would not take the note {note.id}",
