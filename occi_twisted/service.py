@@ -252,7 +252,7 @@ class OCCIService(MultiService):
                                       backupAt=settings.backupAt, zone=zone,
                                       concurrency=settings.concurrency,
                                       leaseSeconds=settings.lease,
-                                      follow=settings.shared)
+                                      follow=settings.shared, peers=settings.peers)
         operations.scheduler.progressed = metrics.progressed
         try:
             keys = KeyRing.inData(dataDir, reactor.seconds, validity=settings.urlValidity)
@@ -261,7 +261,8 @@ class OCCIService(MultiService):
         identity = IdentityService.fromSettings(settings, store, reactor)
         server = OCCIServer(store, driver, reactor, operations.desk, baseURL=settings.baseURL,
                             keys=keys, threads=reactor, metrics=metrics,
-                            principalOf=identity.principalNamed if identity else None)
+                            principalOf=identity.principalNamed if identity else None,
+                            peers=[peer.url for peer in settings.peers])
         # Measured in front of the door: its refusals are answers too.
         front = server.measured(FrontDoor(
             server.routes(), hosts=settings.hosts, portal=identity.portal if identity else None,

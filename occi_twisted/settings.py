@@ -22,6 +22,7 @@ from .http.limits import LIMIT_SETTINGS, Limits
 from .identity import HostPolicy, parseTrustedProxies
 from .identity.addresses import Network
 from .identity.listeners import listenerOf
+from .migration.peers import Peer, peersOf
 from .model.numbers import wholeNumber
 from .scheduler.windows import parseTimeOfDay
 
@@ -74,6 +75,8 @@ class Settings:
     urlValidity: int = 600
     #: Endpoints serving ``/-/metrics`` alone, without credentials.
     metricsListen: list[str] = field(default_factory=list)
+    #: The OCCI endpoints resources may migrate to, with their credentials.
+    peers: tuple[Peer, ...] = ()
 
     @property
     def shared(self) -> bool:
@@ -141,6 +144,7 @@ class Settings:
             limits = Limits.resolve(options, fromFile)
             metricsListen = _metricsListeners(_names(options, fromFile, "metrics-listen"),
                                               insecure=insecure)
+            peers = peersOf(list(options.get("peer") or ()), fromFile.get("peers", {}))
         except ValueError as error:
             raise ConfigError(str(error)) from None
         urlValidity = _seconds(options, fromFile, "url-validity", default=600, least=1,
@@ -154,7 +158,8 @@ class Settings:
                    configFile=Path(config) if config else None,
                    insecure=insecure, hosts=hosts, trustedProxies=proxies,
                    introspection=not _flag(options, fromFile, "no-introspection"),
-                   limits=limits, urlValidity=urlValidity, metricsListen=metricsListen)
+                   limits=limits, urlValidity=urlValidity, metricsListen=metricsListen,
+                   peers=peers)
 
 
 #: The keys a config file may hold: the options' names (``users-file`` for ``--users``, as
@@ -163,7 +168,7 @@ _FILE_KEYS = frozenset({
     "listen", "data", "store", "base-url", "driver", "access-log", "backup-at", "node",
     "concurrency", "xmpp-component", "xmpp-jid", "xmpp-secret", "xmpp-secret-file",
     "users", "users-file", "insecure", "allowed-host", "trusted-proxy", "no-introspection",
-    "url-validity", "metrics-listen", "lease"})
+    "url-validity", "metrics-listen", "lease", "peers"})
 
 
 def _seconds(options: Mapping[str, Any], fromFile: Mapping[str, Any], name: str, *,

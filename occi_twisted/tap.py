@@ -71,6 +71,7 @@ class Options(usage.Options):
         self["allowed-host"] = []
         self["trusted-proxy"] = []
         self["metrics-listen"] = []
+        self["peer"] = []
 
     def opt_allowed_host(self, name: str) -> None:
         """A Host header value served besides --base-url's host and loopback (repeatable)"""
@@ -84,6 +85,11 @@ class Options(usage.Options):
         """A Twisted endpoint string serving /-/metrics alone, without credentials
         (repeatable; loopback unless --insecure) [default: none]"""
         self["metrics-listen"].append(description)
+
+    def opt_peer(self, url: str) -> None:
+        """An OCCI endpoint resources may migrate to (repeatable; credentials in the
+        config's [peers."URL"] tables) [default: none]"""
+        self["peer"].append(url)
 
     def opt_listen(self, description: str) -> None:
         """A Twisted endpoint string to serve HTTP on (repeatable) [default:

@@ -16,13 +16,15 @@ from twisted.web.iweb import IRequest
 
 from ..drivers import IDriver
 from ..identity.principal import Quota
+from ..migration.target import checkTarget
 from ..model import Entity, Kind
 from ..model.errors import BadRequest, Conflict, NotFound
+from ..model.infrastructure import MIGRATIONS
 from ..model.locations import Requests, requestAt, requestsOf
 from ..model.quotas import WithinQuota, resizeTo
 from ..model.requests import PREFIX as REQUEST_PREFIX
 from ..model.requests import RequestRecord, RequestState
-from ..model.requestview import parseTimestamp, requestETag, requestView
+from ..model.requestview import parseTimestamp, requestETag, requestView, requestViewAt
 from ..operations import RequestDesk
 from ..renderings.document import Document, EntityView
 from ..renderings.form import walkthroughRequest
@@ -49,6 +51,8 @@ class Actions(Room):
     desk: RequestDesk
     #: Seconds an action may take and still be answered 200 (unless Prefer says otherwise).
     waitBudget: float
+    #: The URLs of the endpoints a resource may migrate to (``--peer``).
+    peers: frozenset[str] = frozenset()
 
     async def act(
         self, request: IRequest, entity: Entity, document: Document, term: str | None
@@ -69,6 +73,8 @@ class Actions(Room):
         renderer = self.answering.negotiate(request, listing=False)
         webLink(request, renderer.mediaType,
                 context.absolute(requestView(ended, entity).location), "monitor")
+        if ended.state is RequestState.SUCCEEDED and ended.action in MIGRATIONS:
+            return await self._moved(request, entity)
         if ended.state is RequestState.SUCCEEDED:
             return await self.show(request, renderer, await self.load(request, entity.kind,
                                                                       entity.id))
@@ -117,6 +123,17 @@ class Actions(Room):
         return self.answering.send(request, collect(renderer, pending,
                                                     self.answering.context(request)))
 
+    async def _moved(self, request: IRequest, entity: Entity) -> bytes:
+        """A migration that ended within the wait budget: 303 to where the entity is now
+        (its location here answers 301 from now on)."""
+        forward = await self.store.forward(entity.location)
+        target = forward.url if forward is not None and forward.url else None
+        if target is None:
+            raise NotFound(f"{entity.location} migrated from here.")
+        request.setResponseCode(303)
+        request.setHeader(b"Location", target.encode())
+        return self.answering.ok(request, f"{entity.location} has moved to {target}.")
+
     def _plan(
         self, request: IRequest, entity: Entity, document: Document, term: str | None
     ) -> RequestRecord:
@@ -124,7 +141,10 @@ class Actions(Room):
         invalid transition is refused now, before anything is stored)."""
         notBefore, document = _notBefore(walkthroughRequest(document))
         invocation = describeInvocation(document, self.registry, term, entity.actions())
-        self.driver.check(entity, invocation.action, invocation.attributes)
+        if invocation.action.identifier in MIGRATIONS:
+            checkTarget(self.peers, invocation.attributes)
+        else:
+            self.driver.check(entity, invocation.action, invocation.attributes)
         return self.desk.plan(entity, invocation.action, invocation.attributes,
                               owner=parts.ownerOf(request), notBefore=notBefore)
 
@@ -142,10 +162,15 @@ class Actions(Room):
         return self._sendRequest(request, record, entity)
 
     def _sendRequest(self, request: IRequest, record: RequestRecord, entity: Entity) -> bytes:
+        return self.sendRequestAt(request, record, entity.location)
+
+    def sendRequestAt(self, request: IRequest, record: RequestRecord, location: str) -> bytes:
+        """A request of the entity at ``location`` as the answer (the entity may have
+        migrated: its requests are still read here)."""
         renderer = self.answering.negotiate(request, listing=False)
         request.setHeader(b"ETag", requestETag(record).encode())
         return self.answering.send(request, renderer.entity(
-            EntityView(requestView(record, entity)), self.answering.context(request)))
+            EntityView(requestViewAt(record, location)), self.answering.context(request)))
 
     # -- {entity}/requests/ -------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from ..model.core import LINK
 from ..model.errors import (
     BadRequest,
     MethodNotAllowed,
+    Moved,
     NotAcceptable,
     OCCIError,
     PreconditionFailed,
@@ -288,6 +289,8 @@ class Answering:
             request.setHeader(b"Allow", ", ".join(error.allowed).encode())
         if isinstance(error, Unauthorized):
             request.setHeader(b"WWW-Authenticate", CHALLENGE)
+        if isinstance(error, Moved):
+            request.setHeader(b"Location", error.location.encode())
         if self.wantsPages(request):
             # A person in a browser: the sentence on a page, with a way back.
             return self.send(request, HTML.error(status, error.message, self.context(request)))

@@ -11,7 +11,7 @@ other path goes through one route that resolves it with the registry.  Whatever 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from klein import Klein
@@ -26,7 +26,7 @@ from ..files.types import OVA, OVF
 from ..identity import SINGLE_USER, Principal
 from ..model import Kind
 from ..model import locations as loc
-from ..model.errors import NotAcceptable, NotFound
+from ..model.errors import MethodNotAllowed, NotAcceptable, NotFound
 from ..monitoring import Health, Metrics
 from ..monitoring.health import always
 from ..operations import RequestDesk
@@ -42,6 +42,7 @@ from .entities import Entities
 from .envelopes import Envelopes
 from .feeds import ATOM, LOG_TYPES, FeedScope, answer, entry, scopeOf
 from .files import Files
+from .forwarding import Forwarding
 from .listings import Listings
 from .methods import Shape, allow
 from .monitoring import Measured, MonitoringRoutes
@@ -100,13 +101,15 @@ class OCCIServer:
         threads: IReactorFromThreads | None = None,
         principalOf: Callable[[str], Principal] | None = None,
         metrics: Metrics | None = None,
+        peers: Collection[str] = (),
     ) -> None:
         """``keys`` sign the URLs of files (none: no file is handed out); file transfers
         run in a thread pool of their own, through ``threads``; a signed URL acts for the
         owner it was signed for, whom ``principalOf`` names (single-user mode's by
         default).  ``metrics`` count what the server does (its own by default); its
         health is that the store answers and the scheduler runs, and whatever else is
-        added to :attr:`health`."""
+        added to :attr:`health`.  ``peers`` are the URLs of the endpoints resources may
+        migrate to."""
         self.store = store
         self.registry = store.registry
         self.driver = driver
@@ -114,7 +117,8 @@ class OCCIServer:
         self.desk = desk
         self.answering = Answering(store.registry, baseURL, clock)
         self.actions = Actions(store, clock, self.answering, driver=driver, desk=desk,
-                               waitBudget=waitBudget)
+                               waitBudget=waitBudget, peers=frozenset(peers))
+        self.forwarding = Forwarding(store, clock, self.answering, actions=self.actions)
         self.entities = Entities(store, clock, self.answering, driver=driver,
                                  actions=self.actions)
         self.listings = Listings(store, clock, self.answering)
@@ -215,6 +219,16 @@ class OCCIServer:
     async def metricsPage(self, request: IRequest) -> bytes | None:
         return await self._fixed(request, loc.METRICS, self.monitoring.metricsOf)
 
+    @app.route(loc.FORWARDS, strict_slashes=False)
+    async def forwards(self, request: IRequest) -> bytes | None:
+        """Where migrated entities went, for administrators."""
+        return await self._fixed(request, loc.FORWARDS, self.forwarding.administer)
+
+    @app.route(loc.FORWARDS + "<path:rest>")
+    async def forward(self, request: IRequest, rest: str) -> bytes | None:
+        """Where one migrated entity went; DELETE forgets it (410 from then on)."""
+        return await self._fixed(request, parts.pathOf(request), self.forwarding.administer)
+
     @app.route(loc.SELF)
     async def introspectedSelf(self, request: IRequest) -> bytes | None:
         """A compute asking from its own address is sent to its location."""
@@ -248,6 +262,19 @@ class OCCIServer:
         return await self._admitted(request, self._resolve)
 
     async def _resolve(self, request: IRequest, method: str) -> bytes | None:
+        """What is here; else, if it migrated, 301 to where it went (or 410, or its
+        request), checked first for a PUT, which would otherwise make it anew here."""
+        if method == "PUT":
+            await self.forwarding.answer(request, method)
+        try:
+            return await self._here(request, method)
+        except (NotFound, MethodNotAllowed):  # a log takes no POST here, nor at the peer
+            answered = await self.forwarding.answer(request, method)
+            if answered is None:
+                raise
+            return answered
+
+    async def _here(self, request: IRequest, method: str) -> bytes | None:
         path = parts.pathOf(request)
         for place in loc.placesOf(path):
             if isinstance(place, loc.EntityAt):

@@ -6,6 +6,7 @@ from ..model import errors
 
 #: Most specific first: the first class an error is an instance of decides its status.
 STATUS: tuple[tuple[type[errors.OCCIError], int], ...] = (
+    (errors.Moved, 301),
     (errors.UnknownCategory, 400),
     (errors.BadRequest, 400),
     (errors.Unauthorized, 401),

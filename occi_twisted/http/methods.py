@@ -56,6 +56,8 @@ class Shape(Enum):
     IMPORT = auto()  # /-/files/compute/: a signed URL that takes an archive to import
     HEALTH = auto()  # /-/health
     METRICS = auto()  # /-/metrics
+    FORWARDS = auto()  # /-/forwards/: where migrated entities went (administrators)
+    FORWARD = auto()  # /-/forwards{location}: one of them, forgotten by a DELETE
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ TABLE: Mapping[Shape, Takes] = {
     Shape.IMPORT: Takes(("POST",), (OVA,)),
     Shape.HEALTH: Takes(_READ),
     Shape.METRICS: Takes(_READ),
+    Shape.FORWARDS: Takes(_READ),
+    Shape.FORWARD: Takes((*_READ, "DELETE")),
 }
 #: The request attribute :func:`allow` records the shape of the place in.
 _SHAPE = "occiShape"

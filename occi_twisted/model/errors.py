@@ -100,3 +100,11 @@ class InsufficientStorage(OCCIError):
 
 class Gone(OCCIError):
     """The entity existed and no longer does, and where it went is unknown."""
+
+
+class Moved(OCCIError):
+    """The entity migrated: it lives at ``location`` (an absolute URL) now."""
+
+    def __init__(self, message: str, location: str) -> None:
+        super().__init__(message)
+        self.location = location

@@ -16,6 +16,8 @@ STORAGE_ACTIONS = "http://schemas.ogf.org/occi/infrastructure/storage/action#"
 #: The scheme of the categories this server adds to the standard ones.
 OWN = "http://schemas.occi-twisted.org/occi/infrastructure#"
 OWN_STORAGE_ACTIONS = "http://schemas.occi-twisted.org/occi/infrastructure/storage/action#"
+OWN_COMPUTE_ACTIONS = "http://schemas.occi-twisted.org/occi/infrastructure/compute/action#"
+OWN_NETWORK_ACTIONS = "http://schemas.occi-twisted.org/occi/infrastructure/network/action#"
 RESOURCE_TEMPLATES = "http://schemas.occi-twisted.org/occi/infrastructure/resource_tpl#"
 OS_TEMPLATES = "http://schemas.occi-twisted.org/occi/infrastructure/os_tpl#"
 
@@ -34,6 +36,15 @@ def _method(*methods: str, default: str) -> Attr:
                 description="How the action is carried out")
 
 
+def _migrate(scheme: str, what: str) -> Action:
+    """The walkthrough's migration: the resource moves to another OCCI endpoint, keeping its
+    ``occi.core.id``, and its location here answers 301 from then on."""
+    return Action(scheme, "migrate", title=f"Move the {what} to another OCCI endpoint",
+                  attributes=(Attr("target", T.STRING, required=True,
+                                   description="The endpoint's URL, one of the server's "
+                                               "peers (--peer)"),))
+
+
 # -- compute -------------------------------------------------------------------------------
 
 START = Action(COMPUTE_ACTIONS, "start", title="Start the compute instance")
@@ -47,13 +58,15 @@ SAVE = Action(COMPUTE_ACTIONS, "save", title="Save the compute instance's disks"
               attributes=(_method("hot", "deferred", default="hot"),
                           Attr("name", T.STRING, description="Name of the saved image")))
 
+MIGRATE_COMPUTE = _migrate(OWN_COMPUTE_ACTIONS, "compute, its storages and links")
+
 COMPUTE = Kind(
     INFRA,
     "compute",
     title="Compute Resource",
     parent=RESOURCE,
     location="/compute/",
-    actions=(START, STOP, RESTART, SUSPEND, SAVE),
+    actions=(START, STOP, RESTART, SUSPEND, SAVE, MIGRATE_COMPUTE),
     attributes=(
         # GFD.224 lists x86 and x64; clients (and the pOCCI compliance tests) name others,
         # so any architecture token is accepted.
@@ -79,6 +92,7 @@ COMPUTE = Kind(
 
 UP = Action(NETWORK_ACTIONS, "up", title="Bring the network up")
 DOWN = Action(NETWORK_ACTIONS, "down", title="Take the network down")
+MIGRATE_NETWORK = _migrate(OWN_NETWORK_ACTIONS, "network")
 
 NETWORK = Kind(
     INFRA,
@@ -86,7 +100,7 @@ NETWORK = Kind(
     title="Network Resource",
     parent=RESOURCE,
     location="/network/",
-    actions=(UP, DOWN),
+    actions=(UP, DOWN, MIGRATE_NETWORK),
     attributes=(
         Attr("occi.network.vlan", T.INTEGER, minimum=0, maximum=4095,
              description="802.1q VLAN identifier"),
@@ -142,13 +156,18 @@ RESTORE = Action(
     ),
 )
 
+MIGRATE_STORAGE = _migrate(OWN_STORAGE_ACTIONS, "storage and its image")
+#: The actions that move a resource to a peer (:mod:`occi_twisted.migration`).
+MIGRATIONS = frozenset(a.identifier for a in (MIGRATE_COMPUTE, MIGRATE_NETWORK, MIGRATE_STORAGE))
+
 STORAGE = Kind(
     INFRA,
     "storage",
     title="Storage Resource",
     parent=RESOURCE,
     location="/storage/",
-    actions=(ONLINE, OFFLINE, BACKUP, SNAPSHOT, RESIZE, SECURE_ERASE, RESTORE),
+    actions=(ONLINE, OFFLINE, BACKUP, SNAPSHOT, RESIZE, SECURE_ERASE, RESTORE,
+             MIGRATE_STORAGE),
     attributes=(
         Attr("occi.storage.size", T.FLOAT, required=True, minimum=0, maximum=1 << 20,
              description="Storage size of the instance in gigabytes"),

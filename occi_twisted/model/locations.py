@@ -10,6 +10,7 @@ knows is the fixed part and the shape of the sub-resources every resource has::
     /-/self                             a compute asking about itself: sent to its location
     /-/health  /-/metrics               whether the server works; its Prometheus metrics
     /-/files{entity}  /-/files{entity}.ova   signed URLs: a storage's image, a compute's OVA
+    /-/forwards/  /-/forwards{entity}   where migrated entities went (administrators)
     /templates/{name}                   a new entity made from a template
     {collection}                        a kind's or a mixin's collection (ends with ``/``)
     {collection}log/                    the events of a kind's collection
@@ -44,6 +45,8 @@ HEALTH = "/-/health"
 METRICS = "/-/metrics"
 #: Where signed URLs lead: the files of entities, reached without credentials.
 FILES = "/-/files/"
+#: Where migrated entities went, for administrators: ``/-/forwards{location}`` is one.
+FORWARDS = "/-/forwards/"
 #: Path segments with a meaning of their own under every resource and collection.
 LOG, REQUESTS, NOTES = "log", "requests", "notes"
 #: Locations no user mixin may claim: the fixed paths and what lies below them.
@@ -85,6 +88,24 @@ def fileOf(entityLocation: str, suffix: str = "") -> str:
     """The signed URL path of a file of the entity at ``entityLocation`` (its image; with
     ``suffix`` ``.ova``, its archive)."""
     return f"{FILES.rstrip('/')}{entityLocation}{suffix}"
+
+
+def forwardAt(entityLocation: str) -> str:
+    """Where an administrator reads, or forgets, where the entity that was at
+    ``entityLocation`` went."""
+    return f"{FORWARDS.rstrip('/')}{entityLocation}"
+
+
+def entityOf(place: Place) -> str | None:
+    """The location of the entity ``place`` is, or lies below (its requests, notes, log);
+    ``None`` for a place below no entity."""
+    if isinstance(place, Log):
+        request = requestOfLog(place.owner)
+        owner = request[0] if request is not None else place.owner
+        return owner if owner.count("/") >= 2 and not owner.endswith("/") else None
+    if isinstance(place, _Below):
+        return place.entity if place.entityId else None
+    return None
 
 
 def templateAt(name: str) -> str:

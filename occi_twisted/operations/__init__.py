@@ -6,12 +6,17 @@ every change the store commits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import time, tzinfo
+from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
-from ..drivers import IDriver
+from ..drivers import IDriver, IImages
+from ..migration.peers import Peer
+from ..migration.runner import MigrationRunner
+from ..model.infrastructure import MIGRATIONS
 from ..scheduler import RetryPolicy, Runner, Scheduler
 from ..store.interface import IStore
 from .desk import WINDOWED, RequestDesk, RequestWatch
@@ -34,13 +39,17 @@ class Operations:
         cls, store: IStore, driver: IDriver, clock: IReactorTime, *, node: str,
         backupAt: time, zone: tzinfo, concurrency: int = 32, leaseSeconds: float = 60.0,
         retry: RetryPolicy | None = None, pollInterval: float | None = None,
-        follow: bool = False,
+        follow: bool = False, peers: Sequence[Peer] = (), reactor: Any = None,
     ) -> Operations:
         """The parts, wired.  ``follow``: the store tells every node of every node's commits
-        (PostgreSQL), and the scheduler follows them to take over a dead node's work."""
+        (PostgreSQL), and the scheduler follows them to take over a dead node's work.
+        ``peers`` are where resources may migrate to, reached through ``reactor`` (the clock
+        unless given)."""
         runner = ActionRunner(store, driver, clock)
         runners: dict[str, Runner] = {action.identifier: runner
                                       for action in store.registry.actions()}
+        migration = MigrationRunner(store, IImages(driver, None), reactor or clock, peers)
+        runners.update(dict.fromkeys(MIGRATIONS, migration))
         watch = RequestWatch(store, store, clock)
         scheduler = Scheduler(store, clock, node, runners, concurrency=concurrency,
                               leaseSeconds=leaseSeconds, retry=retry,

@@ -9,32 +9,25 @@ action's effect is recorded exactly once, whatever crashes when.
 
 from __future__ import annotations
 
-from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
 from ..drivers import IDriver
-from ..model import Action, withState
+from ..model import Action, Entity, withState
 from ..model.requests import RequestRecord, RequestState
-from ..scheduler import RunContext, RunResult
+from ..scheduler import EntityRunner, RunContext, RunResult
 from ..store.interface import Change, IStore, Put
 
 
-class ActionRunner:
+class ActionRunner(EntityRunner):
     """Runs requests' actions through ``driver`` on the entities of ``store``."""
 
     def __init__(self, store: IStore, driver: IDriver, clock: IReactorTime) -> None:
-        self._store = store
+        super().__init__(store)
         self._driver = driver
         self._clock = clock
 
-    def __call__(self, record: RequestRecord, context: RunContext) -> Deferred[RunResult]:
-        return Deferred.fromCoroutine(self._run(record, context))
-
-    async def _run(self, record: RequestRecord, context: RunContext) -> RunResult:
-        entity = await self._store.get(record.entityId)
-        if entity is None:
-            return RunResult(RequestState.FAILED,
-                             f"The entity {record.entityId} was deleted before the action ran.")
+    async def _run(self, entity: Entity, record: RequestRecord, context: RunContext
+                   ) -> RunResult:
         action = self._store.registry.get(record.action)
         if not isinstance(action, Action) or action.identifier not in entity.actions():
             return RunResult(RequestState.FAILED,

@@ -2,6 +2,7 @@
 crash, retried when they fail for now, stopped in order; and the daily windows they wait for."""
 
 from .runner import (
+    EntityRunner,
     Interrupted,
     LeaseLost,
     RequestCancelled,
@@ -16,6 +17,7 @@ from .service import Scheduler
 from .windows import lastWindow, localZone, nextWindow, parseTimeOfDay, windowDue
 
 __all__ = [
+    "EntityRunner",
     "Interrupted",
     "LeaseLost",
     "RequestCancelled",

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
-from ..model import Value
+from ..model import Entity, Value
 from ..model.errors import Conflict
 from ..model.requests import RequestRecord, RequestState
-from ..store.interface import Change, IRequestStore
+from ..store.interface import Change, IEntityStore, IRequestStore
 
 
 @dataclass(frozen=True)
@@ -190,3 +190,24 @@ Progressed = Callable[[str, Mapping[str, Value], Mapping[str, Value]], None]
 
 #: A runner: does the work of one action for one request.
 Runner = Callable[[RequestRecord, RunContext], Deferred[RunResult]]
+
+
+class EntityRunner:
+    """Runs requests on the entities of ``store``: a request whose entity is gone fails."""
+
+    def __init__(self, store: IEntityStore) -> None:
+        self._store = store
+
+    def __call__(self, record: RequestRecord, context: RunContext) -> Deferred[RunResult]:
+        return Deferred.fromCoroutine(self._begin(record, context))
+
+    async def _begin(self, record: RequestRecord, context: RunContext) -> RunResult:
+        entity = await self._store.get(record.entityId)
+        if entity is None:
+            return RunResult(RequestState.FAILED,
+                             f"The entity {record.entityId} was deleted before the action ran.")
+        return await self._run(entity, record, context)
+
+    async def _run(self, entity: Entity, record: RequestRecord, context: RunContext
+                   ) -> RunResult:
+        raise NotImplementedError

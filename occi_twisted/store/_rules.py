@@ -14,6 +14,7 @@ from typing import Protocol
 from ..model import Mixin, Registry
 from ..model.errors import AlreadyExists, BadRequest, Conflict, NotFound, PreconditionFailed
 from ..model.numbers import wholeNumber
+from ._forwardrules import idForwarded
 from .interface import CREATE
 from .serial import EntityRecord, idAt
 
@@ -38,6 +39,9 @@ class View(Protocol):
     def hasUserMixin(self, identifier: str) -> bool:
         """Whether this user-defined mixin exists."""
 
+    def forwarded(self, entityId: str) -> bool:
+        """Whether an entity with this id migrated from here (see :mod:`._forwardrules`)."""
+
 
 def checkPut(view: View, record: EntityRecord, expect: int | None) -> Stored | None:
     """Check that ``record`` may be stored; returns what it replaces, if anything."""
@@ -47,6 +51,8 @@ def checkPut(view: View, record: EntityRecord, expect: int | None) -> Stored | N
             raise AlreadyExists(record.id)
     elif expect is not None:
         _checkRevision(record.id, existing, expect)
+    if existing is None and view.forwarded(record.id):
+        raise idForwarded(record.id)
     if existing is not None and existing.kind != record.kind:
         raise Conflict(
             f"The entity {record.id} is a {_term(existing.kind)}; it cannot become a "

@@ -163,7 +163,22 @@ CREATE TABLE published (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+_V8 = """
+-- Where migrated entities went (model/forwards.py): by the location they had here; url is
+-- NULL once an operator forgot it (410 Gone).  seq orders a listing.
+CREATE TABLE forwards (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    location  TEXT NOT NULL UNIQUE,
+    entity_id TEXT NOT NULL,
+    owner     TEXT NOT NULL,
+    url       TEXT,
+    created   REAL NOT NULL
+);
+CREATE INDEX forwards_by_entity ON forwards (entity_id);
+CREATE INDEX forwards_by_owner ON forwards (owner, seq);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 
 
 def openWriter(path: str) -> sqlite3.Connection:

@@ -22,9 +22,19 @@ from ..model import Entity, Mixin, Registry
 from ..model.answers import Answer, RememberAnswer
 from ..model.errors import OCCIError
 from ..model.events import Event, EventPage, Subscription
+from ..model.forwards import Forward, RememberForward
 from ..model.notes import Note, NotePage
 from ..model.quotas import WithinQuota
-from . import _requestrules, _rules, _sqlevents, _sqlnotes, _sqlread, _sqlrequests, _sqlwrite
+from . import (
+    _requestrules,
+    _rules,
+    _sqlevents,
+    _sqlforwards,
+    _sqlnotes,
+    _sqlread,
+    _sqlrequests,
+    _sqlwrite,
+)
 from ._notices import Notices, Notifying
 from ._requests import RequestMethods, RequestRows
 from ._sql import Database, Transactional
@@ -212,6 +222,22 @@ class SQLStore(Notifying, RequestMethods):
     def forgetAnswers(self, before: float) -> Deferred[int]:
         return self._write(partial(_sqlwrite.forgetAnswers, before=before))
 
+    # -- forwards ----------------------------------------------------------------------
+
+    def forward(self, location: str) -> Deferred[Forward | None]:
+        return self._read(partial(_sqlforwards.get, location=location))
+
+    def forwards(self, owner: str | None, after: str | None, limit: int
+                 ) -> Deferred[tuple[list[Forward], str | None]]:
+        def page(db: Database) -> tuple[list[Forward], str | None]:
+            _rules.checkLimit(limit)
+            return _sqlforwards.page(db, owner, _rules.cursorAfter(after), limit)
+
+        return self._read(page)
+
+    def forgetForward(self, location: str) -> Deferred[Forward]:
+        return self._write(partial(_sqlforwards.forget, location=location))
+
     # -- requests (see :mod:`._requests`; transitions on the writer thread) ----------------
 
     def _readRequests(self, work: Callable[[RequestRows], _T]) -> Deferred[_T]:
@@ -284,7 +310,7 @@ class SQLStore(Notifying, RequestMethods):
 
 def prepare(change: Change, now: float) -> _sqlwrite.PreparedChange:
     """A change as plain data for the writer thread (``ValueError``: a value is not JSON)."""
-    if isinstance(change, (RememberAnswer, WithinQuota)):
+    if isinstance(change, (RememberAnswer, WithinQuota, RememberForward)):
         return change
     if isinstance(change, Put):
         return _sqlwrite.PutRecord(recordOf(change.entity), change.expect,

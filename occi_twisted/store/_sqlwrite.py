@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from ..model.answers import Answer, RememberAnswer, keyTaken
 from ..model.errors import NotFound
+from ..model.forwards import RememberForward
 from ..model.quotas import WithinQuota, checkWithin, resizeTo
-from . import _eventrules, _rules, _sqlevents, _sqlnotes, _sqlrequests
+from . import _eventrules, _rules, _sqlevents, _sqlforwards, _sqlnotes, _sqlrequests
 from ._sql import Database
 from ._sqlrequests import NewRequest
 from .serial import EntityRecord, canonical
@@ -69,8 +70,11 @@ class _Transaction:
     def hasUserMixin(self, identifier: str) -> bool:
         return self._db.execute(HAS_USER_MIXIN, (identifier,)).fetchone() is not None
 
+    def forwarded(self, entityId: str) -> bool:
+        return _sqlforwards.forwarded(self._db, entityId)
 
-PreparedChange = PutRecord | DeleteId | NewRequest | RememberAnswer | WithinQuota
+
+PreparedChange = PutRecord | DeleteId | NewRequest | RememberAnswer | WithinQuota | RememberForward
 
 
 def applyChanges(connection: Database, changes: Sequence[PreparedChange]) -> None:
@@ -85,6 +89,8 @@ def applyChanges(connection: Database, changes: Sequence[PreparedChange]) -> Non
             _remember(connection, change.answer)
         elif isinstance(change, WithinQuota):
             _checkQuota(connection, change)
+        elif isinstance(change, RememberForward):
+            _sqlforwards.remember(connection, change.forward)
         else:
             _sqlrequests.insert(connection, change.row)
 

@@ -3,7 +3,8 @@
 Its methods fall in small interfaces, one per concern: entities and user mixins
 (:class:`IEntityStore`), persistent requests (:class:`IRequestStore`), the event log and its
 change notifications (:class:`IEventLog`), notes (:class:`INoteStore`), pubsub subscriptions
-(:class:`ISubscriptionStore`) and remembered answers (:class:`IAnswerStore`).  Every backend
+(:class:`ISubscriptionStore`), remembered answers (:class:`IAnswerStore`) and where migrated
+entities went (:class:`IForwardStore`).  Every backend
 (memory for tests, SQLite embedded, PostgreSQL for several nodes) implements them all -- that
 is :class:`IStore`, which the service wires as one object -- and passes each interface's
 contract tests (``tests/store/``).  A room that needs one concern depends on that interface
@@ -34,6 +35,7 @@ from zope.interface import Attribute, Interface
 from ..model import Entity, Mixin, Value
 from ..model.answers import Answer, RememberAnswer
 from ..model.events import Event, EventPage, Subscription
+from ..model.forwards import Forward, RememberForward
 from ..model.notes import Note, NotePage
 from ..model.quotas import WithinQuota
 from ..model.requests import AddRequest, RequestPage, RequestRecord, RequestState
@@ -94,7 +96,7 @@ class Delete:
     author: str | None = None
 
 
-Change = Put | Delete | AddRequest | RememberAnswer | WithinQuota
+Change = Put | Delete | AddRequest | RememberAnswer | WithinQuota | RememberForward
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,28 @@ class IAnswerStore(Interface):
 
     def forgetAnswers(before: float) -> Deferred[int]:
         """Forget the answers remembered before ``before``; how many were forgotten."""
+
+
+class IForwardStore(Interface):
+    """Where migrated entities went (see :mod:`occi_twisted.model.forwards`); a
+    :class:`~occi_twisted.model.forwards.RememberForward` in a change set keeps one, in the
+    transaction that deletes the entity here.
+
+    While a location has a forward (known or forgotten), no entity is created with its id:
+    that is a :class:`~occi_twisted.model.errors.Conflict`, so a moved entity is never live
+    here again beside its copy."""
+
+    def forward(location: str) -> Deferred[Forward | None]:
+        """The forward of the entity that was at ``location`` (a path), or ``None``."""
+
+    def forwards(owner: str | None, after: str | None, limit: int
+                 ) -> Deferred[tuple[list[Forward], str | None]]:
+        """Up to ``limit`` forwards (``owner``'s only, if given), oldest first, after the
+        cursor ``after``; and the cursor of the next page (``None``: no more)."""
+
+    def forgetForward(location: str) -> Deferred[Forward]:
+        """Forget where the entity that was at ``location`` went: it is gone (410) from
+        now on.  The forward as it is then; NotFound if there is none."""
 
 
 class IEventLog(Interface):
@@ -385,5 +409,6 @@ class IRequestStore(Interface):
         names must be unique among the nodes sharing a store."""
 
 
-class IStore(IEntityStore, IRequestStore, IPubSubStore, INoteStore, IAnswerStore):
+class IStore(IEntityStore, IRequestStore, IPubSubStore, INoteStore, IAnswerStore,
+             IForwardStore):
     """Everything a backend keeps: the one object the service opens, wires and closes."""

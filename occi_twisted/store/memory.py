@@ -21,9 +21,11 @@ from zope.interface import implementer
 
 from ..model import Entity, Mixin, Registry, Value
 from ..model.answers import Answer, RememberAnswer, keyTaken
+from ..model.forwards import Forward, RememberForward
 from ..model.quotas import WithinQuota, checkWithin, resizeTo
 from ..model.requests import RequestRecord
 from . import _eventrules, _requestrules, _rules
+from ._memforwards import ForwardsInMemory
 from ._memlog import EventsInMemory, NotesInMemory
 from ._memrequests import RequestTable
 from ._notices import Notifying
@@ -59,7 +61,7 @@ class _Row:
 
 
 @implementer(IStore)
-class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory):
+class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory, ForwardsInMemory):
     """Entities and user mixins in dictionaries, with the semantics of the durable stores.
 
     A change set is staged in a :class:`_Staged` overlay -- every rule checked against the
@@ -155,6 +157,8 @@ class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory):
                 staged.remember(change.answer)
             elif isinstance(change, WithinQuota):
                 staged.checkQuota(change)
+            elif isinstance(change, RememberForward):
+                staged.forwards.append(change.forward)
             else:
                 staged.addRequest(change.record)
         return staged
@@ -165,6 +169,7 @@ class MemoryStore(Notifying, RequestMethods, EventsInMemory, NotesInMemory):
         self._requests.insert(staged.requests)
         for answer in staged.answers:
             self._answers[(answer.owner, answer.key)] = answer
+        self._keepForwards(staged.forwards)
 
     def defineMixin(self, mixin: Mixin) -> Deferred[Mixin]:
         def define() -> Mixin:
@@ -299,6 +304,7 @@ class _Staged:
         self.answers: list[Answer] = []
         #: Who made each change, by entity id (absent or ``None``: the owner).
         self.authors: dict[str, str | None] = {}
+        self.forwards: list[Forward] = []
 
     def row(self, entityId: str) -> _Row | None:
         if entityId in self.rows:
@@ -316,6 +322,10 @@ class _Staged:
 
     def hasUserMixin(self, identifier: str) -> bool:
         return identifier in self._store._userMixins
+
+    def forwarded(self, entityId: str) -> bool:
+        return self._store._forwarded(entityId) or \
+            any(forward.entityId == entityId for forward in self.forwards)
 
     def put(self, record: EntityRecord, expect: int | None, author: str | None = None
             ) -> None:

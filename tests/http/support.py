@@ -114,12 +114,13 @@ class Client:
                  timings: Mapping[tuple[str, str], float] | None = None,
                  disks: DiskDriver | None = None, waitBudget: float = 3.0,
                  quotas: Mapping[str, Quota] | None = None,
-                 store: IStore | None = None) -> None:
+                 store: IStore | None = None, peers: tuple[str, ...] = ()) -> None:
         """``clock`` defaults to a fixed :class:`Clock`; pass the reactor for listings of
         more than one page, which give the reactor a turn between pages.  Actions are
         instant unless ``timings`` say otherwise (see the simulated driver).  With
         ``quotas`` the app stands behind the test's :class:`HeaderDoor`.  ``store``, if
-        given, is started already (a memory store is made otherwise)."""
+        given, is started already (a memory store is made otherwise).  ``peers``: the URLs
+        a migration may go to."""
         if clock is None:
             clock = Clock()
             clock.advance(1_700_000_000)
@@ -136,7 +137,8 @@ class Client:
         self.operations.scheduler.startService()
         self.server = OCCIServer(self.store, self.driver, self.clock, self.operations.desk,
                                  waitBudget=waitBudget,
-                                 keys=KeyRing.inData(_keysDirectory(), clock.seconds))
+                                 keys=KeyRing.inData(_keysDirectory(), clock.seconds),
+                                 peers=peers)
         resource = self.server.resource()
         if quotas is not None:
             resource = HeaderDoor(resource, quotas)

@@ -40,18 +40,20 @@ class Row:
 
 ANY = "/<path:location>"
 #: Alice's things (bob: 404/405) and the shared places (bob: nothing of hers), by shape.
-#: Where alice finds nothing either: /-/self (she is no compute) and the metrics (only an
-#: administrator reads them).
-OPERATORS = ("/-/self", "/-/metrics")
+#: Where alice finds nothing either: /-/self (she is no compute), the metrics and the
+#: forwards of migrated entities (only an administrator reads them).
+OPERATORS = ("/-/self", "/-/metrics", "/-/forwards/", "/-/forwards{c}")
 HERS = (*OPERATORS, "/log/{e}", "/alices/", "{c}", "{l}", "{c}/log/", "{c}/log/{e}",
         "{c}/requests/", "{c}/requests/{r}", "{c}/requests/{r}/log/", "{c}/notes/",
         "{c}/notes/{n}")
 FIXED = {"/": loc.Landing, "/-/": loc.QueryInterface, "/-/self": loc.EntityAt,
          "/-/health": loc.EntityAt, "/-/metrics": loc.EntityAt,
+         "/-/forwards/": loc.Collection, "/-/forwards/<path:rest>": loc.EntityAt,
          "/.well-known/org/ogf/occi/-/": loc.QueryInterface, "/log/": loc.Log,
          "/log/<eventId>": loc.Log, "/templates/": loc.Template,
          "/templates/<name>": loc.Template}
-EXAMPLES = {"/log/<eventId>": "/log/{e}", "/templates/<name>": "/templates/small"}
+EXAMPLES = {"/log/<eventId>": "/log/{e}", "/templates/<name>": "/templates/small",
+            "/-/forwards/<path:rest>": "/-/forwards{c}"}
 RUN_TIME = {loc.Collection: ("/compute/", "/alices/"), loc.Log: (
     "/compute/log/", "{c}/log/", "{c}/log/{e}", "{c}/requests/{r}/log/"),
     loc.EntityAt: ("{c}", "{l}"), loc.Requests: ("{c}/requests/", "{c}/requests/{r}"),

@@ -44,6 +44,8 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
           "--xmpp-secret", "s"], "--xmpp-component"),
         (["--metrics-listen", "tcp:9464"], "--metrics-listen 'tcp:9464' answers without"),
         (["--metrics-listen", "nonsense:1"], "--metrics-listen 'nonsense:1' is not a"),
+        (["--peer", "ftp://peer.example"], "a peer must be an absolute http(s) URL"),
+        (["--peer", "https://u:p@peer.example"], "without credentials, query"),
     ],
 )
 def test_bad_options_one_line_exit_1(tmp_path: Path, args: list[str], says: str) -> None:
@@ -95,6 +97,41 @@ def test_metrics_listeners_on_loopback_or_when_insecure(tmp_path: Path) -> None:
     options.parseOptions(["--metrics-listen", "tcp:9464", "--metrics-listen", "unix:/tmp/m",
                           "--insecure"])
     assert options.settings.metricsListen == ["tcp:9464", "unix:/tmp/m"]
+
+
+def test_peers_from_the_command_line_and_the_config(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    config = tmp_path / "occi.toml"
+    config.write_text(f'[peers."https://b.example/"]\nusername = "m"\npassword = "s3"\n'
+                      f'ca-file = "{ca}"\n[peers."http://c.example:8080"]\n')
+    options = Options()
+    options.parseOptions(["--config", str(config)])
+    peers = options.settings.peers
+    assert [(p.url, p.credentials, p.caFile) for p in peers] == [
+        ("https://b.example", ("m", "s3"), ca), ("http://c.example:8080", None, None)]
+    assert "s3" not in repr(peers)
+    chosen = Options()
+    chosen.parseOptions(["--config", str(config), "--peer", "https://b.example"])
+    assert [p.credentials for p in chosen.settings.peers] == [("m", "s3")]
+
+
+@pytest.mark.parametrize(("toml", "says"), [
+    ('peers = "https://b.example"\n', 'peers in the config file is the [peers."URL"] tables'),
+    ('[peers."https://b.example"]\nusername = "m"\n', "needs both username and password"),
+    ('[peers."https://b.example"]\ntoken = "t"\n', "unknown setting(s) in [peers."),
+    ('[peers."https://b.example"]\nusername = 1\npassword = "p"\n', "must be a non-empty"),
+    ('[peers."http://b.example"]\nca-file = "/etc/hosts"\n', "is for an https peer"),
+    ('[peers."https://b.example"]\nca-file = "/nonexistent.pem"\n', "is not a readable"),
+    ('[peers."b.example"]\n', "a peer must be an absolute http(s) URL"),
+])
+def test_bad_peers_are_one_line(tmp_path: Path, toml: str, says: str) -> None:
+    config = tmp_path / "occi.toml"
+    config.write_text(toml)
+    with pytest.raises(SystemExit) as stopped:
+        Options().parseOptions(["--config", str(config)])
+    line = str(stopped.value)
+    assert says in line and "\n" not in line, line
 
 
 def test_request_settings(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from .answers_contract import AnswerContract
 from .backends import InMemory
 from .contract import EntityContract
 from .events_contract import EventContract
+from .forwards_contract import ForwardContract
 from .notes_contract import NoteContract
 from .quotas_contract import QuotaContract
 from .requests_contract import RequestContract
@@ -47,4 +48,8 @@ class TestNotes(InMemory, NoteContract):
 
 
 class TestAnswers(InMemory, AnswerContract):
+    pass
+
+
+class TestForwards(InMemory, ForwardContract):
     pass

@@ -24,6 +24,7 @@ from .answers_contract import AnswerContract
 from .backends import InPostgres
 from .contract import EntityContract, compute, creates, network, nic
 from .events_contract import EventContract
+from .forwards_contract import ForwardContract
 from .notes_contract import NoteContract
 from .quotas_contract import QuotaContract
 from .requests_contract import RequestContract, request
@@ -60,6 +61,10 @@ class TestNotes(InPostgres, NoteContract):
 
 
 class TestAnswers(InPostgres, AnswerContract):
+    pass
+
+
+class TestForwards(InPostgres, ForwardContract):
     pass
 
 

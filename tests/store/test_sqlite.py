@@ -28,6 +28,7 @@ from .answers_contract import AnswerContract
 from .backends import InSQLite, sqliteStore
 from .contract import EntityContract, compute, creates, failure, ids, network, nic
 from .events_contract import EventContract
+from .forwards_contract import ForwardContract
 from .notes_contract import NoteContract
 from .quotas_contract import QuotaContract
 from .requests_contract import RequestContract
@@ -248,3 +249,6 @@ def _readAcknowledged(
             acknowledged.extend(line.decode() for line in lines)
     return acknowledged, buffered
 
+
+class TestForwards(InSQLite, ForwardContract):
+    pass

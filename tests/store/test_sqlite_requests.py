@@ -139,6 +139,7 @@ async def test_store_of_the_first_schema_is_upgraded(tmp_path: Path) -> None:
         # An event with no author (as all were before authors were kept) is its owner's.
         events = await store.eventsAfter(0, 10)
         assert events and all(event.madeBy == event.owner for event in events)
+        assert await store.forward("/compute/c1") is None  # the forwards' table is there
     finally:
         await store.stop()
     with sqlite3.connect(path) as db:

@@ -136,6 +136,17 @@ CREATE TABLE published (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     seq BIGINT NOT NULL
 );
+
+CREATE TABLE forwards (
+    seq       BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    location  TEXT NOT NULL UNIQUE,
+    entity_id TEXT NOT NULL,
+    owner     TEXT NOT NULL,
+    url       TEXT,
+    created   DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX forwards_by_entity ON forwards (entity_id);
+CREATE INDEX forwards_by_owner ON forwards (owner, seq);
 """
 
 MIGRATIONS: tuple[str, ...] = (_V1,)
