@@ -22,8 +22,6 @@ from ..conftest import RunningServer
 
 T = TypeVar("T")
 MIB = 1 << 20
-STORAGE = ('Category: storage; scheme="http://schemas.ogf.org/occi/infrastructure#"; '
-           'class="kind"\nX-OCCI-Attribute: occi.storage.size=0.0625\n')
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Accept": "application/json"}
 STATE = "occi-twisted.request.state"
@@ -99,10 +97,11 @@ def noTracebacks(tmp_path: Path) -> bool:
 # -- 1. secure erase ---------------------------------------------------------------------------
 
 
-def startErase(port: int) -> tuple[str, str]:
-    """A new 64 MiB storage, and a three-pass erase of it with ones: their paths."""
-    status, headers, body = call(port, "POST", "/storage/", STORAGE,
-                                 {"Content-Type": "text/plain"})
+def startErase(port: int, size: int = 64 * MIB) -> tuple[str, str]:
+    """A new storage of ``size`` bytes, and a three-pass erase of it with ones: their
+    paths."""
+    status, headers, body = call(port, "POST", "/storage/",
+                                 f"kind=storage&storage.size={size / (1 << 30)}", FORM)
     assert status == 201, body
     storage = pathOf(headers["location"])
     status, headers, body = call(port, "POST", f"{storage}/requests",
