@@ -98,6 +98,8 @@ async def follow(session: Session, url: str, view: Callable[[RequestState], Prog
     asking = _Interrupts(session, url, shown, reactor) if reactor is not None else None
     try:
         if notices is not None and not current.final:
+            if shown is not None:
+                shown.show(current.step)  # while connecting to the XMPP server
             current = await _notified(session, url, current, notices, shown=shown,
                                           asking=asking)
         while True:
