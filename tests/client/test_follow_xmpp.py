@@ -8,6 +8,7 @@ while the bar is drawn at many more places than three.
 
 from __future__ import annotations
 
+import http.client
 import re
 import signal
 import subprocess
@@ -55,8 +56,6 @@ def published(tmp_path_factory: pytest.TempPathFactory,
 
 
 def _health(server: RunningServer) -> str:
-    import http.client
-
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
         connection.request("GET", "/-/health")
