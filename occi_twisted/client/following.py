@@ -101,7 +101,7 @@ async def follow(session: Session, url: str, view: Callable[[RequestState], Prog
             if shown is not None:
                 shown.show(current.step)  # while connecting to the XMPP server
             current = await _notified(session, url, current, notices, shown=shown,
-                                          asking=asking)
+                                      asking=asking)
         while True:
             if shown is not None:
                 shown.show(current.step)
