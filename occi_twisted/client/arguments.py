@@ -10,8 +10,9 @@ from .. import __version__
 
 DESCRIPTION = """An OCCI client for occi-twisted servers (and rOCCI-cli's flags: occi
 --endpoint URL --action list --resource compute).  Endpoint and credentials come from the
-options, then OCCI_ENDPOINT, OCCI_USER and OCCI_PASSWORD, then ~/.netrc.  Exit status: 0
-done, 1 the server refused or the request failed, 2 usage."""
+options, then OCCI_ENDPOINT, OCCI_USER and OCCI_PASSWORD, then ~/.netrc.  With an XMPP
+account (--xmpp-jid, or OCCI_XMPP_JID), follow and events receive the server's events as
+they happen.  Exit status: 0 done, 1 the server refused or the request failed, 2 usage."""
 
 
 def connectionOptions(parser: argparse.ArgumentParser, default: object) -> None:
@@ -29,6 +30,20 @@ def connectionOptions(parser: argparse.ArgumentParser, default: object) -> None:
                              "instead of the system's")
     parser.add_argument("--json", action="store_true", default=default,
                         help="print JSON for scripts instead of tables")
+    xmpp = parser.add_argument_group(
+        "events over XMPP", "follow requests (and stream events) by the server's XMPP "
+        "notifications instead of long polls")
+    xmpp.add_argument("--xmpp-jid", default=default, metavar="JID",
+                      help="the XMPP account (user@domain) [default: $OCCI_XMPP_JID]")
+    xmpp.add_argument("--xmpp-password-file", default=default, metavar="FILE",
+                      help="a file whose first line is its password "
+                           "[default: $OCCI_XMPP_PASSWORD]")
+    xmpp.add_argument("--xmpp-service", default=default, metavar="JID",
+                      help="the server's pubsub service, its --xmpp-jid "
+                           "[default: $OCCI_XMPP_SERVICE]")
+    xmpp.add_argument("--xmpp-server", default=default, metavar="HOST:PORT",
+                      help="where the XMPP server takes clients [default: "
+                           "$OCCI_XMPP_SERVER, else the JID's domain, port 5222]")
 
 
 def parser() -> argparse.ArgumentParser:

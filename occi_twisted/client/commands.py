@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+from twisted.internet.defer import CancelledError
+
 from ..model.locations import QUERY, logOf
 from ..renderings.document import CategoryRef, Document
 from . import output
 from .categories import Categories, attributeValues
-from .errors import ClientError
-from .following import RequestState, follow
+from .errors import ClientError, XMPPUnavailable
+from .following import RequestState, follow, unavailable
+from .notices import Notices, Subscription, nodeOf
 from .progress import ProgressView
 from .session import JSON, Session
 from .transfers import OCTET, OVA, download, upload
@@ -34,6 +37,8 @@ class Context:
     reactor: Any
     asJSON: bool = False
     out: TextIO = field(default_factory=lambda: sys.stdout)
+    #: Events over XMPP, when an account is configured.
+    notices: Notices | None = None
     _categories: Categories | None = None
 
     async def categories(self) -> Categories:
@@ -195,7 +200,8 @@ async def _followed(context: Context, url: str, *, show: bool) -> None:
     def makeView(state: RequestState) -> ProgressView:
         return context.view(state.action)
 
-    final = await follow(context.session, url, makeView if show else None, context.reactor)
+    final = await follow(context.session, url, makeView if show else None, context.reactor,
+                         context.notices)
     if context.asJSON:
         output.emit(output.raw(final.answer.body))
     elif final.message:
@@ -238,18 +244,56 @@ async def uploadCommand(context: Context, args: Namespace) -> None:
 
 async def events(context: Context, args: Namespace) -> None:
     """``events [URL]``: the newest changes (of everything, or of what is at URL), oldest
-    first."""
+    first; with XMPP, then each new one as it happens, until Ctrl-C."""
     path = urlsplit(context.session.connection.url(args.url or "/")).path
-    answer = await context.session.call("GET", f"{logOf(path)}?number={args.number}",
-                                        accept="application/json")
-    found = output.raw(answer.body)
-    entries = found.get("entries", []) if isinstance(found, dict) else []
-    if context.asJSON:
-        output.emit(entries)
+    subscription = await _subscribed(context, nodeOf(path))
+    try:
+        answer = await context.session.call("GET", f"{logOf(path)}?number={args.number}",
+                                            accept="application/json")
+        found = output.raw(answer.body)
+        entries = [entry for entry in reversed(found.get("entries", []))
+                   if isinstance(entry, dict)] if isinstance(found, dict) else []
+        if subscription is None and context.asJSON:
+            output.emit(list(reversed(entries)))
+        elif context.asJSON:  # a stream: JSON lines
+            for entry in entries:
+                context.out.write(json.dumps(entry) + "\n")
+        else:
+            output.table(("UPDATED", "EVENT", "TITLE"), [
+                (entry.get("updated"), entry.get("type"), entry.get("title"))
+                for entry in entries], context.out)
+        if subscription is not None:
+            await _streamed(context, subscription, path, {entry.get("id") for entry in entries})
+    finally:
+        if subscription is not None:
+            await subscription.close()
+
+
+async def _subscribed(context: Context, node: str) -> Subscription | None:
+    if context.notices is None:
+        return None
+    try:
+        return await context.notices.subscribe(node)
+    except XMPPUnavailable as failed:
+        unavailable(failed, "the newest only")
+        return None
+
+
+async def _streamed(context: Context, subscription: Subscription, path: str,
+                    shown: set[object]) -> None:
+    """Each notice of ``path`` as a line, until Ctrl-C (or XMPP fails)."""
+    context.out.flush()
+    try:
+        while True:
+            notice = await subscription.next()
+            if notice.id in shown or (nodeOf(path) != path and notice.aboutPath != path):
+                continue
+            context.out.write((notice.asJSON() if context.asJSON else notice.line()) + "\n")
+            context.out.flush()
+    except CancelledError:  # Ctrl-C: the end of a stream, not a failure
         return
-    output.table(("UPDATED", "EVENT", "TITLE"),
-                 [(entry.get("updated"), entry.get("type"), entry.get("title"))
-                  for entry in reversed(entries) if isinstance(entry, dict)], context.out)
+    except XMPPUnavailable as failed:
+        raise ClientError(f"no more events over XMPP: {failed}") from None
 
 
 def _json(value: object) -> bytes:

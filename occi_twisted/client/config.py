@@ -1,5 +1,6 @@
 """Where the client connects and as whom: the endpoint, the credentials and the certificates
-it trusts, from options first, then the environment, then ``~/.netrc``.
+it trusts, from options first, then the environment, then ``~/.netrc``; and the XMPP account
+that, when one is given, brings a request's events as they happen.
 
 Scripts set ``OCCI_ENDPOINT``, ``OCCI_USER`` and ``OCCI_PASSWORD`` once; people keep a
 password out of their shell history in ``~/.netrc`` (the file curl and ftp read), found by
@@ -8,6 +9,7 @@ the endpoint's host name.  Pure: no Twisted, no network.
 
 from __future__ import annotations
 
+import ipaddress
 import netrc
 import os
 from collections.abc import Mapping
@@ -91,3 +93,65 @@ def _netrc(host: str, env: Mapping[str, str]) -> tuple[str, str] | None:
     if found is None or not found[0]:
         return None
     return found[0], found[2] or ""
+
+
+@dataclass(frozen=True)
+class XMPPAccount:
+    """An XMPP account to receive events with: its JID and password, the server's pubsub
+    service (the server's ``--xmpp-jid``), and where to connect (host and port; by default
+    the JID's domain, port 5222)."""
+
+    jid: str
+    password: str
+    service: str
+    host: str
+    port: int = 5222
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the XMPP server is on this machine: the only place a stream without
+        TLS is accepted (a trial server without certificates)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def xmppFrom(jid: str | None, passwordFile: str | None, service: str | None,
+             server: str | None, environ: Mapping[str, str] | None = None
+             ) -> XMPPAccount | None:
+    """The XMPP account the options and the environment (``OCCI_XMPP_JID``,
+    ``OCCI_XMPP_PASSWORD``, ``OCCI_XMPP_SERVICE``, ``OCCI_XMPP_SERVER``) describe; ``None``
+    without a JID, and the client follows by long poll."""
+    env = os.environ if environ is None else environ
+    jid = jid or env.get("OCCI_XMPP_JID")
+    if not jid:
+        return None
+    local, at, domain = jid.partition("/")[0].rpartition("@")
+    if not at or not local or not domain:
+        raise UsageError(f"the XMPP JID must be user@domain, not {jid!r}")
+    if passwordFile:
+        try:
+            password = Path(passwordFile).read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, UnicodeDecodeError, IndexError) as problem:
+            raise UsageError(f"cannot read the XMPP password from {passwordFile}: "
+                             f"{getattr(problem, 'strerror', None) or 'empty'}") from None
+    elif env.get("OCCI_XMPP_PASSWORD") is not None:
+        password = env["OCCI_XMPP_PASSWORD"]
+    else:
+        raise UsageError(f"no XMPP password for {jid}: give --xmpp-password-file or "
+                         "OCCI_XMPP_PASSWORD")
+    service = service or env.get("OCCI_XMPP_SERVICE")
+    if not service:
+        raise UsageError("give --xmpp-service: the server's pubsub service (its --xmpp-jid), "
+                         "or OCCI_XMPP_SERVICE")
+    where = server or env.get("OCCI_XMPP_SERVER")
+    if not where:
+        return XMPPAccount(jid, password, service, domain)
+    host, colon, port = where.rpartition(":")
+    host = host.strip("[]")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UsageError(f"the XMPP server must be HOST:PORT, not {where!r}")
+    return XMPPAccount(jid, password, service, host, int(port))

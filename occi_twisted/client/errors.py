@@ -17,3 +17,8 @@ class UsageError(ClientError):
     """The command line cannot be carried out as written."""
 
     status = 2
+
+
+class XMPPUnavailable(Exception):
+    """Events could not be received over XMPP (no connection, refused, lost): the client
+    says so in one line and follows by long poll instead."""

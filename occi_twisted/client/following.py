@@ -3,6 +3,13 @@ and ``Prefer: wait=``, and the server answers the moment the request changes (or
 wait is over), so every step the request takes is shown as it is taken, and nothing is asked
 in between.
 
+With an XMPP account the steps come as notifications instead: the follower subscribes to the
+node of the request's entity, reads the request once more over HTTP (a step taken before the
+subscription is then not missed, and notifications older than that reading are dropped, by
+their progress), and shows each step of this request that the notifications bring; at the
+end, one ``GET`` reads the final state.  If XMPP fails, before or during, one line on standard
+error says so and the long poll carries on from where the notifications left off.
+
 Ctrl-C while following asks whether to cancel the request (a ``DELETE`` of it: a running one
 stops at its next checkpoint); no, and the following goes on; a second Ctrl-C, or one without
 a terminal to ask on, stops following and leaves the request running.
@@ -13,10 +20,11 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from twisted.internet.defer import CancelledError, Deferred
 from twisted.internet.interfaces import IReadDescriptor
@@ -24,10 +32,12 @@ from twisted.python.failure import Failure
 from zope.interface import implementer
 
 from ..renderings.document import Document
-from .errors import ClientError
+from .errors import ClientError, XMPPUnavailable
+from .notices import Notice, Notices, Subscription, nodeOf
 from .progress import ProgressView, Step
 from .session import Answer, Session
 
+_T = TypeVar("_T")
 _PREFIX = "occi-twisted.request."
 FINAL = ("succeeded", "failed", "cancelled")
 #: Seconds each long poll waits (below the server's idle timeout of a connection).
@@ -64,17 +74,34 @@ class RequestState:
     def final(self) -> bool:
         return self.state in FINAL
 
+    def after(self, other: RequestState) -> bool:
+        """Whether this state is later than ``other`` (of the same request): an end comes
+        after any step, and a step after those of less progress."""
+        return (self.final, self.step.percent) > (other.final, other.step.percent)
+
+
+async def read(session: Session, url: str) -> RequestState:
+    """The request at ``url`` as it is now."""
+    return RequestState(answer := await session.call("GET", url), answer.document())
+
 
 async def follow(session: Session, url: str, view: Callable[[RequestState], ProgressView]
-                 | None = None, reactor: Any = None) -> RequestState:
+                 | None = None, reactor: Any = None, notices: Notices | None = None
+                 ) -> RequestState:
     """Follow the request at ``url`` to its end; each state it takes is shown on the view
-    ``view`` makes (none: silently).  Returns the final state."""
-    current = RequestState(answer := await session.call("GET", url), answer.document())
+    ``view`` makes (none: silently), by XMPP with ``notices``.  Returns the final state."""
+    current = await read(session, url)
     if not current.state:
-        raise ClientError(f"{answer.url} is not a request (its URL is {{entity}}/requests/ID)")
+        raise ClientError(f"{current.answer.url} is not a request (its URL is "
+                          "{entity}/requests/ID)")
     shown = view(current) if view is not None else None
     asking = _Interrupts(session, url, shown, reactor) if reactor is not None else None
     try:
+        if notices is not None and not current.final:
+            if shown is not None:
+                shown.show(current.step)  # while connecting to the XMPP server
+            current = await _notified(session, url, current, notices, shown=shown,
+                                      asking=asking)
         while True:
             if shown is not None:
                 shown.show(current.step)
@@ -94,6 +121,48 @@ async def follow(session: Session, url: str, view: Callable[[RequestState], Prog
     return current
 
 
+async def _notified(session: Session, url: str, current: RequestState, notices: Notices, *,
+                    shown: ProgressView | None, asking: _Interrupts | None) -> RequestState:
+    """Follow by XMPP until the request ends (then read over HTTP) or XMPP fails; the last
+    state seen."""
+    path = urlsplit(current.answer.url).path
+    try:
+        subscription = await notices.subscribe(nodeOf(path))
+    except XMPPUnavailable as failed:
+        return _fellBack(failed, current)
+    try:
+        current = await read(session, url)
+        while not current.final:
+            if shown is not None:
+                shown.show(current.step)
+            notice = await (asking.watch(_nextOf(subscription)) if asking is not None
+                            else subscription.next())
+            document = notice.document() if notice.aboutPath == path else None
+            if document is not None:
+                stepped = RequestState(current.answer, document)
+                current = stepped if stepped.after(current) else current
+        return await read(session, url)
+    except XMPPUnavailable as failed:
+        return _fellBack(failed, current)
+    finally:
+        await subscription.close()
+
+
+async def _nextOf(subscription: Subscription) -> Notice:
+    return await subscription.next()
+
+
+def _fellBack(failed: XMPPUnavailable, current: RequestState) -> RequestState:
+    unavailable(failed, "following by long poll")
+    return current
+
+
+def unavailable(failed: XMPPUnavailable, instead: str) -> None:
+    """One line on standard error: XMPP failed, and what is done instead."""
+    sys.stderr.write(f"occi: no events over XMPP ({failed}); {instead}\n")
+    sys.stderr.flush()
+
+
 class _Interrupts:
     """Ctrl-C while a request is followed."""
 
@@ -101,7 +170,7 @@ class _Interrupts:
                  reactor: Any) -> None:
         self.session, self.url, self.view, self.reactor = session, url, view, reactor
         self.asking = False
-        self.pending: Deferred[Answer] | None = None
+        self.pending: Deferred[Any] | None = None
         self._reader: _LineReader | None = None
         self.previous = signal.signal(signal.SIGINT, self._signalled)
 
@@ -110,13 +179,14 @@ class _Interrupts:
         if self._reader is not None:
             self.reactor.removeReader(self._reader)
 
-    def watch(self, poll: Any) -> Deferred[Answer]:
-        """``poll`` (a coroutine) as a Deferred that a second Ctrl-C cancels."""
+    def watch(self, poll: Coroutine[Any, Any, _T]) -> Deferred[_T]:
+        """``poll`` (a long poll, or waiting for a notification) as a Deferred that a
+        second Ctrl-C cancels."""
         self.pending = Deferred.fromCoroutine(poll)
         self.pending.addErrback(self._stopped)
         return self.pending
 
-    def _stopped(self, failure: Failure) -> Answer:
+    def _stopped(self, failure: Failure) -> None:
         failure.trap(CancelledError)
         raise ClientError(f"stopped following; the request goes on: {self.url}")
 

@@ -19,8 +19,10 @@ from twisted.internet.task import react
 
 from . import arguments, rocci
 from .commands import COMMANDS, Command, Context
-from .config import Connection, connectionFrom
+from .config import Connection, XMPPAccount, connectionFrom, xmppFrom
 from .errors import ClientError, UsageError
+from .notices import Notices
+from .notifications import XMPPNotices
 from .session import Session
 
 
@@ -37,7 +39,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def prepare(words: list[str]) -> tuple[Command, Namespace, Connection, bool]:
-    """The command the words ask for, its arguments, the connection and the output form."""
+    """The command the words ask for, its arguments, the connection and the output form
+    (the XMPP account, if any, is read when the command runs, from ``args``)."""
     if rocci.isRocci(words):
         args = rocci.parse(words)
         caFile = args.ca_file or args.ca_path
@@ -46,13 +49,23 @@ def prepare(words: list[str]) -> tuple[Command, Namespace, Connection, bool]:
         return rocci.run, args, connection, args.output_format.startswith("json")
     args = arguments.parse(words)
     connection = connectionFrom(args.endpoint, args.user, args.password, args.ca_file)
+    args.xmpp = xmppFrom(args.xmpp_jid, args.xmpp_password_file, args.xmpp_service,
+                         args.xmpp_server)
     return COMMANDS[args.command], args, connection, bool(args.json)
+
+
+def _notices(reactor: Any, args: Namespace, connection: Connection) -> Notices | None:
+    """Events over XMPP, when an account is configured (only then is wokkel imported)."""
+    account: XMPPAccount | None = getattr(args, "xmpp", None)
+    if account is None:
+        return None
+    return XMPPNotices(reactor, account, connection.caFile)
 
 
 def _run(reactor: Any, command: Command, args: Namespace, connection: Connection,
          asJSON: bool) -> Deferred[None]:
     session = Session(reactor, connection)
-    context = Context(session, reactor, asJSON)
+    context = Context(session, reactor, asJSON, notices=_notices(reactor, args, connection))
     running: Deferred[None] = Deferred.fromCoroutine(command(context, args))
 
     def interrupted(number: int, frame: FrameType | None) -> None:

@@ -9,6 +9,7 @@ happened, at the pace it happened.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -34,7 +35,13 @@ class Step:
 
     @classmethod
     def fromRequest(cls, progress: object, percent: object) -> Step:
-        """A request's ``occi-twisted.request.progress`` (and ``.percent``) as a step."""
+        """A request's ``occi-twisted.request.progress`` (and ``.percent``) as a step: an
+        object in JSON, a string of JSON in the text rendering (an XMPP notification's)."""
+        if isinstance(progress, str):
+            try:
+                progress = json.loads(progress)
+            except ValueError:
+                progress = None
         found = progress if isinstance(progress, dict) else {}
 
         def number(key: str) -> int | None:

@@ -66,8 +66,10 @@ class Terminal:
     """``occi ARGS`` in a pseudo-terminal of ``columns`` columns: what it draws, and keys
     typed at it."""
 
-    def __init__(self, home: Path, *args: str, endpoint: str, columns: int = 120) -> None:
-        env = environment(home, OCCI_ENDPOINT=endpoint, TERM="xterm", COLUMNS=str(columns))
+    def __init__(self, home: Path, *args: str, endpoint: str, columns: int = 120,
+                 **extra: str) -> None:
+        env = environment(home, OCCI_ENDPOINT=endpoint, TERM="xterm", COLUMNS=str(columns),
+                          **extra)
         pid, fd = pty.fork()
         if pid == 0:  # the child: the pty is its controlling terminal
             os.execve(str(OCCI), [str(OCCI), *args], env)
