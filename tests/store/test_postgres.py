@@ -14,7 +14,7 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from zope.interface.verify import verifyObject
 
-from occi_twisted.model import Registry, withState
+from occi_twisted.model import Mixin, Registry, withState
 from occi_twisted.store.interface import CREATE, Delete, IStore, Put, StoreUnavailable
 from occi_twisted.store.postgres import PostgresStore
 
@@ -22,7 +22,7 @@ from ..conftest import freePort
 from ..postgres import Cluster
 from .answers_contract import AnswerContract
 from .backends import InPostgres
-from .contract import EntityContract, compute, creates, network, nic
+from .contract import EntityContract, compute, creates, network, nic, tag
 from .events_contract import EventContract
 from .notes_contract import NoteContract
 from .quotas_contract import QuotaContract
@@ -139,6 +139,50 @@ class TestSeveralNodes(InPostgres):
             ], consumeErrors=True)
             assert results[0][0]
             assert await store.get(f"l{round}") is None
+
+    @pytest_twisted.ensureDeferred
+    async def test_user_mixins_reach_every_node(self, store: IStore) -> None:
+        """A mixin defined through one node comes into the other's registry (it can tag
+        with it at once); removed, it leaves it, and the entities carrying it lose it."""
+        other = self.node()
+        await other.start()
+        base = await store.defineMixin(tag("base"))
+        red = await store.defineMixin(tag("red", depends=(base,)))
+        await waitFor(lambda: succeed(other.registry.get(red.identifier) is not None))
+        known = other.registry.get(red.identifier)
+        assert isinstance(known, Mixin) and known.depends == (base,)
+        assert known.location == red.location and known.owner == red.owner
+        await other.apply(creates(compute("c1", mixins=[known])))
+        tagged = await store.get("c1")
+        assert tagged is not None and [m.identifier for m in tagged.mixins] == [red.identifier]
+        await store.removeMixin(red.identifier)
+        await waitFor(lambda: succeed(other.registry.get(red.identifier) is None))
+        untagged = await other.get("c1")
+        assert untagged is not None and untagged.mixins == ()
+        assert other.registry.get(base.identifier) is not None
+
+    @pytest_twisted.ensureDeferred
+    async def test_a_node_catches_up_on_demand(self, store: IStore) -> None:
+        """Asked to, a node re-reads the user mixins at once, whether or not it has heard
+        of them yet; asked again, it finds nothing new."""
+        other = self.node()
+        await other.start()
+        red = await store.defineMixin(tag("red"))
+        await other.followMixins()
+        assert other.registry.get(red.identifier) is not None
+        assert not await other.followMixins()
+
+    @pytest_twisted.ensureDeferred
+    async def test_a_node_keeps_its_own_mixin_while_writing_it(self, store: IStore) -> None:
+        """A re-read that races a node's own define does not take the mixin back out."""
+        other = self.node()
+        await other.start()
+        defined = store.defineMixin(tag("red"))
+        follows = [store.followMixins() for _ in range(3)]  # type: ignore[attr-defined]
+        red = await defined
+        await gatherResults(follows)
+        assert store.registry.get(red.identifier) is not None
+        await store.apply(creates(compute("c1", mixins=[red])))
 
 
 class TestStartingUp:

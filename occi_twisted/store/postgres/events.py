@@ -18,11 +18,16 @@ transaction, so under load one lock and one commit serve many of them.
 to every listening connection once it commits.  Each store keeps one connection listening
 (:class:`Listener`), watched by the reactor like any socket: its listeners hear of commits on
 every node within milliseconds, with no thread and no polling.
+
+**User mixins.**  A transaction that defines or removes a user mixin sends ``NOTIFY
+occi_mixins`` as well (:func:`announceMixins`, also its last step): every node then re-reads
+the user mixins and brings its registry in step (:mod:`.mixins`), so a mixin defined through
+one node is known to all of them without a restart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
@@ -34,7 +39,9 @@ from zope.interface import implementer
 
 from .connection import EVENTS_LOCK, LOCK_CLASS, Adapted, shown
 
+#: The channels: events appended; user mixins defined or removed.
 CHANNEL = "occi_events"
+MIXINS = "occi_mixins"
 
 _log = Logger()
 
@@ -66,17 +73,24 @@ def number(db: Adapted) -> int:
     return max(numbers)
 
 
+def announceMixins(db: Adapted) -> None:
+    """Tell every node, once this transaction commits, if it wrote user mixins."""
+    if db.takeMixinsWritten():
+        db.connection.execute(f"NOTIFY {MIXINS}")
+
+
 @implementer(IReadDescriptor)
 class Listener:
-    """A connection listening for :data:`CHANNEL`, its socket watched by ``reactor``;
-    ``heard`` is called (on the reactor thread) after each notification.
+    """A connection listening for the channels ``heard`` names, its socket watched by
+    ``reactor``; ``heard[channel]`` is called (on the reactor thread) after notifications on
+    ``channel``.
 
-    A lost connection is opened again a second later (and ``heard`` called then: what was
-    committed meanwhile was not announced to this node).  :meth:`open` blocks: call it off the
+    A lost connection is opened again a second later (and every ``heard`` called then: what
+    was committed meanwhile was not announced to this node).  :meth:`open` blocks: call it off the
     reactor thread; the rest runs on it.
     """
 
-    def __init__(self, url: str, reactor: Any, heard: Callable[[], None],
+    def __init__(self, url: str, reactor: Any, heard: Mapping[str, Callable[[], None]],
                  opener: Callable[[], psycopg.Connection[Any]], background: Background) -> None:
         self._url = url
         self._reactor = reactor
@@ -89,7 +103,12 @@ class Listener:
     def open(self) -> psycopg.Connection[Any]:
         """Connect and LISTEN (blocking)."""
         connection = self._opener()
-        connection.execute(f"LISTEN {CHANNEL}")
+        try:
+            for channel in self._heard:
+                connection.execute(f"LISTEN {channel}")
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
     def watch(self, connection: psycopg.Connection[Any]) -> None:
@@ -117,22 +136,31 @@ class Listener:
         if connection is None:
             return
         pgconn = connection.pgconn
-        heard = False
+        heard: set[str] = set()
         try:
             pgconn.consume_input()
-            while pgconn.notifies() is not None:
-                heard = True
+            while (notice := pgconn.notifies()) is not None:
+                heard.add(notice.relname.decode())
         except psycopg.Error as problem:
             _log.warn("Lost the notifications of {url}: {problem}; listening again in a "
                       "second", url=shown(self._url), problem=str(problem).strip())
             self._drop()
             IReactorTime(self._reactor).callLater(1, self._again)
             return
-        if heard:
-            self._heard()
+        for channel in heard:
+            self._tell(channel)
 
     def connectionLost(self, reason: Failure) -> None:
         self._connection = None
+
+    def _tell(self, channel: str) -> None:
+        told = self._heard.get(channel)
+        if told is None:
+            return
+        try:
+            told()
+        except Exception:
+            _log.failure("Telling of a notification on {channel} failed", channel=channel)
 
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
@@ -148,7 +176,8 @@ class Listener:
 
     def _reopened(self, connection: psycopg.Connection[Any]) -> None:
         self.watch(connection)
-        self._heard()
+        for channel in self._heard:
+            self._tell(channel)
 
     def _notYet(self, failure: Failure) -> None:
         _log.warn("Cannot listen to {url} yet: {problem}", url=shown(self._url),

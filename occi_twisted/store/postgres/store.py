@@ -14,7 +14,9 @@ group-commit writer.
   need); the last step of a transaction numbers its events in commit order (:mod:`.events`).
 - Reads run on a thread pool the store owns, each on a connection of a psycopg
   :class:`~psycopg_pool.ConnectionPool` in autocommit mode: one statement, one snapshot.
-- One more connection listens for other nodes' commits (:class:`~.events.Listener`).
+- One more connection listens for other nodes' commits (:class:`~.events.Listener`): their
+  events wake this node's listeners, and their user mixins come into its registry
+  (:mod:`.mixins`).
 """
 
 from __future__ import annotations
@@ -33,14 +35,15 @@ from zope.interface import implementer
 
 from ...model import Registry
 from ...model.events import Event
-from .. import _sqlevents
+from .. import _sqlevents, _sqlread
 from .._sql import Database, Transactional
 from .._sqlstore import SQLStore
 from .._writer import GroupCommitWriter
-from ..interface import IStore, StoreUnavailable
+from ..interface import IFollowedRegistry, IStore, StoreUnavailable
 from . import read
 from .connection import Adapted, connect, shown, transient, unavailable
-from .events import Listener, number
+from .events import CHANNEL, MIXINS, Listener, announceMixins, number
+from .mixins import Follower
 from .schema import migrate
 
 _T = TypeVar("_T")
@@ -53,7 +56,7 @@ CONNECT_TIMEOUT = 10
 _ALL = 2**63 - 1
 
 
-@implementer(IStore)
+@implementer(IStore, IFollowedRegistry)
 class PostgresStore(SQLStore):
     """The database at ``url`` (``postgresql://user:password@host:port/name``); set up at
     :meth:`start` if empty.  ``reactor`` runs the threads' results and watches the listening
@@ -68,6 +71,8 @@ class PostgresStore(SQLStore):
         self._threads: ThreadPool | None = None
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._listener: Listener | None = None
+        self._mixins = Follower(registry, lambda: self._read(_sqlread.userMixins),
+                                self._decoded.clear)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -110,8 +115,10 @@ class PostgresStore(SQLStore):
             await writer.start()
             await self._background(self._openPool)
             await self._read(self._loadUserMixins)
-            listener = Listener(self._url, self._reactor, self._notices.changed,
-                                self._connect, self._background)
+            listener = Listener(
+                self._url, self._reactor,
+                {CHANNEL: self._notices.changed, MIXINS: self._mixins.heard},
+                self._connect, self._background)
             listener.watch(await self._background(listener.open))
             self._listener = listener
         except BaseException:
@@ -146,6 +153,17 @@ class PostgresStore(SQLStore):
             await deferToThreadPool(self._reactor, threads, pool.close)
         if threads is not None:
             threads.stop()
+
+    # -- user mixins other nodes define -----------------------------------------------------
+
+    def followMixins(self) -> Deferred[bool]:
+        return self._mixins.follow()
+
+    def _mixinWriting(self, identifier: str, begins: bool) -> None:
+        if begins:
+            self._mixins.begin(identifier)
+        else:
+            self._mixins.end(identifier)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -194,4 +212,5 @@ class PostgresStore(SQLStore):
 
 def _mark(db: Transactional) -> int:
     assert isinstance(db, Adapted)
+    announceMixins(db)
     return number(db)
