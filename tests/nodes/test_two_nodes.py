@@ -8,11 +8,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from ..conftest import RunningServer, call
 from ..launch.test_long_poll import _poll, _waitingBackup
-from ..launch.test_request_crash import STATE, attributes
+from ..launch.test_request_crash import STATE, attributes, pathOf
 
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 TAGS = "http://example.com/tags#"
@@ -91,3 +92,23 @@ def test_feeds_change_their_etag_on_every_node(
             assert status == 200 and headers["etag"] != seen[feed]
             seen[feed] = headers["etag"]
             assert call(b.port, "GET", feed, headers={"If-None-Match": seen[feed]})[0] == 304
+
+
+def test_a_node_carries_on_when_its_connections_are_ended(
+        nodes: tuple[RunningServer, RunningServer], database: str) -> None:
+    """The server ends every connection of the nodes (as a restart does): a write then may
+    fail (503), the next ones succeed; reads too."""
+    a, b = nodes
+    with psycopg.connect(database, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname ="
+            " current_database() AND application_name LIKE 'occi-twisted %'").fetchall()
+    assert len(ended) >= 6  # each node's writer, readers and listener
+    compute = json.dumps({"kind": f"{INFRA}compute"})
+    for node in (a, b):
+        status, _, body = call(node.port, "POST", "/compute/", compute, OCCI_JSON)
+        assert status in (201, 503), body
+        for _ in range(3):
+            status, headers, body = call(node.port, "POST", "/compute/", compute, OCCI_JSON)
+            assert status == 201, body
+            assert call(node.port, "GET", pathOf(headers["location"]), headers=OCCI_JSON)[0] == 200

@@ -15,7 +15,14 @@ from twisted.internet.threads import deferToThread
 from zope.interface.verify import verifyObject
 
 from occi_twisted.model import Mixin, Registry, withState
-from occi_twisted.store.interface import CREATE, Delete, IStore, Put, StoreUnavailable
+from occi_twisted.store.interface import (
+    CREATE,
+    Delete,
+    IStore,
+    Put,
+    Query,
+    StoreUnavailable,
+)
 from occi_twisted.store.postgres import PostgresStore
 
 from ..conftest import freePort
@@ -183,6 +190,60 @@ class TestSeveralNodes(InPostgres):
         await gatherResults(follows)
         assert store.registry.get(red.identifier) is not None
         await store.apply(creates(compute("c1", mixins=[red])))
+
+
+class TestLostConnections(InPostgres):
+    """The server restarted, or ended the store's connections: writes and reads fail only
+    while they are lost, never until the node restarts."""
+
+    def terminate(self, role: str, end: bool = True) -> Deferred[int]:
+        """End the backends of the store's connections of ``role`` (all: ``%``); how many
+        there were (``end`` false: only count them)."""
+        def terminate() -> int:
+            with psycopg.connect(self.url, autocommit=True) as admin:
+                return len(admin.execute(
+                    f"SELECT {'pg_terminate_backend(pid)' if end else 'pid'}"
+                    " FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND application_name LIKE %s",
+                    (f"occi-twisted {role}",)).fetchall())
+
+        return deferToThread(terminate)
+
+    @pytest_twisted.ensureDeferred
+    async def test_the_writer_connects_again(self, store: IStore) -> None:
+        await store.apply(creates(compute("c0")))
+        for round in range(1, 4):
+            assert await self.terminate("writer") == 1
+            try:  # the first write may find the connection lost
+                await store.apply(creates(compute(f"c{round}")))
+            except StoreUnavailable:
+                assert await store.get(f"c{round}") is None
+                await store.apply(creates(compute(f"c{round}")))
+            await store.apply(creates(compute(f"d{round}")))
+        assert [e.id for e in (await store.page(Query(), None, 100)).entities] == [
+            "c0", "c1", "d1", "c2", "d2", "c3", "d3"]
+
+    @pytest_twisted.ensureDeferred
+    async def test_every_connection_lost_at_once(self, store: IStore) -> None:
+        """Writer, readers and listener: a node carries on (its listeners hear again)."""
+        heard: list[int] = []
+        store.addEventListener(lambda: heard.append(1))
+        await store.apply(creates(compute("c0")))
+        await store.get("c0")
+        assert await self.terminate("%") >= 3
+        try:
+            await store.apply(creates(compute("c1")))
+        except StoreUnavailable:
+            pass
+        await store.apply(creates(compute("c2")))
+        assert await store.get("c2") is not None
+        await waitFor(lambda: self.terminate("listener", end=False).addCallback(bool))
+        heard.clear()
+        other = PostgresStore(self.url, Registry.standard(), reactor)
+        self.opened.append(other)
+        await other.start()
+        await other.apply(creates(compute("c3")))  # only the listener tells of it
+        await waitFor(lambda: succeed(bool(heard)))
 
 
 class TestStartingUp:

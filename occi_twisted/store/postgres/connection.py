@@ -116,6 +116,12 @@ class Adapted:
         self.connection.close()
 
 
+def broken(db: Any) -> bool:
+    """Whether the connection of ``db`` (an :class:`Adapted`) is lost for good: its server
+    restarted, or its backend was ended."""
+    return isinstance(db, Adapted) and (db.connection.broken or db.connection.closed)
+
+
 def transient(problem: Exception) -> bool:
     """Whether a change set that failed so may simply run again: a deadlock victim, or an
     insert that lost a race for a key (run again, its checks see the winner's row)."""

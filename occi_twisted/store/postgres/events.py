@@ -27,10 +27,12 @@ one node is known to all of them without a restart.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
+from psycopg.pq import ConnStatus
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFDSet, IReactorTime, IReadDescriptor
 from twisted.logger import Logger
@@ -98,6 +100,7 @@ class Listener:
         self._opener = opener
         self._background = background
         self._connection: psycopg.Connection[Any] | None = None
+        self._fd = -1
         self._stopped = False
 
     def open(self) -> psycopg.Connection[Any]:
@@ -117,6 +120,9 @@ class Listener:
             connection.close()
             return
         self._connection = connection
+        # A socket of our own on the connection: libpq closes its own when the server ends
+        # the connection, and the reactor must still be able to let go of this one.
+        self._fd = os.dup(connection.pgconn.socket)
         IReactorFDSet(self._reactor).addReader(self)
 
     def stop(self) -> None:
@@ -126,7 +132,7 @@ class Listener:
     # -- IReadDescriptor ---------------------------------------------------------------
 
     def fileno(self) -> int:
-        return -1 if self._connection is None else self._connection.pgconn.socket
+        return self._fd
 
     def logPrefix(self) -> str:
         return "occi-postgres-listener"
@@ -141,17 +147,23 @@ class Listener:
             pgconn.consume_input()
             while (notice := pgconn.notifies()) is not None:
                 heard.add(notice.relname.decode())
+            if pgconn.status != ConnStatus.OK:  # ended by the server, and said so
+                raise psycopg.OperationalError(pgconn.get_error_message() or "closed")
         except psycopg.Error as problem:
-            _log.warn("Lost the notifications of {url}: {problem}; listening again in a "
-                      "second", url=shown(self._url), problem=str(problem).strip())
-            self._drop()
-            IReactorTime(self._reactor).callLater(1, self._again)
+            self._lost(str(problem))
             return
         for channel in heard:
             self._tell(channel)
 
     def connectionLost(self, reason: Failure) -> None:
-        self._connection = None
+        if self._connection is not None:
+            self._lost(reason.getErrorMessage())
+
+    def _lost(self, problem: str) -> None:
+        _log.warn("Lost the notifications of {url}: {problem}; listening again in a "
+                  "second", url=shown(self._url), problem=problem.strip())
+        self._drop()
+        IReactorTime(self._reactor).callLater(1, self._again)
 
     def _tell(self, channel: str) -> None:
         told = self._heard.get(channel)
@@ -166,6 +178,8 @@ class Listener:
         connection, self._connection = self._connection, None
         if connection is not None:
             IReactorFDSet(self._reactor).removeReader(self)
+            os.close(self._fd)
+            self._fd = -1
             connection.close()
 
     def _again(self) -> None:

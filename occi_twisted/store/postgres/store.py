@@ -41,7 +41,7 @@ from .._sqlstore import SQLStore
 from .._writer import GroupCommitWriter
 from ..interface import IFollowedRegistry, IStore, StoreUnavailable
 from . import read
-from .connection import Adapted, connect, shown, transient, unavailable
+from .connection import Adapted, broken, connect, shown, transient, unavailable
 from .events import CHANNEL, MIXINS, Listener, announceMixins, number
 from .mixins import Follower
 from .schema import migrate
@@ -52,6 +52,9 @@ _T = TypeVar("_T")
 READERS = 8
 #: How long the start waits for the server before giving up.
 CONNECT_TIMEOUT = 10
+#: How the connections are named in ``pg_stat_activity`` (then their role: writer, reader,
+#: listener).
+APPLICATION = "occi-twisted"
 #: Beyond any event number: what is committed is durable.
 _ALL = 2**63 - 1
 
@@ -80,14 +83,15 @@ class PostgresStore(SQLStore):
         """Connect once and set the schema up, synchronously, before the reactor runs: an
         unreachable server, refused credentials or a newer schema stop ``twistd`` with one
         line (:class:`StoreUnavailable`)."""
-        with self._connect() as connection:
+        with self._connect("start") as connection:
             migrate(connection, self._url)
 
-    def _connect(self) -> psycopg.Connection[Any]:
-        return connect(self._url, connect_timeout=CONNECT_TIMEOUT)
+    def _connect(self, role: str) -> psycopg.Connection[Any]:
+        return connect(self._url, connect_timeout=CONNECT_TIMEOUT,
+                       application_name=f"{APPLICATION} {role}")
 
     def _openWriter(self) -> Transactional:
-        connection = self._connect()
+        connection = self._connect("writer")
         try:
             migrate(connection, self._url)
             connection.execute("SET synchronous_commit TO on")
@@ -109,7 +113,7 @@ class PostgresStore(SQLStore):
         threads.start()
         writer = self._writer = GroupCommitWriter(
             self._openWriter, self._reactor, sync=lambda: None, mark=_mark,
-            durable=self._durable, begin="BEGIN", transient=transient)
+            durable=self._durable, begin="BEGIN", transient=transient, broken=broken)
         writer.timing = self._timed
         try:
             await writer.start()
@@ -118,7 +122,7 @@ class PostgresStore(SQLStore):
             listener = Listener(
                 self._url, self._reactor,
                 {CHANNEL: self._notices.changed, MIXINS: self._mixins.heard},
-                self._connect, self._background)
+                partial(self._connect, "listener"), self._background)
             listener.watch(await self._background(listener.open))
             self._listener = listener
         except BaseException:
@@ -128,7 +132,8 @@ class PostgresStore(SQLStore):
     def _openPool(self) -> None:
         pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             self._url, min_size=1, max_size=self._readers, open=False,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT,
+                    "application_name": f"{APPLICATION} reader"},
             name="occi-postgres-readers")
         try:
             pool.open(wait=True, timeout=CONNECT_TIMEOUT)
@@ -196,11 +201,17 @@ class PostgresStore(SQLStore):
 
         def read() -> _T:
             try:
-                with pool.connection(timeout=CONNECT_TIMEOUT) as connection:
-                    return work(Adapted(connection))
-            except (psycopg.Error, PoolTimeout) as problem:
+                try:
+                    return _readOn(pool, work)
+                except _Lost:
+                    # The server restarted (or ended the connection): the pool drops the
+                    # others it lost too, and the read runs once more on a live one.
+                    pool.check()
+                    return _readOn(pool, work)
+            except (psycopg.Error, PoolTimeout, _Lost) as problem:
+                cause = problem.__cause__ if isinstance(problem, _Lost) else problem
                 raise StoreUnavailable(
-                    f"The store could not be read: {' '.join(str(problem).split())}"
+                    f"The store could not be read: {' '.join(str(cause).split())}"
                 ) from problem
 
         return self._background(read)
@@ -208,6 +219,21 @@ class PostgresStore(SQLStore):
     async def _refuse(self) -> Any:
         self._checkRunning()
         raise StoreUnavailable(f"The store {self._name} is not running.")
+
+
+class _Lost(Exception):
+    """A read failed because its connection is lost (raised from psycopg's error)."""
+
+
+def _readOn(pool: ConnectionPool[psycopg.Connection[Any]],
+            work: Callable[[Database], _T]) -> _T:
+    with pool.connection(timeout=CONNECT_TIMEOUT) as connection:
+        try:
+            return work(Adapted(connection))
+        except psycopg.OperationalError as problem:
+            if connection.broken:
+                raise _Lost() from problem
+            raise
 
 
 def _mark(db: Transactional) -> int:
