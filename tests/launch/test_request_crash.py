@@ -99,9 +99,10 @@ def noTracebacks(tmp_path: Path) -> bool:
 # -- 1. secure erase ---------------------------------------------------------------------------
 
 
-def startErase(port: int) -> tuple[str, str]:
-    """A new 64 MiB storage, and a three-pass erase of it with ones: their paths."""
-    status, headers, body = call(port, "POST", "/storage/", STORAGE,
+def startErase(port: int, size: str = STORAGE) -> tuple[str, str]:
+    """A new storage (64 MiB unless ``size`` is another's text), and a three-pass erase of
+    it with ones: their paths."""
+    status, headers, body = call(port, "POST", "/storage/", size,
                                  {"Content-Type": "text/plain"})
     assert status == 201, body
     storage = pathOf(headers["location"])

@@ -31,6 +31,7 @@ from ..launch.test_request_crash import (
     attributes,
     noTracebacks,
     pathOf,
+    startErase,
     until,
 )
 from ..xmpp.conftest import PASSWORD
@@ -44,6 +45,8 @@ NODE = "occi-twisted.request.node"
 #: A lease this short makes the takeover quick; the nodes renew every second.
 LEASE = "3"
 ERASED = 128 * MIB
+STORAGE = ('Category: storage; scheme="http://schemas.ogf.org/occi/infrastructure#"; '
+           f'class="kind"\nX-OCCI-Attribute: occi.storage.size={ERASED / (1 << 30)}\n')
 
 
 class Cloud:
@@ -189,17 +192,6 @@ class Load(threading.Thread):
             raise http.client.HTTPException(f"{what}: {status}")
 
 
-def startErase(port: int) -> tuple[str, str]:
-    status, headers, body = call(port, "POST", "/storage/", "kind=storage&storage.size="
-                                 f"{ERASED / (1 << 30)}", FORM)
-    assert status == 201, body
-    storage = pathOf(headers["location"])
-    status, headers, body = call(port, "POST", f"{storage}/requests",
-                                 "action=secure_erase&passes=3&pattern=ones", FORM)
-    assert status == 202, body
-    return storage, pathOf(headers["location"])
-
-
 def runningOn(cloud: Cloud, request: str) -> str | None:
     """The node writing the erase (some progress made, some left); ``None`` once it ended
     before it was seen so."""
@@ -235,10 +227,10 @@ def test_three_nodes_a_mixed_load_and_a_node_killed_mid_erase(
         time.sleep(1.0)
 
         # The node that runs an erase dies at a random moment of it.
-        storage, erase = startErase(cloud.any().port)
+        storage, erase = startErase(cloud.any().port, STORAGE)
         victim = runningOn(cloud, erase)
         while victim is None:  # it ended before it was seen running: another one
-            storage, erase = startErase(cloud.any().port)
+            storage, erase = startErase(cloud.any().port, STORAGE)
             victim = runningOn(cloud, erase)
         time.sleep(random.uniform(0.0, 0.2))
         holder = holding(cloud)
