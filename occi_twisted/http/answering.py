@@ -27,6 +27,7 @@ from ..model.errors import (
     OCCIError,
     PreconditionFailed,
     Unauthorized,
+    UnknownCategory,
 )
 from ..model.locations import TEMPLATES
 from ..renderings import negotiation, standard
@@ -73,6 +74,9 @@ class Answering:
         #: What a storage's page offers to download and upload (set when the server hands
         #: out files, see :meth:`.files.Files.transfers`).
         self.transfers: Callable[[Entity], Transfers | None] | None = None
+        #: Re-reads the user mixins other nodes defined (set when several nodes share the
+        #: store, see :class:`~..store.interface.IFollowedRegistry`).
+        self.followMixins: Callable[[], Awaitable[object]] | None = None
 
     async def respond(self, request: IRequest, handler: Handler) -> bytes | None:
         """Run a route's ``handler``, mapping every domain error to its status code."""
@@ -83,7 +87,7 @@ class Answering:
             if method not in _READING:
                 # Refuse an unsatisfiable Accept before anything is written, not after.
                 self.negotiate(request, listing=False)
-            answer = await handler(method)
+            answer = await self._handled(handler, method)
             return self.seeOther(request, answer)
         except OCCIError as error:
             return self.error(request, error)
@@ -105,6 +109,20 @@ class Answering:
             request.setResponseCode(500)
             return plain(request, "The server failed to answer this request; "
                                   "the failure has been logged.")
+
+    async def _handled(self, handler: Handler, method: str) -> bytes | None:
+        """``handler``'s answer -- once more if it named a category unknown here, once the
+        user mixins are read again: another node may have just defined it, and this one not
+        heard yet (the refusal comes from reading the request, before anything changed).
+        Asked again whatever the re-read found: another re-read may have brought the mixin
+        meanwhile."""
+        try:
+            return await handler(method)
+        except UnknownCategory:
+            if self.followMixins is None:
+                raise
+            await self.followMixins()
+        return await handler(method)
 
     # -- choosing the rendering ----------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from ..operations import RequestDesk
 from ..renderings import negotiation
 from ..renderings.document import EntityView
 from ..renderings.html import MEDIA_TYPE as HTML_TYPE
-from ..store.interface import IStore
+from ..store.interface import IFollowedRegistry, IStore
 from . import access, parts, templates
 from .actions import WAIT_BUDGET, Actions
 from .answering import SERVER, Answering, plain
@@ -135,6 +135,9 @@ class OCCIServer:
             files=self.files, principalOf=principals)
         if self.files is not None:
             self.answering.transfers = self.files.transfers
+        shared = IFollowedRegistry(store, None)
+        if shared is not None:
+            self.answering.followMixins = shared.followMixins
         self.metrics = metrics or Metrics()
         self.health = Health(clock)
         # Any id will do: what is probed is that the store answers a real query.

@@ -139,6 +139,7 @@ class SQLStore(Notifying, RequestMethods):
         self._decoded.clear()
         registered = self.registry.defineUserMixin(mixin)
         document = canonical(mixinToDict(registered))
+        self._mixinWriting(registered.identifier, True)
         try:
             await self._write(
                 partial(_sqlwrite.defineUserMixin, identifier=registered.identifier,
@@ -148,6 +149,8 @@ class SQLStore(Notifying, RequestMethods):
             if not known:
                 _forget(self.registry, registered)
             raise
+        finally:
+            self._mixinWriting(registered.identifier, False)
         return registered
 
     def removeMixin(self, identifier: str) -> Deferred[None]:
@@ -161,12 +164,19 @@ class SQLStore(Notifying, RequestMethods):
         self._decoded.clear()
         self.registry.removeUserMixin(identifier)
         now = self._clock.seconds()
+        self._mixinWriting(identifier, True)
         try:
             await self._write(partial(_sqlwrite.removeUserMixin, identifier=identifier, now=now))
         except BaseException:
             with suppress(OCCIError):  # defined again meanwhile: that definition stands
                 self.registry.defineUserMixin(mixin)
             raise
+        finally:
+            self._mixinWriting(identifier, False)
+
+    def _mixinWriting(self, identifier: str, begins: bool) -> None:
+        """This node begins (or has finished) defining or removing ``identifier``: a backend
+        whose registry follows other nodes' leaves it alone meanwhile."""
 
     def _loadUserMixins(self, db: Database) -> None:
         """Put the stored user mixins into the registry (at start)."""

@@ -50,6 +50,11 @@ HAS_USER_MIXIN = "SELECT 1 FROM user_mixins WHERE identifier = ?"
 #: The documents of one owner, for a quota (PostgreSQL first takes the owner's lock).
 OWNED = "SELECT document FROM entities WHERE owner = ?"
 #: The entities carrying a user mixin that is being removed.
+#: The statements that change the user mixins: a node that runs one tells the others
+#: (PostgreSQL, see :mod:`.postgres.events`).
+DEFINE_USER_MIXIN = ("INSERT INTO user_mixins (identifier, document) VALUES (?, ?)"
+                     " ON CONFLICT (identifier) DO NOTHING")
+REMOVE_USER_MIXIN = "DELETE FROM user_mixins WHERE identifier = ?"
 CARRIERS = ("SELECT e.seq, e.document, e.id, e.kind, e.location, e.owner FROM entity_mixins AS m"
             " JOIN entities AS e ON e.seq = m.seq WHERE m.mixin = ?")
 
@@ -196,19 +201,13 @@ def _delete(db: Database, view: _Transaction, change: DeleteId) -> None:
 
 def defineUserMixin(connection: Database, identifier: str, document: str) -> None:
     """Store a user mixin; defining one that exists already keeps the first definition."""
-    connection.execute(
-        "INSERT INTO user_mixins (identifier, document) VALUES (?, ?)"
-        " ON CONFLICT (identifier) DO NOTHING",
-        (identifier, document),
-    )
+    connection.execute(DEFINE_USER_MIXIN, (identifier, document))
 
 
 def removeUserMixin(connection: Database, identifier: str, now: float) -> None:
     """Remove a user mixin and its associations, bumping the revision of every entity that
     carried it (its document changes, so must its ETag)."""
-    if connection.execute(
-        "DELETE FROM user_mixins WHERE identifier = ?", (identifier,)
-    ).rowcount == 0:
+    if connection.execute(REMOVE_USER_MIXIN, (identifier,)).rowcount == 0:
         raise NotFound(f"Category {identifier} is not known to this server.")
     carriers = connection.execute(CARRIERS, (identifier,)).fetchall()
     for seq, text, entityId, kind, location, owner in carriers:

@@ -51,6 +51,8 @@ ATTEMPTS = 3
 Work = Callable[[Transactional], Any]
 #: Whether a failed unit of work may simply run again (PostgreSQL's deadlock victims).
 Transient = Callable[[Exception], bool]
+#: Whether a connection is lost for good (a database server's that restarted).
+Broken = Callable[[Transactional], bool]
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,9 @@ class GroupCommitWriter:
     last event's ``seq``): :attr:`durableMark` is the one of the last durable transaction.
     ``begin`` starts a transaction (SQLite's takes the write lock at once); a unit of work
     that fails with an exception ``transient`` accepts runs again, up to
-    :data:`ATTEMPTS` times in all.  ``durable`` is called
+    :data:`ATTEMPTS` times in all.  A connection found ``broken`` after a transaction failed is
+    opened again (with ``opener``): what was in that transaction fails, what comes next is
+    written on the new connection -- or fails, until the server is back.  ``durable`` is called
     (on the reactor thread) after every sync, before the Deferreds of what it made durable
     fire: whoever follows the store hears of a commit even when the Deferred of the one who
     made it was cancelled (its client hung up), which no callback on that Deferred could do.
@@ -148,9 +152,10 @@ class GroupCommitWriter:
         self, opener: Callable[[], Transactional], reactor: IReactorFromThreads,
         sync: Callable[[], None], mark: Callable[[Transactional], int],
         durable: Callable[[], None] | None = None, *, begin: str = "BEGIN IMMEDIATE",
-        transient: Transient = lambda problem: False,
+        transient: Transient = lambda problem: False, broken: Broken = lambda db: False,
     ) -> None:
         self._opener = opener
+        self._broken = broken
         self._begin = begin
         self._transient = transient
         self._reactor = reactor
@@ -162,6 +167,8 @@ class GroupCommitWriter:
         self._started: Deferred[None] = Deferred()
         self._stopped: Deferred[None] = Deferred()
         self._accepting = False
+        #: The connection (the writer thread's).
+        self._db: Transactional
         #: How many transactions were committed, and how many syncs made them durable:
         #: tests and metrics read them.
         self.commits = 0
@@ -198,9 +205,9 @@ class GroupCommitWriter:
 
     def _write(self) -> None:
         try:
-            connection = self._opener()
+            self._db = self._opener()
             self._sync()  # what an earlier life committed is durable before anything is told
-            mark = self._mark(connection)
+            mark = self._mark(self._db)
         except Exception as problem:
             self._accepting = False
             self._reactor.callFromThread(self._started.errback, problem)
@@ -210,42 +217,69 @@ class GroupCommitWriter:
         syncer = threading.Thread(target=self._syncAll, name="occi-store-syncer", daemon=True)
         syncer.start()
         try:
-            self._runAll(connection)
+            self._runAll()
         finally:
             self._committed.put(_Stop())
             syncer.join()
-            connection.close()
+            self._db.close()
             self._reactor.callFromThread(self._stopped.callback, None)
 
-    def _runAll(self, db: Transactional) -> None:
+    def _runAll(self) -> None:
         """Run work as it comes; commit when the syncer is free (or the batch is full)."""
         batch: _Batch | None = None
         syncerFree, stopping = True, False
         while not stopping:
             for item in _take(self._queue):
                 if isinstance(item, _Job):
-                    batch = batch or _Batch(db, self._begin)
-                    batch.run(db, item, self._transient)
+                    batch = batch or self._newBatch()
+                    batch.run(self._db, item, self._transient)
                     if batch.lost is not None or len(batch.jobs) >= MAX_BATCH:
-                        self._hand(db, batch)
+                        self._hand(batch)
                         batch, syncerFree = None, False
                 elif isinstance(item, _Ready):
                     syncerFree = True
                 else:
                     stopping = True
             if batch is not None and (syncerFree or stopping):
-                self._hand(db, batch)
+                self._hand(batch)
                 batch, syncerFree = None, False
+
+    def _newBatch(self) -> _Batch:
+        """A transaction begun -- on a new connection if the one there was is lost (its
+        server restarted while it was idle: only beginning tells)."""
+        batch = _Batch(self._db, self._begin)
+        if batch.lost is not None and self._reopened():
+            batch = _Batch(self._db, self._begin)
+        return batch
+
+    def _reopened(self) -> bool:
+        """Open the connection again if it is lost; whether it was."""
+        if not self._broken(self._db):
+            return False
+        try:
+            db = self._opener()
+        except Exception as problem:
+            _log.warn("The store's connection is lost and cannot be opened again yet: "
+                      "{problem}", problem=getattr(problem, "message", str(problem)))
+            return False
+        with suppress(Exception):
+            self._db.close()
+        self._db = db
+        _log.info("The store's connection was lost and is open again")
+        return True
 
     def _opened(self, mark: int) -> None:
         self.durableMark = mark
         self._started.callback(None)
 
-    def _hand(self, db: Transactional, batch: _Batch) -> None:
-        """Commit ``batch`` and give it to the syncer."""
-        committed = batch.commit(db, self._mark)
+    def _hand(self, batch: _Batch) -> None:
+        """Commit ``batch`` and give it to the syncer (and open the connection again if
+        that failed because it is lost)."""
+        committed = batch.commit(self._db, self._mark)
         if batch.lost is None:
             self.commits += 1
+        else:
+            self._reopened()
         self._committed.put(committed)
 
     # -- the syncer thread ----------------------------------------------------------------

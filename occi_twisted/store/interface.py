@@ -182,6 +182,15 @@ class IEntityStore(Interface):
         depends on, is a Conflict."""
 
 
+class IFollowedRegistry(Interface):
+    """A store that several nodes share: the user mixins one node defines or removes reach
+    the registry of every other, soon after the commit (PostgreSQL)."""
+
+    def followMixins() -> Deferred[bool]:
+        """Re-read the user mixins into the registry now (a request names a mixin this node
+        has not heard of yet); whether the registry changed."""
+
+
 class IAnswerStore(Interface):
     """Answers remembered for ``Idempotency-Key`` (see :mod:`occi_twisted.model.answers`); a
     :class:`RememberAnswer` in a change set stores one."""

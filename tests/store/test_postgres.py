@@ -4,6 +4,7 @@ database show: events in commit order, notifications across nodes, locks across 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 
 import psycopg
 import pytest
@@ -14,15 +15,22 @@ from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThread
 from zope.interface.verify import verifyObject
 
-from occi_twisted.model import Registry, withState
-from occi_twisted.store.interface import CREATE, Delete, IStore, Put, StoreUnavailable
+from occi_twisted.model import Mixin, Registry, withState
+from occi_twisted.store.interface import (
+    CREATE,
+    Delete,
+    IStore,
+    Put,
+    Query,
+    StoreUnavailable,
+)
 from occi_twisted.store.postgres import PostgresStore
 
 from ..conftest import freePort
 from ..postgres import Cluster
 from .answers_contract import AnswerContract
 from .backends import InPostgres
-from .contract import EntityContract, compute, creates, network, nic
+from .contract import EntityContract, compute, creates, network, nic, tag
 from .events_contract import EventContract
 from .forwards_contract import ForwardContract
 from .notes_contract import NoteContract
@@ -144,6 +152,102 @@ class TestSeveralNodes(InPostgres):
             ], consumeErrors=True)
             assert results[0][0]
             assert await store.get(f"l{round}") is None
+
+    @pytest_twisted.ensureDeferred
+    async def test_user_mixins_reach_every_node(self, store: IStore) -> None:
+        """A mixin defined through one node comes into the other's registry (it can tag
+        with it at once); removed, it leaves it, and the entities carrying it lose it."""
+        other = self.node()
+        await other.start()
+        base = await store.defineMixin(tag("base"))
+        red = await store.defineMixin(tag("red", depends=(base,)))
+        await waitFor(lambda: succeed(other.registry.get(red.identifier) is not None))
+        known = other.registry.get(red.identifier)
+        assert isinstance(known, Mixin) and known.depends == (base,)
+        assert known.location == red.location and known.owner == red.owner
+        await other.apply(creates(compute("c1", mixins=[known])))
+        tagged = await store.get("c1")
+        assert tagged is not None and [m.identifier for m in tagged.mixins] == [red.identifier]
+        await store.removeMixin(red.identifier)
+        await waitFor(lambda: succeed(other.registry.get(red.identifier) is None))
+        untagged = await other.get("c1")
+        assert untagged is not None and untagged.mixins == ()
+        assert other.registry.get(base.identifier) is not None
+
+    @pytest_twisted.ensureDeferred
+    async def test_a_node_catches_up_on_demand(self, store: IStore) -> None:
+        """Asked to, a node re-reads the user mixins at once, whether or not it has heard
+        of them yet; asked again, it finds nothing new."""
+        other = self.node()
+        await other.start()
+        red = await store.defineMixin(tag("red"))
+        await other.followMixins()
+        assert other.registry.get(red.identifier) is not None
+        assert not await other.followMixins()
+
+    @pytest_twisted.ensureDeferred
+    async def test_a_node_keeps_its_own_mixin_while_writing_it(self, store: IStore) -> None:
+        """A re-read that races a node's own define does not take the mixin back out."""
+        other = self.node()
+        await other.start()
+        defined = store.defineMixin(tag("red"))
+        follows = [store.followMixins() for _ in range(3)]  # type: ignore[attr-defined]
+        red = await defined
+        await gatherResults(follows)
+        assert store.registry.get(red.identifier) is not None
+        await store.apply(creates(compute("c1", mixins=[red])))
+
+
+class TestLostConnections(InPostgres):
+    """The server restarted, or ended the store's connections: writes and reads fail only
+    while they are lost, never until the node restarts."""
+
+    def terminate(self, role: str, end: bool = True) -> Deferred[int]:
+        """End the backends of the store's connections of ``role`` (all: ``%``); how many
+        there were (``end`` false: only count them)."""
+        def terminate() -> int:
+            with psycopg.connect(self.url, autocommit=True) as admin:
+                return len(admin.execute(
+                    f"SELECT {'pg_terminate_backend(pid)' if end else 'pid'}"
+                    " FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND application_name LIKE %s",
+                    (f"occi-twisted {role}",)).fetchall())
+
+        return deferToThread(terminate)
+
+    @pytest_twisted.ensureDeferred
+    async def test_the_writer_connects_again(self, store: IStore) -> None:
+        await store.apply(creates(compute("c0")))
+        for round in range(1, 4):
+            assert await self.terminate("writer") == 1
+            try:  # the first write may find the connection lost
+                await store.apply(creates(compute(f"c{round}")))
+            except StoreUnavailable:
+                assert await store.get(f"c{round}") is None
+                await store.apply(creates(compute(f"c{round}")))
+            await store.apply(creates(compute(f"d{round}")))
+        assert [e.id for e in (await store.page(Query(), None, 100)).entities] == [
+            "c0", "c1", "d1", "c2", "d2", "c3", "d3"]
+
+    @pytest_twisted.ensureDeferred
+    async def test_every_connection_lost_at_once(self, store: IStore) -> None:
+        """Writer, readers and listener: a node carries on (its listeners hear again)."""
+        heard: list[int] = []
+        store.addEventListener(lambda: heard.append(1))
+        await store.apply(creates(compute("c0")))
+        await store.get("c0")
+        assert await self.terminate("%") >= 3
+        with suppress(StoreUnavailable):  # in flight as the connection went: it may fail
+            await store.apply(creates(compute("c1")))
+        await store.apply(creates(compute("c2")))
+        assert await store.get("c2") is not None
+        await waitFor(lambda: self.terminate("listener", end=False).addCallback(bool))
+        heard.clear()
+        other = PostgresStore(self.url, Registry.standard(), reactor)
+        self.opened.append(other)
+        await other.start()
+        await other.apply(creates(compute("c3")))  # only the listener tells of it
+        await waitFor(lambda: succeed(bool(heard)))
 
 
 class TestStartingUp:

@@ -77,6 +77,8 @@ class Adapted:
         self._locking = locking
         #: Whether events were appended since :meth:`takeAppended` last looked.
         self._appended = False
+        #: Whether user mixins were written since :meth:`takeMixinsWritten` last looked.
+        self._mixins = False
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
         if self._locking:
@@ -85,6 +87,8 @@ class Adapted:
                 self.connection.execute(before, parameters)
             if sql is _sqlevents.INSERT:
                 self._appended = True
+            elif sql is _sqlwrite.DEFINE_USER_MIXIN or sql is _sqlwrite.REMOVE_USER_MIXIN:
+                self._mixins = True
         return self.connection.execute(translate(sql, self._locking), parameters)
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /
@@ -97,6 +101,12 @@ class Adapted:
         appended, self._appended = self._appended, False
         return appended
 
+    def takeMixinsWritten(self) -> bool:
+        """Whether this transaction wrote user mixins (at worst a change set that did was
+        rolled back: the others re-read them for nothing)."""
+        written, self._mixins = self._mixins, False
+        return written
+
     @property
     def in_transaction(self) -> bool:
         return self.connection.info.transaction_status in (
@@ -104,6 +114,12 @@ class Adapted:
 
     def close(self) -> None:
         self.connection.close()
+
+
+def broken(db: Any) -> bool:
+    """Whether the connection of ``db`` (an :class:`Adapted`) is lost for good: its server
+    restarted, or its backend was ended."""
+    return isinstance(db, Adapted) and (db.connection.broken or db.connection.closed)
 
 
 def transient(problem: Exception) -> bool:

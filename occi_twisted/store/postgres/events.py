@@ -18,14 +18,21 @@ transaction, so under load one lock and one commit serve many of them.
 to every listening connection once it commits.  Each store keeps one connection listening
 (:class:`Listener`), watched by the reactor like any socket: its listeners hear of commits on
 every node within milliseconds, with no thread and no polling.
+
+**User mixins.**  A transaction that defines or removes a user mixin sends ``NOTIFY
+occi_mixins`` as well (:func:`announceMixins`, also its last step): every node then re-reads
+the user mixins and brings its registry in step (:mod:`.mixins`), so a mixin defined through
+one node is known to all of them without a restart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import psycopg
+from psycopg.pq import ConnStatus
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFDSet, IReactorTime, IReadDescriptor
 from twisted.logger import Logger
@@ -34,7 +41,9 @@ from zope.interface import implementer
 
 from .connection import EVENTS_LOCK, LOCK_CLASS, Adapted, shown
 
+#: The channels: events appended; user mixins defined or removed.
 CHANNEL = "occi_events"
+MIXINS = "occi_mixins"
 
 _log = Logger()
 
@@ -66,17 +75,24 @@ def number(db: Adapted) -> int:
     return max(numbers)
 
 
+def announceMixins(db: Adapted) -> None:
+    """Tell every node, once this transaction commits, if it wrote user mixins."""
+    if db.takeMixinsWritten():
+        db.connection.execute(f"NOTIFY {MIXINS}")
+
+
 @implementer(IReadDescriptor)
 class Listener:
-    """A connection listening for :data:`CHANNEL`, its socket watched by ``reactor``;
-    ``heard`` is called (on the reactor thread) after each notification.
+    """A connection listening for the channels ``heard`` names, its socket watched by
+    ``reactor``; ``heard[channel]`` is called (on the reactor thread) after notifications on
+    ``channel``.
 
-    A lost connection is opened again a second later (and ``heard`` called then: what was
-    committed meanwhile was not announced to this node).  :meth:`open` blocks: call it off the
+    A lost connection is opened again a second later (and every ``heard`` called then: what
+    was committed meanwhile was not announced to this node).  :meth:`open` blocks: call it off the
     reactor thread; the rest runs on it.
     """
 
-    def __init__(self, url: str, reactor: Any, heard: Callable[[], None],
+    def __init__(self, url: str, reactor: Any, heard: Mapping[str, Callable[[], None]],
                  opener: Callable[[], psycopg.Connection[Any]], background: Background) -> None:
         self._url = url
         self._reactor = reactor
@@ -84,12 +100,18 @@ class Listener:
         self._opener = opener
         self._background = background
         self._connection: psycopg.Connection[Any] | None = None
+        self._fd = -1
         self._stopped = False
 
     def open(self) -> psycopg.Connection[Any]:
         """Connect and LISTEN (blocking)."""
         connection = self._opener()
-        connection.execute(f"LISTEN {CHANNEL}")
+        try:
+            for channel in self._heard:
+                connection.execute(f"LISTEN {channel}")
+        except BaseException:
+            connection.close()
+            raise
         return connection
 
     def watch(self, connection: psycopg.Connection[Any]) -> None:
@@ -98,6 +120,9 @@ class Listener:
             connection.close()
             return
         self._connection = connection
+        # A socket of our own on the connection: libpq closes its own when the server ends
+        # the connection, and the reactor must still be able to let go of this one.
+        self._fd = os.dup(connection.pgconn.socket)
         IReactorFDSet(self._reactor).addReader(self)
 
     def stop(self) -> None:
@@ -107,7 +132,7 @@ class Listener:
     # -- IReadDescriptor ---------------------------------------------------------------
 
     def fileno(self) -> int:
-        return -1 if self._connection is None else self._connection.pgconn.socket
+        return self._fd
 
     def logPrefix(self) -> str:
         return "occi-postgres-listener"
@@ -117,27 +142,44 @@ class Listener:
         if connection is None:
             return
         pgconn = connection.pgconn
-        heard = False
+        heard: set[str] = set()
         try:
             pgconn.consume_input()
-            while pgconn.notifies() is not None:
-                heard = True
+            while (notice := pgconn.notifies()) is not None:
+                heard.add(notice.relname.decode())
+            if pgconn.status != ConnStatus.OK:  # ended by the server, and said so
+                raise psycopg.OperationalError(pgconn.get_error_message() or "closed")
         except psycopg.Error as problem:
-            _log.warn("Lost the notifications of {url}: {problem}; listening again in a "
-                      "second", url=shown(self._url), problem=str(problem).strip())
-            self._drop()
-            IReactorTime(self._reactor).callLater(1, self._again)
+            self._lost(str(problem))
             return
-        if heard:
-            self._heard()
+        for channel in heard:
+            self._tell(channel)
 
     def connectionLost(self, reason: Failure) -> None:
-        self._connection = None
+        if self._connection is not None:
+            self._lost(reason.getErrorMessage())
+
+    def _lost(self, problem: str) -> None:
+        _log.warn("Lost the notifications of {url}: {problem}; listening again in a "
+                  "second", url=shown(self._url), problem=problem.strip())
+        self._drop()
+        IReactorTime(self._reactor).callLater(1, self._again)
+
+    def _tell(self, channel: str) -> None:
+        told = self._heard.get(channel)
+        if told is None:
+            return
+        try:
+            told()
+        except Exception:
+            _log.failure("Telling of a notification on {channel} failed", channel=channel)
 
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             IReactorFDSet(self._reactor).removeReader(self)
+            os.close(self._fd)
+            self._fd = -1
             connection.close()
 
     def _again(self) -> None:
@@ -148,7 +190,8 @@ class Listener:
 
     def _reopened(self, connection: psycopg.Connection[Any]) -> None:
         self.watch(connection)
-        self._heard()
+        for channel in self._heard:
+            self._tell(channel)
 
     def _notYet(self, failure: Failure) -> None:
         _log.warn("Cannot listen to {url} yet: {problem}", url=shown(self._url),

@@ -14,7 +14,9 @@ group-commit writer.
   need); the last step of a transaction numbers its events in commit order (:mod:`.events`).
 - Reads run on a thread pool the store owns, each on a connection of a psycopg
   :class:`~psycopg_pool.ConnectionPool` in autocommit mode: one statement, one snapshot.
-- One more connection listens for other nodes' commits (:class:`~.events.Listener`).
+- One more connection listens for other nodes' commits (:class:`~.events.Listener`): their
+  events wake this node's listeners, and their user mixins come into its registry
+  (:mod:`.mixins`).
 """
 
 from __future__ import annotations
@@ -33,14 +35,15 @@ from zope.interface import implementer
 
 from ...model import Registry
 from ...model.events import Event
-from .. import _sqlevents
+from .. import _sqlevents, _sqlread
 from .._sql import Database, Transactional
 from .._sqlstore import SQLStore
 from .._writer import GroupCommitWriter
-from ..interface import IStore, StoreUnavailable
+from ..interface import IFollowedRegistry, IStore, StoreUnavailable
 from . import read
-from .connection import Adapted, connect, shown, transient, unavailable
-from .events import Listener, number
+from .connection import Adapted, broken, connect, shown, transient, unavailable
+from .events import CHANNEL, MIXINS, Listener, announceMixins, number
+from .mixins import Follower
 from .schema import migrate
 
 _T = TypeVar("_T")
@@ -49,11 +52,14 @@ _T = TypeVar("_T")
 READERS = 8
 #: How long the start waits for the server before giving up.
 CONNECT_TIMEOUT = 10
+#: How the connections are named in ``pg_stat_activity`` (then their role: writer, reader,
+#: listener).
+APPLICATION = "occi-twisted"
 #: Beyond any event number: what is committed is durable.
 _ALL = 2**63 - 1
 
 
-@implementer(IStore)
+@implementer(IStore, IFollowedRegistry)
 class PostgresStore(SQLStore):
     """The database at ``url`` (``postgresql://user:password@host:port/name``); set up at
     :meth:`start` if empty.  ``reactor`` runs the threads' results and watches the listening
@@ -68,6 +74,8 @@ class PostgresStore(SQLStore):
         self._threads: ThreadPool | None = None
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._listener: Listener | None = None
+        self._mixins = Follower(registry, lambda: self._read(_sqlread.userMixins),
+                                self._decoded.clear)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -75,14 +83,15 @@ class PostgresStore(SQLStore):
         """Connect once and set the schema up, synchronously, before the reactor runs: an
         unreachable server, refused credentials or a newer schema stop ``twistd`` with one
         line (:class:`StoreUnavailable`)."""
-        with self._connect() as connection:
+        with self._connect("start") as connection:
             migrate(connection, self._url)
 
-    def _connect(self) -> psycopg.Connection[Any]:
-        return connect(self._url, connect_timeout=CONNECT_TIMEOUT)
+    def _connect(self, role: str) -> psycopg.Connection[Any]:
+        return connect(self._url, connect_timeout=CONNECT_TIMEOUT,
+                       application_name=f"{APPLICATION} {role}")
 
     def _openWriter(self) -> Transactional:
-        connection = self._connect()
+        connection = self._connect("writer")
         try:
             migrate(connection, self._url)
             connection.execute("SET synchronous_commit TO on")
@@ -104,14 +113,16 @@ class PostgresStore(SQLStore):
         threads.start()
         writer = self._writer = GroupCommitWriter(
             self._openWriter, self._reactor, sync=lambda: None, mark=_mark,
-            durable=self._durable, begin="BEGIN", transient=transient)
+            durable=self._durable, begin="BEGIN", transient=transient, broken=broken)
         writer.timing = self._timed
         try:
             await writer.start()
             await self._background(self._openPool)
             await self._read(self._loadUserMixins)
-            listener = Listener(self._url, self._reactor, self._notices.changed,
-                                self._connect, self._background)
+            listener = Listener(
+                self._url, self._reactor,
+                {CHANNEL: self._notices.changed, MIXINS: self._mixins.heard},
+                partial(self._connect, "listener"), self._background)
             listener.watch(await self._background(listener.open))
             self._listener = listener
         except BaseException:
@@ -121,7 +132,8 @@ class PostgresStore(SQLStore):
     def _openPool(self) -> None:
         pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             self._url, min_size=1, max_size=self._readers, open=False,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT},
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT,
+                    "application_name": f"{APPLICATION} reader"},
             name="occi-postgres-readers")
         try:
             pool.open(wait=True, timeout=CONNECT_TIMEOUT)
@@ -146,6 +158,17 @@ class PostgresStore(SQLStore):
             await deferToThreadPool(self._reactor, threads, pool.close)
         if threads is not None:
             threads.stop()
+
+    # -- user mixins other nodes define -----------------------------------------------------
+
+    def followMixins(self) -> Deferred[bool]:
+        return self._mixins.follow()
+
+    def _mixinWriting(self, identifier: str, begins: bool) -> None:
+        if begins:
+            self._mixins.begin(identifier)
+        else:
+            self._mixins.end(identifier)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -178,11 +201,17 @@ class PostgresStore(SQLStore):
 
         def read() -> _T:
             try:
-                with pool.connection(timeout=CONNECT_TIMEOUT) as connection:
-                    return work(Adapted(connection))
-            except (psycopg.Error, PoolTimeout) as problem:
+                try:
+                    return _readOn(pool, work)
+                except _Lost:
+                    # The server restarted (or ended the connection): the pool drops the
+                    # others it lost too, and the read runs once more on a live one.
+                    pool.check()
+                    return _readOn(pool, work)
+            except (psycopg.Error, PoolTimeout, _Lost) as problem:
+                cause = problem.__cause__ if isinstance(problem, _Lost) else problem
                 raise StoreUnavailable(
-                    f"The store could not be read: {' '.join(str(problem).split())}"
+                    f"The store could not be read: {' '.join(str(cause).split())}"
                 ) from problem
 
         return self._background(read)
@@ -192,6 +221,22 @@ class PostgresStore(SQLStore):
         raise StoreUnavailable(f"The store {self._name} is not running.")
 
 
+class _Lost(Exception):
+    """A read failed because its connection is lost (raised from psycopg's error)."""
+
+
+def _readOn(pool: ConnectionPool[psycopg.Connection[Any]],
+            work: Callable[[Database], _T]) -> _T:
+    with pool.connection(timeout=CONNECT_TIMEOUT) as connection:
+        try:
+            return work(Adapted(connection))
+        except psycopg.OperationalError as problem:
+            if connection.broken:
+                raise _Lost() from problem
+            raise
+
+
 def _mark(db: Transactional) -> int:
     assert isinstance(db, Adapted)
+    announceMixins(db)
     return number(db)
