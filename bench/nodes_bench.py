@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import json
 import shutil
 import statistics
 import sys
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from http_bench import COMPUTE, wrk  # noqa: E402
+from http_bench import COMPUTE, wrk, wrkScripts  # noqa: E402
 
 from tests.conftest import RunningServer, call  # noqa: E402
 from tests.postgres import Cluster  # noqa: E402
@@ -86,12 +85,7 @@ def throughput(nodes: Nodes, seconds: int, connections: int, work: Path
                                  {"Content-Type": "text/plain"})
     assert status == 201, body
     entity = crash.pathOf(headers["location"])
-    get = work / "get.lua"
-    get.write_text('wrk.headers["Accept"] = "text/plain"\n')
-    post = work / "post.lua"
-    post.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(COMPUTE) + "\n"
-                    'wrk.headers["Content-Type"] = "text/plain"\n'
-                    'wrk.headers["Accept"] = "text/plain"\n')
+    get, post = wrkScripts(work)
     each = max(1, connections // len(nodes.servers))
     found = {}
     for name, script, path in (("get", get, entity), ("create", post, "/compute/")):
