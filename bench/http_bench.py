@@ -105,6 +105,17 @@ def wrk(url: str, seconds: int, connections: int, script: Path | None = None,
             "cpu_us": spent * 1e6 / max(1, count)}
 
 
+def wrkScripts(work: Path) -> tuple[Path, Path]:
+    """wrk scripts in ``work``: a GET in ``text/plain``, and a POST creating a compute."""
+    get = work / "get.lua"
+    get.write_text('wrk.headers["Accept"] = "text/plain"\n')
+    post = work / "post.lua"
+    post.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(COMPUTE) + "\n"
+                    'wrk.headers["Content-Type"] = "text/plain"\n'
+                    'wrk.headers["Accept"] = "text/plain"\n')
+    return get, post
+
+
 def _millis(text: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
@@ -193,12 +204,7 @@ def main() -> None:
                                  str(barePort), str(answersFile)])
         waitForPort(barePort, bare)
 
-        getScript = work / "get.lua"
-        getScript.write_text('wrk.headers["Accept"] = "text/plain"\n')
-        postScript = work / "post.lua"
-        postScript.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(COMPUTE) + "\n"
-                              'wrk.headers["Content-Type"] = "text/plain"\n'
-                              'wrk.headers["Accept"] = "text/plain"\n')
+        getScript, postScript = wrkScripts(work)
         print(f"{'request':<22}{'occi req/s':>12}{'bare req/s':>12}{'ratio':>8}"
               f"{'occi p99 ms':>13}{'bare p99 ms':>13}{'occi cpu us':>13}{'bare cpu us':>13}")
         for key, name, target, script in (
