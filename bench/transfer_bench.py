@@ -3,6 +3,7 @@ through signed URLs, against ``dd`` and ``twisted.web.static.File`` on the same 
 run.
 
     python bench/transfer_bench.py [--dir DIR] [--size 1024] [--rounds 3] [--seconds 4]
+                                   [--uploads-only]
 
 A file of ``--size`` MiB of random bytes is written under ``--dir`` (default: the system's
 temporary directory), beside the server's ``--data``, so that every figure is of one file
@@ -11,14 +12,17 @@ system.  Each round:
 - *upload*: ``dd if=SOURCE of=COPY bs=8M conv=fsync`` (the baseline: the bytes written and
   synced) against ``curl -L -T SOURCE`` to ``/storage/<id>`` (307 to the signed URL; the
   body is written beside the image, synced and renamed over it before the answer).
-  Goal: upload >= 0.8 x dd.
+  Goal: upload >= 0.8 x dd.  The disk's speed drifts from one minute to the next, so beside
+  the ratio of the medians each round's upload is divided by that round's ``dd``, and the
+  median of those ratios is printed too;
 - a third baseline for the upload: the same ``curl`` to a bare Twisted protocol that reads
   the bytes and drops them (no HTTP parsing, no disk) -- what receiving alone costs here;
 - *download*: ``curl -o /dev/null`` of the image through its signed URL against the same
   file served by ``twistd web --path`` (``twisted.web.static.File``), and ``dd`` reading it.
   Goal: signed URL >= 0.9 x static.File.
 
-Beside the rates: the occi server's CPU seconds and the growth of its resident memory during
+``--uploads-only`` skips the downloads and the probes.  Beside the rates: the occi server's
+CPU seconds and the growth of its resident memory during
 each transfer (goal < 30 MiB), and the p99 of GETs of an entity by ``--probes`` other clients
 while downloads run back to back, against idle (goal < 3 x).  Medians over the rounds; the
 machine is noisy, so compare ratios within one run.
@@ -89,6 +93,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--probes", type=int, default=4)
+    parser.add_argument("--uploads-only", action="store_true")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="transfer-bench-", dir=args.dir))
     servers: list[subprocess.Popen[bytes]] = []
@@ -132,6 +137,8 @@ def main() -> None:
             rows.setdefault("bare Twisted receive", []).append(timed(
                 ["curl", "-sS", "--fail", "-T", str(source), f"http://127.0.0.1:{dropPort}/x"],
                 drop.pid))
+            if args.uploads_only:
+                continue
             signed = call(port, "GET", storage, headers={"Accept": OCTET})[1]["location"]
             for name, url in (("download (signed URL)", signed),
                               ("static.File", f"http://127.0.0.1:{staticPort}/{image.name}")):
@@ -144,6 +151,8 @@ def main() -> None:
             rows.setdefault("dd read cold", []).append(timed(
                 ["dd", f"if={image}", "of=/dev/null", "bs=8M"], occi.pid))
         report(rows, args.size)
+        if args.uploads_only:
+            return
         probeEntity = storage
         idle = probe(port, args.seconds, args.probes, path=probeEntity,
                      headers={"Accept": "application/occi+json"})
@@ -174,6 +183,13 @@ def report(rows: dict[str, list[dict[str, float]]], size: int) -> None:
     upload = rate["upload (signed URL)"]
     print(f"upload / dd write: {upload / rate['dd write (conv=fsync)']:.2f}x (goal >= 0.8x); "
           f"upload / bare Twisted receive: {upload / rate['bare Twisted receive']:.2f}x")
+    paired = [dd["seconds"] / up["seconds"] for dd, up in
+              zip(rows["dd write (conv=fsync)"], rows["upload (signed URL)"], strict=True)]
+    print(f"upload / dd write, round by round: "
+          f"{', '.join(f'{ratio:.2f}' for ratio in paired)} "
+          f"(median {statistics.median(paired):.2f}x)")
+    if "dd read cold" not in rate:
+        return
     for heat in ("cold", "hot"):
         ratio = rate[f"download (signed URL) {heat}"] / rate[f"static.File {heat}"]
         print(f"download / static.File ({heat}): {ratio:.2f}x (goal >= 0.9x)")
