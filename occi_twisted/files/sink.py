@@ -164,8 +164,8 @@ class UploadSink:
             else:
                 outcome.callback(None)
 
-        # (What is drained never fails: a write's failure is kept, not passed on.)
-        self._splicing = self._drained().addCallback(splice).addBoth(spliced)
+        # (Writing never fails this: a write's failure is kept, not passed on.)
+        self._splicing = self._written().addCallback(splice).addBoth(spliced)
         return outcome
 
     def _splice(self, socket: int, start: int, count: int, stall: float,
@@ -176,18 +176,22 @@ class UploadSink:
             os.close(socket)
 
     def _drained(self) -> Deferred[None]:
-        """Fires when everything queued is written (and spliced)."""
-        if self._splicing is not None:
-            splicing: Deferred[None] = Deferred()
-            self._splicing.addBoth(lambda _: self._drained().chainDeferred(splicing))
-            return splicing
+        """Fires when everything queued is written, and what is spliced is in the file."""
+        if self._splicing is None:
+            return self._written()
+        splicing: Deferred[None] = Deferred()
+        self._splicing.addBoth(lambda _: self._drained().chainDeferred(splicing))
+        return splicing
+
+    def _written(self) -> Deferred[None]:
+        """Fires when everything queued is written."""
         if self._writing is None and not self._queued:
             return succeed(None)
         if self._writing is None:
             self._writeQueued()
         assert self._writing is not None
         waiting: Deferred[None] = Deferred()
-        self._writing.addBoth(lambda _: self._drained().chainDeferred(waiting))
+        self._writing.addBoth(lambda _: self._written().chainDeferred(waiting))
         return waiting
 
     # -- ending ----------------------------------------------------------------------------------
