@@ -10,9 +10,9 @@ temporary directory), beside the server's ``--data``, so that every figure is of
 system.  Each round:
 
 - *upload*: ``dd if=SOURCE of=COPY bs=8M conv=fsync`` (the baseline: the bytes written and
-  synced; first in one round, second in the next) against ``curl -L -T SOURCE`` to
-  ``/storage/<id>`` (307 to the signed URL; the body is written beside the image, synced and
-  renamed over it before the answer).
+  synced; first in one round, second in the next, each after a ``sync``) against
+  ``curl -L -T SOURCE`` to ``/storage/<id>`` (307 to the signed URL; the body is written
+  beside the image, synced and renamed over it before the answer).
   Goal: upload >= 0.8 x dd.  The disk's speed drifts from one minute to the next, so beside
   the ratio of the medians each round's upload is divided by that round's ``dd``, and the
   median of those ratios is printed too;
@@ -136,10 +136,12 @@ def main() -> None:
                                     f"Content-Type: {OCTET}",
                                     f"http://127.0.0.1:{port}{storage}"]}
         for turn in range(args.rounds):
-            copy.unlink(missing_ok=True)
-            # Each goes first every other round: whichever comes second may find the disk
-            # still writing back the first.
+            # Each goes first every other round, and each starts on a settled disk (the
+            # last write and the removal of the last copy synced, untimed): whichever comes
+            # second would otherwise find the disk still busy with the first.
             for name in sorted(writes, reverse=bool(turn % 2)):
+                copy.unlink(missing_ok=True)
+                os.sync()
                 rows.setdefault(name, []).append(timed(writes[name], occi.pid))
             rows.setdefault("bare Twisted receive", []).append(timed(
                 ["curl", "-sS", "--fail", "-T", str(source), f"http://127.0.0.1:{dropPort}/x"],

@@ -27,6 +27,7 @@ from twisted.python.threadpool import ThreadPool
 
 from ..drivers.storage.files import ensureDirectory
 from .splice import BodyCut, BodyStalled, inOwnThread, spliceInto
+from .writeback import WriteBehind
 
 log = Logger()
 
@@ -60,6 +61,8 @@ class UploadSink:
         self._splicing: Deferred[None] | None = None
         self._failure: Failure | None = None
         self._fd: int | None = None
+        self._behind: WriteBehind | None = None
+        self._writtenTo = 0  # by write, in the writer's thread
         self._done = False
 
     # -- what Twisted's request calls --------------------------------------------------------
@@ -118,12 +121,14 @@ class UploadSink:
             ensureDirectory(self.path.parent)  # a server's first image, say
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                                0o600)
+            self._behind = WriteBehind(self._fd)
         return self._fd
 
     def _writeAll(self, chunks: list[bytes]) -> None:
         fd = self._opened()
         # One system call for the lot, and no copy of them into one buffer first.
         pending = [memoryview(chunk) for chunk in chunks]
+        end = self._writtenTo + sum(len(chunk) for chunk in pending)
         while pending:
             written = os.writev(fd, pending[:_IOV_MAX])
             while written and pending:
@@ -132,6 +137,9 @@ class UploadSink:
                 else:
                     pending[0] = pending[0][written:]
                     written = 0
+        self._writtenTo = end
+        assert self._behind is not None
+        self._behind.wrote(end)
 
     # -- the rest of a body from the socket ------------------------------------------------------
 

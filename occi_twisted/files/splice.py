@@ -32,6 +32,8 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads
 from twisted.python.failure import Failure
 
+from .writeback import WriteBehind
+
 #: Bytes asked of one ``splice`` from the socket (the pipe's size bounds what it moves).
 CHUNK = 4 << 20
 #: The pipe's size asked for, then the sizes tried after it: an unprivileged process may
@@ -71,6 +73,7 @@ def spliceInto(source: int, target: int, offset: int, count: int, *, stall: floa
                 continue
         poller = select.poll()
         poller.register(source, select.POLLIN)
+        behind = WriteBehind(target, offset)
         while count:
             moved = _fromSocket(source, writeEnd, count, poller, stall=stall, stopped=stopped)
             count -= moved
@@ -80,6 +83,7 @@ def spliceInto(source: int, target: int, offset: int, count: int, *, stall: floa
                         written = os.splice(readEnd, target, moved, offset_dst=offset,
                                             flags=os.SPLICE_F_MOVE)
                         offset += written
+                        behind.wrote(offset)
                     else:
                         written = os.splice(readEnd, sink, moved)
                 except OSError as error:

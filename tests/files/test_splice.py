@@ -1,7 +1,8 @@
 """A body moved from a socket to a file by the kernel: real socket pairs, real files.  Exactly
 the bytes asked for are moved (what follows stays for the next request), at the offset asked;
 a client that hangs up, stalls, or is stopped fails the move; a file that cannot be written
-still has the body read out of the socket, then says why."""
+still has the body read out of the socket, then says why.  Writeback is asked for as the file
+fills, a stretch at a time."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from twisted.python.threadpool import ThreadPool
 from occi_twisted.files import splice
 from occi_twisted.files.sink import UploadSink
 from occi_twisted.files.splice import BodyCut, BodyStalled, spliceInto
+from occi_twisted.files.writeback import STRETCH, WriteBehind
 
 pytestmark = pytest.mark.skipif(not splice.available(), reason="no splice(2) here")
 
@@ -178,3 +180,30 @@ async def test_a_sink_whose_file_fails_says_so_when_finished(
                            stopped=threading.Event())
     with pytest.raises(OSError):
         await sink.finished()
+
+
+def test_writeback_is_asked_for_each_stretch_once_written(
+        monkeypatch: pytest.MonkeyPatch, pair: tuple[socket.socket, socket.socket],
+        tmp_path: Path) -> None:
+    asked: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "posix_fadvise", lambda fd, start, length, advice: asked.append(
+        (start, length)) if advice == os.POSIX_FADV_DONTNEED else None)
+    behind = WriteBehind(0, 100)
+    behind.wrote(100 + STRETCH - 1)
+    assert asked == []
+    behind.wrote(100 + STRETCH + 5)
+    behind.wrote(100 + 2 * STRETCH)
+    assert asked == [(100, STRETCH + 5)]
+    # And a splice asks as it goes, from where it starts.
+    asked.clear()
+    client, server = pair
+    body = os.urandom(2 * STRETCH + MIB)
+    sender = _send(client, body)
+    fd = _file(tmp_path / "upload", b"h")
+    try:
+        spliceInto(server.fileno(), fd, 1, len(body), stall=10, stopped=threading.Event())
+    finally:
+        os.close(fd)
+    sender.join()
+    assert asked and asked[0][0] == 1 and sum(length for _, length in asked) >= STRETCH
+    assert (tmp_path / "upload").read_bytes() == b"h" + body
