@@ -18,8 +18,10 @@ system.  Each round:
   last write and the removal of the last copy synced, then ``--settle`` seconds), in the
   reverse order every other round; beside the ratio of the medians, each round's upload is
   divided by that round's fastest ``dd``, and the median of those ratios is printed too;
-- a third baseline for the upload: the same ``curl`` to a bare Twisted protocol that reads
-  the bytes and drops them (no HTTP parsing, no disk) -- what receiving alone costs here;
+- two more baselines for the upload: the same ``curl`` to a bare Twisted protocol that
+  reads the bytes and drops them (no HTTP parsing, no disk) -- what receiving through the
+  reactor costs here -- and to a bare socket server that splices them to ``/dev/null`` --
+  the most ``curl`` and loopback TCP deliver here, the ceiling of a spliced upload;
 - *download*: ``curl -o /dev/null`` of the image through its signed URL against the same
   file served by ``twistd web --path`` (``twisted.web.static.File``), and ``dd`` reading it.
   Goal: signed URL >= 0.9 x static.File.
@@ -81,6 +83,31 @@ reactor.listenTCP(int(sys.argv[1]), factory, interface="127.0.0.1")
 reactor.run()
 """
 
+#: A server that splices each body to /dev/null (no Python copy, no disk): what ``curl``
+#: and loopback TCP can deliver to a spliced upload on this machine, its ceiling.
+SPLICED = """
+import os, socket, sys
+server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+null = os.open(os.devnull, os.O_WRONLY)
+read, write = os.pipe()
+while True:
+    client, _ = server.accept()
+    head = b""
+    while b"\\r\\n\\r\\n" not in head:
+        head += client.recv(65536)
+    head, _, body = head.partition(b"\\r\\n\\r\\n")
+    if b"100-continue" in head.lower():
+        client.sendall(b"HTTP/1.1 100 Continue\\r\\n\\r\\n")
+    left = int(sys.argv[2]) - len(body)
+    while left:
+        moved = os.splice(client.fileno(), write, min(left, 1 << 20))
+        left -= moved
+        while moved:
+            moved -= os.splice(read, null, moved)
+    client.sendall(b"HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n")
+    client.close()
+"""
+
 
 def call(port: int, method: str, path: str, body: str = "",
          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -135,6 +162,11 @@ def main() -> None:
                                  str(args.size * MiB)])
         servers.append(drop)
         waitForPort(dropPort, drop)
+        splicePort = freePort()
+        spliced = subprocess.Popen([sys.executable, "-c", SPLICED, str(splicePort),
+                                    str(args.size * MiB)])
+        servers.append(spliced)
+        waitForPort(splicePort, spliced)
         rows: dict[str, list[dict[str, float]]] = {}
         writes = {f"dd write bs={bs} (conv=fsync)": ["dd", f"if={source}", f"of={copy}",
                                                     f"bs={bs}", "conv=fsync"]
@@ -156,9 +188,11 @@ def main() -> None:
                 os.sync()
                 time.sleep(args.settle)
                 rows.setdefault(name, []).append(timed(writes[name], occi.pid))
-            rows.setdefault("bare Twisted receive", []).append(timed(
-                ["curl", "-sS", "--fail", "-T", str(source), f"http://127.0.0.1:{dropPort}/x"],
-                drop.pid))
+            for name, server, bare in (("bare Twisted receive", drop, dropPort),
+                                       ("bare splice to /dev/null", spliced, splicePort)):
+                rows.setdefault(name, []).append(timed(
+                    ["curl", "-sS", "--fail", "-T", str(source),
+                     f"http://127.0.0.1:{bare}/x"], server.pid))
             if args.uploads_only:
                 continue
             signed = call(port, "GET", storage, headers={"Accept": OCTET})[1]["location"]
@@ -207,7 +241,8 @@ def report(rows: dict[str, list[dict[str, float]]], size: int) -> None:
     fastest = [min(dd["seconds"] for dd in ofRound) for ofRound in zip(*dds, strict=True)]
     print(f"upload / fastest dd write: {upload * statistics.median(fastest) / size:.2f}x "
           f"(goal >= 0.8x); upload / bare Twisted receive: "
-          f"{upload / rate['bare Twisted receive']:.2f}x")
+          f"{upload / rate['bare Twisted receive']:.2f}x; upload / bare splice: "
+          f"{upload / rate['bare splice to /dev/null']:.2f}x")
     paired = [dd / up["seconds"] for dd, up in
               zip(fastest, rows["upload (signed URL)"], strict=True)]
     print(f"upload / fastest dd write, round by round: "

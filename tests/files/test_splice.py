@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import pytest_twisted as pt
-from twisted.python.threadpool import ThreadPool
 
 from occi_twisted.files import splice
 from occi_twisted.files.sink import UploadSink
@@ -54,18 +53,28 @@ def _file(path: Path, prefix: bytes = b"") -> int:
     return os.open(path, os.O_WRONLY)
 
 
-def test_the_bytes_asked_for_land_at_the_offset_and_the_rest_stays(
-        pair: tuple[socket.socket, socket.socket], tmp_path: Path) -> None:
+def _spliced(pair: tuple[socket.socket, socket.socket], path: Path, body: bytes,
+             prefix: bytes, after: bytes = b"") -> bytes:
+    """The file at ``path`` holding ``prefix``, once ``body`` (sent with ``after``) is
+    spliced into it after the prefix."""
     client, server = pair
-    body = os.urandom(9 * MIB + 123)
-    sender = _send(client, body + b"GET /next HTTP/1.1\r\n")
-    fd = _file(tmp_path / "upload", b"head")
+    sender = _send(client, body + after)
+    fd = _file(path, prefix)
     try:
-        spliceInto(server.fileno(), fd, 4, len(body), stall=10, stopped=threading.Event())
+        spliceInto(server.fileno(), fd, len(prefix), len(body), stall=10,
+                   stopped=threading.Event())
     finally:
         os.close(fd)
     sender.join()
-    assert (tmp_path / "upload").read_bytes() == b"head" + body
+    return path.read_bytes()
+
+
+def test_the_bytes_asked_for_land_at_the_offset_and_the_rest_stays(
+        pair: tuple[socket.socket, socket.socket], tmp_path: Path) -> None:
+    body = os.urandom(9 * MIB + 123)
+    assert _spliced(pair, tmp_path / "upload", body, b"head",
+                    b"GET /next HTTP/1.1\r\n") == b"head" + body
+    server = pair[1]
     server.setblocking(True)
     assert server.recv(100) == b"GET /next HTTP/1.1\r\n"
 
@@ -126,25 +135,19 @@ def test_a_file_that_cannot_be_written_still_has_the_body_read(
     assert server.recv(100) == b"after"  # the body is gone from the socket: the answer can go
 
 
-@pytest.fixture
-def pool() -> Iterator[ThreadPool]:
-    threads = ThreadPool(minthreads=0, maxthreads=2, name="test-sink")
-    threads.start()
-    yield threads
-    threads.stop()
-
-
-def _sink(path: Path, pool: ThreadPool) -> UploadSink:
+def _sink(path: Path) -> UploadSink:
+    """A sink writing with the reactor's own threads."""
     from twisted.internet import reactor
 
-    return UploadSink(path, pool, reactor, pause=lambda: None, resume=lambda: None)
+    return UploadSink(path, reactor.getThreadPool(), reactor, pause=lambda: None,
+                      resume=lambda: None)
 
 
 @pt.ensureDeferred
 async def test_a_sink_takes_the_rest_of_a_body_after_what_was_written(
-        pair: tuple[socket.socket, socket.socket], tmp_path: Path, pool: ThreadPool) -> None:
+        pair: tuple[socket.socket, socket.socket], tmp_path: Path) -> None:
     client, server = pair
-    sink = _sink(tmp_path / "upload", pool)
+    sink = _sink(tmp_path / "upload")
     first, rest = os.urandom(70_000), os.urandom(5 * MIB + 1)
     sink.write(first)
     sender = _send(client, rest)
@@ -157,9 +160,9 @@ async def test_a_sink_takes_the_rest_of_a_body_after_what_was_written(
 
 @pt.ensureDeferred
 async def test_a_sink_whose_client_hangs_up_is_removed(
-        pair: tuple[socket.socket, socket.socket], tmp_path: Path, pool: ThreadPool) -> None:
+        pair: tuple[socket.socket, socket.socket], tmp_path: Path) -> None:
     client, server = pair
-    sink = _sink(tmp_path / "upload", pool)
+    sink = _sink(tmp_path / "upload")
     _send(client, b"z" * MIB, close=True)
     with pytest.raises(BodyCut):
         await sink.receiveFrom(os.dup(server.fileno()), 2 * MIB, stall=10,
@@ -170,11 +173,11 @@ async def test_a_sink_whose_client_hangs_up_is_removed(
 
 @pt.ensureDeferred
 async def test_a_sink_whose_file_fails_says_so_when_finished(
-        pair: tuple[socket.socket, socket.socket], tmp_path: Path, pool: ThreadPool) -> None:
+        pair: tuple[socket.socket, socket.socket], tmp_path: Path) -> None:
     client, server = pair
     # A directory where the file should be: it cannot be opened for writing.
     (tmp_path / "upload").mkdir()
-    sink = _sink(tmp_path / "upload", pool)
+    sink = _sink(tmp_path / "upload")
     _send(client, b"w" * 1000)
     await sink.receiveFrom(os.dup(server.fileno()), 1000, stall=10,
                            stopped=threading.Event())
@@ -196,14 +199,6 @@ def test_writeback_is_asked_for_each_stretch_once_written(
     assert asked == [(100, STRETCH + 5)]
     # And a splice asks as it goes, from where it starts.
     asked.clear()
-    client, server = pair
     body = os.urandom(2 * STRETCH + MIB)
-    sender = _send(client, body)
-    fd = _file(tmp_path / "upload", b"h")
-    try:
-        spliceInto(server.fileno(), fd, 1, len(body), stall=10, stopped=threading.Event())
-    finally:
-        os.close(fd)
-    sender.join()
+    assert _spliced(pair, tmp_path / "upload", body, b"h") == b"h" + body
     assert asked and asked[0][0] == 1 and sum(length for _, length in asked) >= STRETCH
-    assert (tmp_path / "upload").read_bytes() == b"h" + body
