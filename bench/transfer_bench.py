@@ -92,9 +92,13 @@ null = os.open(os.devnull, os.O_WRONLY)
 read, write = os.pipe()
 while True:
     client, _ = server.accept()
-    head = b""
-    while b"\\r\\n\\r\\n" not in head:
-        head += client.recv(65536)
+    head = got = b"-"
+    while got and b"\\r\\n\\r\\n" not in head:
+        got = client.recv(65536)
+        head += got
+    if not got:  # a probe of the port
+        client.close()
+        continue
     head, _, body = head.partition(b"\\r\\n\\r\\n")
     if b"100-continue" in head.lower():
         client.sendall(b"HTTP/1.1 100 Continue\\r\\n\\r\\n")
