@@ -61,6 +61,8 @@ class FormSink(UploadSink):
     A body that is not such a form leaves :meth:`complaint` saying why; nothing more of it
     is written, and the caller removes what was."""
 
+    takesSplice = False  # the parts are told apart here, byte by byte
+
     def __init__(self, path: Path, pool: ThreadPool, reactor: IReactorFromThreads, *,
                  boundary: bytes, field: str, pause: Callable[[], None],
                  resume: Callable[[], None]) -> None:

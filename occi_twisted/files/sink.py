@@ -6,14 +6,17 @@ chunks are queued here and written by a thread, and the connection is paused whi
 :data:`HIGH_WATER` bytes wait, so memory stays bounded whatever the client's speed and the
 disk's.  :meth:`UploadSink.finished` syncs the file; :meth:`UploadSink.abort` removes it (a
 client that hung up, a body refused): the image it was meant to replace is never touched
-here -- replacing it is the caller's, after ``finished``.
+here -- replacing it is the caller's, after ``finished``.  The rest of a body may also come
+straight from the socket (:meth:`UploadSink.receiveFrom`, see :mod:`.splice`).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import ClassVar
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorFromThreads
@@ -23,6 +26,8 @@ from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from ..drivers.storage.files import ensureDirectory
+from .splice import BodyCut, BodyStalled, inOwnThread, spliceInto
+from .writeback import WriteBehind
 
 log = Logger()
 
@@ -38,6 +43,10 @@ class UploadSink:
     """The file ``path`` (created, empty) receiving a body: a file-like object for
     ``request.content`` whose ``write`` never blocks."""
 
+    #: Whether the rest of a body may skip :meth:`write` (:meth:`receiveFrom`): not for a
+    #: sink that must see every byte to know what to keep.
+    takesSplice: ClassVar[bool] = True
+
     def __init__(self, path: Path, pool: ThreadPool, reactor: IReactorFromThreads, *,
                  pause: Callable[[], None], resume: Callable[[], None]) -> None:
         self.path = path
@@ -49,8 +58,11 @@ class UploadSink:
         self._queuedBytes = 0
         self._paused = False
         self._writing: Deferred[None] | None = None
+        self._splicing: Deferred[None] | None = None
         self._failure: Failure | None = None
         self._fd: int | None = None
+        self._behind: WriteBehind | None = None
+        self._writtenTo = 0  # by write, in the writer's thread
         self._done = False
 
     # -- what Twisted's request calls --------------------------------------------------------
@@ -104,23 +116,82 @@ class UploadSink:
 
         writing.addBoth(written)
 
-    def _writeAll(self, chunks: list[bytes]) -> None:
+    def _opened(self) -> int:
         if self._fd is None:
             ensureDirectory(self.path.parent)  # a server's first image, say
             self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                                0o600)
+            self._behind = WriteBehind(self._fd)
+        return self._fd
+
+    def _writeAll(self, chunks: list[bytes]) -> None:
+        fd = self._opened()
         # One system call for the lot, and no copy of them into one buffer first.
         pending = [memoryview(chunk) for chunk in chunks]
+        end = self._writtenTo + sum(len(chunk) for chunk in pending)
         while pending:
-            written = os.writev(self._fd, pending[:_IOV_MAX])
+            written = os.writev(fd, pending[:_IOV_MAX])
             while written and pending:
                 if written >= len(pending[0]):
                     written -= len(pending.pop(0))
                 else:
                     pending[0] = pending[0][written:]
                     written = 0
+        self._writtenTo = end
+        assert self._behind is not None
+        self._behind.wrote(end)
+
+    # -- the rest of a body from the socket ------------------------------------------------------
+
+    def receiveFrom(self, socket: int, count: int, *, stall: float,
+                    stopped: threading.Event) -> Deferred[None]:
+        """The next ``count`` bytes of the body spliced from ``socket`` (a descriptor of
+        its own, which this closes) after what was written; fires once they are in the file.
+
+        Fails with :class:`~.splice.BodyCut` or :class:`~.splice.BodyStalled` (the caller
+        aborts the sink); a file that could not be written fails :meth:`finished`, as it
+        would through :meth:`write`.  Set ``stopped`` to end it early."""
+        # The connection is the caller's to resume now: the sink no longer paces it.
+        self._pause = self._resume = _unpaced
+        self._paused = False
+        start, self.received = self.received, self.received + count
+        outcome: Deferred[None] = Deferred()
+
+        def splice(_: object) -> Deferred[None]:
+            return inOwnThread(self._reactor, self._splice, socket, start, count, stall, stopped)
+
+        def spliced(result: object) -> None:
+            self._splicing = None
+            if isinstance(result, Failure) and not result.check(BodyCut, BodyStalled):
+                self._failure = result  # the disk's: answered when the body is finished
+                log.failure("An upload to {path} could not be written", result,
+                            path=str(self.path))
+                result = None
+            if isinstance(result, Failure):
+                outcome.errback(result)
+            else:
+                outcome.callback(None)
+
+        # (Writing never fails this: a write's failure is kept, not passed on.)
+        self._splicing = self._written().addCallback(splice).addBoth(spliced)
+        return outcome
+
+    def _splice(self, socket: int, start: int, count: int, stall: float,
+                stopped: threading.Event) -> None:
+        try:
+            spliceInto(socket, self._opened(), start, count, stall=stall, stopped=stopped)
+        finally:
+            os.close(socket)
 
     def _drained(self) -> Deferred[None]:
+        """Fires when everything queued is written, and what is spliced is in the file."""
+        if self._splicing is None:
+            return self._written()
+        splicing: Deferred[None] = Deferred()
+        self._splicing.addBoth(lambda _: self._drained().chainDeferred(splicing))
+        return splicing
+
+    def _written(self) -> Deferred[None]:
         """Fires when everything queued is written."""
         if self._writing is None and not self._queued:
             return succeed(None)
@@ -128,7 +199,7 @@ class UploadSink:
             self._writeQueued()
         assert self._writing is not None
         waiting: Deferred[None] = Deferred()
-        self._writing.addBoth(lambda _: self._drained().chainDeferred(waiting))
+        self._writing.addBoth(lambda _: self._written().chainDeferred(waiting))
         return waiting
 
     # -- ending ----------------------------------------------------------------------------------
@@ -168,3 +239,7 @@ class UploadSink:
             os.close(self._fd)
             self._fd = None
         self.path.unlink(missing_ok=True)
+
+
+def _unpaced() -> None:
+    pass

@@ -17,7 +17,10 @@ Some bodies are not the application's to read (:data:`BodyPlan`, asked of the li
 the head is complete): an image upload is written to its file as it arrives
 (:class:`Spool`, through an :class:`~occi_twisted.files.sink.UploadSink`), refused at once
 (:class:`Refuse`, e.g. a signed URL that does not hold), or not read at all (:class:`Unread`:
-the route answers with where to send it, and the connection closes after the answer).
+the route answers with where to send it, and the connection closes after the answer).  On a
+plain TCP connection, the rest of a spooled body with a ``Content-Length`` is not read by the
+reactor at all: the channel stops reading and the kernel moves it to the file
+(:mod:`occi_twisted.files.splice`), then the channel reads again and the request is served.
 
 Refusals are written by the channel itself (the application never sees the request), then
 the connection is closed *lingering*: the answer and a FIN go out, and what the client is
@@ -27,6 +30,8 @@ answer on a reset before the client reads it.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -40,10 +45,12 @@ from twisted.internet.interfaces import (
 )
 from twisted.internet.protocol import Protocol as WireProtocol
 from twisted.internet.protocol import connectionDone
+from twisted.internet.tcp import Connection
 from twisted.python.failure import Failure
 from twisted.web import http, server
 from twisted.web.http_headers import Headers
 
+from ..files import splice
 from ..files.sink import UploadSink
 from .limits import Limits
 
@@ -178,6 +185,10 @@ class GuardedChannel(http.HTTPChannel):
         self._lingering: Lingering | None = None
         #: The request being served is answered without its body (:class:`Unread`).
         self._unread = False
+        #: The rest of the body is to be spliced once what came with the head is written.
+        self._splicePending = False
+        #: Set to stop the splice under way (the connection is gone).
+        self._spliceStopped: threading.Event | None = None
 
     # -- heads ---------------------------------------------------------------------------------
 
@@ -194,6 +205,13 @@ class GuardedChannel(http.HTTPChannel):
             if self._deadline is None:
                 self._startDeadline()
         super().dataReceived(data)  # type: ignore[no-untyped-call]
+        if self._splicePending:
+            self._splicePending = False
+            request = self.requests[-1] if self.requests else None
+            # Still receiving the body (what came with the head may have been all of it).
+            if isinstance(request, LimitedRequest) and request.sink is not None \
+                    and self._transferDecoder is not None and self._lingering is None:
+                self._spliceBody(request.sink)
 
     def allHeadersReceived(self) -> None:
         self._awaitingHead = False
@@ -213,6 +231,7 @@ class GuardedChannel(http.HTTPChannel):
             return
         if isinstance(plan, Spool) and isinstance(request, LimitedRequest):
             request.sink = plan.sink(request)
+            self._splicePending = self._splices(request.sink)
         if isinstance(request, LimitedRequest):
             request.bodyLimit = limit
         if isinstance(plan, Unread):
@@ -227,6 +246,47 @@ class GuardedChannel(http.HTTPChannel):
             self.length = 0  # served now
             return
         super().allHeadersReceived()  # type: ignore[no-untyped-call]
+
+    # -- bodies spliced --------------------------------------------------------------------------
+
+    def _splices(self, sink: UploadSink) -> bool:
+        """Whether the rest of the body goes to ``sink`` by splice: a length to count down
+        and a socket whose bytes are the body's (TLS wraps its transport in a protocol)."""
+        return sink.takesSplice and bool(self.length) and splice.available() \
+            and isinstance(self.transport, Connection)
+
+    def _spliceBody(self, sink: UploadSink) -> None:
+        """Stop reading, and serve the request once the kernel moved the rest of the body
+        to the sink's file; a client that hangs up or stalls loses its upload."""
+        transport = self.transport
+        assert isinstance(transport, Connection)
+        transport.pauseProducing()
+        # The splice has its own deadline for a silent client; the channel's would fire for
+        # a client sending all the while, since the reactor sees none of it.
+        idle = self.setTimeout(None)
+        stopped = self._spliceStopped = threading.Event()
+        spliced = sink.receiveFrom(os.dup(transport.fileno()), self.length - sink.received,
+                                   stall=self.site.limits.idleTimeout, stopped=stopped)
+
+        def received(_: object) -> None:
+            self._spliceStopped = None
+            if stopped.is_set():
+                return
+            self.setTimeout(idle)
+            self.allContentReceived()
+            transport.resumeProducing()  # after: what comes now is the next request
+
+        def failed(failure: Failure) -> None:
+            self._spliceStopped = None
+            if stopped.is_set():
+                return
+            if failure.check(splice.BodyStalled):
+                transport.resumeProducing()
+                self.refuse(408, str(failure.value))
+            else:
+                transport.abortConnection()  # the upload goes with the request
+
+        spliced.addCallbacks(received, failed)
 
     def requestDone(self, request: Any) -> None:
         # Before Twisted's: it may parse a pipelined head at once, which is then served.
@@ -294,6 +354,8 @@ class GuardedChannel(http.HTTPChannel):
 
     def connectionLost(self, reason: Failure) -> None:  # type: ignore[override]
         self._stopDeadline()
+        if self._spliceStopped is not None:
+            self._spliceStopped.set()
         if self._lingering is not None:
             self._lingering.cancel()
         super().connectionLost(reason)  # type: ignore[no-untyped-call]
