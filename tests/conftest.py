@@ -141,3 +141,11 @@ def postgres() -> Iterator[Cluster]:
     yield cluster
     cluster.stop()
     shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def database(postgres: Cluster) -> Iterator[str]:
+    """A new, empty database of the session's cluster, dropped after the test; its URL."""
+    url = postgres.database()
+    yield url
+    postgres.drop(url)

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 from ..conftest import RunningServer, call
-from ..postgres import Cluster
 
 COMPUTE = ('Category: compute; scheme="http://schemas.ogf.org/occi/infrastructure#"; '
            'class="kind"\nX-OCCI-Attribute: occi.compute.hostname="shared"\n')
 
-
-@pytest.fixture
-def database(postgres: Cluster) -> Iterator[str]:
-    url = postgres.database()
-    yield url
-    postgres.drop(url)
 
 
 def test_what_one_node_creates_the_other_serves(tmp_path: Path, database: str) -> None:

@@ -16,12 +16,9 @@ import random
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from ..conftest import RunningServer, call
 from ..launch.test_request_crash import (
@@ -37,7 +34,6 @@ from ..launch.test_request_crash import (
     startErase,
     until,
 )
-from ..postgres import Cluster
 from ..xmpp.conftest import PASSWORD
 from ..xmpp.prosody import Prosody
 from ..xmpp.subscriber import Subscriber
@@ -50,12 +46,6 @@ NODE = "occi-twisted.request.node"
 LEASE = "3"
 ERASED = 128 * MIB
 
-
-@pytest.fixture
-def database(postgres: Cluster) -> Iterator[str]:
-    url = postgres.database()
-    yield url
-    postgres.drop(url)
 
 
 class Cloud:

@@ -3,10 +3,8 @@ policy sweeps the window at the same moment, and each storage gets its one backu
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, time
 
-import pytest
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, gatherResults
@@ -18,15 +16,7 @@ from occi_twisted.plugins.simulated import SimulatedDriver
 from occi_twisted.store import CREATE, Put
 from occi_twisted.store.postgres import PostgresStore
 
-from ..postgres import Cluster
 from .test_policy import DAY, MIDNIGHT, storage
-
-
-@pytest.fixture
-def database(postgres: Cluster) -> Iterator[str]:
-    url = postgres.database()
-    yield url
-    postgres.drop(url)
 
 
 @pytest_twisted.ensureDeferred
