@@ -13,9 +13,10 @@ elects the one it let in; the others stand by, retrying, and one of them is let 
 seconds of the holder's death.  Where the holder has got to is kept in the store: after each
 run of notifications the publisher pings itself through the XMPP server (XEP-0199) -- the
 server handles a component's stanzas in order, so the answer means it has taken every
-notification sent before -- and then saves the cursor (``savePublished``).  Each new stream,
-on this node or another, starts from the saved position: after the XMPP server restarts, or
-the holder dies, nothing that was not confirmed is lost.  What was sent but not confirmed yet
+notification sent before -- and then saves the cursor (``savePublished``).  A node that takes
+the component over starts from the saved position: when the holder dies, nothing that was not
+confirmed is lost.  The holder itself, reconnecting after the XMPP server restarted, carries on
+from its own cursor, as a single server always has.  What was sent but not confirmed yet
 when the holder died is sent again, with the same item ids; that window is one ping's round
 trip.  With nothing saved yet (a new cloud), it starts at the newest event.  A backlog longer
 than ``backlog`` events is skipped (the older ones are in the history and the feeds).
@@ -261,11 +262,12 @@ class EventPublisher(XMPPHandler):  # type: ignore[misc]  # wokkel is untyped
             self._pumping = None
 
     async def _resume(self) -> None:
-        """A new stream: start from where the last holder's notifications were confirmed
-        (this node's or another's), and skip what is beyond the backlog: a long outage is
+        """A new stream: carry on from this node's own cursor, unless another node has
+        published beyond it meanwhile (it held the component): then from where that holder's
+        notifications were confirmed.  Skip what is beyond the backlog: a long outage is
         read in the history."""
         saved = await self.store.publishedUpTo()
-        if saved is not None and self.cursor is not None:
+        if saved is not None and self.cursor is not None and saved > self.cursor:
             self.cursor = self.confirmed = saved
         if self.cursor is None:
             return
