@@ -76,14 +76,8 @@ class Answering:
 
     async def respond(self, request: IRequest, handler: Handler) -> bytes | None:
         """Run a route's ``handler``, mapping every domain error to its status code."""
-        request.setHeader(b"Server", _SERVER)
         try:
-            parts.checkVersion(request)
-            method = parts.methodOf(request)
-            if method not in _READING:
-                # Refuse an unsatisfiable Accept before anything is written, not after.
-                self.negotiate(request, listing=False)
-            answer = await handler(method)
+            answer = await handler(self.admit(request))
             return self.seeOther(request, answer)
         except OCCIError as error:
             return self.error(request, error)
@@ -105,6 +99,17 @@ class Answering:
             request.setResponseCode(500)
             return plain(request, "The server failed to answer this request; "
                                   "the failure has been logged.")
+
+    def admit(self, request: IRequest) -> str:
+        """What every answer starts with: the Server header; then the method the client
+        means, once its OCCI version is one spoken here and, for a change, its Accept one
+        that can be answered (refused before anything is written, not after)."""
+        request.setHeader(b"Server", _SERVER)
+        parts.checkVersion(request)
+        method = parts.methodOf(request)
+        if method not in _READING:
+            self.negotiate(request, listing=False)
+        return method
 
     # -- choosing the rendering ----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from klein import Klein
+from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.python.threadpool import ThreadPool
 from twisted.web.iweb import IRequest
@@ -50,6 +51,8 @@ from .notes import NoteRoutes
 from .representations import FORMATS
 from .weblinks import webLink
 
+#: The methods :meth:`OCCIServer._atOnce` may answer.
+_READS = (b"GET", b"HEAD")
 #: A room's answer to a request, given the method the client means.
 _Route = Callable[[IRequest, str], Awaitable[bytes | None]]
 
@@ -253,9 +256,37 @@ class OCCIServer:
     # -- locations made at run time ------------------------------------------------------------
 
     @app.route("/<path:location>", strict_slashes=False)
-    async def runTimeLocation(self, request: IRequest, location: str) -> bytes | None:
-        """Any other path: collections, entities and what is below them (the registry's)."""
-        return await self.runTime(request)
+    def runTimeLocation(self, request: IRequest,
+                        location: str) -> bytes | Deferred[bytes | None]:
+        """Any other path: collections, entities and what is below them (the registry's);
+        the common GET of an entity at once (:meth:`_atOnce`)."""
+        answered = self._atOnce(request)
+        if answered is not None:
+            return answered
+        return Deferred.fromCoroutine(self.runTime(request))
+
+    def _atOnce(self, request: IRequest) -> bytes | None:
+        """:meth:`runTime`'s answer to a GET or HEAD of an entity kept as it is (see
+        :meth:`.Entities.atOnce`), through the same steps without a turn through Deferreds;
+        ``None`` for any other request, and whenever something is not as usual -- a
+        failure, a file asked for, an introspector -- which :meth:`runTime` then answers."""
+        if request.method not in _READS or parts.principalOf(request).isIntrospector:
+            return None
+        try:
+            path = parts.pathOf(request)
+            place = next(iter(loc.placesOf(path)), None)
+            if not isinstance(place, loc.EntityAt):
+                return None
+            kind = self._entityKind(place, path)
+            if kind is None:
+                return None
+            method = self.answering.admit(request)
+            allow(request, method, Shape.ENTITY, path)
+            if self.files is not None and self.files.fileType(request, kind) is not None:
+                return None
+            return self.entities.atOnce(request, kind, place.entityId)
+        except Exception:
+            return None  # the way through Deferreds meets it again, and answers it
 
     async def runTime(self, request: IRequest) -> bytes | None:
         """Collections, entities and what lies below them, resolved with the registry."""
@@ -278,12 +309,9 @@ class OCCIServer:
         path = parts.pathOf(request)
         for place in loc.placesOf(path):
             if isinstance(place, loc.EntityAt):
-                if self.registry.atLocation(place.path + "/") is not None:
-                    # The walkthrough's "POST /compute": the collection.
+                kind = self._entityKind(place, path)
+                if kind is None:
                     return await self._collection(request, method, place.path + "/")
-                kind = self.registry.atLocation(place.collection)
-                if not isinstance(kind, Kind) or not place.entityId:
-                    raise NotFound(f"There is nothing at {path}.")
                 allow(request, method, Shape.ENTITY, path)
                 if self.files is not None:
                     asFile = await self._asFile(request, method, kind, place.entityId)
@@ -305,6 +333,16 @@ class OCCIServer:
                 return await self._template(request, method)
         # "/" and the query interface have their own routes, which Klein always picks.
         raise NotFound(f"There is nothing at {path}.")
+
+    def _entityKind(self, place: loc.EntityAt, path: str) -> Kind | None:
+        """The kind of the entity at ``place``; ``None`` if it is a collection's path without
+        its slash (the walkthrough's "POST /compute"); 404 if no entity can be there."""
+        if self.registry.atLocation(place.path + "/") is not None:
+            return None
+        kind = self.registry.atLocation(place.collection)
+        if not isinstance(kind, Kind) or not place.entityId:
+            raise NotFound(f"There is nothing at {path}.")
+        return kind
 
     async def _asFile(self, request: IRequest, method: str, kind: Kind,
                       entityId: str) -> bytes | None:
