@@ -395,12 +395,11 @@ def _tags(header: str) -> list[str]:
 def notModified(request: IRequest, entity: Entity, mediaType: str) -> bool:
     """A conditional GET the client's copy of the representation in ``mediaType``
     satisfies: 304, headers only."""
-    tag = etag(entity, mediaType)
     match = parts.header(request, b"if-none-match")
-    since = parts.modifiedSince(request)
     if match is not None:
-        fresh = match.strip() == "*" or tag in _tags(match)
+        fresh = match.strip() == "*" or etag(entity, mediaType) in _tags(match)
     else:
+        since = parts.modifiedSince(request)
         fresh = since is not None and int(entity.updated) <= since
     if fresh:
         request.setResponseCode(304)
