@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from klein import Klein
-from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.python.threadpool import ThreadPool
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource, Resource
+from twisted.web.server import NOT_DONE_YET
 
 from ..drivers import IDriver, IImages
 from ..files.signing import KeyRing
@@ -51,7 +51,7 @@ from .notes import NoteRoutes
 from .representations import FORMATS
 from .weblinks import webLink
 
-#: The methods :meth:`OCCIServer._atOnce` may answer.
+#: The methods :meth:`OCCIServer.atOnce` may answer.
 _READS = (b"GET", b"HEAD")
 #: A room's answer to a request, given the method the client means.
 _Route = Callable[[IRequest, str], Awaitable[bytes | None]]
@@ -62,16 +62,27 @@ def _singleUser(name: str) -> Principal:
     return SINGLE_USER
 
 
+def _routedAsIs(path: str) -> bool:
+    """Whether Klein routes ``path`` to :meth:`OCCIServer.runTimeLocation` as it is: no
+    escape to decode (``%2F`` makes ``//``), no ``//`` to merge (a redirect), nothing in the
+    fixed part of the URL space, which has routes of its own."""
+    return "%" not in path and "//" not in path and not path.startswith(loc.RESERVED)
+
+
 class UTF8Paths(Resource):
     """Klein reads the path, its escapes decoded, as UTF-8, and answers 400 with a logged
     traceback when it is not (``/%ED``): such a path is answered 400 here, in a sentence,
-    before Klein sees it, and leaves nothing in the log."""
+    before Klein sees it, and leaves nothing in the log.  What ``atOnce`` answers (the
+    common GET of an entity, see :meth:`OCCIServer.atOnce`) is written as Klein writes an
+    answer, without Klein's routing."""
 
     isLeaf = True
 
-    def __init__(self, inner: IResource) -> None:
+    def __init__(self, inner: IResource,
+                 atOnce: Callable[[IRequest], bytes | None] | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.inner = inner
+        self.atOnce = atOnce
 
     def render(self, request: IRequest) -> Any:
         try:
@@ -83,7 +94,12 @@ class UTF8Paths(Resource):
             request.setHeader(b"Server", SERVER.encode())
             return plain(request, "The path or host name is not UTF-8 once its percent "
                                   "escapes are decoded.")
-        return self.inner.render(request)
+        answered = self.atOnce(request) if self.atOnce is not None else None
+        if answered is None:
+            return self.inner.render(request)
+        request.write(answered)
+        request.finish()
+        return NOT_DONE_YET
 
 
 class OCCIServer:
@@ -152,7 +168,7 @@ class OCCIServer:
 
     def routes(self) -> IResource:
         """The routes alone, for a front door to stand in front of (see :meth:`measured`)."""
-        return UTF8Paths(self.app.resource())
+        return UTF8Paths(self.app.resource(), self.atOnce)
 
     def measured(self, inner: IResource) -> IResource:
         """``inner`` (the routes, or a door in front of them) with every request through
@@ -256,24 +272,22 @@ class OCCIServer:
     # -- locations made at run time ------------------------------------------------------------
 
     @app.route("/<path:location>", strict_slashes=False)
-    def runTimeLocation(self, request: IRequest,
-                        location: str) -> bytes | Deferred[bytes | None]:
-        """Any other path: collections, entities and what is below them (the registry's);
-        the common GET of an entity at once (:meth:`_atOnce`)."""
-        answered = self._atOnce(request)
-        if answered is not None:
-            return answered
-        return Deferred.fromCoroutine(self.runTime(request))
+    async def runTimeLocation(self, request: IRequest, location: str) -> bytes | None:
+        """Any other path: collections, entities and what is below them (the registry's)."""
+        return await self.runTime(request)
 
-    def _atOnce(self, request: IRequest) -> bytes | None:
+    def atOnce(self, request: IRequest) -> bytes | None:
         """:meth:`runTime`'s answer to a GET or HEAD of an entity kept as it is (see
-        :meth:`.Entities.atOnce`), through the same steps without a turn through Deferreds;
-        ``None`` for any other request, and whenever something is not as usual -- a
-        failure, a file asked for, an introspector -- which :meth:`runTime` then answers."""
+        :meth:`.Entities.atOnce`), through the same steps but Klein's routing (which could
+        only lead there) and without a turn through Deferreds; ``None`` for any other
+        request, and whenever something is not as usual -- a failure, a file asked for, an
+        introspector, a path Klein would read otherwise -- which the routes then answer."""
         if request.method not in _READS or parts.principalOf(request).isIntrospector:
             return None
         try:
             path = parts.pathOf(request)
+            if not _routedAsIs(path):
+                return None
             place = next(iter(loc.placesOf(path)), None)
             if not isinstance(place, loc.EntityAt):
                 return None
