@@ -12,14 +12,12 @@ other path goes through one route that resolves it with the registry.  Whatever 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
 
 from klein import Klein
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.python.threadpool import ThreadPool
 from twisted.web.iweb import IRequest
-from twisted.web.resource import IResource, Resource
-from twisted.web.server import NOT_DONE_YET
+from twisted.web.resource import IResource
 
 from ..drivers import IDriver, IImages
 from ..files.signing import KeyRing
@@ -37,7 +35,7 @@ from ..renderings.html import MEDIA_TYPE as HTML_TYPE
 from ..store.interface import IStore
 from . import access, parts, templates
 from .actions import WAIT_BUDGET, Actions
-from .answering import SERVER, Answering, plain
+from .answering import Answering
 from .collections import Collections
 from .entities import Entities
 from .envelopes import Envelopes
@@ -48,6 +46,7 @@ from .listings import Listings
 from .methods import Shape, allow
 from .monitoring import Measured, MonitoringRoutes
 from .notes import NoteRoutes
+from .paths import UTF8Paths, routedAsIs
 from .representations import FORMATS
 from .weblinks import webLink
 
@@ -60,46 +59,6 @@ _Route = Callable[[IRequest, str], Awaitable[bytes | None]]
 def _singleUser(name: str) -> Principal:
     """Who a signed URL acts for without users: the one user there is."""
     return SINGLE_USER
-
-
-def _routedAsIs(path: str) -> bool:
-    """Whether Klein routes ``path`` to :meth:`OCCIServer.runTimeLocation` as it is: no
-    escape to decode (``%2F`` makes ``//``), no ``//`` to merge (a redirect), nothing in the
-    fixed part of the URL space, which has routes of its own."""
-    return "%" not in path and "//" not in path and not path.startswith(loc.RESERVED)
-
-
-class UTF8Paths(Resource):
-    """Klein reads the path, its escapes decoded, as UTF-8, and answers 400 with a logged
-    traceback when it is not (``/%ED``): such a path is answered 400 here, in a sentence,
-    before Klein sees it, and leaves nothing in the log.  What ``atOnce`` answers (the
-    common GET of an entity, see :meth:`OCCIServer.atOnce`) is written as Klein writes an
-    answer, without Klein's routing."""
-
-    isLeaf = True
-
-    def __init__(self, inner: IResource,
-                 atOnce: Callable[[IRequest], bytes | None] | None = None) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.inner = inner
-        self.atOnce = atOnce
-
-    def render(self, request: IRequest) -> Any:
-        try:
-            for segment in request.postpath:
-                segment.decode("utf-8")
-            request.getRequestHostname().decode("utf-8")
-        except UnicodeDecodeError:
-            request.setResponseCode(400)
-            request.setHeader(b"Server", SERVER.encode())
-            return plain(request, "The path or host name is not UTF-8 once its percent "
-                                  "escapes are decoded.")
-        answered = self.atOnce(request) if self.atOnce is not None else None
-        if answered is None:
-            return self.inner.render(request)
-        request.write(answered)
-        request.finish()
-        return NOT_DONE_YET
 
 
 class OCCIServer:
@@ -286,7 +245,7 @@ class OCCIServer:
             return None
         try:
             path = parts.pathOf(request)
-            if not _routedAsIs(path):
+            if not routedAsIs(path):
                 return None
             place = next(iter(loc.placesOf(path)), None)
             if not isinstance(place, loc.EntityAt):
