@@ -46,7 +46,7 @@ from .listings import Listings
 from .methods import Shape, allow
 from .monitoring import Measured, MonitoringRoutes
 from .notes import NoteRoutes
-from .paths import UTF8Paths, routedAsIs
+from .paths import UTF8Paths
 from .representations import FORMATS
 from .weblinks import webLink
 
@@ -127,7 +127,7 @@ class OCCIServer:
 
     def routes(self) -> IResource:
         """The routes alone, for a front door to stand in front of (see :meth:`measured`)."""
-        return UTF8Paths(self.app.resource(), self.atOnce)
+        return UTF8Paths(self.app.resource(), self)
 
     def measured(self, inner: IResource) -> IResource:
         """``inner`` (the routes, or a door in front of them) with every request through
@@ -245,8 +245,6 @@ class OCCIServer:
             return None
         try:
             path = parts.pathOf(request)
-            if not routedAsIs(path):
-                return None
             place = next(iter(loc.placesOf(path)), None)
             if not isinstance(place, loc.EntityAt):
                 return None

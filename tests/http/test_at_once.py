@@ -1,5 +1,6 @@
-"""The common GET of a kept entity is answered at once, without Klein's routing or a turn
-through Deferreds: whatever the request, its answer is the one the routes give."""
+"""Paths that Klein could only route to the run-time route are answered without Klein's
+routing, and the common GET of a kept entity at once, without a turn through Deferreds:
+whatever the request, its answer is the one the routes give."""
 
 from __future__ import annotations
 
@@ -77,9 +78,11 @@ async def test_the_answer_at_once_is_the_routes_answer(
 
 @pytest.mark.parametrize("spelled", ["/compute//{}", "//compute/{}", "/compute/{}/",
                                      "/compute/%2F{}", "/compute/{}%20", "/-/files/compute/{}",
-                                     "/log/{}"])
+                                     "/log/{}", "/", "/compute/", "/compute", "/log", "/-",
+                                     "/templates", "/compute/{}/log/", "/nothing/{}",
+                                     "/compute/{}/requests/"])
 @pt.ensureDeferred
-async def test_a_path_klein_reads_otherwise_is_answered_as_the_routes_answer_it(
+async def test_every_path_is_answered_as_the_routes_answer_it(
     spelled: str
 ) -> None:
     client = Client()
