@@ -80,14 +80,8 @@ class Answering:
 
     async def respond(self, request: IRequest, handler: Handler) -> bytes | None:
         """Run a route's ``handler``, mapping every domain error to its status code."""
-        request.setHeader(b"Server", _SERVER)
         try:
-            parts.checkVersion(request)
-            method = parts.methodOf(request)
-            if method not in _READING:
-                # Refuse an unsatisfiable Accept before anything is written, not after.
-                self.negotiate(request, listing=False)
-            answer = await self._handled(handler, method)
+            answer = await self._handled(handler, self.admit(request))
             return self.seeOther(request, answer)
         except OCCIError as error:
             return self.error(request, error)
@@ -109,6 +103,17 @@ class Answering:
             request.setResponseCode(500)
             return plain(request, "The server failed to answer this request; "
                                   "the failure has been logged.")
+
+    def admit(self, request: IRequest) -> str:
+        """What every answer starts with: the Server header; then the method the client
+        means, once its OCCI version is one spoken here and, for a change, its Accept one
+        that can be answered (refused before anything is written, not after)."""
+        request.setHeader(b"Server", _SERVER)
+        parts.checkVersion(request)
+        method = parts.methodOf(request)
+        if method not in _READING:
+            self.negotiate(request, listing=False)
+        return method
 
     async def _handled(self, handler: Handler, method: str) -> bytes | None:
         """``handler``'s answer -- once more if it named a category unknown here, once the
@@ -408,12 +413,11 @@ def _tags(header: str) -> list[str]:
 def notModified(request: IRequest, entity: Entity, mediaType: str) -> bool:
     """A conditional GET the client's copy of the representation in ``mediaType``
     satisfies: 304, headers only."""
-    tag = etag(entity, mediaType)
     match = parts.header(request, b"if-none-match")
-    since = parts.modifiedSince(request)
     if match is not None:
-        fresh = match.strip() == "*" or tag in _tags(match)
+        fresh = match.strip() == "*" or etag(entity, mediaType) in _tags(match)
     else:
+        since = parts.modifiedSince(request)
         fresh = since is not None and int(entity.updated) <= since
     if fresh:
         request.setResponseCode(304)

@@ -12,13 +12,12 @@ other path goes through one route that resolves it with the registry.  Whatever 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
-from typing import Any
 
 from klein import Klein
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.python.threadpool import ThreadPool
 from twisted.web.iweb import IRequest
-from twisted.web.resource import IResource, Resource
+from twisted.web.resource import IResource
 
 from ..drivers import IDriver, IImages
 from ..files.signing import KeyRing
@@ -36,7 +35,7 @@ from ..renderings.html import MEDIA_TYPE as HTML_TYPE
 from ..store.interface import IFollowedRegistry, IStore
 from . import access, parts, templates
 from .actions import WAIT_BUDGET, Actions
-from .answering import SERVER, Answering, plain
+from .answering import Answering
 from .collections import Collections
 from .entities import Entities
 from .envelopes import Envelopes
@@ -47,9 +46,12 @@ from .listings import Listings
 from .methods import Shape, allow
 from .monitoring import Measured, MonitoringRoutes
 from .notes import NoteRoutes
+from .paths import UTF8Paths
 from .representations import FORMATS
 from .weblinks import webLink
 
+#: The methods :meth:`OCCIServer.atOnce` may answer.
+_READS = (b"GET", b"HEAD")
 #: A room's answer to a request, given the method the client means.
 _Route = Callable[[IRequest, str], Awaitable[bytes | None]]
 
@@ -57,30 +59,6 @@ _Route = Callable[[IRequest, str], Awaitable[bytes | None]]
 def _singleUser(name: str) -> Principal:
     """Who a signed URL acts for without users: the one user there is."""
     return SINGLE_USER
-
-
-class UTF8Paths(Resource):
-    """Klein reads the path, its escapes decoded, as UTF-8, and answers 400 with a logged
-    traceback when it is not (``/%ED``): such a path is answered 400 here, in a sentence,
-    before Klein sees it, and leaves nothing in the log."""
-
-    isLeaf = True
-
-    def __init__(self, inner: IResource) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.inner = inner
-
-    def render(self, request: IRequest) -> Any:
-        try:
-            for segment in request.postpath:
-                segment.decode("utf-8")
-            request.getRequestHostname().decode("utf-8")
-        except UnicodeDecodeError:
-            request.setResponseCode(400)
-            request.setHeader(b"Server", SERVER.encode())
-            return plain(request, "The path or host name is not UTF-8 once its percent "
-                                  "escapes are decoded.")
-        return self.inner.render(request)
 
 
 class OCCIServer:
@@ -152,7 +130,7 @@ class OCCIServer:
 
     def routes(self) -> IResource:
         """The routes alone, for a front door to stand in front of (see :meth:`measured`)."""
-        return UTF8Paths(self.app.resource())
+        return UTF8Paths(self.app.resource(), self)
 
     def measured(self, inner: IResource) -> IResource:
         """``inner`` (the routes, or a door in front of them) with every request through
@@ -260,6 +238,30 @@ class OCCIServer:
         """Any other path: collections, entities and what is below them (the registry's)."""
         return await self.runTime(request)
 
+    def atOnce(self, request: IRequest) -> bytes | None:
+        """:meth:`runTime`'s answer to a GET or HEAD of an entity kept as it is (see
+        :meth:`.Entities.atOnce`), through the same steps but Klein's routing (which could
+        only lead there) and without a turn through Deferreds; ``None`` for any other
+        request, and whenever something is not as usual -- a failure, a file asked for, an
+        introspector, a path Klein would read otherwise -- which the routes then answer."""
+        if request.method not in _READS or parts.principalOf(request).isIntrospector:
+            return None
+        try:
+            path = parts.pathOf(request)
+            place = next(iter(loc.placesOf(path)), None)
+            if not isinstance(place, loc.EntityAt):
+                return None
+            kind = self._entityKind(place, path)
+            if kind is None:
+                return None
+            method = self.answering.admit(request)
+            allow(request, method, Shape.ENTITY, path)
+            if self.files is not None and self.files.fileType(request, kind) is not None:
+                return None
+            return self.entities.atOnce(request, kind, place.entityId)
+        except Exception:
+            return None  # the way through Deferreds meets it again, and answers it
+
     async def runTime(self, request: IRequest) -> bytes | None:
         """Collections, entities and what lies below them, resolved with the registry."""
         return await self._admitted(request, self._resolve)
@@ -281,12 +283,9 @@ class OCCIServer:
         path = parts.pathOf(request)
         for place in loc.placesOf(path):
             if isinstance(place, loc.EntityAt):
-                if self.registry.atLocation(place.path + "/") is not None:
-                    # The walkthrough's "POST /compute": the collection.
+                kind = self._entityKind(place, path)
+                if kind is None:
                     return await self._collection(request, method, place.path + "/")
-                kind = self.registry.atLocation(place.collection)
-                if not isinstance(kind, Kind) or not place.entityId:
-                    raise NotFound(f"There is nothing at {path}.")
                 allow(request, method, Shape.ENTITY, path)
                 if self.files is not None:
                     asFile = await self._asFile(request, method, kind, place.entityId)
@@ -308,6 +307,16 @@ class OCCIServer:
                 return await self._template(request, method)
         # "/" and the query interface have their own routes, which Klein always picks.
         raise NotFound(f"There is nothing at {path}.")
+
+    def _entityKind(self, place: loc.EntityAt, path: str) -> Kind | None:
+        """The kind of the entity at ``place``; ``None`` if it is a collection's path without
+        its slash (the walkthrough's "POST /compute"); 404 if no entity can be there."""
+        if self.registry.atLocation(place.path + "/") is not None:
+            return None
+        kind = self.registry.atLocation(place.collection)
+        if not isinstance(kind, Kind) or not place.entityId:
+            raise NotFound(f"There is nothing at {path}.")
+        return kind
 
     async def _asFile(self, request: IRequest, method: str, kind: Kind,
                       entityId: str) -> bytes | None:

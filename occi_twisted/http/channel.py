@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from twisted.internet.interfaces import (
+    IAddress,
     IConsumer,
     IDelayedCall,
     ISSLTransport,
@@ -189,6 +190,20 @@ class GuardedChannel(http.HTTPChannel):
         self._splicePending = False
         #: Set to stop the splice under way (the connection is gone).
         self._spliceStopped: threading.Event | None = None
+        #: Whether the transport is TLS, and the address it came to: asked once per
+        #: connection (its transport stays the same), not by every layer of every request.
+        self._secure: bool | None = None
+        self._host: IAddress | None = None
+
+    def isSecure(self) -> bool:
+        if self._secure is None:
+            self._secure = bool(super().isSecure())  # type: ignore[no-untyped-call]
+        return self._secure
+
+    def getHost(self) -> IAddress:
+        if self._host is None:
+            self._host = super().getHost()  # type: ignore[no-untyped-call]
+        return self._host
 
     # -- heads ---------------------------------------------------------------------------------
 

@@ -9,10 +9,11 @@ picks the values it chooses and refuses what the infrastructure cannot be) and t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from twisted.internet.defer import CancelledError
+from twisted.internet.defer import CancelledError, Deferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 
 from ..drivers import IDriver
@@ -39,6 +40,8 @@ class Entities(Room):
     driver: IDriver
     #: Where a POST that asks for an action goes.
     actions: Actions
+    #: Whether the store's newest event is known without waiting (see :meth:`atOnce`).
+    _stampsAtOnce: bool = field(default=True, init=False)
 
     async def answer(
         self, request: IRequest, method: str, kind: Kind, entityId: str
@@ -89,10 +92,35 @@ class Entities(Room):
         """The entity as kept while the store's log stands still, else as the store has it
         (see :mod:`.renditions`); who may see it is asked either way."""
         stamp = await self.store.newestSeq()
+        kept = self._kept(request, kind, entityId, stamp)
+        if kept is not None:
+            return kept
+        return self._send(request, await self.viewOf(await self.load(request, kind, entityId)),
+                          stamp)
+
+    def atOnce(self, request: IRequest, kind: Kind, entityId: str) -> bytes | None:
+        """:meth:`answer` to a GET or HEAD, if the store tells its log's newest event at once
+        and the entity is kept as it is then (the common GET: no turn through Deferreds);
+        else ``None``.  A failure is raised as :meth:`answer` would raise it."""
+        if not self._stampsAtOnce:
+            return None
+        newest = self.store.newestSeq()
+        # A store that asks a database (PostgreSQL) would be read twice by this way: it is
+        # left to the way through Deferreds from then on.
+        self._stampsAtOnce = newest.called
+        stamp = _now(newest)
+        return None if stamp is None else self._kept(request, kind, entityId, stamp)
+
+    def _kept(self, request: IRequest, kind: Kind, entityId: str, stamp: int) -> bytes | None:
+        """The answer from the entity as kept while the log's newest event is ``stamp``, if
+        it is kept and the request may see it; else ``None`` (read the store)."""
         view = self.answering.standingView(entityId, stamp)
         if view is None or not access.sees(request, view.entity) \
                 or view.entity.kind.location != kind.location:
-            view = await self.viewOf(await self.load(request, kind, entityId))
+            return None
+        return self._send(request, view, stamp)
+
+    def _send(self, request: IRequest, view: EntityView, stamp: int) -> bytes:
         renderer = self.answering.preferred(request)
         if renderer is None:
             return self.answering.multipleChoices(request, view.entity)
@@ -286,6 +314,15 @@ def provisioned(driver: IDriver, entity: Entity) -> Entity:
     if not changes:
         return entity
     return replace(withState(entity, changes, now=entity.created), revision=entity.revision)
+
+
+def _now(answer: Deferred[int]) -> int | None:
+    """What ``answer`` holds if it has fired with a value; ``None`` if it has not fired yet,
+    or failed (the failure is consumed: the way through Deferreds asks again, and reports
+    it)."""
+    held: list[int | Failure] = []
+    answer.addBoth(held.append)
+    return held[0] if held and not isinstance(held[0], Failure) else None
 
 
 def _onlyActions(document: Document) -> bool:

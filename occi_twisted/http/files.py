@@ -90,13 +90,13 @@ class Files(Room):
     def fileType(self, request: IRequest, kind: Kind) -> str | None:
         """The file type the client asks of an entity of ``kind`` (``?format=`` or Accept),
         or None when it asks for a rendering."""
-        types = fileTypesOf(kind)
-        if not types:
-            return None
         named = parts.argument(request, "format")
         accept = parts.header(request, b"accept")
         if named is None and (accept is None or "application/" not in accept):
-            return None  # the common request: no file type can be meant
+            return None  # the common request: no file type can be meant (asked first)
+        types = fileTypesOf(kind)
+        if not types:
+            return None
         key = (accept, named, kind.term)
         if key not in self._chosen:
             if named is not None:

@@ -66,8 +66,10 @@ class HostPolicy:
         return cls(frozenset(names), baseOrigin)
 
 
+@functools.lru_cache(maxsize=1024)
 def _hostOf(value: str) -> tuple[str, int | None] | None:
-    """``(host, port)`` of a Host header value, the host lower-cased without a final dot."""
+    """``(host, port)`` of a Host header value, the host lower-cased without a final dot;
+    kept, as :func:`isLoopbackHost` is, since clients send the same Host every time."""
     match = _HOST.fullmatch(value.strip())
     if match is None:
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .attributes import AttributeDefinition
 
@@ -83,7 +84,13 @@ class Kind(Category):
 
     def isA(self, other: Kind) -> bool:
         """Whether this kind is ``other`` or derives from it."""
-        return any(kind == other for kind in self.ancestry())
+        return isinstance(other, Category) and other.identifier in self._lineage
+
+    @cached_property
+    def _lineage(self) -> frozenset[str]:
+        """The identifiers of :meth:`ancestry`, worked out once: a kind never changes, and
+        every create, listing and driver asks what its kinds derive from."""
+        return frozenset(kind.identifier for kind in self.ancestry())
 
 
 @dataclass(frozen=True, eq=False, repr=False)
