@@ -35,7 +35,10 @@ setup(
         "prometheus_client>=0.20",
     ],
     extras_require={
+        # --driver libvirt: the binding compiles against libvirt-dev (pkg-config, gcc).
+        "libvirt": ["libvirt-python>=9.0"],
         "test": [
+            "occi-twisted[libvirt]",
             "pytest>=8",
             "pytest-twisted>=1.14",
             "hypothesis>=6.100",
@@ -56,7 +59,10 @@ setup(
             "sphinx>=7",
         ],
     },
-    entry_points={"console_scripts": ["occi = occi_twisted.client:main"]},
+    entry_points={"console_scripts": [
+        "occi = occi_twisted.client:main",
+        "occi-guest = occi_twisted.drivers.libvirt.guest:main",
+    ]},
     classifiers=[
         "Framework :: Twisted",
         "Programming Language :: Python :: 3.11",

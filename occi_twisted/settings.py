@@ -74,6 +74,8 @@ class Settings:
     urlValidity: int = 600
     #: Endpoints serving ``/-/metrics`` alone, without credentials.
     metricsListen: list[str] = field(default_factory=list)
+    #: The options of the driver (``libvirt-uri``...), as given: the driver checks them.
+    driverOptions: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any], fromFile: Mapping[str, Any]) -> Settings:
@@ -141,6 +143,7 @@ class Settings:
         urlValidity = _seconds(options, fromFile, "url-validity", default=600, least=1,
                                most=86_400)
         lease = _seconds(options, fromFile, "lease", default=60, least=3, most=3_600)
+        driverOptions = {name: pick(name, None) for name in DRIVER_OPTIONS}
         return cls(listen=listen, dataDir=dataDir, store=store, baseURL=baseURL,
                    driver=pick("driver", "simulated"), accessLog=pick("access-log", None),
                    backupAt=backupAt, node=node, concurrency=concurrency, lease=lease,
@@ -149,7 +152,9 @@ class Settings:
                    configFile=Path(config) if config else None,
                    insecure=insecure, hosts=hosts, trustedProxies=proxies,
                    introspection=not _flag(options, fromFile, "no-introspection"),
-                   limits=limits, urlValidity=urlValidity, metricsListen=metricsListen)
+                   limits=limits, urlValidity=urlValidity, metricsListen=metricsListen,
+                   driverOptions={name: value for name, value in driverOptions.items()
+                                  if value is not None})
 
 
 #: The keys a config file may hold: the options' names (``users-file`` for ``--users``, as
@@ -158,7 +163,10 @@ _FILE_KEYS = frozenset({
     "listen", "data", "store", "base-url", "driver", "access-log", "backup-at", "node",
     "concurrency", "xmpp-component", "xmpp-jid", "xmpp-secret", "xmpp-secret-file",
     "users", "users-file", "insecure", "allowed-host", "trusted-proxy", "no-introspection",
-    "url-validity", "metrics-listen", "lease"})
+    "url-validity", "metrics-listen", "lease", "libvirt-uri", "libvirt-domain-type",
+    "libvirt-images"})
+#: The options the libvirt driver takes (the only driver with options of its own).
+DRIVER_OPTIONS = ("libvirt-uri", "libvirt-domain-type", "libvirt-images")
 
 
 def _seconds(options: Mapping[str, Any], fromFile: Mapping[str, Any], name: str, *,

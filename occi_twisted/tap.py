@@ -55,6 +55,13 @@ class Options(usage.Options):
         ["users", None, None, "An htpasswd file of bcrypt lines (htpasswd -B); roles, JIDs "
                               "and quotas in the config's [users.NAME]; reloaded on SIGHUP "
                               "[default: single-user mode, loopback only]"],
+        ["libvirt-uri", None, None, "--driver libvirt: the hypervisor's URI "
+                                   "[default: qemu:///system]"],
+        ["libvirt-domain-type", None, None, "--driver libvirt: qemu (TCG), kvm, or auto (kvm "
+                                            "where /dev/kvm boots a guest) [default: qemu]"],
+        ["libvirt-images", None, None, "--driver libvirt: the directory of boot images, one "
+                                       "os_tpl mixin each [default: "
+                                       "~/.cache/occi-twisted/images]"],
         *LIMIT_OPTIONS,
     ]
 

@@ -9,11 +9,14 @@ from .interface import (
     ActionOutcome,
     IDriver,
     IDriverFactory,
+    IDriverOptions,
     IHoldings,
     IImages,
+    IInfrastructure,
     InvalidTransition,
+    Report,
     findDriver,
 )
 
-__all__ = ["ActionContext", "ActionOutcome", "IDriver", "IDriverFactory", "IHoldings", "IImages",
-           "InvalidTransition", "findDriver"]
+__all__ = ["ActionContext", "ActionOutcome", "IDriver", "IDriverFactory", "IDriverOptions",
+           "IHoldings", "IImages", "IInfrastructure", "InvalidTransition", "Report", "findDriver"]

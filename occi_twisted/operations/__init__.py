@@ -11,7 +11,7 @@ from datetime import time, tzinfo
 
 from twisted.internet.interfaces import IReactorTime
 
-from ..drivers import IDriver
+from ..drivers import IDriver, IInfrastructure
 from ..scheduler import RetryPolicy, Runner, Scheduler
 from ..store.interface import IStore
 from .desk import WINDOWED, RequestDesk, RequestWatch
@@ -44,7 +44,10 @@ class Operations:
                               pollInterval=pollInterval)
         desk = RequestDesk(store, scheduler, watch, clock, backupAt=backupAt, zone=zone)
         policy = BackupPolicy(store, desk, clock, backupAt=backupAt, zone=zone)
-        return cls(desk, scheduler, policy, Realizer(store, driver, clock))
+        infrastructure = IInfrastructure(driver, None)
+        realizer = (Realizer(store, driver, clock, kinds=infrastructure.kinds)
+                    if infrastructure is not None else Realizer(store, driver, clock))
+        return cls(desk, scheduler, policy, realizer)
 
 
 __all__ = [

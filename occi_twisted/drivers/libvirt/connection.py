@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred, succeed
@@ -30,8 +31,11 @@ from twisted.python.threadpool import ThreadPool
 
 from ...model.errors import Conflict
 
+libvirt: Any
 try:
-    import libvirt
+    import libvirt as _binding
+
+    libvirt = _binding
 except ImportError:  # pragma: no cover - the driver says so when it is chosen
     libvirt = None
 
@@ -56,12 +60,12 @@ class HypervisorTimeout(HypervisorError):
 
 
 _loopLock = threading.Lock()
-_loopStarted = False
+#: Holds True once the loop runs (a list, so that it is changed without ``global``).
+_loopStarted: list[bool] = []
 
 
 def _startEventLoop() -> None:
     """libvirt's default event loop, on a daemon thread, once per process."""
-    global _loopStarted
     with _loopLock:
         if _loopStarted:
             return
@@ -73,7 +77,7 @@ def _startEventLoop() -> None:
                 libvirt.virEventRunDefaultImpl()
 
         threading.Thread(target=run, name="libvirt-events", daemon=True).start()
-        _loopStarted = True
+        _loopStarted.append(True)
 
 
 def available() -> bool:
@@ -130,8 +134,8 @@ class Hypervisor:
                 raise HypervisorTimeout(f"{what}: libvirt did not answer within "
                                         f"{self.timeout:g} s.")
             if libvirt is not None and failure.check(libvirt.libvirtError):
-                raise HypervisorError(f"{what}: {_said(failure.value)}",
-                                      failure.value.get_error_code())
+                error: Any = failure.value
+                raise HypervisorError(f"{what}: {_said(error)}", error.get_error_code())
             return failure
 
         return done.addErrback(failed)
@@ -159,10 +163,8 @@ class Hypervisor:
         connection, self._connection = self._connection, None
         if connection is not None:
             for callback in self._callbacks:
-                try:
+                with suppress(libvirt.libvirtError):
                     connection.domainEventDeregisterAny(callback)
-                except libvirt.libvirtError:
-                    pass
             connection.close()
 
     def _lifecycle(self, connection: Any, domain: Any, event: int, detail: int,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
@@ -60,6 +61,11 @@ def networkName(networkId: str) -> str:
     return f"occi-{networkId}"
 
 
+def domainUUID(computeId: str) -> uuid.UUID:
+    """The domain's UUID, the same at every definition (libvirt keeps a name's UUID)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, NAMESPACE + computeId)
+
+
 def bridgeName(networkId: str) -> str:
     """A Linux bridge name (15 characters at most) for the network ``networkId``."""
     return "occi" + hashlib.sha1(networkId.encode()).hexdigest()[:11]
@@ -105,6 +111,7 @@ def domainXML(entity: Entity, *, domainType: str, owner: str, boot: Boot | None,
     title = str(entity.attributes.get("occi.core.title") or "")
     parts = [f"<domain type={quoteattr(domainType)}>",
              f"<name>{entity.id}</name>",
+             f"<uuid>{domainUUID(entity.id)}</uuid>",
              f"<title>{_text(title[:200])}</title>" if title else "",
              _metadata(owner, entity.location),
              f"<memory unit='MiB'>{memoryMiB(entity)}</memory>",

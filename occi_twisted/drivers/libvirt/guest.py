@@ -1,13 +1,13 @@
 """``occi-guest``: builds the tiny Linux guest the libvirt driver offers as ``os_tpl#tiny``.
 
 Debian's own kernel (``apt-get download linux-image-amd64``'s dependency, unpacked with
-``dpkg-deb``; booted as the ELF inside, through PVH) and an initramfs of ``busybox-static`` with the few modules a guest needs
-(virtio disks and NICs, the ACPI button, evdev).  Its init mounts ``/proc``, ``/sys`` and
-``/dev``, names the host after ``occi.hostname=`` on the kernel's command line, starts
-``acpid`` on the power button *before* it says it is ready (a press sent earlier would be
-lost), brings ``eth0`` up with ``udhcpc`` when a DHCP server answers (or the address
-``occi.ip=ADDR/PREFIX`` gives), prints :data:`READY` and runs a shell on ``ttyS0``.  It boots
-to that shell in a few seconds under TCG with 128 MiB.
+``dpkg-deb``; booted as the ELF inside, through PVH) and an initramfs of ``busybox-static``
+with the few modules a guest needs (virtio disks and NICs, the ACPI button, evdev).  Its
+init mounts ``/proc``, ``/sys`` and ``/dev``, names the host after ``occi.hostname=`` on the
+kernel's command line, starts ``acpid`` on the power button *before* it says it is ready (a
+press sent earlier would be lost), brings ``eth0`` up with ``udhcpc`` when a DHCP server
+answers (or the address ``occi.ip=ADDR/PREFIX`` gives), prints :data:`READY` and runs a shell
+on ``ttyS0``.  It boots to that shell in a few seconds under TCG with 128 MiB.
 
 Idempotent: an image already built is left alone (``--force`` builds it again).  The image
 directory's layout is :mod:`.images`'s.

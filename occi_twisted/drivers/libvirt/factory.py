@@ -1,0 +1,91 @@
+"""How ``--driver libvirt`` is made: its options, this server's name on the hypervisor, and
+the parts the driver is made of."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
+from twisted.plugin import IPlugin
+from zope.interface import implementer
+
+from ..disks import DiskDriver
+from ..interface import IDriver, IDriverFactory, IDriverOptions
+from ..storage import DiskImages
+from .computes import Host
+from .connection import Hypervisor, available
+from .driver import LibvirtDriver
+from .images import DEFAULT_IMAGES, readImages
+
+DOMAIN_TYPES = ("qemu", "kvm", "auto")
+
+
+def domainType(given: str) -> str:
+    """``auto`` is ``kvm`` where ``/dev/kvm`` can be opened, else ``qemu`` (TCG).  Nested
+    KVM that crashes guests passes that test: say ``qemu`` there (the default)."""
+    if given != "auto":
+        return given
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+    except OSError:
+        return "qemu"
+    return "kvm"
+
+
+def instanceName(dataDir: Path) -> str:
+    """This server's name on the hypervisor, kept in the data directory: what it defines
+    carries it, and it touches nothing that carries another."""
+    path = dataDir / "libvirt" / "instance"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        name = secrets.token_hex(8)
+        path.write_text(name + "\n")
+        return name
+
+
+@implementer(IPlugin, IDriverFactory, IDriverOptions)
+class LibvirtDriverFactory:
+    name = "libvirt"
+    description = ("Computes as libvirt domains, networks as libvirt networks; storages as "
+                   "image files under --data, attached as the domains' disks")
+
+    def __init__(self, uri: str = "qemu:///system", domainType: str = "qemu",
+                 images: Path = DEFAULT_IMAGES) -> None:
+        self.uri = uri
+        self.domainType = domainType
+        self.images = images
+
+    def configured(self, options: Mapping[str, str]) -> LibvirtDriverFactory:
+        uri = options.get("libvirt-uri", "qemu:///system")
+        if "://" not in uri and uri not in ("qemu:///system", "qemu:///session"):
+            raise ValueError(f"--libvirt-uri must be a libvirt URI (qemu:///system), not "
+                             f"{uri[:60]!r}")
+        kind = options.get("libvirt-domain-type", "qemu")
+        if kind not in DOMAIN_TYPES:
+            raise ValueError(f"--libvirt-domain-type must be one of {', '.join(DOMAIN_TYPES)}, "
+                             f"not {kind[:20]!r}")
+        images = Path(options.get("libvirt-images") or DEFAULT_IMAGES).expanduser()
+        return LibvirtDriverFactory(uri, kind, images)
+
+    def makeDriver(self, dataDir: Path, clock: IReactorTime,
+                   threads: IReactorFromThreads) -> IDriver:
+        if not available():
+            raise ValueError("the libvirt driver needs the libvirt Python binding "
+                             "(pip install 'occi-twisted[libvirt]')")
+        reactor: Any = clock
+        diskImages = DiskImages(dataDir)
+        host = Host(hypervisor=Hypervisor(self.uri, reactor), clock=clock,
+                    owner=instanceName(dataDir), domainType=domainType(self.domainType),
+                    images=readImages(self.images),
+                    consoles=dataDir / "libvirt" / "consoles",
+                    imagePath=diskImages.imagePath)
+        return LibvirtDriver(host, DiskDriver(diskImages, threads))
+
+
+__all__ = ["LibvirtDriverFactory", "domainType", "instanceName"]
