@@ -59,6 +59,26 @@ class Server:
         self.process.start(timeout=60)
         return self
 
+    def remove(self, locations: list[str]) -> None:
+        """Delete the entities (their domains and networks go with them), stop the server,
+        and remove what a failure left on the hypervisor."""
+        try:
+            for location in locations:
+                self.request("DELETE", location)
+        finally:
+            self.process.stop()
+        names = {location.rstrip("/").rsplit("/", 1)[-1] for location in locations}
+        for domain in self.connection.listAllDomains(0):
+            if domain.name() in names:
+                if domain.isActive():
+                    domain.destroy()
+                domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+        for network in self.connection.listAllNetworks(0):
+            if network.name().removeprefix("occi-") in names:
+                if network.isActive():
+                    network.destroy()
+                network.undefine()
+
     def request(self, method: str, path: str, document: Any = None,
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
         sent = {"Accept": JSON, **(headers or {})}

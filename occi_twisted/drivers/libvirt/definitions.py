@@ -31,7 +31,10 @@ _DEVICE = re.compile(r"(?:/dev/)?(vd[a-z]{1,2})")
 
 @dataclass(frozen=True)
 class Disk:
-    """A storagelink as a disk: the link's id, the image file, the guest's device name."""
+    """A storagelink as a disk: the link's id, the image file, the guest's device name.
+
+    The name is the disk's target and its serial number: Linux names virtio disks in the
+    order it finds them, so the guest reads the name in ``/sys/block/*/serial``."""
 
     linkId: str
     path: Path
@@ -61,9 +64,10 @@ def networkName(networkId: str) -> str:
     return f"occi-{networkId}"
 
 
-def domainUUID(computeId: str) -> uuid.UUID:
-    """The domain's UUID, the same at every definition (libvirt keeps a name's UUID)."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, NAMESPACE + computeId)
+def stableUUID(entityId: str) -> uuid.UUID:
+    """The UUID of an entity's domain or network, the same at every definition (libvirt
+    refuses a definition that names a known name with another UUID)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, NAMESPACE + entityId)
 
 
 def bridgeName(networkId: str) -> str:
@@ -111,7 +115,7 @@ def domainXML(entity: Entity, *, domainType: str, owner: str, boot: Boot | None,
     title = str(entity.attributes.get("occi.core.title") or "")
     parts = [f"<domain type={quoteattr(domainType)}>",
              f"<name>{entity.id}</name>",
-             f"<uuid>{domainUUID(entity.id)}</uuid>",
+             f"<uuid>{stableUUID(entity.id)}</uuid>",
              f"<title>{_text(title[:200])}</title>" if title else "",
              _metadata(owner, entity.location),
              f"<memory unit='MiB'>{memoryMiB(entity)}</memory>",
@@ -142,6 +146,7 @@ def diskXML(disk: Disk) -> str:
     return (f"<disk type='file' device='disk'><driver name='qemu' type='raw'/>"
             f"<source file={quoteattr(str(disk.path))}/>"
             f"<target dev={quoteattr(disk.target)} bus='virtio'/>"
+            f"<serial>{disk.target}</serial>"
             f"<alias name={quoteattr(alias(disk.linkId))}/></disk>")
 
 
@@ -155,6 +160,7 @@ def networkXML(entity: Entity, *, owner: str) -> str:
     """An isolated network (a bridge, no forwarding); with the ``ipnetwork`` mixin's address,
     the gateway's address on the bridge and, unless allocation is static, DHCP."""
     parts = [f"<network><name>{networkName(entity.id)}</name>",
+             f"<uuid>{stableUUID(entity.id)}</uuid>",
              _metadata(owner, entity.location),
              f"<bridge name={quoteattr(bridgeName(entity.id))} stp='off'/>"]
     address = entity.attributes.get("occi.network.address")

@@ -163,6 +163,10 @@ class LibvirtDriver:
     async def _realizeLink(self, link: Entity, present: bool) -> None:
         if present:
             await self.devices.attach(link)
+            state = f"occi.{link.kind.term}.state"
+            if self.host.report is not None and link.attributes.get(state) != "active":
+                await self.host.report(link.id, {state: "active",
+                                                 f"{state}.message": "Attached."})
         else:
             await self.devices.detach(link)
         if link.kind.isA(NETWORKINTERFACE):
