@@ -7,8 +7,9 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def hypervisor() -> Iterator[Any]:
     started = subprocess.run([str(ROOT / ".ci" / "libvirtd"), pidFile], check=True,
                              capture_output=True, text=True).stdout.strip()
     if not (DEFAULT_IMAGES / TINY / "kernel").is_file():
-        subprocess.run([str(Path(os.sys.executable).parent / "occi-guest")], check=True)
+        subprocess.run([str(Path(sys.executable).parent / "occi-guest")], check=True)
     connection = libvirt.open(URI)
     try:
         yield connection
@@ -104,12 +105,11 @@ class Server:
         loaded: dict[str, Any] = json.loads(body)
         return loaded
 
-    def act(self, location: str, action: str, method: str | None = None,
+    def act(self, location: str, term: str, method: str | None = None,
             wait: int = 90) -> tuple[int, bytes]:
-        """The action, waited for (``Prefer: wait``)."""
-        scheme = action.split("#")[0] if "#" in action else f"{INFRA[:-1]}/{_kindOf(location)}/action#"
-        term = action.split("#")[-1]
-        document: dict[str, Any] = {"action": f"{scheme}{term}"}
+        """The action ``term`` of the entity's kind, waited for (``Prefer: wait``)."""
+        document: dict[str, Any] = {
+            "action": f"{INFRA[:-1]}/{_kindOf(location)}/action#{term}"}
         if method:
             document["attributes"] = {"method": method}
         status, _, body = self.request("POST", f"{location}?action={term}", document,

@@ -15,7 +15,6 @@ from occi_twisted.model.locations import logOf
 from .support import INFRA, Server, flat, libvirt
 
 
-
 class Guests:
     def __init__(self, server: Server, network: str, computes: list[str]) -> None:
         self.server = server

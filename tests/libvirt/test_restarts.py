@@ -24,7 +24,7 @@ def dataDir(tmp_path_factory: pytest.TempPathFactory, connection: Any) -> Iterat
     data = tmp_path_factory.mktemp("restarts") / "data"
     yield data
     server = Server(data, connection).start()
-    status, _, body = server.request("GET", "/compute/")
+    _, _, body = server.request("GET", "/compute/")
     made = [item["id"] for item in json.loads(body).get("resources", [])]
     server.remove([f"/compute/{each}" for each in made])
 

@@ -182,8 +182,7 @@ class Computes:
         if domain.isActive():
             domain.destroy()
         domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                             | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                             | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM)
+                             | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
 
     # -- actions ------------------------------------------------------------------------------
 

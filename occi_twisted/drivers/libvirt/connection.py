@@ -154,7 +154,8 @@ class Hypervisor:
             connection = libvirt.open(self.uri)
             self._callbacks = [connection.domainEventRegisterAny(
                 None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._lifecycle, None)]
-            connection.setKeepAlive(5, 3)
+            with suppress(libvirt.libvirtError):  # remote connections only
+                connection.setKeepAlive(5, 3)
             self._connection = connection
             _log.info("Connected to {uri}", uri=self.uri)
             return connection
