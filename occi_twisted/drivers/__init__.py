@@ -7,6 +7,7 @@ top-level ``plugins/`` folder of the source tree, where deployers can drop their
 from .interface import (
     ActionContext,
     ActionOutcome,
+    IConsoles,
     IDriver,
     IDriverFactory,
     IDriverOptions,
@@ -18,5 +19,6 @@ from .interface import (
     findDriver,
 )
 
-__all__ = ["ActionContext", "ActionOutcome", "IDriver", "IDriverFactory", "IDriverOptions",
-           "IHoldings", "IImages", "IInfrastructure", "InvalidTransition", "Report", "findDriver"]
+__all__ = ["ActionContext", "ActionOutcome", "IConsoles", "IDriver", "IDriverFactory",
+           "IDriverOptions", "IHoldings", "IImages", "IInfrastructure", "InvalidTransition",
+           "Report", "findDriver"]

@@ -148,6 +148,17 @@ class IInfrastructure(Interface):
         and how to report a change the infrastructure made."""
 
 
+class IConsoles(Interface):
+    """A driver whose computes have a serial console and a screen to show."""
+
+    def consoleLog(computeId: str) -> Path:
+        """The file the compute's serial console output is appended to (no I/O; it may not
+        exist yet)."""
+
+    def screenshot(computeId: str) -> Deferred[bytes]:
+        """A PNG of the running compute's screen; a Conflict if it is not running."""
+
+
 class IDriverOptions(Interface):
     """A driver factory that takes settings of its own (``--libvirt-uri``...)."""
 

@@ -72,6 +72,9 @@ class Answering:
         #: What a storage's page offers to download and upload (set when the server hands
         #: out files, see :meth:`.files.Files.transfers`).
         self.transfers: Callable[[Entity], Transfers | None] | None = None
+        #: Representations a driver adds to an entity's 300 (a compute's screen and serial
+        #: console, see :meth:`.consoles.Consoles.alternates`): (path, media type).
+        self.alternates: Callable[[Entity], list[tuple[str, str]]] = lambda entity: []
 
     async def respond(self, request: IRequest, handler: Handler) -> bytes | None:
         """Run a route's ``handler``, mapping every domain error to its status code."""
@@ -325,6 +328,7 @@ class Answering:
         context = self.context(request)
         choices = representations(entity.location, (*standard.outputTypes(listing=False),
                                                     *fileTypesOf(entity.kind)))
+        choices += self.alternates(entity)
         request.setResponseCode(300)
         preferred = next((url for url, type in choices if type == HTML_TYPE), choices[0][0])
         request.setHeader(b"Location", context.absolute(preferred).encode())

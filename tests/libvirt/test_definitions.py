@@ -4,6 +4,8 @@ events, the domains it leaves alone)."""
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from occi_twisted.drivers.libvirt.definitions import (
 from occi_twisted.drivers.libvirt.driver import LibvirtDriver
 from occi_twisted.drivers.libvirt.guest import _cpio, moduleOrder, uncompressed
 from occi_twisted.drivers.libvirt.images import readImages
+from occi_twisted.drivers.libvirt.screens import png
 from occi_twisted.drivers.storage import DiskImages
 from occi_twisted.model import Description, Entity, Value, newEntity
 from occi_twisted.model.errors import Conflict
@@ -216,3 +219,17 @@ def test_actions_follow_the_state_machine(driver: tuple[LibvirtDriver, list[Any]
 def _with(entity: Entity, state: str) -> Entity:
     return Entity(kind=entity.kind, mixins=entity.mixins,
                   attributes={**entity.attributes, "occi.compute.state": state})
+
+
+def test_a_screen_is_sent_as_png() -> None:
+    ppm = b"P6\n# QEMU\n2 2\n255\n" + bytes(range(12))
+    image = png(ppm)
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", image[16:24])
+    assert (width, height) == (2, 2)
+    start = image.index(b"IDAT") + 4
+    length = struct.unpack(">I", image[start - 8:start - 4])[0]
+    assert zlib.decompress(image[start:start + length]) == (b"\0" + bytes(range(6))
+                                                            + b"\0" + bytes(range(6, 12)))
+    with pytest.raises(ValueError):
+        png(b"P6\n2 2\n255\n" + bytes(5))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from occi_twisted.drivers.libvirt.guest import READY
-from occi_twisted.model.locations import logOf
+from occi_twisted.model.locations import consoleOf, logOf
 
 from .support import INFRA, Server, flat, libvirt
 
@@ -157,3 +157,23 @@ def test_the_tiny_guest_is_an_os_template(guests: Guests) -> None:
     assert tiny["location"].endswith("/os_tpl/tiny/")
 
 
+
+
+def test_a_compute_shows_its_console_and_its_screen(guests: Guests) -> None:
+    server, location = guests.server, guests.location(1)
+    guests.ensureRunning(1)
+    status, headers, body = server.request("GET", consoleOf(location),
+                                           {"Accept": "text/plain"})
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    assert READY.encode() in body
+    # Following a boot: the bytes after those already read.
+    status, headers, rest = server.request("GET", consoleOf(location), headers={
+        "Range": f"bytes={len(body) - 10}-"})
+    assert status == 206 and rest == body[-10:] + rest[10:]
+    status, headers, image = server.request("GET", f"{location}?format=png")
+    assert status == 200 and headers["content-type"] == "image/png"
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    status, _, listed = server.request("GET", location, headers={"Accept": ""})
+    assert status == 300  # every alternate is listed, one a line
+    assert f"image/png: {server.process.url}{location}?format=png".encode() in listed
+    assert f"text/plain: {server.process.url}{location}/console".encode() in listed

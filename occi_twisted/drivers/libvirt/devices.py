@@ -85,8 +85,14 @@ class Devices:
                 if flags == libvirt.VIR_DOMAIN_AFFECT_LIVE and not domain.isActive():
                     continue
                 device = _device(domain.XMLDesc(live), name)
-                if device is not None:
+                if device is None:
+                    continue
+                try:
                     domain.detachDeviceFlags(device, flags)
+                except libvirt.libvirtError as error:
+                    # Stopped between the look and the detach: the guest has no devices.
+                    if error.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                        raise
 
 
 def _named(xml: str, name: str) -> bool:

@@ -35,6 +35,7 @@ from ..disks import DiskDriver
 from ..interface import (
     ActionContext,
     ActionOutcome,
+    IConsoles,
     IDriver,
     IHoldings,
     IImages,
@@ -46,6 +47,7 @@ from .connection import libvirt
 from .definitions import alias, ownerOf
 from .devices import Devices
 from .networks import Networks
+from .screens import screenshot
 
 _log = Logger()
 _T = TypeVar("_T")
@@ -54,7 +56,7 @@ _NOT_WHILE_RUNNING = frozenset(action.identifier
                                for action in (BACKUP, RESTORE, SECURE_ERASE, RESIZE))
 
 
-@implementer(IDriver, IHoldings, IInfrastructure)
+@implementer(IDriver, IHoldings, IInfrastructure, IConsoles)
 class LibvirtDriver:
     """See the module's docstring."""
 
@@ -202,6 +204,15 @@ class LibvirtDriver:
             name = each.name()
             ours.append((kind, name.removeprefix("occi-") if kind is NETWORK else name))
         return ours
+
+    # -- IConsoles ---------------------------------------------------------------------------------
+
+    def consoleLog(self, computeId: str) -> Path:
+        return self.host.consoles / f"{computeId}.log"
+
+    def screenshot(self, computeId: str) -> Deferred[bytes]:
+        return self.host.call(f"Taking a screenshot of {computeId}",
+                              lambda connection: screenshot(connection, computeId))
 
     # -- IImages ----------------------------------------------------------------------------------
 
