@@ -165,8 +165,18 @@ _FILE_KEYS = frozenset({
     "users", "users-file", "insecure", "allowed-host", "trusted-proxy", "no-introspection",
     "url-validity", "metrics-listen", "lease", "libvirt-uri", "libvirt-domain-type",
     "libvirt-images"})
-#: The options the libvirt driver takes (the only driver with options of its own).
-DRIVER_OPTIONS = ("libvirt-uri", "libvirt-domain-type", "libvirt-images")
+#: The options of the drivers (the libvirt driver's: the only driver with options of its
+#: own), as ``usage.Options`` lines: name, short name, default, help.
+DRIVER_OPTION_LINES: list[list[str | None]] = [
+    ["libvirt-uri", None, None,
+     "--driver libvirt: the hypervisor's URI [default: qemu:///system]"],
+    ["libvirt-domain-type", None, None,
+     "--driver libvirt: qemu (TCG), kvm, or auto (kvm where /dev/kvm opens) [default: qemu]"],
+    ["libvirt-images", None, None,
+     "--driver libvirt: the directory of boot images, one os_tpl mixin each "
+     "[default: ~/.cache/occi-twisted/images]"],
+]
+DRIVER_OPTIONS = tuple(str(line[0]) for line in DRIVER_OPTION_LINES)
 
 
 def _seconds(options: Mapping[str, Any], fromFile: Mapping[str, Any], name: str, *,

@@ -28,8 +28,6 @@ DEFAULT_IMAGES = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     / "occi-twisted" / "images"
 #: The term of the tiny guest that ``occi-guest`` builds.
 TINY = "tiny"
-#: An image's term: what fits in a mixin's term and a location segment.
-_TERM = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -46,6 +44,10 @@ class BootImage:
     def mixin(self) -> Mixin:
         """The ``os_tpl`` mixin that names this image on a compute."""
         return osTemplate(self.term, self.title, self.architecture)
+
+
+#: An image's term: what fits in a mixin's term and a location segment.
+_TERM = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 
 
 def readImage(directory: Path) -> BootImage | None:
