@@ -50,10 +50,13 @@ def hypervisor() -> Iterator[Any]:
 class Server:
     """A ``twistd occi --driver libvirt`` and what tests do with it."""
 
-    def __init__(self, dataDir: Path, connection: Any) -> None:
+    def __init__(self, dataDir: Path, connection: Any, *extra: str, listen: str | None = None,
+                 user: tuple[str, str] | None = None) -> None:
         self.dataDir = dataDir
         self.connection = connection
-        self.process = RunningServer(dataDir, "--driver", "libvirt", "--libvirt-uri", URI)
+        self.user = user
+        self.process = RunningServer(dataDir, "--driver", "libvirt", "--libvirt-uri", URI,
+                                     *extra, listen=listen)
         self.consoles: dict[tuple[str, int], Any] = {}
 
     def start(self) -> Server:
@@ -87,7 +90,7 @@ class Server:
         if document is not None:
             body = json.dumps(document).encode()
             sent["Content-Type"] = JSON
-        return call(self.process.port, method, path, body, sent, timeout=120)
+        return call(self.process.port, method, path, body, sent, timeout=120, user=self.user)
 
     def create(self, collection: str, kind: str, attributes: dict[str, Any],
                mixins: list[str] | None = None, **extra: Any) -> dict[str, Any]:
