@@ -5,6 +5,7 @@ events, the domains it leaves alone)."""
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -19,7 +20,11 @@ from twisted.internet.task import deferLater
 
 from occi_twisted.drivers.disks import DiskDriver
 from occi_twisted.drivers.libvirt.computes import Host
-from occi_twisted.drivers.libvirt.connection import Hypervisor, HypervisorError
+from occi_twisted.drivers.libvirt.connection import (
+    Hypervisor,
+    HypervisorError,
+    HypervisorTimeout,
+)
 from occi_twisted.drivers.libvirt.definitions import (
     Boot,
     Disk,
@@ -233,3 +238,21 @@ def test_a_screen_is_sent_as_png() -> None:
                                                             + b"\0" + bytes(range(6, 12)))
     with pytest.raises(ValueError):
         png(b"P6\n2 2\n255\n" + bytes(5))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_hung_call_fails_with_a_message_and_libvirt_errors_are_conflicts() -> None:
+    hypervisor = Hypervisor("test:///default", reactor)
+    hypervisor.timeout = 0.2
+    hypervisor.start()
+    try:
+        with pytest.raises(HypervisorTimeout, match=r"Waiting: libvirt did not answer "
+                                                    r"within 0\.2 s"):
+            await hypervisor.call("Waiting", lambda connection: time.sleep(0.5))
+        with pytest.raises(HypervisorError, match="Looking: Domain not found") as refused:
+            await hypervisor.call("Looking", lambda connection: connection.lookupByName(
+                "no-such-domain"))
+        assert isinstance(refused.value, Conflict)  # a 409, never a 500
+        assert refused.value.code == libvirt.VIR_ERR_NO_DOMAIN
+    finally:
+        await hypervisor.stop()

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, TypeVar
 
-from twisted.internet.defer import CancelledError, Deferred, succeed
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -122,17 +122,14 @@ class Hypervisor:
     def call(self, what: str, work: Callable[[Any], _T]) -> Deferred[_T]:
         """``work(connection)`` in the pool; ``what`` says in a failure what was asked."""
         done = deferToThreadPool(self._threads, self._pool, self._withConnection, work)
-        timedOut: list[bool] = []
 
         def cut(result: object, timeout: float) -> None:
-            timedOut.append(True)
+            # The thread goes on (a thread cannot be stopped); its answer is dropped.
+            raise HypervisorTimeout(f"{what}: libvirt did not answer within {timeout:g} s.")
 
         done.addTimeout(self.timeout, self._clock, onTimeoutCancel=cut)
 
         def failed(failure: Failure) -> Failure:
-            if timedOut and failure.check(CancelledError):
-                raise HypervisorTimeout(f"{what}: libvirt did not answer within "
-                                        f"{self.timeout:g} s.")
             if libvirt is not None and failure.check(libvirt.libvirtError):
                 error: Any = failure.value
                 raise HypervisorError(f"{what}: {_said(error)}", error.get_error_code())
