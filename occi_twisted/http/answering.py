@@ -233,6 +233,9 @@ class Answering:
         if type(context) is not RenderContext:  # a page: it shows more than the entity
             validate(request, view.entity, renderer.mediaType)
             offered = self.transfers(view.entity) if self.transfers is not None else None
+            shows = self.alternates(view.entity)
+            if isinstance(context, PageContext) and shows:
+                context = replace(context, shows=tuple(shows))
             if isinstance(context, PageContext) and offered is not None:
                 context = replace(context, transfers=offered)
                 if offered.upload is not None:

@@ -173,6 +173,10 @@ def test_a_compute_shows_its_console_and_its_screen(guests: Guests) -> None:
     status, headers, image = server.request("GET", f"{location}?format=png")
     assert status == 200 and headers["content-type"] == "image/png"
     assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    status, _, page = server.request("GET", location, headers={"Accept": "text/html"})
+    assert status == 200  # the page shows the screen and leads to the console
+    assert f'<img src="{location}?format=png" id="screen"'.encode() in page
+    assert f'href="{location}/console" id="console"'.encode() in page
     status, _, listed = server.request("GET", location, headers={"Accept": ""})
     assert status == 300  # every alternate is listed, one a line
     assert f"image/png: {server.process.url}{location}?format=png".encode() in listed
