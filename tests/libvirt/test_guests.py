@@ -4,6 +4,7 @@ the module (TCG, 128 MiB each), driven through a ``twistd occi --driver libvirt`
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from occi_twisted.drivers.libvirt.guest import READY
 from occi_twisted.model.locations import consoleOf, logOf
 
+from ..conftest import call
 from .support import INFRA, Server, flat, libvirt
 
 
@@ -181,3 +183,23 @@ def test_a_compute_shows_its_console_and_its_screen(guests: Guests) -> None:
     assert status == 300  # every alternate is listed, one a line
     assert f"image/png: {server.process.url}{location}?format=png".encode() in listed
     assert f"text/plain: {server.process.url}{location}/console".encode() in listed
+
+
+def test_memory_changed_while_running_applies_at_the_next_start(guests: Guests) -> None:
+    server, computeId, location = guests.server, guests.computes[1], guests.location(1)
+    guests.ensureRunning(1)
+    status, _, body = call(server.process.port, "POST", location,
+                           b"X-OCCI-Attribute: occi.compute.memory=0.1875\n",
+                           {"Content-Type": "text/occi", "Accept": "text/plain"})
+    assert status == 200, body
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        message = flat(server.get(location)).get("occi.compute.state.message", "")
+        if "next start" in message:
+            break
+        time.sleep(0.2)
+    assert "the new ones apply at the next start" in message
+    domain = server.connection.lookupByName(computeId)
+    assert domain.info()[1] == 128 * 1024  # running as it started
+    inactive = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert "<memory unit='KiB'>196608</memory>" in inactive
