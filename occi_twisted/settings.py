@@ -164,7 +164,7 @@ _FILE_KEYS = frozenset({
     "concurrency", "xmpp-component", "xmpp-jid", "xmpp-secret", "xmpp-secret-file",
     "users", "users-file", "insecure", "allowed-host", "trusted-proxy", "no-introspection",
     "url-validity", "metrics-listen", "lease", "libvirt-uri", "libvirt-domain-type",
-    "libvirt-images"})
+    "libvirt-images", "libvirt-stop-deadline", "libvirt-stop-after"})
 #: The options of the drivers (the libvirt driver's: the only driver with options of its
 #: own), as ``usage.Options`` lines: name, short name, default, help.
 DRIVER_OPTION_LINES: list[list[str | None]] = [
@@ -175,6 +175,11 @@ DRIVER_OPTION_LINES: list[list[str | None]] = [
     ["libvirt-images", None, None,
      "--driver libvirt: the directory of boot images, one os_tpl mixin each "
      "[default: ~/.cache/occi-twisted/images]"],
+    ["libvirt-stop-deadline", None, None,
+     "--driver libvirt: seconds a graceful stop waits for the guest [default: 60]"],
+    ["libvirt-stop-after", None, None,
+     "--driver libvirt: what a graceful stop does after its deadline: destroy (power off) "
+     "or fail (the request fails, the guest runs on) [default: destroy]"],
 ]
 DRIVER_OPTIONS = tuple(str(line[0]) for line in DRIVER_OPTION_LINES)
 

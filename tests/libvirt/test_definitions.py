@@ -256,3 +256,26 @@ async def test_a_hung_call_fails_with_a_message_and_libvirt_errors_are_conflicts
         assert refused.value.code == libvirt.VIR_ERR_NO_DOMAIN
     finally:
         await hypervisor.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_guest_deaf_to_acpi_is_powered_off_or_left_running_after_the_deadline(
+        driver: tuple[LibvirtDriver, list[Any]]) -> None:
+    made, _ = driver
+    entity = compute(**{"occi.compute.memory": 0.125})
+    await made.realize(None, entity)
+    await made.perform(entity, START, {}, Context(reactor))
+    made.host.stopDeadline = 0.0  # the guest never gets the time to hear the button
+    made.host.destroyAfterDeadline = False
+    with pytest.raises(Conflict, match=r"did not stop within 0 s .* it runs on"):
+        await made.perform(_with(entity, "active"), STOP, {"method": "graceful"},
+                           Context(reactor))
+    domain = await made.host.call("look", lambda c: c.lookupByName(entity.id))
+    assert domain.isActive()
+    made.host.destroyAfterDeadline = True
+    outcome = await made.perform(_with(entity, "active"), STOP, {"method": "graceful"},
+                                 Context(reactor))
+    assert outcome.changes["occi.compute.state.message"] == (
+        "The guest did not stop within 0 s of an ACPI shutdown: powered off.")
+    assert not domain.isActive()
+    await made.realize(entity, None)

@@ -37,5 +37,12 @@ def test_options_are_read() -> None:
         "test:///default", "qemu", "/srv/images")
     with pytest.raises(ValueError, match="libvirt URI"):
         LibvirtDriverFactory().configured({"libvirt-uri": "nonsense"})
+    with pytest.raises(ValueError, match="from 1 to 3600"):
+        LibvirtDriverFactory().configured({"libvirt-stop-deadline": "0"})
+    with pytest.raises(ValueError, match="destroy or fail"):
+        LibvirtDriverFactory().configured({"libvirt-stop-after": "wait"})
+    patient = LibvirtDriverFactory().configured({"libvirt-stop-deadline": "120",
+                                                 "libvirt-stop-after": "fail"})
+    assert (patient.stopDeadline, patient.stopAfter) == (120.0, "fail")
     assert domainType("qemu") == "qemu"
     assert domainType("auto") in ("qemu", "kvm")

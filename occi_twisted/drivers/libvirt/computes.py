@@ -55,8 +55,9 @@ class Host:
     imagePath: Callable[[str], Path]
     store: Any = None
     report: Report | None = None
-    #: Seconds an ACPI stop waits for the guest before powering it off.
+    #: Seconds an ACPI stop waits for the guest; then it powers it off, or fails.
     stopDeadline: float = 60.0
+    destroyAfterDeadline: bool = True
     #: Domains waiting for their next lifecycle event, by name.
     waiters: dict[str, list[Deferred[None]]] = field(default_factory=dict)
 
@@ -259,10 +260,12 @@ class Computes:
         begun = self.host.clock.seconds()
         while await self._do("Reading a domain's state", domain.isActive):
             if self.host.clock.seconds() >= deadline:
+                late = (f"The guest did not stop within {self.host.stopDeadline:g} s of an "
+                        "ACPI shutdown")
+                if not self.host.destroyAfterDeadline:
+                    raise Conflict(f"{late}; it runs on (stop it with method poweroff).")
                 await self._destroy(domain)
-                return "inactive", (f"The guest did not stop within "
-                                    f"{self.host.stopDeadline:g} s of an ACPI shutdown: "
-                                    "powered off.")
+                return "inactive", f"{late}: powered off."
             # Pressed again each second: a press before the guest listens is lost.
             await self._do("Shutting down (ACPI)", lambda: _pressPower(domain))
             await self.host.nextEvent(domain.name(), 1.0)

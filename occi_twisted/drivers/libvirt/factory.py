@@ -22,6 +22,7 @@ from .driver import LibvirtDriver
 from .images import DEFAULT_IMAGES, readImages
 
 DOMAIN_TYPES = ("qemu", "kvm", "auto")
+STOP_AFTER = ("destroy", "fail")
 
 
 def domainType(given: str) -> str:
@@ -56,10 +57,13 @@ class LibvirtDriverFactory:
                    "image files under --data, attached as the domains' disks")
 
     def __init__(self, uri: str = "qemu:///system", domainType: str = "qemu",
-                 images: Path = DEFAULT_IMAGES) -> None:
+                 images: Path = DEFAULT_IMAGES, stopDeadline: float = 60.0,
+                 stopAfter: str = "destroy") -> None:
         self.uri = uri
         self.domainType = domainType
         self.images = images
+        self.stopDeadline = stopDeadline
+        self.stopAfter = stopAfter
 
     def configured(self, options: Mapping[str, str]) -> LibvirtDriverFactory:
         uri = options.get("libvirt-uri", "qemu:///system")
@@ -71,7 +75,15 @@ class LibvirtDriverFactory:
             raise ValueError(f"--libvirt-domain-type must be one of {', '.join(DOMAIN_TYPES)}, "
                              f"not {kind[:20]!r}")
         images = Path(options.get("libvirt-images") or DEFAULT_IMAGES).expanduser()
-        return LibvirtDriverFactory(uri, kind, images)
+        deadline = options.get("libvirt-stop-deadline", "60")
+        if not deadline.isdigit() or not 1 <= int(deadline) <= 3600:
+            raise ValueError(f"--libvirt-stop-deadline must be a number of seconds from 1 "
+                             f"to 3600, not {deadline[:20]!r}")
+        after = options.get("libvirt-stop-after", "destroy")
+        if after not in STOP_AFTER:
+            raise ValueError(f"--libvirt-stop-after must be destroy or fail, not "
+                             f"{after[:20]!r}")
+        return LibvirtDriverFactory(uri, kind, images, float(deadline), after)
 
     def makeDriver(self, dataDir: Path, clock: IReactorTime,
                    threads: IReactorFromThreads) -> IDriver:
@@ -84,7 +96,8 @@ class LibvirtDriverFactory:
                     owner=instanceName(dataDir), domainType=domainType(self.domainType),
                     images=readImages(self.images),
                     consoles=dataDir / "libvirt" / "consoles",
-                    imagePath=diskImages.imagePath)
+                    imagePath=diskImages.imagePath, stopDeadline=self.stopDeadline,
+                    destroyAfterDeadline=self.stopAfter == "destroy")
         return LibvirtDriver(host, DiskDriver(diskImages, threads))
 
 
