@@ -39,7 +39,7 @@ def test_options_are_read() -> None:
         LibvirtDriverFactory().configured({"libvirt-uri": "nonsense"})
     with pytest.raises(ValueError, match="from 1 to 3600"):
         LibvirtDriverFactory().configured({"libvirt-stop-deadline": "0"})
-    with pytest.raises(ValueError, match="destroy or fail"):
+    with pytest.raises(ValueError, match="one of destroy, fail"):
         LibvirtDriverFactory().configured({"libvirt-stop-after": "wait"})
     patient = LibvirtDriverFactory().configured({"libvirt-stop-deadline": "120",
                                                  "libvirt-stop-after": "fail"})

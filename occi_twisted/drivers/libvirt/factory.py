@@ -50,6 +50,14 @@ def instanceName(dataDir: Path) -> str:
         return name
 
 
+def _oneOf(options: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    """The option ``name``, one of ``allowed`` (the first when it is not given)."""
+    given = options.get(name, allowed[0])
+    if given not in allowed:
+        raise ValueError(f"--{name} must be one of {', '.join(allowed)}, not {given[:20]!r}")
+    return given
+
+
 @implementer(IPlugin, IDriverFactory, IDriverOptions)
 class LibvirtDriverFactory:
     name = "libvirt"
@@ -70,19 +78,13 @@ class LibvirtDriverFactory:
         if "://" not in uri and uri not in ("qemu:///system", "qemu:///session"):
             raise ValueError(f"--libvirt-uri must be a libvirt URI (qemu:///system), not "
                              f"{uri[:60]!r}")
-        kind = options.get("libvirt-domain-type", "qemu")
-        if kind not in DOMAIN_TYPES:
-            raise ValueError(f"--libvirt-domain-type must be one of {', '.join(DOMAIN_TYPES)}, "
-                             f"not {kind[:20]!r}")
+        kind = _oneOf(options, "libvirt-domain-type", DOMAIN_TYPES)
         images = Path(options.get("libvirt-images") or DEFAULT_IMAGES).expanduser()
         deadline = options.get("libvirt-stop-deadline", "60")
         if not deadline.isdigit() or not 1 <= int(deadline) <= 3600:
             raise ValueError(f"--libvirt-stop-deadline must be a number of seconds from 1 "
                              f"to 3600, not {deadline[:20]!r}")
-        after = options.get("libvirt-stop-after", "destroy")
-        if after not in STOP_AFTER:
-            raise ValueError(f"--libvirt-stop-after must be destroy or fail, not "
-                             f"{after[:20]!r}")
+        after = _oneOf(options, "libvirt-stop-after", STOP_AFTER)
         return LibvirtDriverFactory(uri, kind, images, float(deadline), after)
 
     def makeDriver(self, dataDir: Path, clock: IReactorTime,
