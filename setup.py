@@ -40,7 +40,10 @@ setup(
         "psycopg-pool>=3.2",
     ],
     extras_require={
+        # --driver libvirt: the binding compiles against libvirt-dev (pkg-config, gcc).
+        "libvirt": ["libvirt-python>=9.0"],
         "test": [
+            "occi-twisted[libvirt]",
             "pytest>=8",
             "pytest-twisted>=1.14",
             "hypothesis>=6.100",
@@ -61,7 +64,10 @@ setup(
             "sphinx>=7",
         ],
     },
-    entry_points={"console_scripts": ["occi = occi_twisted.client:main"]},
+    entry_points={"console_scripts": [
+        "occi = occi_twisted.client:main",
+        "occi-guest = occi_twisted.drivers.libvirt.guest:main",
+    ]},
     classifiers=[
         "Framework :: Twisted",
         "Programming Language :: Python :: 3.11",

@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from twisted.web.http import Request
 from twisted.web.resource import IResource
 
-from .drivers.interface import IDriver, driverFactories
+from .drivers.interface import IDriver, IDriverOptions, IInfrastructure, driverFactories
 from .files.signing import Key, KeyRing, KeysError
 from .http.app import OCCIServer
 from .http.door import FrontDoor, IdentityService
@@ -105,6 +105,9 @@ class DriverService(Service):
 
     def startService(self) -> None:
         super().startService()  # type: ignore[no-untyped-call]
+        infrastructure = IInfrastructure(self.driver, None)
+        if infrastructure is not None:
+            infrastructure.observe(self.realizer.store, self.realizer.report)
         self.driver.start()
         self.realizer.start().addErrback(
             lambda failure: log.failure("The driver cannot follow the store", failure))
@@ -236,12 +239,11 @@ class OCCIService(MultiService):
             raise ServiceError(f"TZ: {error}") from None
         registry = Registry.standard()
         metrics = Metrics()
+        driver = _makeDriver(settings, dataDir, reactor)
+        infrastructure = IInfrastructure(driver, None)
+        if infrastructure is not None:
+            registry.offer(infrastructure.categories())
         store = _openStore(settings.store, registry, reactor, metrics)
-        factories = driverFactories()
-        if settings.driver not in factories:
-            raise ServiceError(f"no driver called {settings.driver!r}; available: "
-                               f"{', '.join(sorted(factories)) or 'none'}")
-        driver = factories[settings.driver].makeDriver(dataDir, reactor, reactor)
         for description in settings.listen:
             _checkEndpoint(description, reactor)
         checkListeners(settings.listen, users=settings.usersFile is not None,
@@ -289,6 +291,28 @@ class OCCIService(MultiService):
             server.health.add("xmpp", always(lambda: xmpp.component.initialized
                                              or xmpp.component.standingBy))
         return service
+
+
+def _makeDriver(settings: Settings, dataDir: Path, reactor: Any) -> IDriver:
+    """The driver --driver names, with the options given for it."""
+    factories = driverFactories()
+    if settings.driver not in factories:
+        raise ServiceError(f"no driver called {settings.driver!r}; available: "
+                           f"{', '.join(sorted(factories)) or 'none'}")
+    factory = factories[settings.driver]
+    if IDriverOptions.providedBy(factory):
+        try:
+            factory = factory.configured(settings.driverOptions)
+        except ValueError as error:
+            raise ServiceError(str(error)) from None
+    elif settings.driverOptions:
+        raise ServiceError(f"the {settings.driver} driver takes no options "
+                           f"({', '.join('--' + name for name in settings.driverOptions)})")
+    try:
+        driver: IDriver = factory.makeDriver(dataDir, reactor, reactor)
+    except ValueError as error:
+        raise ServiceError(str(error)) from None
+    return driver
 
 
 def _xmppService(settings: Settings, store: IStore, reactor: Any,

@@ -77,6 +77,8 @@ class Settings:
     metricsListen: list[str] = field(default_factory=list)
     #: The OCCI endpoints resources may migrate to, with their credentials.
     peers: tuple[Peer, ...] = ()
+    #: The options of the driver (``libvirt-uri``...), as given: the driver checks them.
+    driverOptions: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def shared(self) -> bool:
@@ -150,6 +152,7 @@ class Settings:
         urlValidity = _seconds(options, fromFile, "url-validity", default=600, least=1,
                                most=86_400)
         lease = _seconds(options, fromFile, "lease", default=60, least=3, most=3_600)
+        driverOptions = {name: pick(name, None) for name in DRIVER_OPTIONS}
         return cls(listen=listen, dataDir=dataDir, store=store, baseURL=baseURL,
                    driver=pick("driver", "simulated"), accessLog=pick("access-log", None),
                    backupAt=backupAt, node=node, concurrency=concurrency, lease=lease,
@@ -159,7 +162,9 @@ class Settings:
                    insecure=insecure, hosts=hosts, trustedProxies=proxies,
                    introspection=not _flag(options, fromFile, "no-introspection"),
                    limits=limits, urlValidity=urlValidity, metricsListen=metricsListen,
-                   peers=peers)
+                   peers=peers,
+                   driverOptions={name: value for name, value in driverOptions.items()
+                                  if value is not None})
 
 
 #: The keys a config file may hold: the options' names (``users-file`` for ``--users``, as
@@ -168,7 +173,25 @@ _FILE_KEYS = frozenset({
     "listen", "data", "store", "base-url", "driver", "access-log", "backup-at", "node",
     "concurrency", "xmpp-component", "xmpp-jid", "xmpp-secret", "xmpp-secret-file",
     "users", "users-file", "insecure", "allowed-host", "trusted-proxy", "no-introspection",
-    "url-validity", "metrics-listen", "lease", "peers"})
+    "url-validity", "metrics-listen", "lease", "libvirt-uri", "libvirt-domain-type",
+    "libvirt-images", "libvirt-stop-deadline", "libvirt-stop-after", "peers"})
+#: The options of the drivers (the libvirt driver's: the only driver with options of its
+#: own), as ``usage.Options`` lines: name, short name, default, help.
+DRIVER_OPTION_LINES: list[list[str | None]] = [
+    ["libvirt-uri", None, None,
+     "--driver libvirt: the hypervisor's URI [default: qemu:///system]"],
+    ["libvirt-domain-type", None, None,
+     "--driver libvirt: qemu (TCG), kvm, or auto (kvm where /dev/kvm opens) [default: qemu]"],
+    ["libvirt-images", None, None,
+     "--driver libvirt: the directory of boot images, one os_tpl mixin each "
+     "[default: ~/.cache/occi-twisted/images]"],
+    ["libvirt-stop-deadline", None, None,
+     "--driver libvirt: seconds a graceful stop waits for the guest [default: 60]"],
+    ["libvirt-stop-after", None, None,
+     "--driver libvirt: what a graceful stop does after its deadline: destroy (power off) "
+     "or fail (the request fails, the guest runs on) [default: destroy]"],
+]
+DRIVER_OPTIONS = tuple(str(line[0]) for line in DRIVER_OPTION_LINES)
 
 
 def _seconds(options: Mapping[str, Any], fromFile: Mapping[str, Any], name: str, *,

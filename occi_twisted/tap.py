@@ -14,7 +14,7 @@ from twisted.application.service import IService
 from twisted.python import usage
 
 from .http.limits import LIMIT_OPTIONS
-from .settings import DEFAULT_LISTEN, ConfigError, Settings, readConfig
+from .settings import DEFAULT_LISTEN, DRIVER_OPTION_LINES, ConfigError, Settings, readConfig
 
 
 class Options(usage.Options):
@@ -55,6 +55,7 @@ class Options(usage.Options):
         ["users", None, None, "An htpasswd file of bcrypt lines (htpasswd -B); roles, JIDs "
                               "and quotas in the config's [users.NAME]; reloaded on SIGHUP "
                               "[default: single-user mode, loopback only]"],
+        *DRIVER_OPTION_LINES,
         *LIMIT_OPTIONS,
     ]
 

@@ -7,13 +7,18 @@ top-level ``plugins/`` folder of the source tree, where deployers can drop their
 from .interface import (
     ActionContext,
     ActionOutcome,
+    IConsoles,
     IDriver,
     IDriverFactory,
+    IDriverOptions,
     IHoldings,
     IImages,
+    IInfrastructure,
     InvalidTransition,
+    Report,
     findDriver,
 )
 
-__all__ = ["ActionContext", "ActionOutcome", "IDriver", "IDriverFactory", "IHoldings", "IImages",
-           "InvalidTransition", "findDriver"]
+__all__ = ["ActionContext", "ActionOutcome", "IConsoles", "IDriver", "IDriverFactory",
+           "IDriverOptions", "IHoldings", "IImages", "IInfrastructure", "InvalidTransition",
+           "Report", "findDriver"]

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads, IReactorTime
 from twisted.plugin import IPlugin, getPlugins
 from zope.interface import Attribute, Interface
 
-from ..model import Action, Entity, Kind, Value
+from ..model import Action, Category, Entity, Kind, Value
 from ..model.errors import BadRequest, Conflict
+
+if TYPE_CHECKING:
+    from ..store.interface import IEntityStore
 
 
 class InvalidTransition(Conflict):
@@ -121,6 +124,48 @@ class IImages(Interface):
     def freeBytes() -> int:
         """The bytes the images' file system has free (a metadata call, quick enough for the
         reactor): what an upload of unknown size may take at most."""
+
+
+#: How a driver tells the server what its infrastructure did on its own: the entity's id and
+#: the server-managed attributes (a state and its message) that change.
+Report = Callable[[str, Mapping[str, Value]], Deferred[None]]
+
+
+class IInfrastructure(Interface):
+    """A driver whose infrastructure is more than storage images, and changes on its own (a
+    guest powers itself off): it follows more kinds, offers categories of its own, reads the
+    store and reports what it sees."""
+
+    kinds = Attribute("The kinds whose entities the driver follows (:meth:`IDriver.realize` "
+                      "on every change) and reconciles at start-up.")
+
+    def categories() -> Sequence[Category]:
+        """Mixins the driver offers (its boot images as ``os_tpl`` mixins), added to the
+        registry before the store opens."""
+
+    def observe(store: IEntityStore, report: Report) -> None:
+        """Called before :meth:`IDriver.start`: where to read entities (a compute's links),
+        and how to report a change the infrastructure made."""
+
+
+class IConsoles(Interface):
+    """A driver whose computes have a serial console and a screen to show."""
+
+    def consoleLog(computeId: str) -> Path:
+        """The file the compute's serial console output is appended to (no I/O; it may not
+        exist yet)."""
+
+    def screenshot(computeId: str) -> Deferred[bytes]:
+        """A PNG of the running compute's screen; a Conflict if it is not running."""
+
+
+class IDriverOptions(Interface):
+    """A driver factory that takes settings of its own (``--libvirt-uri``...)."""
+
+    def configured(options: Mapping[str, str]) -> IDriverFactory:
+        """A factory that makes drivers with ``options`` (the operator's, by option name
+        without dashes; absent ones take their defaults); raises ``ValueError`` with the
+        line to show for a bad one."""
 
 
 class IDriverFactory(Interface):

@@ -77,6 +77,9 @@ class Answering:
         #: Re-reads the user mixins other nodes defined (set when several nodes share the
         #: store, see :class:`~..store.interface.IFollowedRegistry`).
         self.followMixins: Callable[[], Awaitable[object]] | None = None
+        #: Representations a driver adds to an entity's 300 (a compute's screen and serial
+        #: console, see :meth:`.consoles.Consoles.alternates`): (path, media type).
+        self.alternates: Callable[[Entity], list[tuple[str, str]]] = lambda entity: []
 
     async def respond(self, request: IRequest, handler: Handler) -> bytes | None:
         """Run a route's ``handler``, mapping every domain error to its status code."""
@@ -254,6 +257,9 @@ class Answering:
         if type(context) is not RenderContext:  # a page: it shows more than the entity
             validate(request, view.entity, renderer.mediaType)
             offered = self.transfers(view.entity) if self.transfers is not None else None
+            shows = self.alternates(view.entity)
+            if isinstance(context, PageContext) and shows:
+                context = replace(context, shows=tuple(shows))
             if isinstance(context, PageContext) and offered is not None:
                 context = replace(context, transfers=offered)
                 if offered.upload is not None:
@@ -351,6 +357,7 @@ class Answering:
         context = self.context(request)
         choices = representations(entity.location, (*standard.outputTypes(listing=False),
                                                     *fileTypesOf(entity.kind)))
+        choices += self.alternates(entity)
         request.setResponseCode(300)
         preferred = next((url for url, type in choices if type == HTML_TYPE), choices[0][0])
         request.setHeader(b"Location", context.absolute(preferred).encode())

@@ -19,7 +19,7 @@ from twisted.python.threadpool import ThreadPool
 from twisted.web.iweb import IRequest
 from twisted.web.resource import IResource
 
-from ..drivers import IDriver, IImages
+from ..drivers import IConsoles, IDriver, IImages
 from ..files.signing import KeyRing
 from ..files.types import OVA, OVF
 from ..identity import SINGLE_USER, Principal
@@ -37,6 +37,7 @@ from . import access, parts, templates
 from .actions import WAIT_BUDGET, Actions
 from .answering import Answering
 from .collections import Collections
+from .consoles import Consoles
 from .entities import Entities
 from .envelopes import Envelopes
 from .feeds import ATOM, LOG_TYPES, FeedScope, answer, entry, scopeOf
@@ -116,6 +117,11 @@ class OCCIServer:
         shared = IFollowedRegistry(store, None)
         if shared is not None:
             self.answering.followMixins = shared.followMixins
+        self.consoles = None if self.files is None else Consoles(
+            store=store, clock=clock, answering=self.answering,
+            driver=IConsoles(driver, None), pool=self.files.pool, reactor=self.files.reactor)
+        if self.consoles is not None:
+            self.answering.alternates = self.consoles.alternates
         self.metrics = metrics or Metrics()
         self.health = Health(clock)
         # Any id will do: what is probed is that the store answers a real query.
@@ -287,6 +293,8 @@ class OCCIServer:
                 if kind is None:
                     return await self._collection(request, method, place.path + "/")
                 allow(request, method, Shape.ENTITY, path)
+                if self.consoles is not None and self.consoles.wantsScreen(request, kind):
+                    return await self.consoles.screen(request, kind, place.entityId)
                 if self.files is not None:
                     asFile = await self._asFile(request, method, kind, place.entityId)
                     if asFile is not None:
@@ -305,6 +313,8 @@ class OCCIServer:
                 return await self._notes(request, method, place)
             if isinstance(place, loc.Template):
                 return await self._template(request, method)
+            if isinstance(place, loc.Console) and self.consoles is not None:
+                return await self.consoles.console(request, method, place)
         # "/" and the query interface have their own routes, which Klein always picks.
         raise NotFound(f"There is nothing at {path}.")
 

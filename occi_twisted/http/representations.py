@@ -22,6 +22,8 @@ FORMATS: dict[str, str] = {
     "image": "application/octet-stream",
     "ovf": "application/ovf+xml",
     "ova": "application/x-ova",
+    # A compute's screen, where its driver shows one (see occi_twisted.http.consoles).
+    "png": "image/png",
 }
 _NAMES = {mediaType: name for name, mediaType in FORMATS.items()}
 

@@ -279,7 +279,7 @@ def _resourceTemplate(term: str, title: str, cores: int, memory: float) -> Mixin
     )
 
 
-def _osTemplate(term: str, title: str, architecture: str) -> Mixin:
+def osTemplate(term: str, title: str, architecture: str) -> Mixin:
     return Mixin(
         OS_TEMPLATES,
         term,
@@ -299,9 +299,9 @@ MEDIUM = _resourceTemplate("medium", "Medium instance: 2 cores, 4 GiB", 2, 4.0)
 LARGE = _resourceTemplate("large", "Large instance: 4 cores, 16 GiB", 4, 16.0)
 XLARGE = _resourceTemplate("xlarge", "Extra large instance: 8 cores, 32 GiB", 8, 32.0)
 
-DEBIAN = _osTemplate("debian-12", "Debian GNU/Linux 12", "x64")
-UBUNTU = _osTemplate("ubuntu-24.04", "Ubuntu 24.04 LTS", "x64")
-ALPINE = _osTemplate("alpine-3.20", "Alpine Linux 3.20", "x64")
+DEBIAN = osTemplate("debian-12", "Debian GNU/Linux 12", "x64")
+UBUNTU = osTemplate("ubuntu-24.04", "Ubuntu 24.04 LTS", "x64")
+ALPINE = osTemplate("alpine-3.20", "Alpine Linux 3.20", "x64")
 
 KINDS = (COMPUTE, NETWORK, STORAGE, NETWORKINTERFACE, STORAGELINK)
 MIXINS = (IPNETWORK, IPNETWORKINTERFACE, OS_TPL, RESOURCE_TPL, USER_DATA, SSH_KEY,

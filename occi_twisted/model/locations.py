@@ -19,6 +19,7 @@ knows is the fixed part and the shape of the sub-resources every resource has::
     {entity}/requests/  {entity}/requests/{id}          its requests
     {entity}/requests/{id}/log/                         one request's events
     {entity}/notes/  {entity}/notes/{id}                its notes
+    {entity}/console                                    a compute's serial console (a driver's)
 
 Renderings, feeds, the scheduler and the HTTP routes build locations with the functions here
 and resolve them with :func:`placeOf`, so that a path is spelled once.  Pure: no registry, no
@@ -48,7 +49,7 @@ FILES = "/-/files/"
 #: Where migrated entities went, for administrators: ``/-/forwards{location}`` is one.
 FORWARDS = "/-/forwards/"
 #: Path segments with a meaning of their own under every resource and collection.
-LOG, REQUESTS, NOTES = "log", "requests", "notes"
+LOG, REQUESTS, NOTES, CONSOLE = "log", "requests", "notes", "console"
 #: Locations no user mixin may claim: the fixed paths and what lies below them.
 RESERVED = ("/-/", "/.well-known/", FEED, TEMPLATES)
 
@@ -62,6 +63,11 @@ def logOf(location: str) -> str:
 def logEntry(location: str, eventId: str) -> str:
     """One entry of the feed of ``location``."""
     return f"{logOf(location)}{eventId}"
+
+
+def consoleOf(entityLocation: str) -> str:
+    """Where the serial console of the compute at ``entityLocation`` is read."""
+    return f"{entityLocation}/{CONSOLE}"
 
 
 def requestsOf(entityLocation: str) -> str:
@@ -180,6 +186,11 @@ class Notes(_Below):
 
 
 @dataclass(frozen=True)
+class Console(_Below):
+    """``{entity}/console``."""
+
+
+@dataclass(frozen=True)
 class Template(Place):
     name: str
 
@@ -204,6 +215,7 @@ _LOG = re.compile(rf"(.*)/{LOG}/?", re.S)
 _LOG_ENTRY = re.compile(rf"(.*)/{LOG}/([^/]+)", re.S)
 _REQUESTS = re.compile(rf"(/.+/)([^/]+)/{REQUESTS}(?:/([^/]*))?", re.S)
 _NOTES = re.compile(rf"(/.+/)([^/]+)/{NOTES}(?:/([^/]*))?", re.S)
+_CONSOLE = re.compile(rf"(/.+/)([^/]+)/{CONSOLE}", re.S)
 #: What a path holds if one of the expressions above can match it.
 _LOG_SEGMENT, _REQUESTS_SEGMENT, _NOTES_SEGMENT = f"/{LOG}", f"/{REQUESTS}", f"/{NOTES}"
 
@@ -251,6 +263,10 @@ def _shapeOf(path: str) -> Place:
     if notes is not None:
         collection, entityId, noteId = notes.groups()
         return Notes(collection, entityId, noteId or None)
+    if path.endswith(f"/{CONSOLE}"):
+        console = _CONSOLE.fullmatch(path)
+        if console is not None:
+            return Console(*console.groups())
     if path.startswith(TEMPLATES):
         return Template(path[len(TEMPLATES):])
     if path.endswith("/"):

@@ -52,6 +52,12 @@ class Registry:
                 categories.extend(kind.actions)
         return cls(categories)
 
+    def offer(self, categories: Iterable[Category]) -> None:
+        """Add the categories a driver offers (its boot images as ``os_tpl`` mixins): before
+        the store opens, like the standard ones."""
+        for category in categories:
+            self._add(category)
+
     def _add(self, category: Category) -> None:
         self._byId[category.identifier] = category
         if isinstance(category, (Kind, Mixin)) and category.location:

@@ -13,7 +13,7 @@ from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
-from ..drivers import IDriver, IImages
+from ..drivers import IDriver, IImages, IInfrastructure
 from ..migration.peers import Peer
 from ..migration.runner import MigrationRunner
 from ..model.infrastructure import MIGRATIONS
@@ -56,7 +56,10 @@ class Operations:
                               pollInterval=pollInterval, follow=store if follow else None)
         desk = RequestDesk(store, scheduler, watch, clock, backupAt=backupAt, zone=zone)
         policy = BackupPolicy(store, desk, clock, backupAt=backupAt, zone=zone)
-        return cls(desk, scheduler, policy, Realizer(store, driver, clock))
+        infrastructure = IInfrastructure(driver, None)
+        realizer = (Realizer(store, driver, clock, kinds=infrastructure.kinds)
+                    if infrastructure is not None else Realizer(store, driver, clock))
+        return cls(desk, scheduler, policy, realizer)
 
 
 __all__ = [

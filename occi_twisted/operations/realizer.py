@@ -22,7 +22,7 @@ tried again at its next change, or the next start, and unmarked once followed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -84,6 +84,11 @@ class Realizer:
         self._draining = False
         self._reader = EventReader(store, self._heard, "The realizer", batch=self.batch)
         self._stopped = True
+
+    @property
+    def store(self) -> IStore:
+        """The store the driver follows (and reads, when it needs more than the entity)."""
+        return self._store
 
     # -- asking -----------------------------------------------------------------------------
 
@@ -222,6 +227,28 @@ class Realizer:
         await self._write(entity, {state.name: state.default,
                                    f"{state.name}.message": "The infrastructure follows "
                                                             "again."})
+
+    # -- what the infrastructure did on its own ------------------------------------------------
+
+    def report(self, entityId: str, changes: Mapping[str, Value]) -> Deferred[None]:
+        """Store what the driver saw the infrastructure do (a guest that powered itself off):
+        the entity's server-managed ``changes``, unless it says so already; an entity the
+        store does not have (a domain of another server) is ignored."""
+        return Deferred.fromCoroutine(self._report(entityId, changes))
+
+    async def _report(self, entityId: str, changes: Mapping[str, Value]) -> None:
+        for _ in range(3):  # another writer in between: read again and write on top
+            entity = await self._store.get(entityId)
+            if entity is None or all(entity.attributes.get(name) == value
+                                     for name, value in changes.items()):
+                return
+            try:
+                await self._store.apply([Put(withState(entity, changes,
+                                                       now=self._clock.seconds()),
+                                             expect=entity.revision)])
+                return
+            except OCCIError:
+                continue
 
     async def _write(self, entity: Entity, changes: dict[str, Value]) -> None:
         marked = withState(entity, changes, now=self._clock.seconds())

@@ -45,7 +45,7 @@ ANY = "/<path:location>"
 OPERATORS = ("/-/self", "/-/metrics", "/-/forwards/", "/-/forwards{c}")
 HERS = (*OPERATORS, "/log/{e}", "/alices/", "{c}", "{l}", "{c}/log/", "{c}/log/{e}",
         "{c}/requests/", "{c}/requests/{r}", "{c}/requests/{r}/log/", "{c}/notes/",
-        "{c}/notes/{n}")
+        "{c}/notes/{n}", "{c}/console")
 FIXED = {"/": loc.Landing, "/-/": loc.QueryInterface, "/-/self": loc.EntityAt,
          "/-/health": loc.EntityAt, "/-/metrics": loc.EntityAt,
          "/-/forwards/": loc.Collection, "/-/forwards/<path:rest>": loc.EntityAt,
@@ -57,7 +57,7 @@ EXAMPLES = {"/log/<eventId>": "/log/{e}", "/templates/<name>": "/templates/small
 RUN_TIME = {loc.Collection: ("/compute/", "/alices/"), loc.Log: (
     "/compute/log/", "{c}/log/", "{c}/log/{e}", "{c}/requests/{r}/log/"),
     loc.EntityAt: ("{c}", "{l}"), loc.Requests: ("{c}/requests/", "{c}/requests/{r}"),
-    loc.Notes: ("{c}/notes/", "{c}/notes/{n}")}
+    loc.Notes: ("{c}/notes/", "{c}/notes/{n}"), loc.Console: ("{c}/console",)}
 SIGNED = "/-/files/<path:rest>"
 TABLE = tuple(
     [Row(rule, place, EXAMPLES.get(rule, rule), EXAMPLES.get(rule, rule) in HERS)

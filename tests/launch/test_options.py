@@ -27,7 +27,7 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["--store", "mysql://x"], "--store must be"),
         (["--base-url", "ftp://x"], "--base-url must be"),
         (["--config", "missing.toml"], "cannot read the config file"),
-        (["--driver", "libvirt"], "no driver called 'libvirt'"),
+        (["--driver", "xen"], "no driver called 'xen'"),
         (["--store", "postgresql://occi@127.0.0.1:1/occi"], "Cannot use the store postgresql://"),
         (["--backup-at", "25:00"], "--backup-at"),
         (["--backup-at", "midnight"], "is not a time of day"),

@@ -15,6 +15,7 @@ from .fields import hidden
 from .layout import PageContext, page, registryOf
 from .markup import NOTHING, Markup, compiled, dashed, escaped, flattened
 from .request import requestPage
+from .screens import screensSection
 from .shapes import Shape, associateForm, kindLink, shapeOf
 from .tables import attributesTable, entityState, linksTable
 from .transfers import transfersSection
@@ -49,6 +50,8 @@ def entityPage(view: EntityView, context: RenderContext) -> bytes:
         parts.append(linksTable(view.links))
     if isinstance(context, PageContext) and context.transfers is not None:
         parts.append(transfersSection(context.transfers))
+    if isinstance(context, PageContext) and context.shows:
+        parts.append(screensSection(entity, context.shows))
     parts.append(shape.actions(location=at))
     if shape.update:
         values = entity.attributes

@@ -38,7 +38,8 @@ class PageContext(RenderContext):
     shows no sign of whose they are).  ``paging`` holds the RFC 5005 links (relation,
     URL) of a listing asked for a page at a time, which the page offers as links too.
     ``transfers``: what a storage's page offers to download and upload (see
-    :mod:`.transfers`), for the entity the page shows.
+    :mod:`.transfers`), for the entity the page shows; ``shows``: what a compute's driver
+    shows of it, (path, media type) of its screen and serial console (see :mod:`.screens`).
     """
 
     path: str | None = None
@@ -48,6 +49,7 @@ class PageContext(RenderContext):
     role: str | None = None
     paging: tuple[tuple[str, str], ...] = ()
     transfers: Transfers | None = None
+    shows: tuple[tuple[str, str], ...] = ()
 
 
 def pageContext(

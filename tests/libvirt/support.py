@@ -1,0 +1,181 @@
+"""Helpers for the tests that boot real guests: libvirtd, the tiny guest, a server on them,
+and a guest's serial console (read from its log, typed into through libvirt)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from occi_twisted.drivers.libvirt.guest import READY
+from occi_twisted.drivers.libvirt.images import DEFAULT_IMAGES, TINY
+from tests.conftest import ROOT, RunningServer, call
+
+libvirt: Any = pytest.importorskip("libvirt")
+
+URI = "qemu:///system"
+JSON = "application/occi+json"
+INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+
+
+def hypervisor() -> Iterator[Any]:
+    """libvirtd on this machine (started, and stopped at the end, if none ran) with the tiny
+    guest built; skips where there is no QEMU or no root."""
+    if os.geteuid() != 0 or shutil.which("libvirtd") is None or shutil.which(
+            "qemu-system-x86_64") is None:
+        pytest.skip("needs root, libvirtd and QEMU (.ci/run installs them)")
+    pidFile = "/run/occi-test-libvirtd.pid"
+    started = subprocess.run([str(ROOT / ".ci" / "libvirtd"), pidFile], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    if not (DEFAULT_IMAGES / TINY / "kernel").is_file():
+        subprocess.run([str(Path(sys.executable).parent / "occi-guest")], check=True)
+    connection = libvirt.open(URI)
+    try:
+        yield connection
+    finally:
+        connection.close()
+        if started:
+            pid = int(Path(started).read_text())
+            os.kill(pid, 15)
+
+
+class Server:
+    """A ``twistd occi --driver libvirt`` and what tests do with it."""
+
+    def __init__(self, dataDir: Path, connection: Any, *extra: str, listen: str | None = None,
+                 user: tuple[str, str] | None = None) -> None:
+        self.dataDir = dataDir
+        self.connection = connection
+        self.user = user
+        self.process = RunningServer(dataDir, "--driver", "libvirt", "--libvirt-uri", URI,
+                                     *extra, listen=listen)
+        self.consoles: dict[tuple[str, int], Any] = {}
+
+    def start(self) -> Server:
+        self.process.start(timeout=60)
+        return self
+
+    def remove(self, locations: list[str]) -> None:
+        """Delete the entities (their domains and networks go with them), stop the server,
+        and remove what a failure left on the hypervisor."""
+        try:
+            for location in locations:
+                self.request("DELETE", location)
+        finally:
+            self.process.stop()
+        names = {location.rstrip("/").rsplit("/", 1)[-1] for location in locations}
+        for domain in self.connection.listAllDomains(0):
+            if domain.name() in names:
+                if domain.isActive():
+                    domain.destroy()
+                domain.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+        for network in self.connection.listAllNetworks(0):
+            if network.name().removeprefix("occi-") in names:
+                if network.isActive():
+                    network.destroy()
+                network.undefine()
+
+    def request(self, method: str, path: str, document: Any = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        sent = {"Accept": JSON, **(headers or {})}
+        body = b""
+        if document is not None:
+            body = json.dumps(document).encode()
+            sent["Content-Type"] = JSON
+        return call(self.process.port, method, path, body, sent, timeout=120, user=self.user)
+
+    def create(self, collection: str, kind: str, attributes: dict[str, Any],
+               mixins: list[str] | None = None, **extra: Any) -> dict[str, Any]:
+        document = {"kind": kind, "attributes": attributes, **extra}
+        if mixins:
+            document["mixins"] = mixins
+        status, headers, body = self.request("POST", f"/{collection}/", document)
+        assert status == 201, (status, body)
+        return self.get(headers["location"].split("://", 1)[-1].split("/", 1)[-1])
+
+    def get(self, path: str) -> dict[str, Any]:
+        path = path if path.startswith("/") else f"/{path}"
+        status, _, body = self.request("GET", path)
+        assert status == 200, (status, body)
+        loaded: dict[str, Any] = json.loads(body)
+        return loaded
+
+    def act(self, location: str, term: str, method: str | None = None,
+            wait: int = 90) -> tuple[int, bytes]:
+        """The action ``term`` of the entity's kind, waited for (``Prefer: wait``)."""
+        document: dict[str, Any] = {
+            "action": f"{INFRA[:-1]}/{_kindOf(location)}/action#{term}"}
+        if method:
+            document["attributes"] = {"method": method}
+        status, _, body = self.request("POST", f"{location}?action={term}", document,
+                                       {"Prefer": f"wait={wait}"})
+        return status, body
+
+    def state(self, location: str) -> str:
+        attributes = self.get(location)["attributes"]
+        kind = _kindOf(location)
+        value: str = attributes[f"occi.{kind}.state"]
+        return value
+
+    def waitState(self, location: str, state: str, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.state(location) == state:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"{location} is {self.state(location)}, not {state}")
+
+    def console(self, computeId: str) -> str:
+        path = self.dataDir / "libvirt" / "consoles" / f"{computeId}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def waitConsole(self, computeId: str, text: str, seconds: float = 90,
+                    since: int = 0) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            seen = self.console(computeId)[since:]
+            if text in seen:
+                return seen
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not on the console of {computeId}: "
+                             f"{self.console(computeId)[-1500:]}")
+
+    def waitReady(self, computeId: str, since: int = 0) -> None:
+        self.waitConsole(computeId, READY, since=since)
+
+    def type(self, computeId: str, line: str) -> None:
+        """Type ``line`` on the guest's serial console (opened once per boot of the guest:
+        what libvirt holds of a stream closed at once may not reach it)."""
+        domain = self.connection.lookupByName(computeId)
+        key = (computeId, domain.ID())
+        stream = self.consoles.get(key)
+        if stream is None:
+            stream = self.consoles[key] = self.connection.newStream(0)
+            domain.openConsole(None, stream, libvirt.VIR_DOMAIN_CONSOLE_FORCE)
+        stream.send((line + "\n").encode())
+
+    def run(self, computeId: str, command: str, seconds: float = 30) -> str:
+        """Run ``command`` on the guest's console; what it printed (between markers)."""
+        marker = f"m{time.monotonic_ns()}"
+        since = len(self.console(computeId))
+        self.type(computeId, f"echo {marker}-begin; {command}; echo {marker}-end")
+        seen = self.waitConsole(computeId, f"\n{marker}-end", seconds, since)
+        return seen.split(f"\n{marker}-begin", 1)[-1].split(f"\n{marker}-end", 1)[0]
+
+
+def _kindOf(location: str) -> str:
+    return location.strip("/").split("/")[0]
+
+
+def flat(document: dict[str, Any]) -> dict[str, Any]:
+    """A rendered entity's attributes, by dotted name."""
+    attributes: dict[str, Any] = document["attributes"]
+    return attributes

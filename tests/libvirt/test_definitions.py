@@ -1,0 +1,281 @@
+"""The libvirt driver without a daemon: its XML read whole, the guest's parts, and the driver
+on libvirt's in-process ``test:///default`` hypervisor (definitions, actions, lifecycle
+events, the domains it leaves alone)."""
+
+from __future__ import annotations
+
+import struct
+import time
+import zlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, succeed
+from twisted.internet.task import deferLater
+
+from occi_twisted.drivers.disks import DiskDriver
+from occi_twisted.drivers.libvirt.computes import Host
+from occi_twisted.drivers.libvirt.connection import (
+    Hypervisor,
+    HypervisorError,
+    HypervisorTimeout,
+)
+from occi_twisted.drivers.libvirt.definitions import (
+    Boot,
+    Disk,
+    Nic,
+    bridgeName,
+    domainXML,
+    networkXML,
+    ownerOf,
+    targetOf,
+)
+from occi_twisted.drivers.libvirt.driver import LibvirtDriver
+from occi_twisted.drivers.libvirt.guest import _cpio, moduleOrder, uncompressed
+from occi_twisted.drivers.libvirt.images import readImages
+from occi_twisted.drivers.libvirt.screens import png
+from occi_twisted.drivers.storage import DiskImages
+from occi_twisted.model import Description, Entity, Value, newEntity
+from occi_twisted.model.errors import Conflict
+from occi_twisted.model.infrastructure import COMPUTE, IPNETWORK, NETWORK, START, STOP, SUSPEND
+from occi_twisted.model.registry import Registry
+
+from ..drivers.test_disks import Context
+
+libvirt: Any = pytest.importorskip("libvirt")
+
+
+def compute(**attributes: Value) -> Entity:
+    return newEntity(Description(kind=COMPUTE, mixins=(), attributes=attributes))
+
+
+def test_a_domain_says_what_the_compute_says(tmp_path: Path) -> None:
+    entity = compute(**{"occi.compute.cores": 2, "occi.compute.memory": 0.25,
+                        "occi.compute.hostname": "web1", "occi.compute.architecture": "x64"})
+    xml = domainXML(entity, domainType="qemu", owner="me",
+                    boot=Boot(tmp_path / "kernel", tmp_path / "initrd", "console=ttyS0"),
+                    console=tmp_path / "c.log",
+                    disks=[Disk("link1", tmp_path / "s.img", "vdb")],
+                    nics=[Nic("link2", "occi-net", "52:54:00:01:02:03")])
+    root = ElementTree.fromstring(xml)
+    assert root.get("type") == "qemu"
+    assert root.findtext("name") == entity.id
+    assert root.findtext("vcpu") == "2"
+    assert root.findtext("memory") == "256"
+    assert root.find("os/type").get("arch") == "x86_64"  # type: ignore[union-attr]
+    assert root.findtext("os/cmdline") == "console=ttyS0 occi.hostname=web1"
+    assert root.find("devices/serial/log").get("file") == str(tmp_path / "c.log")  # type: ignore[union-attr]
+    disk = root.find("devices/disk")
+    assert disk is not None and disk.find("target").get("dev") == "vdb"  # type: ignore[union-attr]
+    assert disk.findtext("serial") == "vdb"
+    assert root.find("devices/interface/mac").get("address") == "52:54:00:01:02:03"  # type: ignore[union-attr]
+    assert ownerOf(xml) == ("me", entity.location)
+    # The same UUID at every definition: libvirt refuses a known name with another.
+    again = ElementTree.fromstring(domainXML(entity, domainType="qemu", owner="me", boot=None,
+                                             console=tmp_path / "c.log", disks=[], nics=[]))
+    assert again.findtext("uuid") == root.findtext("uuid")
+
+
+def test_a_network_is_an_isolated_bridge_with_dhcp() -> None:
+    entity = newEntity(Description(kind=NETWORK, mixins=(IPNETWORK,), attributes={
+        "occi.network.address": "10.9.0.0/24"}))
+    root = ElementTree.fromstring(networkXML(entity, owner="me"))
+    assert root.find("forward") is None
+    assert len(root.find("bridge").get("name", "")) <= 15  # type: ignore[union-attr]
+    assert root.find("bridge").get("name") == bridgeName(entity.id)  # type: ignore[union-attr]
+    assert root.find("ip").get("address") == "10.9.0.1"  # type: ignore[union-attr]
+    assert root.find("ip/dhcp/range").get("start") == "10.9.0.128"  # type: ignore[union-attr]
+    static = newEntity(Description(kind=NETWORK, mixins=(IPNETWORK,), attributes={
+        "occi.network.address": "10.9.0.0/24", "occi.network.allocation": "static"}))
+    assert ElementTree.fromstring(networkXML(static, owner="me")).find("ip/dhcp") is None
+
+
+def test_device_ids_name_virtio_disks() -> None:
+    assert targetOf("/dev/vdb") == "vdb"
+    assert targetOf("vdc") == "vdc"
+    assert targetOf("/dev/sda") is None
+    assert targetOf(None) is None
+
+
+def test_the_guest_is_built_from_modules_in_dependency_order(tmp_path: Path) -> None:
+    for name, depends in (("a", "b,c"), ("b", "c"), ("c", ""), ("d", "")):
+        (tmp_path / f"{name}.ko").write_bytes(b"\0name=" + name.encode()
+                                              + b"\0depends=" + depends.encode() + b"\0")
+    assert [path.stem for path in moduleOrder(tmp_path, ("a", "d"))] == ["c", "b", "a", "d"]
+    archive = _cpio({"etc"}, {"init": (0o755, b"#!/bin/sh\n")}, {"bin/sh": "busybox"})
+    assert archive.startswith(b"070701") and archive.endswith(b"\0" * 4)
+    assert b"TRAILER!!!" in archive and len(archive) % 4 == 0
+    assert uncompressed(b"no payload") == b"no payload"
+
+
+def test_image_directories_are_os_templates(tmp_path: Path) -> None:
+    (tmp_path / "tiny").mkdir()
+    (tmp_path / "tiny" / "kernel").write_bytes(b"k")
+    (tmp_path / "tiny" / "title").write_text("Tiny Linux guest\n")
+    (tmp_path / "Bad Name").mkdir()
+    (tmp_path / "empty").mkdir()
+    images = readImages(tmp_path)
+    assert list(images) == ["tiny"]
+    mixin = images["tiny"].mixin()
+    assert mixin.title == "Tiny Linux guest" and mixin.location == "/os_tpl/tiny/"
+    assert images["tiny"].initrd is None and images["tiny"].cmdline == "console=ttyS0"
+
+
+# -- the driver on test:///default ---------------------------------------------------------------
+
+
+class Links:
+    """What the driver reads of the store: entities, and links by source (none here)."""
+
+    def __init__(self) -> None:
+        self.entities: dict[str, Entity] = {}
+
+    def get(self, entityId: str) -> Deferred[Entity | None]:
+        return succeed(self.entities.get(entityId))
+
+    def linksFrom(self, sources: list[str]) -> Deferred[dict[str, list[Entity]]]:
+        return succeed({source: [] for source in sources})
+
+
+@pytest.fixture
+def driver(tmp_path: Path) -> Iterator[tuple[LibvirtDriver, list[tuple[str, Mapping[str, Value]]]]]:
+    (tmp_path / "images" / "tiny").mkdir(parents=True)
+    (tmp_path / "images" / "tiny" / "kernel").write_bytes(b"k")
+    images = DiskImages(tmp_path / "data")
+    host = Host(hypervisor=Hypervisor("test:///default", reactor), clock=reactor,
+                owner="unit", domainType="test", images=readImages(tmp_path / "images"),
+                consoles=tmp_path / "consoles", imagePath=images.imagePath)
+    made = LibvirtDriver(host, DiskDriver(images, reactor))
+    reports: list[tuple[str, Mapping[str, Value]]] = []
+
+    def report(entityId: str, changes: Mapping[str, Value]) -> Deferred[None]:
+        reports.append((entityId, changes))
+        return succeed(None)
+
+    made.observe(Links(), report)
+    made.start()
+    yield made, reports
+    pytest_twisted.blockon(made.stop())
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_compute_lives_as_a_domain(driver: tuple[LibvirtDriver, list[Any]]) -> None:
+    made, reports = driver
+    entity = compute(**{"occi.compute.memory": 0.125})
+    made.provision(entity)
+    await made.realize(None, entity)
+    domain = await made.host.call("look", lambda c: c.lookupByName(entity.id))
+    assert not domain.isActive()
+    outcome = await made.perform(entity, START, {}, Context(reactor))
+    assert outcome.changes["occi.compute.state"] == "active"
+    assert domain.isActive()
+    running = _with(entity, "active")
+    outcome = await made.perform(running, SUSPEND, {"method": "suspend"}, Context(reactor))
+    assert outcome.changes["occi.compute.state"] == "suspended"
+    # The events reached the reactor and became reports.
+    for _ in range(50):
+        if any(change.get("occi.compute.state") == "suspended" for _, change in reports):
+            break
+        await deferLater(reactor, 0.02, lambda: None)
+    assert (entity.id, {"occi.compute.state": "suspended",
+                        "occi.compute.state.message": "Paused."}) in reports
+    outcome = await made.perform(_with(entity, "suspended"), STOP, {"method": "poweroff"},
+                                 Context(reactor))
+    assert outcome.changes["occi.compute.state"] == "inactive"
+    assert not domain.isActive()
+    await made.realize(entity, None)
+    with pytest.raises(HypervisorError, match="ot found"):
+        await made.host.call("look", lambda c: c.lookupByName(entity.id))
+
+
+@pytest_twisted.ensureDeferred
+async def test_domains_of_others_are_never_touched(
+        driver: tuple[LibvirtDriver, list[Any]]) -> None:
+    made, _ = driver
+    # test:///default has a domain called "test" that this server did not make.
+    held = await made.held()
+    assert all(entityId != "test" for _, entityId in held)
+    stranger = Entity(kind=COMPUTE, mixins=(), attributes={"occi.core.id": "test"})
+    with pytest.raises(Conflict, match="did not make"):
+        await made.realize(None, stranger)
+    await made.realize(stranger, None)  # a deletion leaves it alone too
+    domain = await made.host.call("look", lambda c: c.lookupByName("test"))
+    assert domain.isActive()
+
+
+def test_actions_follow_the_state_machine(driver: tuple[LibvirtDriver, list[Any]]) -> None:
+    made, _ = driver
+    from occi_twisted.drivers import InvalidTransition
+
+    with pytest.raises(InvalidTransition):
+        made.check(_with(compute(), "inactive"), SUSPEND, {})
+    made.check(_with(compute(), "inactive"), START, {})
+    with pytest.raises(Conflict, match="no boot image"):
+        made.provision(Entity(kind=COMPUTE, mixins=(Registry.standard().get(
+            "http://schemas.occi-twisted.org/occi/infrastructure/os_tpl#debian-12"),),
+            attributes={"occi.core.id": "x"}))  # type: ignore[arg-type]
+
+
+def _with(entity: Entity, state: str) -> Entity:
+    return Entity(kind=entity.kind, mixins=entity.mixins,
+                  attributes={**entity.attributes, "occi.compute.state": state})
+
+
+def test_a_screen_is_sent_as_png() -> None:
+    ppm = b"P6\n# QEMU\n2 2\n255\n" + bytes(range(12))
+    image = png(ppm)
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", image[16:24])
+    assert (width, height) == (2, 2)
+    start = image.index(b"IDAT") + 4
+    length = struct.unpack(">I", image[start - 8:start - 4])[0]
+    assert zlib.decompress(image[start:start + length]) == (b"\0" + bytes(range(6))
+                                                            + b"\0" + bytes(range(6, 12)))
+    with pytest.raises(ValueError):
+        png(b"P6\n2 2\n255\n" + bytes(5))
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_hung_call_fails_with_a_message_and_libvirt_errors_are_conflicts() -> None:
+    hypervisor = Hypervisor("test:///default", reactor)
+    hypervisor.timeout = 0.2
+    hypervisor.start()
+    try:
+        with pytest.raises(HypervisorTimeout, match=r"Waiting: libvirt did not answer "
+                                                    r"within 0\.2 s"):
+            await hypervisor.call("Waiting", lambda connection: time.sleep(0.5))
+        with pytest.raises(HypervisorError, match="Looking: Domain not found") as refused:
+            await hypervisor.call("Looking", lambda connection: connection.lookupByName(
+                "no-such-domain"))
+        assert isinstance(refused.value, Conflict)  # a 409, never a 500
+        assert refused.value.code == libvirt.VIR_ERR_NO_DOMAIN
+    finally:
+        await hypervisor.stop()
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_guest_deaf_to_acpi_is_powered_off_or_left_running_after_the_deadline(
+        driver: tuple[LibvirtDriver, list[Any]]) -> None:
+    made, _ = driver
+    entity = compute(**{"occi.compute.memory": 0.125})
+    await made.realize(None, entity)
+    await made.perform(entity, START, {}, Context(reactor))
+    made.host.stopDeadline = 0.0  # the guest never gets the time to hear the button
+    made.host.destroyAfterDeadline = False
+    with pytest.raises(Conflict, match=r"did not stop within 0 s .* it runs on"):
+        await made.perform(_with(entity, "active"), STOP, {"method": "graceful"},
+                           Context(reactor))
+    domain = await made.host.call("look", lambda c: c.lookupByName(entity.id))
+    assert domain.isActive()
+    made.host.destroyAfterDeadline = True
+    outcome = await made.perform(_with(entity, "active"), STOP, {"method": "graceful"},
+                                 Context(reactor))
+    assert outcome.changes["occi.compute.state.message"] == (
+        "The guest did not stop within 0 s of an ACPI shutdown: powered off.")
+    assert not domain.isActive()
+    await made.realize(entity, None)

@@ -1,0 +1,205 @@
+"""Real guests on a real libvirtd: two tiny guests on one isolated network, booted once for
+the module (TCG, 128 MiB each), driven through a ``twistd occi --driver libvirt``."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from occi_twisted.drivers.libvirt.guest import READY
+from occi_twisted.model.locations import consoleOf, logOf
+
+from ..conftest import call
+from .support import INFRA, Server, flat, libvirt
+
+
+class Guests:
+    def __init__(self, server: Server, network: str, computes: list[str]) -> None:
+        self.server = server
+        self.network = network
+        self.computes = computes
+
+    def location(self, index: int) -> str:
+        return f"/compute/{self.computes[index]}"
+
+    def ensureRunning(self, index: int) -> None:
+        """The guest running and ready (a test before may have stopped it)."""
+        location = self.location(index)
+        if self.server.state(location) != "active":
+            since = len(self.server.console(self.computes[index]))
+            status, body = self.server.act(location, "start")
+            assert status == 200, body
+            self.server.waitReady(self.computes[index], since)
+
+
+@pytest.fixture(scope="module")
+def guests(tmp_path_factory: pytest.TempPathFactory, connection: Any) -> Iterator[Guests]:
+    server = Server(tmp_path_factory.mktemp("libvirt") / "data", connection).start()
+    computes: list[str] = []
+    network = None
+    try:
+        network = server.create("network", INFRA + "network", {
+            "occi.network.address": "10.77.0.0/24", "occi.network.allocation": "dynamic",
+        }, mixins=[INFRA[:-1] + "/network#ipnetwork"])["id"]
+        status, body = server.act(f"/network/{network}", "up")
+        assert status == 200, body
+        for index in (1, 2):
+            compute = server.create("compute", INFRA + "compute", {
+                "occi.compute.hostname": f"guest{index}", "occi.compute.memory": 0.125,
+            }, links=[{
+                "kind": INFRA + "networkinterface", "target": {"location": f"/network/{network}",
+                                                               "kind": INFRA + "network"},
+                "mixins": [INFRA[:-1] + "/networkinterface#ipnetworkinterface"],
+                "attributes": {"occi.networkinterface.address": f"10.77.0.1{index}",
+                               "occi.networkinterface.allocation": "static"},
+            }])
+            computes.append(compute["id"])
+        found = Guests(server, network, computes)
+        for index in (0, 1):
+            found.ensureRunning(index)
+        yield found
+    finally:
+        server.remove([f"/compute/{each}" for each in computes]
+                      + ([f"/network/{network}"] if network else []))
+
+
+def test_a_started_compute_boots_and_an_acpi_stop_reaches_inactive(guests: Guests) -> None:
+    server, computeId = guests.server, guests.computes[0]
+    console = server.console(computeId)
+    assert f"{READY} guest1" in console
+    assert server.run(computeId, "hostname").strip() == "guest1"
+    status, body = server.act(guests.location(0), "stop", "graceful")
+    assert status == 200, body
+    assert server.state(guests.location(0)) == "inactive"
+    assert not server.connection.lookupByName(computeId).isActive()
+    guests.ensureRunning(0)
+
+
+def test_restart_and_suspend_resume(guests: Guests) -> None:
+    server, computeId, location = guests.server, guests.computes[0], guests.location(0)
+    status, body = server.act(location, "suspend", "suspend")
+    assert status == 200, body
+    assert server.state(location) == "suspended"
+    state, _ = server.connection.lookupByName(computeId).state()
+    assert state == libvirt.VIR_DOMAIN_PAUSED
+    status, body = server.act(location, "start")
+    assert status == 200, body
+    assert server.state(location) == "active"
+    assert server.run(computeId, "echo resumed").strip() == "resumed"
+    since = len(server.console(computeId))
+    status, body = server.act(location, "restart", "warm")
+    assert status == 200, body
+    server.waitReady(computeId, since)  # booted again
+    assert server.state(location) == "active"
+
+
+def test_a_storage_attached_live_is_seen_by_the_guest(guests: Guests) -> None:
+    server, computeId = guests.server, guests.computes[0]
+    guests.ensureRunning(0)
+    storage = server.create("storage", INFRA + "storage", {"occi.storage.size": 0.01})["id"]
+    link = server.create("storagelink", INFRA + "storagelink", {
+        "occi.storagelink.deviceid": "/dev/vdb"},
+        source={"location": guests.location(0), "kind": INFRA + "compute"},
+        target={"location": f"/storage/{storage}", "kind": INFRA + "storage"})
+    # Linux names virtio disks as it finds them; the deviceid is the disk's serial.
+    found = server.run(computeId, "for i in $(seq 20); do grep -l vdb /sys/block/*/serial "
+                                  "&& break; sleep 0.5; done; "
+                                  "cat $(dirname $(grep -l vdb /sys/block/*/serial))/size")
+    image = server.dataDir / "storage" / f"{storage}.img"
+    assert found.split()[-1] == str(-(-image.stat().st_size // 512))  # whole sectors
+    server.waitState(f"/storagelink/{link['id']}", "active", 10)
+    # Its image is in use: no erase, backup or restore under a running guest.
+    status, _, body = server.request(
+        "POST", f"/storage/{storage}?action=backup",
+        {"action": "http://schemas.ogf.org/occi/infrastructure/storage/action#backup"})
+    assert status == 409, body
+    assert b"running compute" in body
+    status, _, body = server.request("DELETE", f"/storagelink/{link['id']}")
+    assert status in (200, 204), body
+    gone = server.run(computeId, "for i in $(seq 20); do grep -q vdb /sys/block/*/serial "
+                                 "2>/dev/null || break; sleep 0.5; done; "
+                                 "cat /sys/block/*/serial 2>/dev/null; echo")
+    assert "vdb" not in gone
+
+
+def test_two_guests_on_one_network_reach_each_other(guests: Guests) -> None:
+    server = guests.server
+    for index in (0, 1):
+        guests.ensureRunning(index)
+    address = server.run(guests.computes[0], "ip -4 addr show eth0")
+    assert "10.77.0.11" in address
+    pinged = server.run(guests.computes[0], "ping -c 2 -W 3 10.77.0.12", seconds=60)
+    assert " 0% packet loss" in pinged
+
+
+def test_a_guest_that_powers_itself_off_is_seen_inactive_with_an_event(
+        guests: Guests) -> None:
+    server, computeId, location = guests.server, guests.computes[1], guests.location(1)
+    guests.ensureRunning(1)
+    server.type(computeId, "poweroff -f")
+    server.waitState(location, "inactive", seconds=30)
+    attributes = flat(server.get(location))
+    assert attributes["occi.compute.state.message"] == "The guest powered off."
+    status, _, body = server.request("GET", logOf(location), headers={
+        "Accept": "application/atom+xml"})
+    assert status == 200
+    assert b"The guest powered off." in body or b"inactive" in body
+
+
+def test_the_tiny_guest_is_an_os_template(guests: Guests) -> None:
+    status, _, body = guests.server.request("GET", "/-/")
+    assert status == 200
+    mixins = json.loads(body)["mixins"]
+    tiny = next(m for m in mixins if m["term"] == "tiny")
+    assert "Tiny Linux guest" in tiny["title"]
+    assert tiny["location"].endswith("/os_tpl/tiny/")
+
+
+
+
+def test_a_compute_shows_its_console_and_its_screen(guests: Guests) -> None:
+    server, location = guests.server, guests.location(1)
+    guests.ensureRunning(1)
+    status, headers, body = server.request("GET", consoleOf(location),
+                                           {"Accept": "text/plain"})
+    assert status == 200 and headers["content-type"].startswith("text/plain")
+    assert READY.encode() in body
+    # Following a boot: the bytes after those already read.
+    status, headers, rest = server.request("GET", consoleOf(location), headers={
+        "Range": f"bytes={len(body) - 10}-"})
+    assert status == 206 and rest == body[-10:] + rest[10:]
+    status, headers, image = server.request("GET", f"{location}?format=png")
+    assert status == 200 and headers["content-type"] == "image/png"
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    status, _, page = server.request("GET", location, headers={"Accept": "text/html"})
+    assert status == 200  # the page shows the screen and leads to the console
+    assert f'<img src="{location}?format=png" id="screen"'.encode() in page
+    assert f'href="{location}/console" id="console"'.encode() in page
+    status, _, listed = server.request("GET", location, headers={"Accept": ""})
+    assert status == 300  # every alternate is listed, one a line
+    assert f"image/png: {server.process.url}{location}?format=png".encode() in listed
+    assert f"text/plain: {server.process.url}{location}/console".encode() in listed
+
+
+def test_memory_changed_while_running_applies_at_the_next_start(guests: Guests) -> None:
+    server, computeId, location = guests.server, guests.computes[1], guests.location(1)
+    guests.ensureRunning(1)
+    status, _, body = call(server.process.port, "POST", location,
+                           b"X-OCCI-Attribute: occi.compute.memory=0.1875\n",
+                           {"Content-Type": "text/occi", "Accept": "text/plain"})
+    assert status == 200, body
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        message = flat(server.get(location)).get("occi.compute.state.message", "")
+        if "next start" in message:
+            break
+        time.sleep(0.2)
+    assert "the new ones apply at the next start" in message
+    domain = server.connection.lookupByName(computeId)
+    assert domain.info()[1] == 128 * 1024  # running as it started
+    inactive = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
+    assert "<memory unit='KiB'>196608</memory>" in inactive
