@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import shutil
 import tempfile
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
@@ -103,8 +105,11 @@ class Answer:
 
 @functools.cache
 def _keysDirectory() -> Path:
-    """Where the in-memory servers of a test run keep their URL signing keys."""
-    return Path(tempfile.mkdtemp(prefix="occi-keys-"))
+    """Where the in-memory servers of a test run keep their URL signing keys (removed when
+    the run ends: one directory per run, not per server)."""
+    directory = tempfile.mkdtemp(prefix="occi-keys-")
+    atexit.register(shutil.rmtree, directory, True)
+    return Path(directory)
 
 
 class Client:
