@@ -50,7 +50,7 @@ from ..identity.principal import Quota
 from ..identity.realm import ComputeLookup
 from ..model.infrastructure import COMPUTE, NETWORKINTERFACE
 from ..model.locations import FILES, HEALTH
-from ..store.interface import IEntityStore, Query
+from ..store.interface import IEntityStore, ISharedLogins, Query
 from . import parts
 
 if TYPE_CHECKING:
@@ -249,6 +249,9 @@ class IdentityService(Service):
             checkers.append(AddressChecker(computeByAddress(store)))
         self.portal = Portal(Realm(directory), checkers)
         self.throttle = LoginThrottle(reactor)
+        shared = ISharedLogins(store, None)
+        if shared is not None:
+            self.throttle.share(shared)
         self._previous: Any = None
 
     def principalNamed(self, name: str) -> Principal:

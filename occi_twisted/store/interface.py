@@ -191,6 +191,21 @@ class IFollowedRegistry(Interface):
         has not heard of yet); whether the registry changed."""
 
 
+class ISharedLogins(Interface):
+    """A store that several nodes share passes each node's failed logins on to every other,
+    so that the login throttle counts an address's guesses over all the nodes a balancer
+    spreads them across (PostgreSQL).  Nothing is kept: a throttle forgets in a minute, and a
+    node that starts forgets as a single server does."""
+
+    def tellFailedLogin(key: str, at: float) -> None:
+        """Tell the other nodes that the address ``key`` failed to log in at ``at`` (epoch
+        seconds); without waiting, and a failure to tell is only logged."""
+
+    def followFailedLogins(heard: Callable[[str, float], None]) -> None:
+        """Call ``heard(key, at)`` (on the reactor thread) for each failed login another
+        node tells of."""
+
+
 class IAnswerStore(Interface):
     """Answers remembered for ``Idempotency-Key`` (see :mod:`occi_twisted.model.answers`); a
     :class:`RememberAnswer` in a change set stores one."""

@@ -85,7 +85,8 @@ def announceMixins(db: Adapted) -> None:
 class Listener:
     """A connection listening for the channels ``heard`` names, its socket watched by
     ``reactor``; ``heard[channel]`` is called (on the reactor thread) after notifications on
-    ``channel``.
+    ``channel``; ``told[channel]``, for the channels whose payloads matter, is called with
+    each notification's payload.
 
     A lost connection is opened again a second later (and every ``heard`` called then: what
     was committed meanwhile was not announced to this node).  :meth:`open` blocks: call it off the
@@ -93,10 +94,12 @@ class Listener:
     """
 
     def __init__(self, url: str, reactor: Any, heard: Mapping[str, Callable[[], None]],
-                 opener: Callable[[], psycopg.Connection[Any]], background: Background) -> None:
+                 opener: Callable[[], psycopg.Connection[Any]], background: Background, *,
+                 told: Mapping[str, Callable[[str], None]] | None = None) -> None:
         self._url = url
         self._reactor = reactor
         self._heard = heard
+        self._told = told or {}
         self._opener = opener
         self._background = background
         self._connection: psycopg.Connection[Any] | None = None
@@ -107,7 +110,7 @@ class Listener:
         """Connect and LISTEN (blocking)."""
         connection = self._opener()
         try:
-            for channel in self._heard:
+            for channel in [*self._heard, *self._told]:
                 connection.execute(f"LISTEN {channel}")
         except BaseException:
             connection.close()
@@ -143,10 +146,15 @@ class Listener:
             return
         pgconn = connection.pgconn
         heard: set[str] = set()
+        payloads: list[tuple[str, str]] = []
         try:
             pgconn.consume_input()
             while (notice := pgconn.notifies()) is not None:
-                heard.add(notice.relname.decode())
+                channel = notice.relname.decode()
+                if channel in self._told:
+                    payloads.append((channel, notice.extra.decode()))
+                else:
+                    heard.add(channel)
             if pgconn.status != ConnStatus.OK:  # ended by the server, and said so
                 raise psycopg.OperationalError(pgconn.get_error_message() or "closed")
         except psycopg.Error as problem:
@@ -154,6 +162,11 @@ class Listener:
             return
         for channel in heard:
             self._tell(channel)
+        for channel, payload in payloads:
+            try:
+                self._told[channel](payload)
+            except Exception:
+                _log.failure("Telling of a notification on {channel} failed", channel=channel)
 
     def connectionLost(self, reason: Failure) -> None:
         if self._connection is not None:

@@ -16,7 +16,7 @@ group-commit writer.
   :class:`~psycopg_pool.ConnectionPool` in autocommit mode: one statement, one snapshot.
 - One more connection listens for other nodes' commits (:class:`~.events.Listener`): their
   events wake this node's listeners, and their user mixins come into its registry
-  (:mod:`.mixins`).
+  (:mod:`.mixins`); on it too come the failed logins other nodes saw (:mod:`.logins`).
 """
 
 from __future__ import annotations
@@ -39,10 +39,11 @@ from .. import _sqlevents, _sqlread
 from .._sql import Database, Transactional
 from .._sqlstore import SQLStore
 from .._writer import GroupCommitWriter
-from ..interface import IFollowedRegistry, IStore, StoreUnavailable
+from ..interface import IFollowedRegistry, ISharedLogins, IStore, StoreUnavailable
 from . import read
 from .connection import Adapted, broken, connect, shown, transient, unavailable
 from .events import CHANNEL, MIXINS, Listener, announceMixins, number
+from .logins import LOGINS, FailedLogins
 from .mixins import Follower
 from .schema import migrate
 
@@ -59,7 +60,7 @@ APPLICATION = "occi-twisted"
 _ALL = 2**63 - 1
 
 
-@implementer(IStore, IFollowedRegistry)
+@implementer(IStore, IFollowedRegistry, ISharedLogins)
 class PostgresStore(SQLStore):
     """The database at ``url`` (``postgresql://user:password@host:port/name``); set up at
     :meth:`start` if empty.  ``reactor`` runs the threads' results and watches the listening
@@ -76,6 +77,8 @@ class PostgresStore(SQLStore):
         self._listener: Listener | None = None
         self._mixins = Follower(registry, lambda: self._read(_sqlread.userMixins),
                                 self._decoded.clear)
+        self._logins = FailedLogins(lambda payload: self._read(
+            lambda db: db.execute("SELECT pg_notify(?, ?)", (LOGINS, payload))))
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -122,7 +125,8 @@ class PostgresStore(SQLStore):
             listener = Listener(
                 self._url, self._reactor,
                 {CHANNEL: self._notices.changed, MIXINS: self._mixins.heard},
-                partial(self._connect, "listener"), self._background)
+                partial(self._connect, "listener"), self._background,
+                told={LOGINS: self._logins.received})
             listener.watch(await self._background(listener.open))
             self._listener = listener
         except BaseException:
@@ -169,6 +173,14 @@ class PostgresStore(SQLStore):
             self._mixins.begin(identifier)
         else:
             self._mixins.end(identifier)
+
+    # -- failed logins other nodes saw ----------------------------------------------------
+
+    def tellFailedLogin(self, key: str, at: float) -> None:
+        self._logins.tell(key, at)
+
+    def followFailedLogins(self, heard: Callable[[str, float], None]) -> None:
+        self._logins.follow(heard)
 
     # -- reads -------------------------------------------------------------------------
 
