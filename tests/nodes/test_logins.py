@@ -11,6 +11,7 @@ import pytest
 
 from ..conftest import RunningServer
 from ..identity.support import ask, usersFile
+from .conftest import twoNodes
 
 ALICE = ("alice", "wonderland")
 #: The login throttle's default: failures an address may have within its window.
@@ -20,15 +21,8 @@ FAILURES = 10
 @pytest.fixture
 def nodes(tmp_path: Path, database: str) -> Iterator[tuple[RunningServer, RunningServer]]:
     users = usersFile(tmp_path, alice=ALICE[1])
-    a, b = (RunningServer(tmp_path / "data", "--store", database, "--node", name,
-                          "--users", str(users)) for name in ("a", "b"))
-    try:
-        a.start(timeout=30)  # first: it sets the database up
-        b.start(timeout=30)
-        yield a, b
-    finally:
-        a.stop()
-        b.stop()
+    with twoNodes(tmp_path / "data", database, "--users", str(users)) as both:
+        yield both
 
 
 def status(node: RunningServer, user: tuple[str, str], source: str) -> int:

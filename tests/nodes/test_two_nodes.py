@@ -14,6 +14,7 @@ import pytest
 from ..conftest import RunningServer, call
 from ..launch.test_long_poll import _poll, _waitingBackup
 from ..launch.test_request_crash import STATE, attributes, pathOf
+from .conftest import twoNodes
 
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 TAGS = "http://example.com/tags#"
@@ -22,16 +23,8 @@ OCCI_JSON = {"Content-Type": "application/occi+json", "Accept": "application/occ
 
 @pytest.fixture
 def nodes(tmp_path: Path, database: str) -> Iterator[tuple[RunningServer, RunningServer]]:
-    data = tmp_path / "data"
-    a, b = (RunningServer(data, "--store", database, "--node", name, "--lease", "3")
-            for name in ("a", "b"))
-    try:
-        a.start(timeout=30)  # first: it sets the database up
-        b.start(timeout=30)
-        yield a, b
-    finally:
-        a.stop()
-        b.stop()
+    with twoNodes(tmp_path / "data", database, "--lease", "3") as both:
+        yield both
 
 
 def test_a_mixin_defined_on_one_node_is_used_at_once_on_another(
