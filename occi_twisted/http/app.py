@@ -248,8 +248,9 @@ class OCCIServer:
         """:meth:`runTime`'s answer to a GET or HEAD of an entity kept as it is (see
         :meth:`.Entities.atOnce`), through the same steps but Klein's routing (which could
         only lead there) and without a turn through Deferreds; ``None`` for any other
-        request, and whenever something is not as usual -- a failure, a file asked for, an
-        introspector, a path Klein would read otherwise -- which the routes then answer."""
+        request, and whenever something is not as usual -- a failure, a file or a screen
+        asked for, an introspector, a path Klein would read otherwise -- which the routes
+        then answer."""
         if request.method not in _READS or parts.principalOf(request).isIntrospector:
             return None
         try:
@@ -263,6 +264,8 @@ class OCCIServer:
             method = self.answering.admit(request)
             allow(request, method, Shape.ENTITY, path)
             if self.files is not None and self.files.fileType(request, kind) is not None:
+                return None
+            if self.consoles is not None and self.consoles.wantsScreen(request, kind):
                 return None
             return self.entities.atOnce(request, kind, place.entityId)
         except Exception:

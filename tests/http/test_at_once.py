@@ -4,17 +4,23 @@ whatever the request, its answer is the one the routes give."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_twisted as pt
 from treq.testing import StubTreq
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.web.test.requesthelper import DummyRequest
+from zope.interface import implementer
 
+from occi_twisted.drivers.interface import IConsoles
 from occi_twisted.model.infrastructure import COMPUTE
 
 from .support import ACTING, BASE, Client, HeaderDoor
+
+#: A screen: PNG's signature and the start of its header.
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
 
 #: Requests of one entity, by the headers (and query) that make them differ.
 ASKED: list[tuple[str, dict[str, str]]] = [
@@ -36,6 +42,9 @@ ASKED: list[tuple[str, dict[str, str]]] = [
     ("?format=ova", {}),
     ("?format=json", {}),
     ("?format=nothing", {}),
+    ("?format=png", {}),  # a screen, where the driver shows them
+    ("", {"Accept": "image/png, text/plain;q=0.5"}),
+    ("", {"Accept": "image/png, */*;q=0.1"}),
 ]
 
 
@@ -48,13 +57,28 @@ async def _answer(treq: StubTreq, method: str, path: str,
                                  response.headers.getAllRawHeaders() if name != b"Date"), body
 
 
+@implementer(IConsoles)
+class Screens:
+    """A driver's screens: every compute shows the same tiny PNG."""
+
+    def consoleLog(self, computeId: str) -> Path:
+        return Path("/nonexistent") / f"{computeId}.log"
+
+    def screenshot(self, computeId: str) -> Deferred[bytes]:
+        return succeed(PNG)
+
+
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
 @pytest.mark.parametrize(("query", "headers"), ASKED)
+@pytest.mark.parametrize("screens", [False, True], ids=["no-screens", "screens"])
 @pt.ensureDeferred
 async def test_the_answer_at_once_is_the_routes_answer(
-    method: str, query: str, headers: dict[str, str]
+    method: str, query: str, headers: dict[str, str], screens: bool
 ) -> None:
     client = Client(quotas={})
+    if screens:  # a driver that shows computes' screens (libvirt's)
+        assert client.server.consoles is not None
+        client.server.consoles.driver = Screens()
     compute = await client.create(X_Test_Principal="alice")
     # The routes alone (Klein's resource, behind the same test door), and the whole server.
     routes = StubTreq(HeaderDoor(client.server.app.resource(), {}))
