@@ -3,8 +3,8 @@ downloaded with its link (byte for byte against the file on disk), and a secure 
 with the page's action form whose progress bar moves as the request's events arrive -- by the
 page's script, and without script by reloading -- until it ends at 100 %.
 
-The server runs the simulated driver with a slowed erase (:mod:`.throttled`): the erase is
-real, only paced so that there is something to watch."""
+The server runs the simulated driver with a slowed erase (``throttled-erase`` of
+:mod:`.drivers`): the erase is real, only paced so that there is something to watch."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from ..conftest import RunningServer
-from .support import api, launch, needsChromium
-from .throttled import NAME, dropIn
+from .drivers import THROTTLED
+from .support import api, launch, needsChromium, serverWith
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -36,14 +36,8 @@ SIZE = 64 * MIB
 
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningServer]:
-    folder = dropIn(tmp_path / "dropins")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [str(folder), *filter(None, [os.environ.get("PYTHONPATH")])]))
-    running = RunningServer(tmp_path / "occi-data", "--driver", NAME).start()
-    try:
+    with serverWith(THROTTLED, tmp_path, monkeypatch) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def storageIn(server: RunningServer) -> tuple[str, Path]:

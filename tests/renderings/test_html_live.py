@@ -8,14 +8,16 @@ from dataclasses import replace
 
 import pytest
 
-from occi_twisted.model import Description, newEntity
-from occi_twisted.model.infrastructure import STORAGE
+from occi_twisted.model import Description, newEntity, withState
+from occi_twisted.model.infrastructure import COMPUTE, STORAGE
 from occi_twisted.model.requests import RequestRecord, RequestState
 from occi_twisted.model.requestview import requestViewAt
 from occi_twisted.renderings.document import EntityView
 from occi_twisted.renderings.html import HTML, IMAGE_FIELD, Transfers
 from occi_twisted.renderings.html.live import DETAILS, REFRESH_SECONDS, SOURCE
 from occi_twisted.renderings.html.markup import script
+from occi_twisted.renderings.html.screens import NOT_RUNNING
+from occi_twisted.renderings.html.screens import SOURCE as SCREENS
 from occi_twisted.renderings.html.words import duration
 from occi_twisted.renderings.values import byteSize
 
@@ -144,3 +146,60 @@ def test_a_storage_that_is_not_offline_says_how_to_upload() -> None:
 def test_without_files_a_storage_page_has_no_image_section() -> None:
     root = parse(storagePage(None))
     assert maybeId(root, "image-section") is None
+
+
+# -- a compute's screen and serial console -----------------------------------------------------
+
+SHOWS = (("/compute/c1?format=png", "image/png"), ("/compute/c1/console", "text/plain"))
+
+
+def computePage(state: str, shows: tuple[tuple[str, str], ...] = SHOWS) -> bytes:
+    compute = withState(newEntity(Description(kind=COMPUTE), entityId="c1"),
+                        {"occi.compute.state": state})
+    return HTML.entity(EntityView(compute), replace(page("/compute/c1"), shows=shows)).body
+
+
+def test_a_running_compute_shows_its_screen_and_follows_its_console() -> None:
+    body = computePage("active")
+    root = parse(body)
+    screen = byId(root, "screen")
+    assert (screen.tag, screen.get("src")) == ("img", "/compute/c1?format=png")
+    assert byId(root, "screen-note").get("hidden") is not None  # until the screen is gone
+    text = byId(root, "console-text")
+    # Empty and hidden until the script fills it; a browser without script shows the frame.
+    assert (text.tag, text.get("data-console"), text.get("hidden")) == (
+        "pre", "/compute/c1/console", "")
+    assert not text.text
+    [noscript] = byId(root, "console-section").iter("noscript")
+    [frame] = noscript.iter("iframe")
+    assert frame.get("src") == "/compute/c1/console"
+    assert byId(root, "console").get("href") == "/compute/c1/console"
+    [found] = list(root.iter("script"))
+    assert found.text == SCREENS
+    assert [tag for tag, _ in tokens(body).tags].count("script") == 1
+    assert "Range" in SCREENS and "bytes=-" in SCREENS and "createObjectURL" in SCREENS
+
+
+def test_a_compute_that_does_not_run_shows_no_screen_but_its_console() -> None:
+    root = parse(computePage("inactive"))
+    assert maybeId(root, "screen") is None
+    note = byId(root, "screen-note")
+    assert note.get("hidden") is None and textOf(note) == NOT_RUNNING
+    assert byId(root, "console-text").get("data-console") == "/compute/c1/console"
+    assert len(list(root.iter("script"))) == 1
+
+
+def test_a_driver_that_shows_nothing_leaves_no_trace_on_the_page() -> None:
+    body = computePage("active", shows=())
+    root = parse(body)
+    assert maybeId(root, "console-section") is None
+    assert not list(root.iter("script")) and not list(root.iter("img"))
+    assert not list(root.iter("iframe"))
+
+
+def test_the_screens_paths_are_escaped_where_they_are_written() -> None:
+    odd = '/compute/a"b<c>&d'
+    root = parse(computePage("active", shows=((f"{odd}?format=png", "image/png"),
+                                              (f"{odd}/console", "text/plain"))))
+    assert byId(root, "screen").get("src") == "/compute/a%22b%3Cc%3E&d?format=png"
+    assert byId(root, "console-text").get("data-console") == "/compute/a%22b%3Cc%3E&d/console"

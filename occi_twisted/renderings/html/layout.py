@@ -115,6 +115,10 @@ background:var(--soft)}
 .state-active,.state-online,.state-succeeded{border-color:#1a7f37}
 .state-error,.state-failed{border-color:var(--danger)}
 progress{width:min(26rem,100%)}
+#screen{max-width:100%;height:auto;border:1px solid var(--line)}
+#console-text{max-height:28rem;overflow:auto;margin:.4rem 0;padding:.5rem;font-size:.85em;\
+white-space:pre-wrap;overflow-wrap:anywhere;background:var(--soft);border:1px solid var(--line)}
+#console-frame{width:100%;height:24rem;border:1px solid var(--line)}
 .about,.muted{color:var(--muted)}
 #paging ul{display:flex;gap:1rem;list-style:none;padding:0}
 #signed-in{margin-left:auto;color:var(--muted)}
