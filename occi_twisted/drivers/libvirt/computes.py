@@ -8,12 +8,13 @@ leaves a running guest alone, so what cannot change live is said in the state me
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
@@ -34,7 +35,7 @@ from .definitions import (
     targetOf,
 )
 from .images import TINY, BootImage
-from .states import ALLOWED, eventChange, liveState
+from .states import ALLOWED, eventChange, liveState, stillSo
 
 _log = Logger()
 STATE = "occi.compute.state"
@@ -128,6 +129,9 @@ class Computes:
 
     def __init__(self, host: Host) -> None:
         self.host = host
+        #: Domains an action is under way on, and how many: the action's outcome says their
+        #: state, not the events its own calls cause.
+        self._acting: Counter[str] = Counter()
 
     # -- definitions --------------------------------------------------------------------------
 
@@ -201,11 +205,18 @@ class Computes:
     async def perform(self, entity: Entity, action: Action, attributes: Mapping[str, Value],
                       context: ActionContext) -> ActionOutcome:
         method = str(attributes.get("method") or "")
-        domain = await self.domain(entity)
-        state = await self._state(domain)
-        work = {"start": self._start, "stop": self._stop, "restart": self._restart,
-                "suspend": self._suspend}[action.term]
-        state, message = await work(domain, state, method or _DEFAULTS[action.term], context)
+        self._acting[entity.id] += 1
+        try:
+            domain = await self.domain(entity)
+            state = await self._state(domain)
+            work = {"start": self._start, "stop": self._stop, "restart": self._restart,
+                    "suspend": self._suspend}[action.term]
+            state, message = await work(domain, state, method or _DEFAULTS[action.term],
+                                        context)
+        finally:
+            self._acting[entity.id] -= 1
+            if not self._acting[entity.id]:
+                del self._acting[entity.id]
         return ActionOutcome({STATE: state, MESSAGE: message}, message, {"percent": 100})
 
     async def domain(self, compute: Entity) -> Any:
@@ -304,14 +315,32 @@ class Computes:
 
     # -- what libvirt says --------------------------------------------------------------------
 
-    def lifecycle(self, name: str, event: int, detail: int) -> None:
-        """A domain's lifecycle event, on the reactor: wake who waits, report the state."""
+    def lifecycle(self, name: str, event: int, detail: int) -> Deferred[None]:
+        """A domain's lifecycle event, on the reactor: wake who waits; report the state it
+        means if the domain is still in it (fires once reported, or not).  An event can
+        arrive after the next action has changed the domain again (the "stopped" of a
+        power-off, heard once the following start has run): stored then, it would undo what
+        that action stored."""
         self.host.heard(name)
         change = eventChange(event, detail)
-        if change is not None and self.host.report is not None:
-            reported = self.host.report(name, change)
-            reported.addErrback(lambda failure: _log.failure(
-                "The state of domain {name} could not be stored", failure, name=name))
+        if change is None or self.host.report is None or name in self._acting:
+            return succeed(None)
+        reported = Deferred.fromCoroutine(self._reportIfSo(name, change))
+        reported.addErrback(lambda failure: _log.failure(
+            "The state of domain {name} could not be stored", failure, name=name))
+        return reported
+
+    async def _reportIfSo(self, name: str, change: dict[str, str]) -> None:
+        def now(connection: Any) -> str | None:
+            try:
+                return liveState(connection.lookupByName(name))
+            except libvirt.libvirtError:
+                return None  # gone: its deletion says so
+
+        state = await self.host.call(f"Reading the state of the domain {name}", now)
+        if (state is not None and stillSo(change[STATE], state) and name not in self._acting
+                and self.host.report is not None):
+            await self.host.report(name, change)
 
 
 _DEFAULTS = {"start": "", "stop": "graceful", "restart": "graceful", "suspend": "suspend"}

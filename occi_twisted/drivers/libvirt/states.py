@@ -54,6 +54,12 @@ def eventChange(event: int, detail: int) -> dict[str, str] | None:
     return None
 
 
+def stillSo(state: str, live: str) -> bool:
+    """Whether a domain that is ``live`` now can still be in the ``state`` an event said (a
+    guest that crashed is shut off by then, which is no later change)."""
+    return live == state or (state == "error" and live == "inactive")
+
+
 def _change(state: str, message: str) -> dict[str, str]:
     return {"occi.compute.state": state, "occi.compute.state.message": message}
 
