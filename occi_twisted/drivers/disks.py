@@ -39,6 +39,7 @@ from ..model.infrastructure import (
 from .interface import ActionContext, ActionOutcome, IHoldings, IImages, InvalidTransition
 from .storage import (
     GIB,
+    BackupJob,
     CopyState,
     DiskImages,
     EraseState,
@@ -46,9 +47,11 @@ from .storage import (
     NoSuchImage,
     Progress,
     SlicedJob,
+    StorageError,
     bytesOf,
     runJob,
 )
+from .storage.files import ensureDirectory
 
 _log = Logger()
 
@@ -64,6 +67,10 @@ MAX_GIB = MAX_BYTES / GIB
 DEFAULT_KEEP = 7
 #: Actions that overwrite the storage's bytes: a disk in use must be taken offline first.
 _DESTRUCTIVE = frozenset({SECURE_ERASE.identifier, RESTORE.identifier})
+
+
+#: How a job's progress is shown in its request.
+Shown = Callable[[Progress], Mapping[str, Value]]
 
 
 def requestProgress(progress: Progress) -> dict[str, Value]:
@@ -223,14 +230,12 @@ class DiskDriver:
             created = saved.get("created")
             if not isinstance(created, (int, float)):
                 created = context.clock.seconds()
-            backup = self.images.backupJob(
-                storageId, float(created), keep=_keep(entity),
-                resumeFrom=_state(saved, CopyState.fromJSON))
-            done = await self._run(backup, context, {"created": created})
+            backup = await self._backUp(entity, float(created), context, {"created": created},
+                                        resumeFrom=_state(saved, CopyState.fromJSON))
             result = backup.result
             digest = f" (SHA-256 {result.sha256})" if result is not None else ""
             return ActionOutcome({}, f"Backup {backup.name} made{digest}.",
-                                 requestProgress(done))
+                                 requestProgress(backup.progress))
         if action is RESTORE:
             chosen = attributes.get("backup") or saved.get("backup")
             name = chosen if isinstance(chosen, str) else ""
@@ -245,15 +250,64 @@ class DiskDriver:
             return ActionOutcome({}, f"Restored backup {name}.", requestProgress(done))
         raise InvalidTransition(f"The storage driver cannot perform {action.term}.")
 
+    # -- backups for others (a compute's save) ---------------------------------------------------
+
+    def backUp(self, storage: Entity, created: float, context: ActionContext,
+               extra: Mapping[str, Value], *, name: str | None = None,
+               prefilled: bool = False, resumeFrom: CopyState | None = None,
+               shown: Shown = requestProgress) -> Deferred[BackupJob]:
+        """A backup of ``storage`` (called ``name``, else after ``created``), as its backup
+        action makes one and kept with its backups, while no other job runs on it.  The
+        request's checkpoints hold ``extra`` and the copy's state, which ``resumeFrom`` takes
+        back; ``shown`` says the copy's progress as the request shows it.  ``prefilled``: a
+        hypervisor wrote the copy into the backup's side file; it is hashed and kept."""
+        return self._exclusive(storage.id, lambda: Deferred.fromCoroutine(self._backUp(
+            storage, created, context, extra, name=name, prefilled=prefilled,
+            resumeFrom=resumeFrom, shown=shown)))
+
+    def backupsNamed(self, storageIds: list[str], name: str) -> Deferred[list[str]]:
+        """Those of the storages that have a complete backup called ``name``."""
+        def named() -> list[str]:
+            found = []
+            for storageId in storageIds:
+                with suppress(StorageError):
+                    self.images.backup(storageId, name)
+                    found.append(storageId)
+            return found
+
+        return self._inThread(named)
+
+    def clearSides(self, storageIds: list[str], name: str) -> Deferred[dict[str, Path]]:
+        """Where a hypervisor is to write the copies that :meth:`backUp` keeps with
+        ``prefilled`` (backups called ``name``), by storage: their directories made, any
+        copy an interrupted attempt left there removed."""
+        def clear() -> dict[str, Path]:
+            sides = {storageId: self.images.backupJob(storageId, 0.0, name=name).partial
+                     for storageId in storageIds}
+            for side in sides.values():
+                ensureDirectory(side.parent)
+                side.unlink(missing_ok=True)
+            return sides
+
+        return self._inThread(clear)
+
+    async def _backUp(self, storage: Entity, created: float, context: ActionContext,
+                      extra: Mapping[str, Value], *, name: str | None = None,
+                      prefilled: bool = False, resumeFrom: CopyState | None = None,
+                      shown: Shown = requestProgress) -> BackupJob:
+        backup = self.images.backupJob(storage.id, created, keep=_keep(storage), name=name,
+                                       prefilled=prefilled, resumeFrom=resumeFrom)
+        await self._run(backup, context, extra, shown)
+        return backup
+
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _run(self, job: SlicedJob[_S], context: ActionContext,
-             extra: Mapping[str, Value]) -> Deferred[Progress]:
+    def _run(self, job: SlicedJob[_S], context: ActionContext, extra: Mapping[str, Value],
+             shown: Shown = requestProgress) -> Deferred[Progress]:
         """Run a sliced job, checkpointing its state (with ``extra``) after every slice."""
 
         def checkpoint(state: _S, progress: Progress) -> Deferred[None]:
-            return context.checkpoint(requestProgress(progress),
-                                      {**extra, "job": state.toJSON()})
+            return context.checkpoint(shown(progress), {**extra, "job": state.toJSON()})
 
         return runJob(job, self._reactor, self._pool, checkpoint, self._sliceSeconds)
 

@@ -297,6 +297,35 @@ def test_a_backup_resumes_from_its_checkpoint(images: DiskImages) -> None:
     assert again.result == resumed.result
 
 
+
+def test_a_copy_a_hypervisor_wrote_is_hashed_and_kept_never_made_from_the_image(
+        images: DiskImages) -> None:
+    images.create("s1", ODD_SIZE / GIB)
+    source = images.imagePath("s1")
+    writeAt(source, 0, b"the image, written on after the hypervisor's copy")
+    job = images.backupJob("s1", 1_700_000_000, name="before-upgrade", prefilled=True)
+    with pytest.raises(StorageError, match="is missing"):  # not a copy of a disk in use
+        job.step(CHUNK)
+    job.close()
+    copy = b"the disk as it was" + bytes(ODD_SIZE - 18)
+    whole = -(-ODD_SIZE // 512) * 512  # the hypervisor writes whole sectors
+    job.partial.parent.mkdir(parents=True)
+    job.partial.write_bytes(copy + bytes(whole - ODD_SIZE))
+    progress = runSteps(job, CHUNK)
+    job.close()
+    assert progress[-1].phase is Phase.DONE and not job.partial.exists()
+    assert progress[0].phase is Phase.VERIFYING and progress[0].bytesDone == CHUNK
+    kept = images.backup("s1", "before-upgrade")
+    assert kept.path.read_bytes() == copy
+    assert kept.sha256 == hashlib.sha256(copy).hexdigest() and kept.size == ODD_SIZE
+    short = images.backupJob("s1", 1_700_000_001, name="short", prefilled=True)
+    short.partial.write_bytes(copy[:1000])  # another size is not the image's copy
+    with pytest.raises(StorageError, match="is 1000 bytes, not"):
+        short.step(CHUNK)
+    # Listed by the time each was made, whatever its name.
+    older = backUp(images, 1_600_000_000)
+    assert [backup.name for backup in images.backups("s1")] == [older, "before-upgrade"]
+
 # -- secure erase: the end result ------------------------------------------------------------
 
 

@@ -109,15 +109,23 @@ class Server:
         return loaded
 
     def act(self, location: str, term: str, method: str | None = None,
-            wait: int = 90) -> tuple[int, bytes]:
+            wait: int = 90, scheme: str = INFRA[:-1],
+            **attributes: Any) -> tuple[int, bytes]:
         """The action ``term`` of the entity's kind, waited for (``Prefer: wait``)."""
-        document: dict[str, Any] = {
-            "action": f"{INFRA[:-1]}/{_kindOf(location)}/action#{term}"}
-        if method:
-            document["attributes"] = {"method": method}
-        status, _, body = self.request("POST", f"{location}?action={term}", document,
-                                       {"Prefer": f"wait={wait}"})
+        status, _, body = self.ask(location, term, method, {"Prefer": f"wait={wait}"},
+                                   scheme, **attributes)
         return status, body
+
+    def ask(self, location: str, term: str, method: str | None, headers: dict[str, str],
+            scheme: str = INFRA[:-1], **attributes: Any) -> tuple[int, dict[str, str], bytes]:
+        """The action ``term`` with ``attributes`` (and ``method``), answered as
+        ``headers`` prefer."""
+        document: dict[str, Any] = {"action": f"{scheme}/{_kindOf(location)}/action#{term}"}
+        if method:
+            attributes["method"] = method
+        if attributes:
+            document["attributes"] = attributes
+        return self.request("POST", f"{location}?action={term}", document, headers)
 
     def state(self, location: str) -> str:
         attributes = self.get(location)["attributes"]

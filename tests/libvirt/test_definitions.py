@@ -7,7 +7,6 @@ from __future__ import annotations
 import struct
 import time
 import zlib
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -15,11 +14,8 @@ from xml.etree import ElementTree
 import pytest
 import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, succeed
 from twisted.internet.task import deferLater
 
-from occi_twisted.drivers.disks import DiskDriver
-from occi_twisted.drivers.libvirt.computes import Host
 from occi_twisted.drivers.libvirt.connection import (
     Hypervisor,
     HypervisorError,
@@ -39,7 +35,6 @@ from occi_twisted.drivers.libvirt.driver import LibvirtDriver
 from occi_twisted.drivers.libvirt.guest import _cpio, moduleOrder, uncompressed
 from occi_twisted.drivers.libvirt.images import readImages
 from occi_twisted.drivers.libvirt.screens import png
-from occi_twisted.drivers.storage import DiskImages
 from occi_twisted.model import Description, Entity, Value, newEntity
 from occi_twisted.model.errors import Conflict
 from occi_twisted.model.infrastructure import COMPUTE, IPNETWORK, NETWORK, START, STOP, SUSPEND
@@ -127,40 +122,6 @@ def test_image_directories_are_os_templates(tmp_path: Path) -> None:
 
 
 # -- the driver on test:///default ---------------------------------------------------------------
-
-
-class Links:
-    """What the driver reads of the store: entities, and links by source (none here)."""
-
-    def __init__(self) -> None:
-        self.entities: dict[str, Entity] = {}
-
-    def get(self, entityId: str) -> Deferred[Entity | None]:
-        return succeed(self.entities.get(entityId))
-
-    def linksFrom(self, sources: list[str]) -> Deferred[dict[str, list[Entity]]]:
-        return succeed({source: [] for source in sources})
-
-
-@pytest.fixture
-def driver(tmp_path: Path) -> Iterator[tuple[LibvirtDriver, list[tuple[str, Mapping[str, Value]]]]]:
-    (tmp_path / "images" / "tiny").mkdir(parents=True)
-    (tmp_path / "images" / "tiny" / "kernel").write_bytes(b"k")
-    images = DiskImages(tmp_path / "data")
-    host = Host(hypervisor=Hypervisor("test:///default", reactor), clock=reactor,
-                owner="unit", domainType="test", images=readImages(tmp_path / "images"),
-                consoles=tmp_path / "consoles", imagePath=images.imagePath)
-    made = LibvirtDriver(host, DiskDriver(images, reactor))
-    reports: list[tuple[str, Mapping[str, Value]]] = []
-
-    def report(entityId: str, changes: Mapping[str, Value]) -> Deferred[None]:
-        reports.append((entityId, changes))
-        return succeed(None)
-
-    made.observe(Links(), report)
-    made.start()
-    yield made, reports
-    pytest_twisted.blockon(made.stop())
 
 
 @pytest_twisted.ensureDeferred

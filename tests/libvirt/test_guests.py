@@ -3,6 +3,7 @@ the module (TCG, 128 MiB each), driven through a ``twistd occi --driver libvirt`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -203,3 +204,101 @@ def test_memory_changed_while_running_applies_at_the_next_start(guests: Guests) 
     assert domain.info()[1] == 128 * 1024  # running as it started
     inactive = domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)
     assert "<memory unit='KiB'>196608</memory>" in inactive
+
+
+# -- save: every attached storage kept as its backup ------------------------------------------
+
+OWN = "http://schemas.occi-twisted.org/occi/infrastructure"
+
+
+def _diskOf(guests: Guests, device: str) -> str:
+    """The disk the first guest sees for the storagelink whose deviceid is ``device`` (Linux
+    names disks as it finds them; the deviceid is the disk's serial)."""
+    found = guests.server.run(guests.computes[0], f"for i in $(seq 20); do grep -l {device} "
+                                                  "/sys/block/*/serial && break; sleep 0.5; done")
+    return "/dev/" + found.split()[-1].split("/")[-2]
+
+
+def _attached(guests: Guests, device: str) -> str:
+    """A new storage linked to the first guest as ``device``: its id."""
+    server = guests.server
+    storage = server.create("storage", INFRA + "storage", {"occi.storage.size": 0.01})["id"]
+    server.create("storagelink", INFRA + "storagelink", {
+        "occi.storagelink.deviceid": f"/dev/{device}"},
+        source={"location": guests.location(0), "kind": INFRA + "compute"},
+        target={"location": f"/storage/{storage}", "kind": INFRA + "storage"})
+    return str(storage)
+
+
+def _backup(server: Server, storage: str, name: str) -> bytes:
+    """The backup's bytes, checked against the SHA-256 its manifest records."""
+    manifest = json.loads((server.dataDir / "backups" / storage / f"{name}.json").read_text())
+    kept = (server.dataDir / "backups" / storage / f"{name}.img").read_bytes()
+    assert manifest["sha256"] == hashlib.sha256(kept).hexdigest()
+    return kept
+
+
+def _requestOf(server: Server, path: str) -> dict[str, Any]:
+    return flat(server.get(path.split("://", 1)[-1].split("/", 1)[-1]))
+
+
+def test_a_hot_save_copies_a_running_guests_storage_and_a_bare_compute_has_none(
+        guests: Guests) -> None:
+    server, computeId, location = guests.server, guests.computes[0], guests.location(0)
+    guests.ensureRunning(0)
+    running = server.connection.lookupByName(computeId).ID()
+    storage = _attached(guests, "vdc")
+    server.run(computeId, f"printf before-the-save > {_diskOf(guests, 'vdc')}; sync")
+    status, body = server.act(location, "save", "hot", name="first")
+    assert status == 200, body
+    assert _backup(server, storage, "first").startswith(b"before-the-save")
+    assert server.state(location) == "active"
+    assert server.connection.lookupByName(computeId).ID() == running  # it ran on
+    assert not list((server.dataDir / "backups" / storage).glob("*.partial"))
+    # The name is taken now; and a compute with no storage has nothing to save.
+    status, body = server.act(location, "save", "hot", name="first")
+    assert status == 409 and b"has a backup called first already" in body
+    status, body = server.act(guests.location(1), "save")
+    assert status == 409 and b"has no storage attached" in body
+
+
+def test_a_deferred_save_waits_for_the_next_stop_across_a_restart(guests: Guests) -> None:
+    server, computeId, location = guests.server, guests.computes[0], guests.location(0)
+    guests.ensureRunning(0)
+    storage = next(link["target"]["location"].rstrip("/").rsplit("/", 1)[-1]  # the test's
+                   for link in server.get(location)["links"]  # before
+                   if link["kind"] == INFRA + "storagelink")
+    server.run(computeId, f"printf at-the-stop!! > {_diskOf(guests, 'vdc')}; sync")
+    status, headers, body = server.ask(location, "save", "deferred",
+                                       {"Prefer": "respond-async"}, name="second")
+    assert status == 202, body
+    asked = headers["location"]
+    deadline = time.monotonic() + 20
+    while _requestOf(server, asked).get("occi-twisted.request.progress", {}).get(
+            "phase") != "waiting for the guest to stop":
+        assert time.monotonic() < deadline, _requestOf(server, asked)
+        time.sleep(0.2)
+    server.process.kill()  # the wait is the request's: it survives the server
+    server.process.start(timeout=60)
+    assert _requestOf(server, asked)["occi-twisted.request.state"] != "succeeded"
+    assert not (server.dataDir / "backups" / storage / "second.json").exists()
+    status, body = server.act(location, "stop", "graceful")
+    assert status == 200, body
+    deadline = time.monotonic() + 60
+    while (ended := _requestOf(server, asked))["occi-twisted.request.state"] != "succeeded":
+        assert ended["occi-twisted.request.state"] in ("queued", "scheduled", "running"), ended
+        assert time.monotonic() < deadline, ended
+        time.sleep(0.2)
+    assert _backup(server, storage, "second").startswith(b"at-the-stop!!")
+    # A stopped guest is saved at once, its images copied.
+    image = (server.dataDir / "storage" / f"{storage}.img").read_bytes()
+    status, body = server.act(location, "save", "hot")
+    assert status == 200, body
+    named = sorted(path.stem for path in (server.dataDir / "backups" / storage).glob("*.json"))
+    assert [_backup(server, storage, name) for name in named if name[0].isdigit()] == [image]
+    # The storage's restore brings the first save back, and the guest reads it.
+    status, body = server.act(f"/storage/{storage}", "restore", scheme=OWN, backup="first")
+    assert status == 200, body
+    guests.ensureRunning(0)
+    assert server.run(computeId, f"head -c 15 {_diskOf(guests, 'vdc')}; echo").strip() == (
+        "before-the-save")

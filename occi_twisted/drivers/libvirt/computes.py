@@ -19,7 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from ...model import Action, Entity, Value
-from ...model.errors import Conflict, NotImplementedByServer
+from ...model.errors import Conflict
 from ...model.infrastructure import OS_TEMPLATES
 from ..interface import ActionContext, ActionOutcome, InvalidTransition, Report
 from .connection import Hypervisor, HypervisorError, libvirt
@@ -61,6 +61,9 @@ class Host:
     destroyAfterDeadline: bool = True
     #: Domains waiting for their next lifecycle event, by name.
     waiters: dict[str, list[Deferred[None]]] = field(default_factory=dict)
+    #: The storages that are disks of each compute, as last read or followed (what a save
+    #: is refused without, before its request is stored).
+    attached: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def call(self, what: str, work: Callable[[Any], Any]) -> Deferred[Any]:
         return self.hypervisor.call(what, work)
@@ -102,6 +105,15 @@ def bootOf(host: Host, compute: Entity) -> Boot | None:
     return Boot(image.kernel, image.initrd, image.cmdline)
 
 
+def attachedStorages(links: list[Entity]) -> list[str]:
+    """The storages that are disks of a compute: the targets of its storagelinks that name a
+    virtio disk, in link order."""
+    found = (idOf(link.target, "storage") for link in links
+             if link.kind.term == "storagelink"
+             and targetOf(link.attributes.get("occi.storagelink.deviceid")))
+    return list(dict.fromkeys(each for each in found if each))
+
+
 def _linkedDevices(host: Host, links: list[Entity]) -> tuple[list[Disk], list[Nic]]:
     disks, nics = [], []
     for link in links:
@@ -140,6 +152,7 @@ class Computes:
         the next start, and report the state libvirt has if the store says otherwise."""
         host = self.host
         links = (await host.store.linksFrom([compute.location])).get(compute.location, [])
+        host.attached[compute.id] = frozenset(attachedStorages(links))
         disks, nics = _linkedDevices(host, links)
         xml = domainXML(compute, domainType=host.domainType, owner=host.owner,
                         boot=bootOf(host, compute), disks=disks, nics=nics,
@@ -176,6 +189,7 @@ class Computes:
         await self.host.call(f"Removing the domain {computeId}",
                              lambda connection: self._remove(connection, computeId))
         (self.host.consoles / f"{computeId}.log").unlink(missing_ok=True)
+        self.host.attached.pop(computeId, None)
 
     def _remove(self, connection: Any, name: str) -> None:
         try:
@@ -192,9 +206,6 @@ class Computes:
     # -- actions ------------------------------------------------------------------------------
 
     def check(self, entity: Entity, action: Action) -> None:
-        if action.term == "save":
-            raise NotImplementedByServer("The libvirt driver does not save computes' disks "
-                                         "yet.")
         allowed = ALLOWED[("compute", action.term)]
         state = str(entity.attributes.get(STATE, ""))
         if state not in allowed:
@@ -355,4 +366,5 @@ def _pressPower(domain: Any) -> None:
             raise
 
 
-__all__ = ["Computes", "Host", "HypervisorError", "bootOf", "idOf", "theirs"]
+__all__ = ["Computes", "Host", "HypervisorError", "attachedStorages", "bootOf", "idOf",
+           "theirs"]

@@ -217,5 +217,27 @@ def devicesOf(xml: str) -> tuple[set[str], set[str]]:
     return disks, nics
 
 
+def diskFiles(xml: str) -> dict[str, Path]:
+    """The image file of each file disk of a domain's XML, by target (``vdb``)."""
+    root = ElementTree.fromstring(xml)
+    files = {}
+    for disk in root.findall("devices/disk"):
+        target, source = disk.find("target"), disk.find("source")
+        if target is not None and source is not None and source.get("file"):
+            files[target.get("dev", "")] = Path(source.get("file", ""))
+    return files
+
+
+def backupXML(targets: dict[str, Path | None]) -> str:
+    """A push-mode backup job of a domain: each disk (by target) copied, as it is when the
+    job begins, into a new raw file -- or, given ``None``, left out."""
+    disks = "".join(
+        f"<disk name={quoteattr(name)} backup='no'/>" if path is None else
+        f"<disk name={quoteattr(name)} backup='yes' type='file'>"
+        f"<target file={quoteattr(str(path))}/><driver type='raw'/></disk>"
+        for name, path in sorted(targets.items()))
+    return f"<domainbackup mode='push'><disks>{disks}</disks></domainbackup>"
+
+
 def _text(value: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -11,7 +11,6 @@ import random
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from xml.etree import ElementTree
 
 from twisted.internet.defer import Deferred, DeferredLock, gatherResults, succeed
 from twisted.logger import Logger
@@ -26,6 +25,7 @@ from ...model.infrastructure import (
     NETWORKINTERFACE,
     RESIZE,
     RESTORE,
+    SAVE,
     SECURE_ERASE,
     STORAGE,
     STORAGELINK,
@@ -42,11 +42,12 @@ from ..interface import (
     IInfrastructure,
     Report,
 )
-from .computes import Computes, Host, bootOf, idOf, theirs
+from .computes import Computes, Host, attachedStorages, bootOf, idOf, theirs
 from .connection import libvirt
-from .definitions import alias, ownerOf
+from .definitions import alias, diskFiles, ownerOf
 from .devices import Devices
 from .networks import Networks
+from .saves import Saves
 from .screens import screenshot
 
 _log = Logger()
@@ -67,6 +68,7 @@ class LibvirtDriver:
         self.disks = disks
         self.computes = Computes(host)
         self.devices = Devices(host, self.computes)
+        self.saves = Saves(host, self.computes, disks, self._exclusive)
         self.networks = Networks(host)
         self._locks: dict[str, DeferredLock] = {}
         self._random = random.Random()
@@ -129,6 +131,8 @@ class LibvirtDriver:
             self.disks.check(entity, action, attributes)
         elif entity.kind.isA(COMPUTE):
             self.computes.check(entity, action)
+            if action.identifier == SAVE.identifier:
+                self.saves.check(entity, attributes)
         elif entity.kind.isA(NETWORK):
             self.networks.check(entity, action)
         else:
@@ -139,6 +143,9 @@ class LibvirtDriver:
         self.check(entity, action, attributes)
         if action.identifier in DISK_ACTIONS or entity.kind.isA(STORAGE):
             return self.disks.perform(entity, action, attributes, context)
+        if entity.kind.isA(COMPUTE) and action.identifier == SAVE.identifier:
+            # Its own locking: a deferred save waits for a stop without the compute's lock.
+            return Deferred.fromCoroutine(self.saves.perform(entity, attributes, context))
         if entity.kind.isA(COMPUTE):
             return self._exclusive(entity.id, lambda: self.computes.perform(
                 entity, action, attributes, context))
@@ -163,6 +170,7 @@ class LibvirtDriver:
         return self._exclusive(key, lambda: self._realizeLink(entity, after is not None))
 
     async def _realizeLink(self, link: Entity, present: bool) -> None:
+        self._noteDisk(link, present)
         if present:
             await self.devices.attach(link)
             state = f"occi.{link.kind.term}.state"
@@ -176,6 +184,19 @@ class LibvirtDriver:
         computeId = idOf(link.source, "compute")
         if computeId is not None:
             await self._refreshUse(computeId)
+
+    def _noteDisk(self, link: Entity, present: bool) -> None:
+        """Keep the storages attached to the link's compute as links come and go (a
+        compute not yet read gets its first one: never wrongly none)."""
+        computeId = idOf(link.source, "compute")
+        storages = attachedStorages([link])
+        if computeId is None or not storages:
+            return
+        known = self.host.attached.get(computeId)
+        if present:
+            self.host.attached[computeId] = (known or frozenset()) | set(storages)
+        elif known is not None:
+            self.host.attached[computeId] = known - set(storages)
 
     # -- IHoldings ----------------------------------------------------------------------------
 
@@ -247,10 +268,8 @@ class LibvirtDriver:
                 return frozenset()
             if not domain.isActive():
                 return frozenset()
-            root = ElementTree.fromstring(domain.XMLDesc(0))
-            sources = (Path(each.get("file", "")) for each in root.findall(
-                "devices/disk/source"))
-            return frozenset(path.stem for path in sources if path.parent == storage)
+            return frozenset(path.stem for path in diskFiles(domain.XMLDesc(0)).values()
+                             if path.parent == storage)
 
         def keep(ids: frozenset[str]) -> None:
             if ids:

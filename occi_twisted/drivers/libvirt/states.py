@@ -12,6 +12,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("compute", "stop"): frozenset({"active", "suspended", "error"}),
     ("compute", "restart"): frozenset({"active", "error"}),
     ("compute", "suspend"): frozenset({"active"}),
+    ("compute", "save"): frozenset({"active", "inactive", "suspended"}),
     ("network", "up"): frozenset({"inactive", "active", "error"}),
     ("network", "down"): frozenset({"active", "inactive", "error"}),
 }

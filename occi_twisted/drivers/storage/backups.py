@@ -94,7 +94,8 @@ class BackupShelf:
         return Backup(storageId, name, created, size, sha256, image)
 
     def backups(self, storageId: str) -> list[Backup]:
-        """Complete backups of the storage, oldest first; damaged ones are logged and left out
+        """Complete backups of the storage, oldest first (by the time each records: a save
+        of a compute names its backups as it is told); damaged ones are logged and left out
         (restoring one would be refused anyway)."""
         directory = self.dataDir / "backups" / checkStorageId(storageId)
         if not directory.is_dir():
@@ -106,7 +107,7 @@ class BackupShelf:
             except StorageError as problem:
                 _log.warn("Skipping backup {name}: {problem}", name=manifest.stem,
                           problem=problem.message)
-        return found
+        return sorted(found, key=lambda backup: (backup.created, backup.name))
 
     def pruneBackups(self, storageId: str, keep: int) -> list[Backup]:
         """Remove all but the newest ``keep`` backups; the ones removed.  The manifest goes
@@ -126,7 +127,8 @@ class BackupShelf:
 
 class BackupJob(CopyJob):
     """Copies the storage's ``image`` to ``backups/<id>/<name>.img`` hashing it, records the
-    SHA-256 in ``<name>.json`` beside it, then keeps only the newest ``keep`` backups.
+    SHA-256 in ``<name>.json`` beside it, then keeps only the newest ``keep`` backups.  Its
+    name is its creation time unless given (a compute's save names its backups).
 
     The manifest is written before the image is renamed into place, and a backup counts only
     when both are there, so a crash never leaves a backup without its hash.  Old backups are
@@ -134,13 +136,14 @@ class BackupJob(CopyJob):
 
     def __init__(self, shelf: BackupShelf, image: Path, storageId: str, created: float, *,
                  keep: int | None = None, resumeFrom: CopyState | None = None,
-                 chunkSize: int = CHUNK_SIZE) -> None:
+                 chunkSize: int = CHUNK_SIZE, name: str | None = None,
+                 prefilled: bool = False) -> None:
         if keep is not None and keep < 1:
             raise InvalidStorageArgument(f"A backup policy must keep at least 1, not {keep}.")
         self.shelf, self.storageId, self.created, self.keep = shelf, storageId, created, keep
-        self.name = backupName(created)
-        super().__init__(image, shelf.backupPath(storageId, self.name),
-                         hashing=True, resumeFrom=resumeFrom, chunkSize=chunkSize)
+        self.name = name or backupName(created)
+        super().__init__(image, shelf.backupPath(storageId, self.name), hashing=True,
+                         resumeFrom=resumeFrom, chunkSize=chunkSize, prefilled=prefilled)
         self.result: Backup | None = None
 
     def _alreadyCommitted(self) -> bool:

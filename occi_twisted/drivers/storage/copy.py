@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 _log = Logger()
 #: Linux ``FICLONE`` ioctl (``_IOW(0x94, 9, int)``): a whole-file reflink on btrfs and XFS.
 _FICLONE = 0x40049409
+#: What a hypervisor rounds a disk's size up to.
+_SECTOR = 512
 #: copy_file_range errors that mean "not here" rather than "failed": fall back to read/write.
 _NO_COPY_RANGE = frozenset({errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP})
 
@@ -70,17 +72,24 @@ class CopyJob:
     The side file replaces ``target`` (``os.replace``, then the directory is synced) only once
     the copy is complete and synced: ``target`` is never half-written.  Subclasses add what
     happens around that commit (a backup's manifest, a restore's hash check).
+
+    ``prefilled``: someone else (a hypervisor's backup job, copying a running guest's disk as
+    it was at one instant) wrote the whole copy into the side file; the job only hashes and
+    commits it, and never copies ``source`` into it -- a side file missing or of another size
+    than ``source`` is an error, not a reason to copy a disk that is being written.
     """
 
     overwrite = False
 
     def __init__(self, source: Path, target: Path, *, hashing: bool = False,
-                 resumeFrom: CopyState | None = None, chunkSize: int = CHUNK_SIZE) -> None:
+                 resumeFrom: CopyState | None = None, chunkSize: int = CHUNK_SIZE,
+                 prefilled: bool = False) -> None:
         if chunkSize < 1:
             raise ValueError(f"chunkSize must be positive, not {chunkSize}")
         self.source, self.target = source, target
         self.partial = target.with_name(target.name + ".partial")
         self.hashing = hashing
+        self.prefilled = prefilled
         self.chunkSize = chunkSize
         self.digest: str | None = None
         self._resuming = resumeFrom is not None
@@ -109,6 +118,8 @@ class CopyJob:
         size = self._size or 0
         if self._done:
             return Progress(Phase.DONE, 1, 1, size, size)
+        if self.prefilled:  # nothing to copy: the bytes hashed are the work
+            return Progress(Phase.VERIFYING, 1, 1, min(self._hashed, size), size)
         return Progress(Phase.COPYING, 1, 1, min(self._offset, size), size)
 
     def stop(self) -> None:
@@ -234,6 +245,8 @@ class CopyJob:
         return True
 
     def _openPartial(self, src: int, size: int) -> int | None:
+        if self.prefilled:
+            return self._openPrefilled(size)
         if self._resuming and self._size == size:
             try:
                 dst = os.open(self.partial, os.O_RDWR | os.O_CLOEXEC)
@@ -261,6 +274,25 @@ class CopyJob:
         self._offset = 0
         if not self.hashing and size and self._reflink(src, dst):
             self._offset = size
+        return dst
+
+    def _openPrefilled(self, size: int) -> int | None:
+        """The side file someone else filled, whole: hashed from its start, then committed."""
+        try:
+            dst = os.open(self.partial, os.O_RDWR | os.O_CLOEXEC)
+        except FileNotFoundError:
+            if self._alreadyCommitted():
+                return None
+            raise StorageError(f"The copy of {self.source.name} to be kept as "
+                               f"{self.target.name} is missing.") from None
+        written = os.fstat(dst).st_size
+        if written != size and -(-size // _SECTOR) * _SECTOR == written:
+            os.ftruncate(dst, size)  # the guest's disk ended on a whole sector; the image not
+        elif written != size:
+            os.close(dst)
+            raise StorageError(f"The copy of {self.source.name} to be kept as "
+                               f"{self.target.name} is {written} bytes, not {size}.")
+        self._offset = size
         return dst
 
     def _reflink(self, src: int, dst: int) -> bool:

@@ -180,10 +180,13 @@ class DiskImages(BackupShelf):
                        resumeFrom=resumeFrom, chunkSize=self.chunkSize)
 
     def backupJob(self, storageId: str, created: float, *, keep: int | None = None,
-                  resumeFrom: CopyState | None = None) -> BackupJob:
-        """A backup named after ``created``: give the same time to resume it."""
+                  resumeFrom: CopyState | None = None, name: str | None = None,
+                  prefilled: bool = False) -> BackupJob:
+        """A backup named after ``created`` (or ``name``): give the same to resume it.
+        ``prefilled``: its side file (the job's ``partial``) holds the copy already."""
         return BackupJob(self, self.imagePath(storageId), storageId, created, keep=keep,
-                         resumeFrom=resumeFrom, chunkSize=self.chunkSize)
+                         resumeFrom=resumeFrom, chunkSize=self.chunkSize, name=name,
+                         prefilled=prefilled)
 
     def restoreJob(self, storageId: str, backupName: str, *,
                    resumeFrom: CopyState | None = None) -> RestoreJob:
