@@ -3,8 +3,10 @@ and a guest's serial console (read from its log, typed into through libvirt)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +26,21 @@ libvirt: Any = pytest.importorskip("libvirt")
 URI = "qemu:///system"
 JSON = "application/occi+json"
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
+
+
+def freeSubnet() -> str:
+    """The first three octets of a 10.X.0.0/24 no interface of this machine is on: a test's
+    isolated network must not meet a network another run (or a run killed before it could
+    take its networks down) holds."""
+    shown = subprocess.run(["ip", "-o", "-4", "addr", "show"], check=True,
+                           capture_output=True, text=True).stdout
+    held = [ipaddress.ip_interface(address).network
+            for address in re.findall(r"inet (\S+)", shown)]
+    for second in range(77, 250):
+        subnet = ipaddress.ip_network(f"10.{second}.0.0/24")
+        if not any(subnet.overlaps(network) for network in held):
+            return f"10.{second}.0"
+    raise RuntimeError("no free 10.X.0.0/24 on this machine")
 
 
 def hypervisor() -> Iterator[Any]:

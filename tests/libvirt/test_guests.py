@@ -15,14 +15,17 @@ from occi_twisted.drivers.libvirt.guest import READY
 from occi_twisted.model.locations import consoleOf, logOf
 
 from ..conftest import call
-from .support import INFRA, Server, flat, libvirt
+from .support import INFRA, Server, flat, freeSubnet, libvirt
 
 
 class Guests:
-    def __init__(self, server: Server, network: str, computes: list[str]) -> None:
+    def __init__(self, server: Server, network: str, computes: list[str],
+                 subnet: str) -> None:
         self.server = server
         self.network = network
         self.computes = computes
+        #: The network's first three octets: the guests are .11 and .12.
+        self.subnet = subnet
 
     def location(self, index: int) -> str:
         return f"/compute/{self.computes[index]}"
@@ -42,9 +45,10 @@ def guests(tmp_path_factory: pytest.TempPathFactory, connection: Any) -> Iterato
     server = Server(tmp_path_factory.mktemp("libvirt") / "data", connection).start()
     computes: list[str] = []
     network = None
+    subnet = freeSubnet()
     try:
         network = server.create("network", INFRA + "network", {
-            "occi.network.address": "10.77.0.0/24", "occi.network.allocation": "dynamic",
+            "occi.network.address": f"{subnet}.0/24", "occi.network.allocation": "dynamic",
         }, mixins=[INFRA[:-1] + "/network#ipnetwork"])["id"]
         status, body = server.act(f"/network/{network}", "up")
         assert status == 200, body
@@ -55,11 +59,11 @@ def guests(tmp_path_factory: pytest.TempPathFactory, connection: Any) -> Iterato
                 "kind": INFRA + "networkinterface", "target": {"location": f"/network/{network}",
                                                                "kind": INFRA + "network"},
                 "mixins": [INFRA[:-1] + "/networkinterface#ipnetworkinterface"],
-                "attributes": {"occi.networkinterface.address": f"10.77.0.1{index}",
+                "attributes": {"occi.networkinterface.address": f"{subnet}.1{index}",
                                "occi.networkinterface.allocation": "static"},
             }])
             computes.append(compute["id"])
-        found = Guests(server, network, computes)
+        found = Guests(server, network, computes, subnet)
         for index in (0, 1):
             found.ensureRunning(index)
         yield found
@@ -132,8 +136,8 @@ def test_two_guests_on_one_network_reach_each_other(guests: Guests) -> None:
     for index in (0, 1):
         guests.ensureRunning(index)
     address = server.run(guests.computes[0], "ip -4 addr show eth0")
-    assert "10.77.0.11" in address
-    pinged = server.run(guests.computes[0], "ping -c 2 -W 3 10.77.0.12", seconds=60)
+    assert f"{guests.subnet}.11" in address
+    pinged = server.run(guests.computes[0], f"ping -c 2 -W 3 {guests.subnet}.12", seconds=60)
     assert " 0% packet loss" in pinged
 
 
