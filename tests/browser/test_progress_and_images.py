@@ -54,11 +54,17 @@ def progressOf(page: Page) -> tuple[float, str] | None:
     """The bar's value and the request's state as the page shows them now; None while the
     page is being loaded again."""
     try:
-        value = page.locator("#progress").get_attribute("value", timeout=5000)
-        state = page.locator("#state").inner_text(timeout=5000)
+        # Both read at once: read one by one, a reload between them mixes two pages.
+        shown = page.evaluate("""() => {
+            const bar = document.getElementById("progress");
+            const state = document.getElementById("state");
+            return bar && state ? [bar.getAttribute("value"), state.innerText] : null;
+        }""")
     except Exception:  # the page went away under the question (its last reload)
         return None
-    return (float(value), state) if value is not None else None
+    if not shown or shown[0] is None:
+        return None
+    return float(shown[0]), str(shown[1])
 
 
 def watchErase(page: Page, passes: str) -> list[tuple[float, str]]:
