@@ -46,6 +46,8 @@ setup(
             "occi-twisted[libvirt]",
             "pytest>=8",
             "pytest-twisted>=1.14",
+            # The suite mostly waits on real servers: several workers overlap the waits.
+            "pytest-xdist>=3.5",
             "hypothesis>=6.100",
             "feedparser>=6",
             "playwright>=1.40",

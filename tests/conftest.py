@@ -129,6 +129,15 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
     running.stop()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``-n`` (pytest-xdist, ``--dist loadgroup``), the tests that boot guests run in
+    one worker, one after another: they share one libvirtd, and booting several guests at
+    once on two cores would only make each start wait."""
+    for item in items:
+        if "libvirt" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("libvirt"))
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Cluster]:
     """A throwaway PostgreSQL cluster shared by the session's tests (see tests/postgres.py);

@@ -28,17 +28,23 @@ JSON = "application/occi+json"
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 
 
+#: The second octets :func:`freeSubnet` gave in this process.
+_given: set[int] = set()
+
+
 def freeSubnet() -> str:
-    """The first three octets of a 10.X.0.0/24 no interface of this machine is on: a test's
-    isolated network must not meet a network another run (or a run killed before it could
-    take its networks down) holds."""
+    """The first three octets of a 10.X.0.0/24 that no interface of this machine is on, and
+    that was not given before in this run: a test's isolated network must not meet one that
+    another run holds, one a killed run left up, or the one a test before just removed (its
+    bridge goes a moment after the server has answered the deletion)."""
     shown = subprocess.run(["ip", "-o", "-4", "addr", "show"], check=True,
                            capture_output=True, text=True).stdout
     held = [ipaddress.ip_interface(address).network
             for address in re.findall(r"inet (\S+)", shown)]
     for second in range(77, 250):
         subnet = ipaddress.ip_network(f"10.{second}.0.0/24")
-        if not any(subnet.overlaps(network) for network in held):
+        if second not in _given and not any(subnet.overlaps(network) for network in held):
+            _given.add(second)
             return f"10.{second}.0"
     raise RuntimeError("no free 10.X.0.0/24 on this machine")
 

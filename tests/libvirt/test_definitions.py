@@ -165,13 +165,13 @@ async def test_an_event_heard_after_the_next_action_changes_nothing(
     made.provision(entity)
     await made.realize(None, entity)
     await made.perform(entity, START, {}, Context(reactor))
-    del reports[:]
+    del reports[:]  # the start's own event may still come: it is true, and reported
     await made.computes.lifecycle(entity.id, libvirt.VIR_DOMAIN_EVENT_STOPPED,
                                   libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED)
-    assert reports == []
+    assert all(change["occi.compute.state"] == "active" for _, change in reports), reports
     await made.computes.lifecycle(entity.id, libvirt.VIR_DOMAIN_EVENT_STARTED, 0)
-    assert reports == [(entity.id, {"occi.compute.state": "active",
-                                    "occi.compute.state.message": "Running."})]
+    assert reports[-1] == (entity.id, {"occi.compute.state": "active",
+                                       "occi.compute.state.message": "Running."})
     await made.perform(_with(entity, "active"), STOP, {"method": "poweroff"}, Context(reactor))
     await made.realize(entity, None)
 
