@@ -30,7 +30,7 @@ from ..client.session import Answer, Session, refusal
 from ..client.transfers import OCTET, signedURL, upload
 from ..drivers import IImages
 from ..files.digests import sha256Of
-from ..model import Entity
+from ..model import Entity, Mixin
 from ..model import locations as loc
 from ..model.errors import Conflict
 from ..model.forwards import Forward, RememberForward
@@ -112,6 +112,8 @@ class _Copy:
         self._done = 0
         #: Whether the peer said no (4xx): the request fails rather than being tried again.
         self.refused = False
+        #: The user mixins defined at the peer so far.
+        self._tagged: set[str] = set()
 
     async def run(self) -> None:
         for location in self._move.needed:
@@ -131,13 +133,10 @@ class _Copy:
         document = entityObject(EntityView(resource, self._move.linksOf(resource)),
                                 RenderContext(""))
         document.pop("actions", None)
-        registry = self._runner.store.registry
-        mixins = [m for m in _strings(document.get("mixins"))
-                  if getattr(registry.get(m), "owner", None) is None]  # a user's tags stay
-        if mixins:
-            document["mixins"] = mixins
-        else:
-            document.pop("mixins", None)
+        for mixin in resource.mixins:
+            for tag in reversed(list(mixin.closure())):  # what a tag depends on first
+                if tag.owner is not None:
+                    await self._tag(tag)
         for link in _dicts(document.get("links")):
             link.pop("actions", None)
         await self._call("PUT", resource.location, f"the peer would not take "
@@ -145,6 +144,22 @@ class _Copy:
                          contentType=JSON)
         await self._progress(1 + len(self._move.linksOf(resource)), f"copied "
                              f"{resource.location}")
+
+    async def _tag(self, tag: Mixin) -> None:
+        """A user's mixin (a tag) the resource carries, defined at the peer as here (the
+        peer takes the same definition again as a no-op), before the resource names it."""
+        if tag.identifier in self._tagged:
+            return
+        definition: dict[str, Any] = {"term": tag.term, "scheme": tag.scheme,
+                                      "location": tag.location,
+                                      "applies": [kind.identifier for kind in tag.applies],
+                                      "depends": [each.identifier for each in tag.depends]}
+        if tag.title:
+            definition["title"] = tag.title
+        await self._call("POST", loc.QUERY, f"the peer would not define the mixin "
+                         f"{tag.identifier}", body=json.dumps(definition).encode(),
+                         contentType=JSON)
+        self._tagged.add(tag.identifier)
 
     async def _image(self, storage: Entity) -> None:
         """The image sent (307 to the peer's signed upload URL), then read back from the
@@ -245,10 +260,6 @@ def _imageSize(entity: Entity) -> int:
     """An entity's weight in the progress: a storage's image by the MiB, else nothing."""
     size = entity.attributes.get("occi.storage.size")
     return int(float(size) * 1024) if isinstance(size, (int, float)) else 0
-
-
-def _strings(value: object) -> list[str]:
-    return [each for each in value if isinstance(each, str)] if isinstance(value, list) else []
 
 
 def _dicts(value: object) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ import pytest
 from ..conftest import RunningServer
 from ..conftest import call as _call
 
+TAGS = "http://example.com/tags#"
 INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 OCTET = "application/octet-stream"
 JSON = "application/occi+json"
@@ -51,7 +52,8 @@ def _curl(*args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 def _computeWithDisk(source: RunningServer, tmp_path: Path) -> tuple[str, str, str]:
-    """A compute with a 64 MiB storage of random bytes, a network interface and a note:
+    """A compute with a 64 MiB storage of random bytes, a network interface, a user's
+    mixin (a tag) and a note:
     the compute's and the storage's paths, and the image's SHA-256."""
     body = (f'Category: storage; scheme="{INFRA}"; class="kind"\n'
             f"X-OCCI-Attribute: occi.storage.size={SIZE / (1 << 30)}\n")
@@ -64,7 +66,12 @@ def _computeWithDisk(source: RunningServer, tmp_path: Path) -> tuple[str, str, s
     put = _curl("-L", "-T", str(image), "-H", f"Content-Type: {OCTET}",
                 f"{source.url}{storage}")
     assert put.returncode == 0, put.stderr
+    status, _, answer = _call(source.port, "POST", "/-/", json.dumps({
+        "term": "fast", "scheme": TAGS, "location": "/fast/", "title": "Fast ones",
+        "applies": [f"{INFRA}compute"]}), {"Content-Type": JSON})
+    assert status == 200, answer
     compute = {"kind": f"{INFRA}compute", "attributes": {"occi.compute.cores": 2},
+               "mixins": [f"{TAGS}fast"],
                "links": [{"kind": f"{INFRA}storagelink",
                           "target": {"location": storage, "kind": f"{INFRA}storage"},
                           "attributes": {"occi.storagelink.deviceid": "vda"}},
@@ -140,12 +147,15 @@ def test_a_compute_and_its_disk_move_and_the_old_urls_lead_there(
     status, headers, _ = _call(source.port, "GET", compute, headers={"Accept": JSON})
     assert (status, headers["location"]) == (301, f"{peer.url}{compute}")
     status, _, body = _call(peer.port, "GET", compute, headers={"Accept": JSON})
+    assert f"{TAGS}fast" in json.loads(body)["mixins"]  # the tag went along, defined there
     links = json.loads(body)["links"]
     assert status == 200 and {urlsplit(link["target"]["location"]).path for link in links} \
         == {storage, NETWORK}
     status, _, note = _call(peer.port, "GET", f"{compute}/notes/boot",
                             headers={"Accept": "text/plain"})
     assert status == 200 and b"It booted." in note
+    status, _, tagged = _call(peer.port, "GET", "/fast/", headers={"Accept": "text/uri-list"})
+    assert status == 200 and tagged.decode().split() == [f"{peer.url}{compute}"], tagged
     # Every method, every path below it: 301, the query kept; nothing of it here any more.
     for method in ("GET", "HEAD", "PUT", "POST", "DELETE"):
         status, headers, _ = _call(source.port, method, f"{compute}/notes/boot?x=1", "note",
