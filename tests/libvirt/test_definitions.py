@@ -172,7 +172,12 @@ async def test_an_event_heard_after_the_next_action_changes_nothing(
     await made.computes.lifecycle(entity.id, libvirt.VIR_DOMAIN_EVENT_STARTED, 0)
     assert reports[-1] == (entity.id, {"occi.compute.state": "active",
                                        "occi.compute.state.message": "Running."})
+    # Heard as an action begins: whatever the state read, it is older than the action's.
+    heard = len(reports)
+    late = made.computes.lifecycle(entity.id, libvirt.VIR_DOMAIN_EVENT_STARTED, 0)
     await made.perform(_with(entity, "active"), STOP, {"method": "poweroff"}, Context(reactor))
+    await late
+    assert all(change["occi.compute.state"] == "inactive" for _, change in reports[heard:])
     await made.realize(entity, None)
 
 

@@ -144,6 +144,9 @@ class Computes:
         #: Domains an action is under way on, and how many: the action's outcome says their
         #: state, not the events its own calls cause.
         self._acting: Counter[str] = Counter()
+        #: Actions begun or ended on each domain so far: an event whose state was read
+        #: across one of them is not stored (it may be older than the action's outcome).
+        self._turns: Counter[str] = Counter()
 
     # -- definitions --------------------------------------------------------------------------
 
@@ -217,6 +220,7 @@ class Computes:
                       context: ActionContext) -> ActionOutcome:
         method = str(attributes.get("method") or "")
         self._acting[entity.id] += 1
+        self._turns[entity.id] += 1
         try:
             domain = await self.domain(entity)
             state = await self._state(domain)
@@ -225,6 +229,7 @@ class Computes:
             state, message = await work(domain, state, method or _DEFAULTS[action.term],
                                         context)
         finally:
+            self._turns[entity.id] += 1
             self._acting[entity.id] -= 1
             if not self._acting[entity.id]:
                 del self._acting[entity.id]
@@ -336,12 +341,12 @@ class Computes:
         change = eventChange(event, detail)
         if change is None or self.host.report is None or name in self._acting:
             return succeed(None)
-        reported = Deferred.fromCoroutine(self._reportIfSo(name, change))
+        reported = Deferred.fromCoroutine(self._reportIfSo(name, change, self._turns[name]))
         reported.addErrback(lambda failure: _log.failure(
             "The state of domain {name} could not be stored", failure, name=name))
         return reported
 
-    async def _reportIfSo(self, name: str, change: dict[str, str]) -> None:
+    async def _reportIfSo(self, name: str, change: dict[str, str], turn: int) -> None:
         def now(connection: Any) -> str | None:
             try:
                 return liveState(connection.lookupByName(name))
@@ -349,8 +354,8 @@ class Computes:
                 return None  # gone: its deletion says so
 
         state = await self.host.call(f"Reading the state of the domain {name}", now)
-        if (state is not None and stillSo(change[STATE], state) and name not in self._acting
-                and self.host.report is not None):
+        if (state is not None and stillSo(change[STATE], state)
+                and self._turns[name] == turn and self.host.report is not None):
             await self.host.report(name, change)
 
 

@@ -8,6 +8,7 @@ time, in the order asked; different computes go on in parallel in the connection
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,6 +75,8 @@ class LibvirtDriver:
         self._random = random.Random()
         #: The storages that are disks of running guests, by domain (kept from events).
         self.inUse: dict[str, frozenset[str]] = {}
+        #: Reads of a domain's disks asked for so far, by domain name: only the latest is kept.
+        self._useAsked: Counter[str] = Counter()
         host.hypervisor.listen(self._lifecycle)
 
     # -- IInfrastructure ------------------------------------------------------------------------
@@ -147,9 +150,20 @@ class LibvirtDriver:
             # Its own locking: a deferred save waits for a stop without the compute's lock.
             return Deferred.fromCoroutine(self.saves.perform(entity, attributes, context))
         if entity.kind.isA(COMPUTE):
-            return self._exclusive(entity.id, lambda: self.computes.perform(
+            return self._exclusive(entity.id, lambda: self._performOnCompute(
                 entity, action, attributes, context))
         return self._exclusive(entity.id, lambda: self.networks.perform(entity, action))
+
+    async def _performOnCompute(self, entity: Entity, action: Action,
+                                attributes: Mapping[str, Value],
+                                context: ActionContext) -> ActionOutcome:
+        """The action, then which disks the guest holds now: what the answer says (stopped)
+        is what a storage action asked next is checked against, not what the lifecycle
+        event, heard a moment later, will say."""
+        try:
+            return await self.computes.perform(entity, action, attributes, context)
+        finally:
+            await self._refreshUse(entity.id).addErrback(lambda failure: None)
 
     def realize(self, before: Entity | None, after: Entity | None) -> Deferred[None]:
         entity = after if after is not None else before
@@ -271,7 +285,12 @@ class LibvirtDriver:
             return frozenset(path.stem for path in diskFiles(domain.XMLDesc(0)).values()
                              if path.parent == storage)
 
+        self._useAsked[name] += 1
+        asked = self._useAsked[name]
+
         def keep(ids: frozenset[str]) -> None:
+            if asked != self._useAsked[name]:
+                return  # a later read is under way (they end in any order): it is newer
             if ids:
                 self.inUse[name] = ids
             else:
