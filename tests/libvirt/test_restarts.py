@@ -50,7 +50,9 @@ def test_a_start_cut_short_by_kill_9_resumes(dataDir: Path, connection: Any) -> 
 def test_a_restart_reconciles_without_touching_running_guests(dataDir: Path,
                                                               connection: Any) -> None:
     server = Server(dataDir, connection).start()
-    computeId = server.get("/compute/")["resources"][0]["id"]
+    made = server.get("/compute/").get("resources", [])  # the guest the test before booted
+    computeId = made[0]["id"] if made else server.create("compute", INFRA + "compute", {
+        "occi.compute.hostname": "phoenix", "occi.compute.memory": 0.125})["id"]
     location = f"/compute/{computeId}"
     if server.state(location) != "active":
         server.act(location, "start")
