@@ -74,6 +74,7 @@ class LoginThrottle:
         while len(self._failed) > self._addresses:
             self._failed.popitem(last=False)
 
+
 def _keyOf(address: str) -> str:
     normal = normalAddress(address)
     if normal is None or ":" not in normal:
