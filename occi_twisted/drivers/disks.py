@@ -99,6 +99,8 @@ class DiskDriver:
         self._pool = ThreadPool(minthreads=0, maxthreads=threads, name="occi-disks")
         self._sliceSeconds = sliceSeconds
         self._locks: dict[str, DeferredLock] = {}
+        #: The revision of each storage whose image was last made or sized as it says.
+        self._followed: dict[str, int] = {}
         #: Told apart from the uploads a killed server left, which start-up removes.
         self._boot = randomId()
 
@@ -164,13 +166,31 @@ class DiskDriver:
         if after is not None and after.kind.isA(STORAGE):
             size = after.attributes.get("occi.storage.size")
             if isinstance(size, (int, float)):
-                made = after.created
-                work = self._exclusive(after.id, lambda: self._inThread(
-                    self._ensure, after.id, float(size)) if before is not None
-                    else self._inThread(self._create, after.id, float(size), made))
+                work = self._exclusive(after.id, lambda: self._follow(
+                    after, float(size), new=before is None))
         elif before is not None and before.kind.isA(STORAGE):
-            work = self._exclusive(before.id, lambda: self._inThread(self._remove, before.id))
+            work = self._exclusive(before.id, lambda: self._forget(before.id))
         return succeed(None) if work is None else _shielded(work)
+
+    def _follow(self, storage: Entity, sizeGiB: float, *, new: bool) -> Deferred[None]:
+        """Make or size the image of ``storage``, unless this revision of it was followed
+        already: the HTTP layer and the realizer both follow every change, and the second
+        must not make again an image that went missing since (that is a 409 to whoever
+        reads it, and made again at the next change or start, never behind its back)."""
+        if not new and self._followed.get(storage.id) == storage.revision:
+            return succeed(None)
+        work = (self._inThread(self._create, storage.id, sizeGiB, storage.created) if new
+                else self._inThread(self._ensure, storage.id, sizeGiB))
+
+        def followed(_: None) -> None:
+            self._followed[storage.id] = storage.revision
+
+        return work.addCallback(followed)
+
+    def _forget(self, storageId: str) -> Deferred[None]:
+        """Remove the image of a deleted storage."""
+        self._followed.pop(storageId, None)
+        return self._inThread(self._remove, storageId)
 
     def held(self) -> Deferred[list[tuple[Kind, str]]]:
         """Every storage that has an image (see :class:`~.interface.IHoldings`)."""

@@ -96,16 +96,21 @@ class Realizer:
         """Have the driver follow the entity ``entityId`` of ``kind`` as the store has it
         (soon); fires once it has, or has failed to (which is logged, never raised)."""
         waiter: Deferred[None] = Deferred()
-        self._due(kind, entityId).waiters.append(waiter)
+        self._due(kind, entityId, waiter=waiter)
         return waiter
 
-    def _due(self, kind: Kind, entityId: str, *, deleted: bool = False) -> _Due:
+    def _due(self, kind: Kind, entityId: str, *, deleted: bool = False,
+             waiter: Deferred[None] | None = None) -> None:
+        """Queue ``entityId`` to follow, with ``waiter`` told once it is followed -- told
+        of before draining starts, since the following can end before ``_drain`` returns
+        (the store answering from its cache, the driver with nothing to do)."""
         due = self._queue.get(entityId)
         if due is None:
             due = self._queue[entityId] = _Due(kind)
         due.deleted = due.deleted or deleted
+        if waiter is not None:
+            due.waiters.append(waiter)
         self._drain()
-        return due
 
     # -- following the store ----------------------------------------------------------------
 

@@ -80,7 +80,8 @@ async def test_images_follow_the_store(driver: DiskDriver) -> None:
     path = image(driver, entity)
     assert path.stat().st_size == 4 * MIB
     assert path.stat().st_blocks == 0  # sparse: no space until written
-    bigger = replace(entity, attributes={**entity.attributes, "occi.storage.size": 8 / 1024})
+    bigger = replace(entity, attributes={**entity.attributes, "occi.storage.size": 8 / 1024},
+                     revision=entity.revision + 1)
     await driver.realize(entity, bigger)
     assert path.stat().st_size == 8 * MIB
     # Idempotent: the server repeats realize for every storage after a crash.
@@ -89,6 +90,29 @@ async def test_images_follow_the_store(driver: DiskDriver) -> None:
     await driver.realize(bigger, None)
     assert not path.exists()
     await driver.realize(bigger, None)  # deleting what is gone is harmless
+
+
+@pytest_twisted.ensureDeferred
+async def test_a_revision_followed_twice_is_made_once(driver: DiskDriver) -> None:
+    """The HTTP layer and the realizer both follow each change: the second follow of a
+    revision does not make again an image removed since (readers are told it is missing);
+    the next change does."""
+    entity = storage(1 / 1024)
+    await driver.realize(None, entity)
+    path = image(driver, entity)
+    path.unlink()
+    await driver.realize(entity, entity)
+    assert not path.exists()
+    online = replace(entity, attributes={**entity.attributes, "occi.storage.state": "online"},
+                     revision=entity.revision + 1)
+    await driver.realize(entity, online)
+    assert path.stat().st_size == MIB
+    # Deleted, then made again under its id: a new image, whatever revision it starts at.
+    await driver.realize(online, None)
+    await driver.realize(None, entity)
+    path.unlink()
+    await driver.realize(None, entity)
+    assert path.exists()
 
 
 @pytest_twisted.ensureDeferred

@@ -6,7 +6,7 @@ and holds back no other, and is unmarked once its image can be made."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,29 @@ def realizer(store: IStore, images: DiskImages) -> Iterator[Realizer]:
 
 
 @pytest.fixture
+def restarted(store: IStore, images: DiskImages, realizer: Realizer
+              ) -> Iterator[Callable[[], Awaitable[Realizer]]]:
+    """What a server that starts again follows the store with: a new driver that has
+    followed nothing yet, over the same store and data directory (the old realizer stops
+    following, as a killed one would)."""
+    made: list[tuple[Realizer, SimulatedDriver]] = []
+
+    async def restart() -> Realizer:
+        await realizer.stop()
+        driver = SimulatedDriver(disks=DiskDriver(images, reactor))
+        driver.start()
+        following = Realizer(store, driver, reactor)
+        made.append((following, driver))
+        await following.start()
+        return following
+
+    yield restart
+    for following, driver in made:
+        pytest_twisted.blockon(following.stop())
+        pytest_twisted.blockon(driver.stop())
+
+
+@pytest.fixture
 def logged() -> Iterator[list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
     globalLogPublisher.addObserver(events.append)
@@ -114,7 +137,7 @@ async def test_a_storage_deleted_and_made_again_gets_a_fresh_image(
 @pytest_twisted.ensureDeferred
 async def test_start_up_removes_orphans_and_makes_missing_images(
         store: IStore, images: DiskImages, realizer: Realizer,
-        logged: list[dict[str, Any]]) -> None:
+        restarted: Callable[[], Awaitable[Realizer]], logged: list[dict[str, Any]]) -> None:
     await store.apply([Put(storage(name, mib), expect=CREATE)
                        for name, mib in (("a", 1), ("b", 2))])
     await realizer.follow(STORAGE, "a")
@@ -122,7 +145,7 @@ async def test_start_up_removes_orphans_and_makes_missing_images(
     # A crash left: b without its image, and the image of a storage deleted meanwhile.
     imageOf(images, "b").unlink()
     images.create("orphan", 1 / 1024)
-    assert await realizer.reconcile() == 2
+    assert await (await restarted()).reconcile() == 2
     assert images.storageIds() == ["a", "b"]
     assert imageOf(images, "b").stat().st_size == 2 * MIB
     removals = [event for event in logged
@@ -132,13 +155,14 @@ async def test_start_up_removes_orphans_and_makes_missing_images(
 
 @pytest_twisted.ensureDeferred
 async def test_start_up_removes_the_digest_a_deleted_image_left(
-        store: IStore, images: DiskImages, realizer: Realizer) -> None:
+        store: IStore, images: DiskImages, realizer: Realizer,
+        restarted: Callable[[], Awaitable[Realizer]]) -> None:
     await store.apply([Put(storage("kept"), expect=CREATE)])
     await realizer.follow(STORAGE, "kept")
     for name in ("kept", "gone"):
         sidecarOf(imageOf(images, name)).write_text("{}")
     assert images.storageIds() == ["gone", "kept"]
-    assert await realizer.reconcile() == 1
+    assert await (await restarted()).reconcile() == 1
     assert sorted(p.name for p in imageOf(images, "kept").parent.iterdir()) == [
         "kept.img", "kept.img.sha256"]
 
@@ -146,7 +170,7 @@ async def test_start_up_removes_the_digest_a_deleted_image_left(
 @pytest_twisted.ensureDeferred
 async def test_one_storage_that_cannot_be_fixed_holds_back_no_other(
         store: IStore, images: DiskImages, realizer: Realizer,
-        logged: list[dict[str, Any]]) -> None:
+        restarted: Callable[[], Awaitable[Realizer]], logged: list[dict[str, Any]]) -> None:
     names = [f"s{n}" for n in range(5)]
     await store.apply([Put(storage(name), expect=CREATE) for name in names])
     await until(lambda: images.storageIds() == names)
@@ -155,6 +179,7 @@ async def test_one_storage_that_cannot_be_fixed_holds_back_no_other(
         imageOf(images, name).unlink()
     # Where s1's image goes there is a directory: no image can be made there.
     imageOf(images, "s1").mkdir()
+    realizer = await restarted()
     assert await realizer.reconcile() == 5
     assert [name for name in names if imageOf(images, name).is_file()] == \
         ["s0", "s2", "s3", "s4"]
