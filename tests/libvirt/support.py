@@ -12,8 +12,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -32,21 +34,48 @@ INFRA = "http://schemas.ogf.org/occi/infrastructure#"
 _given: set[int] = set()
 
 
-def freeSubnet() -> str:
-    """The first three octets of a 10.X.0.0/24 that no interface of this machine is on, and
-    that was not given before in this run: a test's isolated network must not meet one that
-    another run holds, one a killed run left up, or the one a test before just removed (its
-    bridge goes a moment after the server has answered the deletion)."""
-    shown = subprocess.run(["ip", "-o", "-4", "addr", "show"], check=True,
-                           capture_output=True, text=True).stdout
-    held = [ipaddress.ip_interface(address).network
-            for address in re.findall(r"inet (\S+)", shown)]
+def freeSubnet(connection: Any) -> str:
+    """The first three octets of a 10.X.0.0/24 that nothing on this machine uses, and that
+    was not given before in this run: a test's isolated network must not meet one that
+    another run holds, one a killed run left up or defined (libvirtd may start it again),
+    or the one a test before just removed (its bridge goes a moment after the server has
+    answered the deletion).  Used means an address of an interface, a route (what libvirt
+    itself checks before it brings a network up) or the addresses of any network libvirt
+    (``connection``) has defined, running or not."""
+    held = [*_heldByInterfaces(), *_heldByLibvirt(connection)]
     for second in range(77, 250):
         subnet = ipaddress.ip_network(f"10.{second}.0.0/24")
         if second not in _given and not any(subnet.overlaps(network) for network in held):
             _given.add(second)
             return f"10.{second}.0"
     raise RuntimeError("no free 10.X.0.0/24 on this machine")
+
+
+def _heldByInterfaces() -> Iterator[ipaddress.IPv4Network]:
+    shown = subprocess.run(["ip", "-o", "-4", "addr", "show"], check=True,
+                           capture_output=True, text=True).stdout
+    for address in re.findall(r"inet (\S+)", shown):
+        yield ipaddress.IPv4Interface(address).network
+    routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], check=True,
+                            capture_output=True, text=True).stdout
+    for line in routes.splitlines():
+        words = line.split()
+        # "10.77.0.0/24 dev occi… ", "local 10.77.0.1 dev …", "broadcast …", "default via …"
+        if words and words[0] in ("local", "broadcast", "unicast"):
+            words = words[1:]
+        if words and words[0] != "default":
+            with suppress(ValueError):
+                yield ipaddress.IPv4Network(words[0], strict=False)
+
+
+def _heldByLibvirt(connection: Any) -> Iterator[ipaddress.IPv4Network]:
+    for network in connection.listAllNetworks(0):
+        with suppress(libvirt.libvirtError):  # removed meanwhile by another run
+            root = ElementTree.fromstring(network.XMLDesc(0))
+            for ip in root.findall("ip"):
+                if ip.get("family", "ipv4") == "ipv4" and ip.get("address"):
+                    mask = ip.get("prefix") or ip.get("netmask") or "24"
+                    yield ipaddress.IPv4Network(f"{ip.get('address')}/{mask}", strict=False)
 
 
 def hypervisor() -> Iterator[Any]:

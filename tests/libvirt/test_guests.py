@@ -45,7 +45,7 @@ def guests(tmp_path_factory: pytest.TempPathFactory, connection: Any) -> Iterato
     server = Server(tmp_path_factory.mktemp("libvirt") / "data", connection).start()
     computes: list[str] = []
     network = None
-    subnet = freeSubnet()
+    subnet = freeSubnet(connection)
     try:
         network = server.create("network", INFRA + "network", {
             "occi.network.address": f"{subnet}.0/24", "occi.network.allocation": "dynamic",

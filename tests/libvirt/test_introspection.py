@@ -17,8 +17,8 @@ ALICE = ("alice", "wonderland")
 
 
 @pytest.fixture
-def subnet() -> str:
-    return freeSubnet()
+def subnet(connection: Any) -> str:
+    return freeSubnet(connection)
 
 
 @pytest.fixture
