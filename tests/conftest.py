@@ -129,10 +129,12 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
     running.stop()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under ``-n`` (pytest-xdist, ``--dist loadgroup``), the tests that boot guests run in
     one worker, one after another: they share one libvirtd, and booting several guests at
-    once on two cores would only make each start wait."""
+    once on two cores would only make each start wait.  First of this hook's
+    implementations: xdist's reads the group marks in its own."""
     for item in items:
         if "libvirt" in item.path.parts:
             item.add_marker(pytest.mark.xdist_group("libvirt"))

@@ -84,6 +84,12 @@ def watchErase(page: Page, passes: str) -> list[tuple[float, str]]:
         if now is not None and (not seen or seen[-1] != now):
             seen.append(now)
         if now is not None and now[1] not in ("queued", "scheduled", "running"):
+            # What a read shows as the page is replaced may be part one page, part the
+            # next: the last word is the page once loaded.
+            page.wait_for_load_state()
+            settled = progressOf(page)
+            if settled is not None and settled != seen[-1]:
+                seen[-1] = settled
             break
         time.sleep(0.05)
     return seen
