@@ -115,7 +115,8 @@ def test_the_pages_form_uploads_the_image_and_sends_the_browser_back(
     (_form(b"data", field="other"), 400),  # no file field
     (_form(b"data")[:-20], 400),  # cut short of its last boundary
     (_form(b"x" * (SIZE + 1)), 413),  # more than the storage holds
-])
+], ids=["no-file-field", "cut-short", "larger-than-the-storage"])  # not the bodies: the id
+# goes into the environment of the server the test starts, where a megabyte is too long
 def test_a_form_that_cannot_be_the_image_changes_nothing(running: RunningServer, body: bytes,
                                                          code: int) -> None:
     storage = _storage(running)
