@@ -10,7 +10,9 @@ path every follower of the store takes), reads the events since the last it saw,
 driver follow each entity they name -- as the store has it *now*, so a burst of changes is
 followed once, and a late follow-up can only bring the infrastructure up to date.  The driver
 does one job per storage at a time, in the order asked: the HTTP layer's call and this one
-do the same thing twice at worst, never in the wrong order.  A storage deleted and made
+never run in the wrong order, and the second of them finds the revision followed already
+and does nothing (an image removed meanwhile is not made again behind a reader's back: it
+is made at the next change, or the next start).  A storage deleted and made
 again under its id gets a fresh image, never the bytes of the one deleted.
 
 At start-up it reconciles: what the driver holds for entities the store no longer has (the
