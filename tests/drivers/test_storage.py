@@ -43,6 +43,7 @@ from occi_twisted.drivers.storage import (
     runErase,
     runJob,
 )
+from occi_twisted.drivers.storage.files import HOLE_GRAIN
 
 from .support import (
     CHUNK,
@@ -325,6 +326,29 @@ def test_a_copy_a_hypervisor_wrote_is_hashed_and_kept_never_made_from_the_image(
     # Listed by the time each was made, whatever its name.
     older = backUp(images, 1_600_000_000)
     assert [backup.name for backup in images.backups("s1")] == [older, "before-upgrade"]
+
+
+def test_the_zeros_a_hypervisor_wrote_into_its_copy_take_no_space_in_the_backup(
+        images: DiskImages) -> None:
+    """QEMU's backup job writes a disk whole, its empty parts as zeros: the backup kept
+    frees them (a hole reads as the zeros it replaced) and keeps the data and the digest."""
+    size = 24 << 20
+    images.create("s1", size / GIB)
+    job = images.backupJob("s1", 1_700_000_000, name="hot", prefilled=True)
+    copy = bytearray(size)
+    copy[5 << 20:(5 << 20) + 100] = b"d" * 100  # some data among the zeros
+    copy[-1] = 1
+    job.partial.parent.mkdir(parents=True)
+    job.partial.write_bytes(copy)
+    os.fsync(os.open(job.partial, os.O_RDONLY))
+    assert job.partial.stat().st_blocks * 512 >= size  # dense, as the hypervisor left it
+    runSteps(job, CHUNK)
+    job.close()
+    kept = images.backup("s1", "hot")
+    assert kept.path.read_bytes() == copy
+    assert kept.sha256 == hashlib.sha256(copy).hexdigest()
+    assert kept.path.stat().st_blocks * 512 <= 2 * HOLE_GRAIN + 8192
+
 
 # -- secure erase: the end result ------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from .files import (
     dropCache,
     ensureDirectory,
     fsyncDirectory,
+    punchZeros,
     readInto,
     writeAll,
 )
@@ -169,6 +170,8 @@ class CopyJob:
                 if readInto(dst, view, self._hashed) < n:
                     raise StorageError(f"{self.partial} is shorter than its checkpoint says.")
                 hasher.update(view)
+                if self.prefilled and punchZeros(dst, view, self._hashed):
+                    dirty = True
                 self._hashed += n
                 budget -= n
                 continue
