@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -277,6 +278,53 @@ def test_a_hot_save_copies_a_running_guests_storage_and_a_bare_compute_has_none(
     assert status == 409 and b"has a backup called first already" in body
     status, body = server.act(guests.location(1), "save")
     assert status == 409 and b"has no storage attached" in body
+
+
+def test_a_hot_save_cut_by_kill_9_during_the_hypervisors_copy_ends_whole(
+        guests: Guests) -> None:
+    """The server is killed while QEMU copies a disk full of data: once started again, it
+    cancels that job, copies afresh and keeps a backup equal to the disk, with no side file
+    left behind."""
+    server, location = guests.server, guests.location(0)
+    guests.ensureRunning(0)
+    size = 384 << 20
+    storage = server.create("storage", INFRA + "storage", {"occi.storage.size": size / 2**30})
+    image = server.dataDir / "storage" / f"{storage['id']}.img"
+    with image.open("r+b") as disk:  # data the copy must carry, before the guest has it
+        for _ in range(size // (8 << 20)):
+            disk.write(os.urandom(8 << 20))
+    wanted = hashlib.sha256(image.read_bytes()).hexdigest()
+    link = server.create("storagelink", INFRA + "storagelink", {
+        "occi.storagelink.deviceid": "/dev/vdd"},
+        source={"location": location, "kind": INFRA + "compute"},
+        target={"location": f"/storage/{storage['id']}", "kind": INFRA + "storage"})
+    try:
+        status, headers, body = server.ask(location, "save", "hot",
+                                           {"Prefer": "respond-async"}, name="cut")
+        assert status == 202, body
+        asked = headers["location"]
+        deadline = time.monotonic() + 30
+        while (_requestOf(server, asked).get("occi-twisted.request.progress") or {}).get(
+                "phase") != "copying (hypervisor)":
+            assert time.monotonic() < deadline, _requestOf(server, asked)
+            time.sleep(0.02)
+        server.process.kill()
+        server.process.start(timeout=60)
+        deadline = time.monotonic() + 120
+        while (ended := _requestOf(server, asked))["occi-twisted.request.state"] != "succeeded":
+            assert ended["occi-twisted.request.state"] in ("queued", "scheduled", "running"), \
+                ended
+            assert time.monotonic() < deadline, ended
+            time.sleep(0.2)
+        kept = server.dataDir / "backups" / storage["id"]
+        assert hashlib.sha256((kept / "cut.img").read_bytes()).hexdigest() == wanted
+        assert json.loads((kept / "cut.json").read_text())["sha256"] == wanted
+        assert not [p.name for p in kept.iterdir() if p.name.endswith(".partial")]
+        assert "was copying when the server stopped" in server.process.log.read_text()
+    finally:
+        status, _, body = server.request("DELETE", f"/storagelink/{link['id']}")
+        assert status in (200, 204), body
+        server.request("DELETE", f"/storage/{storage['id']}")
 
 
 def test_a_deferred_save_waits_for_the_next_stop_across_a_restart(guests: Guests) -> None:

@@ -231,6 +231,9 @@ class Saves:
         if plan.phase == "hot":  # begun before a restart: QEMU may copy on
             await self.host.call("Cancelling an earlier backup job",
                                  lambda _: _cancelBackup(domain))
+            _log.info("The save {name} of {location} was copying when the server stopped: "
+                      "its backup job is cancelled, and the copy begins again",
+                      name=plan.name, location=compute.location)
         ids = [storage.id for storage in storages]
         sides = await self.disks.clearSides(ids, plan.name)
         plan.phase = "hot"
