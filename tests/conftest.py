@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import os
 import shutil
@@ -127,6 +128,22 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
     running = RunningServer(tmp_path / "occi-data").start()
     yield running
     running.stop()
+
+
+#: Characters of a parameter's value that its test's id may show.
+_ID_LENGTH = 60
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """A long text or bytes parameter (a malformed body of megabytes, say) is named by its
+    start, its length and a digest: the whole value would go into every report, into
+    xdist's messages and into the environment of each process a test starts
+    (``PYTEST_CURRENT_TEST``), where more than 128 KiB cannot be passed at all."""
+    if not isinstance(val, (str, bytes)) or len(val) <= _ID_LENGTH:
+        return None
+    data = val.encode() if isinstance(val, str) else val
+    start = repr(val[:24])[1 if isinstance(val, str) else 2:-1]
+    return f"{start}...{len(val)}-{hashlib.sha256(data).hexdigest()[:8]}"
 
 
 @pytest.hookimpl(tryfirst=True)
