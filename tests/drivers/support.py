@@ -18,6 +18,7 @@ from occi_twisted.drivers.storage import (
     Progress,
     passFills,
 )
+from occi_twisted.drivers.storage.files import HOLE_GRAIN, punchZeros
 
 CHUNK = 256 << 10
 #: 3 MiB and an odd tail: chunk boundaries and a short last chunk.
@@ -102,3 +103,17 @@ def resumeAt(path: Path, passes: int, pattern: Pattern, stopWhen: Callable[[Eras
         job.step(maxBytes)
     job.close()
     return EraseState.fromJSON(job.state.toJSON())
+
+
+def punches(directory: Path) -> bool:
+    """Whether files in ``directory`` can have blocks freed in their middle (``fallocate``
+    punching holes: ext4, XFS, btrfs and tmpfs can)."""
+    probe = directory / ".punch-probe"
+    probe.write_bytes(bytes(4 * HOLE_GRAIN))
+    fd = os.open(probe, os.O_RDWR)
+    try:
+        os.fsync(fd)
+        return punchZeros(fd, memoryview(bytes(4 * HOLE_GRAIN)), 0) > 0
+    finally:
+        os.close(fd)
+        probe.unlink()

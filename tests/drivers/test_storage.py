@@ -54,6 +54,7 @@ from .support import (
     assertMonotonic,
     fullyAllocated,
     markedSparseFile,
+    punches,
     recorder,
     resumeAt,
     runSteps,
@@ -340,8 +341,11 @@ def test_the_zeros_a_hypervisor_wrote_into_its_copy_take_no_space_in_the_backup(
     copy[-1] = 1
     job.partial.parent.mkdir(parents=True)
     job.partial.write_bytes(copy)
-    os.fsync(os.open(job.partial, os.O_RDONLY))
+    with job.partial.open("rb") as written:
+        os.fsync(written.fileno())
     assert job.partial.stat().st_blocks * 512 >= size  # dense, as the hypervisor left it
+    if not punches(job.partial.parent):
+        pytest.skip("this file system frees no blocks of a file (no fallocate PUNCH_HOLE)")
     runSteps(job, CHUNK)
     job.close()
     kept = images.backup("s1", "hot")

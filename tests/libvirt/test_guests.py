@@ -16,6 +16,7 @@ from occi_twisted.drivers.libvirt.guest import READY
 from occi_twisted.model.locations import consoleOf, logOf
 
 from ..conftest import call
+from ..drivers.support import punches
 from .support import INFRA, Server, flat, freeSubnet, libvirt
 
 
@@ -269,7 +270,8 @@ def test_a_hot_save_copies_a_running_guests_storage_and_a_bare_compute_has_none(
     assert _backup(server, storage, "first").startswith(b"before-the-save")
     # QEMU wrote the disk whole; what is kept takes the space of the data, not the disk's.
     kept = (server.dataDir / "backups" / storage / "first.img").stat()
-    assert kept.st_blocks * 512 < kept.st_size // 4, (kept.st_blocks * 512, kept.st_size)
+    if punches(server.dataDir):
+        assert kept.st_blocks * 512 < kept.st_size // 4, (kept.st_blocks * 512, kept.st_size)
     assert server.state(location) == "active"
     assert server.connection.lookupByName(computeId).ID() == running  # it ran on
     assert not list((server.dataDir / "backups" / storage).glob("*.partial"))
