@@ -269,7 +269,7 @@ class OCCIService(MultiService):
         front = server.measured(FrontDoor(
             server.routes(), hosts=settings.hosts, portal=identity.portal if identity else None,
             throttle=identity.throttle if identity else None, proxies=settings.trustedProxies,
-            introspection=settings.introspection))
+            introspection=settings.introspection, pages=server.answering.refusalPage))
         try:
             service = cls(server, store, driver, operations, listen=settings.listen,
                           reactor=reactor, accessLog=settings.accessLog, front=front,

@@ -325,6 +325,17 @@ class Answering:
             return self.send(request, HTML.error(status, error.message, self.context(request)))
         return plain(request, error.message)
 
+    def refusalPage(self, request: IRequest, status: int, sentence: str) -> bytes | None:
+        """The front door's refusal (no credentials, too many failed logins, a host it does
+        not serve) as a page, for a person in a browser -- one who cancelled the browser's
+        sign-in dialog reads why, with a way back; None for every other client, who gets
+        the sentence as text.  Nobody is signed in on it."""
+        if not self.wantsPages(request):
+            return None
+        context = pageContext(self.baseContext(request), path=parts.pathOf(request),
+                              registry=self.registry)
+        return self.send(request, HTML.error(status, sentence, context))
+
     def seeOther(self, request: IRequest, answer: bytes | None) -> bytes | None:
         """After a browser's form POST went well: 303 to the page to see (Post/Redirect/Get),
         so that reloading does not post again."""

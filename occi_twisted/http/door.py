@@ -14,7 +14,7 @@ server on 127.0.0.1 through the operator's own browser.
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
@@ -72,29 +72,37 @@ _HEALTH: Final = HEALTH.encode()
 ADDRESS: Final = "occi.networkinterface.address"
 
 
+#: A refusal as a page for a person in a browser (the status and the sentence), or None
+#: for every other client: see :meth:`~.answering.Answering.refusalPage`.
+Pages = Callable[[IRequest, int, str], "bytes | None"]
+
+
 class Answer(Resource):
-    """A refusal of the door's own: a status, a one-sentence body, perhaps a header or two."""
+    """A refusal of the door's own: a status, a one-sentence body, perhaps a header or two;
+    the sentence on a page for a browser, given ``pages``."""
 
     isLeaf = True
 
-    def __init__(self, code: int, sentence: str, *headers: tuple[bytes, bytes]) -> None:
+    def __init__(self, code: int, sentence: str, *headers: tuple[bytes, bytes],
+                 pages: Pages | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.code = code
         self.sentence = sentence
         self.headers = headers
+        self.pages = pages
 
     def render(self, request: IRequest) -> bytes:
         request.setResponseCode(self.code)
         request.setHeader(b"Server", SERVER.encode())
         for name, value in self.headers:
             request.setHeader(name, value)
+        if self.pages is not None:
+            # Nobody is signed in on a refusal's page, whatever a default would say.
+            parts.setPrincipal(request, NOBODY)
+            page = self.pages(request, self.code, self.sentence)
+            if page is not None:
+                return page
         return plain(request, self.sentence)
-
-
-def challenge() -> Answer:
-    """401 with the Basic challenge: for no credentials, wrong ones and unknown names alike."""
-    return Answer(401, "This server needs a user name and password (HTTP Basic) for that.",
-                  (b"WWW-Authenticate", CHALLENGE))
 
 
 @implementer(IResource)
@@ -107,7 +115,7 @@ class FrontDoor:
 
     def __init__(self, resource: IResource, *, hosts: HostPolicy, portal: Portal | None = None,
                  throttle: LoginThrottle | None = None, proxies: Sequence[Network] = (),
-                 introspection: bool = True) -> None:
+                 introspection: bool = True, pages: Pages | None = None) -> None:
         if portal is not None and throttle is None:
             raise ValueError("a door with a portal needs a login throttle")
         self.resource = resource
@@ -116,7 +124,17 @@ class FrontDoor:
         self.throttle = throttle
         self.proxies = tuple(proxies)
         self.introspection = introspection
+        self.pages = pages
         self._basic = BasicCredentialFactory(b"occi")
+
+    def _refuse(self, code: int, sentence: str, *headers: tuple[bytes, bytes]) -> Answer:
+        return Answer(code, sentence, *headers, pages=self.pages)
+
+    def _challenge(self) -> Answer:
+        """401 with the Basic challenge: for no credentials, wrong ones and unknown names
+        alike."""
+        return self._refuse(401, "This server needs a user name and password (HTTP Basic) "
+                                 "for that.", (b"WWW-Authenticate", CHALLENGE))
 
     # -- IResource, as HTTPAuthSessionWrapper delegates ------------------------------------------
 
@@ -141,7 +159,7 @@ class FrontDoor:
         refusal = guard(request.method.decode("latin-1"), request.requestHeaders, self.hosts,
                         "https" if secure else "http")
         if refusal is not None:
-            return Answer(refusal.code, f"{refusal.reason[:1].upper()}{refusal.reason[1:]}.")
+            return self._refuse(refusal.code, f"{refusal.reason[:1].upper()}{refusal.reason[1:]}.")
         if request.path.startswith(_FILES) or request.path == _HEALTH:
             # A signed URL: its signature is its credential, checked by the route; it acts
             # for nobody, so that it can reach nothing else.  Anyone may ask whether the
@@ -156,7 +174,7 @@ class FrontDoor:
         if authorization:
             return self._withCredentials(request, authorization, address)
         if not self.introspection:
-            return challenge()
+            return self._challenge()
         return self._settled(request, self.portal.login(ClientAddress(address), None,
                                                         IPrincipal), None)
 
@@ -165,16 +183,16 @@ class FrontDoor:
         assert self.portal is not None and self.throttle is not None
         wait = self.throttle.retryAfter(address)
         if wait is not None:
-            return Answer(429, "Too many failed logins from this address; try again later.",
+            return self._refuse(429, "Too many failed logins from this address; try again later.",
                           (b"Retry-After", str(wait).encode()))
         scheme, _, response = authorization.strip().partition(b" ")
         if scheme.lower() != self._basic.scheme:
-            return challenge()
+            return self._challenge()
         try:
             credentials = self._basic.decode(response.strip(), request)
         except LoginFailed:
             self.throttle.failed(address)
-            return challenge()
+            return self._challenge()
         return self._settled(request, self.portal.login(credentials, None, IPrincipal),
                              address)
 
@@ -190,11 +208,11 @@ class FrontDoor:
         def refused(failure: Failure) -> IResource:
             if failure.check(UnauthorizedLogin, LoginFailed) is None:
                 log.failure("A login failed unexpectedly", failure)
-                return Answer(503, "The server cannot check credentials right now; "
+                return self._refuse(503, "The server cannot check credentials right now; "
                                    "try again later.", (b"Retry-After", b"5"))
             if failingAddress is not None and self.throttle is not None:
                 self.throttle.failed(failingAddress)
-            return challenge()
+            return self._challenge()
 
         outcome: list[IResource] = []
         answered = login.addCallbacks(admitted, refused)

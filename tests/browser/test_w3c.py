@@ -3,7 +3,7 @@
 browser shows well may still be invalid HTML, which a screen reader or a stricter parser
 then reads otherwise.  The pages are those of a real server with users: the model, each
 kind of resource and link, a request under way and one ended, logs, notes, templates,
-the query interface and the error pages."""
+the query interface and the error pages, the front door's refusal among them."""
 
 from __future__ import annotations
 
@@ -105,6 +105,14 @@ def test_every_page_is_valid_html(server: RunningServer, tmp_path: Path) -> None
         page = folder / f"{index:02d}.html"
         page.write_bytes(body)
         files[page] = path
+    # Someone who cancelled the browser's sign-in dialog: why, on a page, signed in as nobody.
+    status, headers, body = call(server.port, "GET", "/compute/", b"", {"Accept": "text/html"})
+    assert status == 401 and headers["www-authenticate"].startswith("Basic"), body[:300]
+    assert headers["content-type"].startswith("text/html"), headers
+    assert b"needs a user name and password" in body and b"Signed in" not in body
+    page = folder / "unauthorized.html"
+    page.write_bytes(body)
+    files[page] = "/compute/ (401)"
     checked = subprocess.run(["java", "-jar", str(vnu), "--format", "json", "--errors-only",
                               *map(str, files)], capture_output=True, text=True, timeout=300,
                              check=False)
