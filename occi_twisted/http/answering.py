@@ -329,10 +329,11 @@ class Answering:
         """The front door's refusal (no credentials, too many failed logins, a host it does
         not serve) as a page, for a person in a browser -- one who cancelled the browser's
         sign-in dialog reads why, with a way back; None for every other client, who gets
-        the sentence as text.  Nobody is signed in on it."""
+        the sentence as text.  Nobody is signed in on it, and its links are relative: the
+        host the client named may be the very thing refused."""
         if not self.wantsPages(request):
             return None
-        context = pageContext(self.baseContext(request), path=parts.pathOf(request),
+        context = pageContext(RenderContext(""), path=parts.pathOf(request),
                               registry=self.registry)
         return self.send(request, HTML.error(status, sentence, context))
 

@@ -113,6 +113,14 @@ def test_every_page_is_valid_html(server: RunningServer, tmp_path: Path) -> None
     page = folder / "unauthorized.html"
     page.write_bytes(body)
     files[page] = "/compute/ (401)"
+    # A host name the server does not answer to (DNS rebinding): its links name no host.
+    status, headers, body = call(server.port, "GET", "/compute/", b"",
+                                 {"Accept": "text/html", "Host": "evil.example"})
+    assert status == 421 and headers["content-type"].startswith("text/html"), body[:300]
+    assert b"evil.example" not in body and b'href="/compute/"' in body
+    page = folder / "misdirected.html"
+    page.write_bytes(body)
+    files[page] = "/compute/ (421)"
     checked = subprocess.run(["java", "-jar", str(vnu), "--format", "json", "--errors-only",
                               *map(str, files)], capture_output=True, text=True, timeout=300,
                              check=False)
