@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,15 @@ class Host:
         return self.hypervisor.call(what, work)
 
     def nextEvent(self, name: str, seconds: float) -> Deferred[None]:
-        """Fires at the domain's next lifecycle event, or after ``seconds``."""
-        waiter: Deferred[None] = Deferred()
+        """Fires at the domain's next lifecycle event, or after ``seconds``.  Ask before
+        looking at the domain, not after: an event that comes while its state is read is
+        then not missed.  Cancelling it stops the waiting."""
+
+        def forget(waiter: Deferred[None]) -> None:
+            with suppress(ValueError):
+                self.waiters.get(name, []).remove(waiter)
+
+        waiter: Deferred[None] = Deferred(forget)
         self.waiters.setdefault(name, []).append(waiter)
 
         def late() -> None:
@@ -285,21 +293,26 @@ class Computes:
             await self._do("Resuming", domain.resume)
         deadline = self.host.clock.seconds() + self.host.stopDeadline
         begun = self.host.clock.seconds()
-        while await self._do("Reading a domain's state", domain.isActive):
-            if self.host.clock.seconds() >= deadline:
-                late = (f"The guest did not stop within {self.host.stopDeadline:g} s of an "
-                        "ACPI shutdown")
-                if not self.host.destroyAfterDeadline:
-                    raise Conflict(f"{late}; it runs on (stop it with method poweroff).")
-                await self._destroy(domain)
-                return "inactive", f"{late}: powered off."
-            # Pressed again each second: a press before the guest listens is lost.
-            await self._do("Shutting down (ACPI)", lambda: _pressPower(domain))
-            await self.host.nextEvent(domain.name(), 1.0)
+        while True:
+            woken = self.host.nextEvent(domain.name(), 1.0)
+            try:
+                if not await self._do("Reading a domain's state", domain.isActive):
+                    return "inactive", f"Stopped ({method})."
+                if self.host.clock.seconds() >= deadline:
+                    late = (f"The guest did not stop within {self.host.stopDeadline:g} s of "
+                            "an ACPI shutdown")
+                    if not self.host.destroyAfterDeadline:
+                        raise Conflict(f"{late}; it runs on (stop it with method poweroff).")
+                    await self._destroy(domain)
+                    return "inactive", f"{late}: powered off."
+                # Pressed again each second: a press before the guest listens is lost.
+                await self._do("Shutting down (ACPI)", lambda: _pressPower(domain))
+                await woken
+            finally:
+                woken.cancel()  # a wait no longer wanted (harmless once it has fired)
             spent = self.host.clock.seconds() - begun
             await context.checkpoint({"percent": round(min(99.0, 100 * spent
                                                            / self.host.stopDeadline), 1)})
-        return "inactive", f"Stopped ({method})."
 
     def _destroy(self, domain: Any) -> Deferred[None]:
         def destroy() -> None:

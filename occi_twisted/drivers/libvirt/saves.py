@@ -173,15 +173,21 @@ class Saves:
         few seconds (where a cancellation or a stopping server is seen)."""
         domain = await self.computes.domain(compute)
         said = False
-        while await self._running(domain):
-            if said:
-                await context.checkpoint()
-            else:
-                await context.checkpoint({"percent": 0.0,
-                                          "phase": "waiting for the guest to stop"},
-                                         plan.saved())
-                said = True
-            await self.host.nextEvent(compute.id, WAIT_SECONDS)
+        while True:
+            woken = self.host.nextEvent(compute.id, WAIT_SECONDS)
+            try:
+                if not await self._running(domain):
+                    return
+                if said:
+                    await context.checkpoint()
+                else:
+                    await context.checkpoint({"percent": 0.0,
+                                              "phase": "waiting for the guest to stop"},
+                                             plan.saved())
+                    said = True
+                await woken
+            finally:
+                woken.cancel()  # a wait no longer wanted (harmless once it has fired)
 
     def _running(self, domain: Any) -> Deferred[bool]:
         return self.host.call("Reading a domain's state", lambda _: bool(domain.isActive()))
