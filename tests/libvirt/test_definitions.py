@@ -182,6 +182,39 @@ async def test_an_event_heard_after_the_next_action_changes_nothing(
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_definition_read_across_an_action_reports_nothing(
+        driver: tuple[LibvirtDriver, list[Any]]) -> None:
+    """The store's change followed (the domain defined again) while a start runs: libvirt
+    has the domain running before the store says so, and a report of that would have the
+    start's outcome refused as written on an older revision (the start was run again, and
+    refused as the guest was active)."""
+    made, reports = driver
+    entity = compute(**{"occi.compute.memory": 0.125})
+    made.provision(entity)
+    await made.realize(None, entity)
+    start = made.computes._start
+
+    async def startThenFollow(*args: Any) -> tuple[str, str]:
+        started: tuple[str, str] = await start(*args)
+        await made.computes.define(entity)  # the follow, as the store had it: inactive
+        return started
+
+    made.computes._start = startThenFollow  # type: ignore[method-assign]
+    del reports[:]
+    await made.perform(entity, START, {}, Context(reactor))
+    made.computes._start = start  # type: ignore[method-assign]
+    assert not [change for _, change in reports
+                if "The hypervisor has it" in str(change.get(MESSAGE_NAME))], reports
+    await made.perform(_with(entity, "active"), STOP, {"method": "poweroff"}, Context(reactor))
+    # Once no action runs, a definition that finds the store wrong says so.
+    await made.perform(entity, START, {}, Context(reactor))
+    del reports[:]
+    await made.computes.define(entity)
+    assert reports[-1][1][MESSAGE_NAME] == "The hypervisor has it active.", reports
+    await made.realize(entity, None)
+
+
+@pytest_twisted.ensureDeferred
 async def test_domains_of_others_are_never_touched(
         driver: tuple[LibvirtDriver, list[Any]]) -> None:
     made, _ = driver
@@ -194,6 +227,9 @@ async def test_domains_of_others_are_never_touched(
     await made.realize(stranger, None)  # a deletion leaves it alone too
     domain = await made.host.call("look", lambda c: c.lookupByName("test"))
     assert domain.isActive()
+
+
+MESSAGE_NAME = "occi.compute.state.message"
 
 
 def test_actions_follow_the_state_machine(driver: tuple[LibvirtDriver, list[Any]]) -> None:

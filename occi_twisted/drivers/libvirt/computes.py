@@ -160,8 +160,13 @@ class Computes:
 
     async def define(self, compute: Entity) -> None:
         """Define (or define again) the compute's domain from the store; say what waits for
-        the next start, and report the state libvirt has if the store says otherwise."""
+        the next start, and report the state libvirt has if the store says otherwise --
+        unless an action on the domain ran meanwhile or runs now: its outcome says the
+        state (a start under way has the domain running before the store says so, and a
+        report then would have the start's outcome refused as written on an older
+        revision)."""
         host = self.host
+        turn = self._turns[compute.id]
         links = (await host.store.linksFrom([compute.location])).get(compute.location, [])
         host.attached[compute.id] = frozenset(attachedStorages(links))
         disks, nics = _linkedDevices(host, links)
@@ -177,7 +182,8 @@ class Computes:
         if live is not None and live != (cores(compute), memoryMiB(compute)):
             changes[MESSAGE] = ("Running with the cores and memory it started with; the new "
                                 "ones apply at the next start.")
-        if changes and host.report is not None:
+        if (changes and host.report is not None and compute.id not in self._acting
+                and self._turns[compute.id] == turn):
             await host.report(compute.id, changes)
 
     def _define(self, connection: Any, name: str, xml: str) -> tuple[str, tuple[int, int] | None]:
