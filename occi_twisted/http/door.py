@@ -74,7 +74,7 @@ ADDRESS: Final = "occi.networkinterface.address"
 
 #: A refusal as a page for a person in a browser (the status and the sentence), or None
 #: for every other client: see :meth:`~.answering.Answering.refusalPage`.
-Pages = Callable[[IRequest, int, str], "bytes | None"]
+Pages = Callable[[IRequest, int, str], bytes | None]
 
 
 class Answer(Resource):
@@ -97,8 +97,6 @@ class Answer(Resource):
         for name, value in self.headers:
             request.setHeader(name, value)
         if self.pages is not None:
-            # Nobody is signed in on a refusal's page, whatever a default would say.
-            parts.setPrincipal(request, NOBODY)
             page = self.pages(request, self.code, self.sentence)
             if page is not None:
                 return page
@@ -159,7 +157,8 @@ class FrontDoor:
         refusal = guard(request.method.decode("latin-1"), request.requestHeaders, self.hosts,
                         "https" if secure else "http")
         if refusal is not None:
-            return self._refuse(refusal.code, f"{refusal.reason[:1].upper()}{refusal.reason[1:]}.")
+            sentence = f"{refusal.reason[:1].upper()}{refusal.reason[1:]}."
+            return self._refuse(refusal.code, sentence)
         if request.path.startswith(_FILES) or request.path == _HEALTH:
             # A signed URL: its signature is its credential, checked by the route; it acts
             # for nobody, so that it can reach nothing else.  Anyone may ask whether the
@@ -183,8 +182,8 @@ class FrontDoor:
         assert self.portal is not None and self.throttle is not None
         wait = self.throttle.retryAfter(address)
         if wait is not None:
-            return self._refuse(429, "Too many failed logins from this address; try again later.",
-                          (b"Retry-After", str(wait).encode()))
+            return self._refuse(429, "Too many failed logins from this address; try again "
+                                     "later.", (b"Retry-After", str(wait).encode()))
         scheme, _, response = authorization.strip().partition(b" ")
         if scheme.lower() != self._basic.scheme:
             return self._challenge()
@@ -209,7 +208,7 @@ class FrontDoor:
             if failure.check(UnauthorizedLogin, LoginFailed) is None:
                 log.failure("A login failed unexpectedly", failure)
                 return self._refuse(503, "The server cannot check credentials right now; "
-                                   "try again later.", (b"Retry-After", b"5"))
+                                         "try again later.", (b"Retry-After", b"5"))
             if failingAddress is not None and self.throttle is not None:
                 self.throttle.failed(failingAddress)
             return self._challenge()

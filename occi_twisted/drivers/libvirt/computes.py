@@ -9,8 +9,8 @@ leaves a running guest alone, so what cannot change live is said in the state me
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
-from contextlib import suppress
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,10 +69,20 @@ class Host:
     def call(self, what: str, work: Callable[[Any], Any]) -> Deferred[Any]:
         return self.hypervisor.call(what, work)
 
+    @contextmanager
+    def listening(self, name: str, seconds: float) -> Iterator[Deferred[None]]:
+        """:meth:`nextEvent`, asked on entering -- before the domain is looked at, so that
+        an event that comes while its state is read is not missed -- and no longer waited
+        for on leaving."""
+        woken = self.nextEvent(name, seconds)
+        try:
+            yield woken
+        finally:
+            woken.cancel()  # harmless once it has fired
+
     def nextEvent(self, name: str, seconds: float) -> Deferred[None]:
-        """Fires at the domain's next lifecycle event, or after ``seconds``.  Ask before
-        looking at the domain, not after: an event that comes while its state is read is
-        then not missed.  Cancelling it stops the waiting."""
+        """Fires at the domain's next lifecycle event, or after ``seconds``.  Cancelling it
+        stops the waiting."""
 
         def forget(waiter: Deferred[None]) -> None:
             with suppress(ValueError):
@@ -300,8 +310,7 @@ class Computes:
         deadline = self.host.clock.seconds() + self.host.stopDeadline
         begun = self.host.clock.seconds()
         while True:
-            woken = self.host.nextEvent(domain.name(), 1.0)
-            try:
+            with self.host.listening(domain.name(), 1.0) as woken:
                 if not await self._do("Reading a domain's state", domain.isActive):
                     return "inactive", f"Stopped ({method})."
                 if self.host.clock.seconds() >= deadline:
@@ -314,8 +323,6 @@ class Computes:
                 # Pressed again each second: a press before the guest listens is lost.
                 await self._do("Shutting down (ACPI)", lambda: _pressPower(domain))
                 await woken
-            finally:
-                woken.cancel()  # a wait no longer wanted (harmless once it has fired)
             spent = self.host.clock.seconds() - begun
             await context.checkpoint({"percent": round(min(99.0, 100 * spent
                                                            / self.host.stopDeadline), 1)})

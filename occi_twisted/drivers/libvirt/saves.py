@@ -174,8 +174,7 @@ class Saves:
         domain = await self.computes.domain(compute)
         said = False
         while True:
-            woken = self.host.nextEvent(compute.id, WAIT_SECONDS)
-            try:
+            with self.host.listening(compute.id, WAIT_SECONDS) as woken:
                 if not await self._running(domain):
                     return
                 if said:
@@ -186,8 +185,6 @@ class Saves:
                                              plan.saved())
                     said = True
                 await woken
-            finally:
-                woken.cancel()  # a wait no longer wanted (harmless once it has fired)
 
     def _running(self, domain: Any) -> Deferred[bool]:
         return self.host.call("Reading a domain's state", lambda _: bool(domain.isActive()))
