@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 import time
 import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -206,10 +207,15 @@ async def test_a_definition_read_across_an_action_reports_nothing(
     assert not [change for _, change in reports
                 if "The hypervisor has it" in str(change.get(MESSAGE_NAME))], reports
     await made.perform(_with(entity, "active"), STOP, {"method": "poweroff"}, Context(reactor))
-    # Once no action runs, a definition that finds the store wrong says so.
+    # Once the action has ended, a definition from the revision it began from -- read
+    # before its outcome was stored -- says nothing either; from a newer one that finds the
+    # store wrong, it says so.
     await made.perform(entity, START, {}, Context(reactor))
     del reports[:]
     await made.computes.define(entity)
+    assert not [change for _, change in reports
+                if "The hypervisor has it" in str(change.get(MESSAGE_NAME))], reports
+    await made.computes.define(replace(entity, revision=entity.revision + 1))
     assert reports[-1][1][MESSAGE_NAME] == "The hypervisor has it active.", reports
     await made.realize(entity, None)
 

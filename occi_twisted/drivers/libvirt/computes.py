@@ -165,16 +165,20 @@ class Computes:
         #: Actions begun or ended on each domain so far: an event whose state was read
         #: across one of them is not stored (it may be older than the action's outcome).
         self._turns: Counter[str] = Counter()
+        #: The revision of each compute the last action on its domain began from: until the
+        #: action's outcome is stored, the store's copy is that one, or older.
+        self._actedOn: dict[str, int] = {}
 
     # -- definitions --------------------------------------------------------------------------
 
     async def define(self, compute: Entity) -> None:
         """Define (or define again) the compute's domain from the store; say what waits for
         the next start, and report the state libvirt has if the store says otherwise --
-        unless an action on the domain ran meanwhile or runs now: its outcome says the
-        state (a start under way has the domain running before the store says so, and a
-        report then would have the start's outcome refused as written on an older
-        revision)."""
+        unless an action on the domain ran meanwhile or runs now, or ``compute`` is not
+        newer than the revision the last action began from (its outcome, perhaps not stored
+        yet, says the state): a start has the domain running before the store says so, and
+        a report then would have the start's outcome refused as written on an older
+        revision."""
         host = self.host
         turn = self._turns[compute.id]
         links = (await host.store.linksFrom([compute.location])).get(compute.location, [])
@@ -193,7 +197,8 @@ class Computes:
             changes[MESSAGE] = ("Running with the cores and memory it started with; the new "
                                 "ones apply at the next start.")
         if (changes and host.report is not None and compute.id not in self._acting
-                and self._turns[compute.id] == turn):
+                and self._turns[compute.id] == turn
+                and compute.revision > self._actedOn.get(compute.id, 0)):
             await host.report(compute.id, changes)
 
     def _define(self, connection: Any, name: str, xml: str) -> tuple[str, tuple[int, int] | None]:
@@ -245,6 +250,7 @@ class Computes:
         method = str(attributes.get("method") or "")
         self._acting[entity.id] += 1
         self._turns[entity.id] += 1
+        self._actedOn[entity.id] = max(entity.revision, self._actedOn.get(entity.id, 0))
         try:
             domain = await self.domain(entity)
             state = await self._state(domain)
