@@ -6,13 +6,15 @@ folder is installed as ``occi_twisted.plugins``: the drop-in package that
 :mod:`twisted.plugin` scans for drivers and OCCI extensions.
 """
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
 
 setup(
     name="occi-twisted",
     version="0.1.0",
     description="An OCCI 1.2 server built on Twisted and Klein",
-    long_description=open("README.md", encoding="utf-8").read(),
+    long_description=(Path(__file__).parent / "README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.11",

@@ -20,7 +20,8 @@ def _run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ruff() -> None:
-    result = _run("ruff", "check", "occi_twisted", "plugins", "twisted", "tests", "bench")
+    result = _run("ruff", "check", "setup.py", "occi_twisted", "plugins", "twisted", "tests",
+                  "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
