@@ -249,7 +249,8 @@ class OCCIService(MultiService):
         checkListeners(settings.listen, users=settings.usersFile is not None,
                        insecure=settings.insecure)
         if settings.xmpp is not None:
-            _checkClientEndpoint(settings.xmpp[0], reactor)
+            _checkEndpoint(settings.xmpp[0], reactor, option="--xmpp-component",
+                           client=True)
         operations = Operations.build(store, driver, reactor, node=settings.node,
                                       backupAt=settings.backupAt, zone=zone,
                                       concurrency=settings.concurrency,
@@ -409,16 +410,6 @@ def _openStore(url: str, registry: Registry, reactor: IReactorFromThreads,
     return postgres
 
 
-def _checkClientEndpoint(description: str, reactor: object) -> None:
-    from twisted.internet.endpoints import clientFromString
-
-    try:
-        clientFromString(reactor, description)
-    except (ValueError, TypeError, KeyError) as error:
-        raise ServiceError(f"--xmpp-component {description!r} is not a usable endpoint: "
-                           f"{error}") from None
-
-
 #: Connections the kernel queues for a listener before the server accepts them.  Twisted's
 #: default, 50, drops the SYNs of a burst -- a thousand long polls opened at once -- and their
 #: clients wait a second or more to try again.
@@ -433,11 +424,17 @@ def withBacklog(description: str) -> str:
     return description
 
 
-def _checkEndpoint(description: str, reactor: object) -> None:
-    from twisted.internet.endpoints import serverFromString
+def _checkEndpoint(description: str, reactor: object, *, option: str = "--listen",
+                   client: bool = False) -> None:
+    """Refuse, before anything starts, an endpoint description Twisted cannot parse: a
+    mistyped option is one line at start-up, not a traceback when the service starts."""
+    from twisted.internet.endpoints import clientFromString, serverFromString
 
     try:
-        serverFromString(reactor, description)
+        if client:
+            clientFromString(reactor, description)
+        else:
+            serverFromString(reactor, description)
     except (ValueError, TypeError, KeyError) as error:
-        raise ServiceError(f"--listen {description!r} is not a usable endpoint: "
+        raise ServiceError(f"{option} {description!r} is not a usable endpoint: "
                            f"{error}") from None

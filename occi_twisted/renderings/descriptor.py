@@ -77,6 +77,7 @@ from .values import (
     TERM,
     URI,
     bareValue,
+    bodyText,
     fail,
     jsonQuoted,
     jsonText,
@@ -400,11 +401,7 @@ def parse(body: bytes, headers: Mapping[str, Sequence[str]] | None = None) -> Do
 
     An empty body (or one of comments alone) is an empty document.
     """
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("The descriptor is not valid UTF-8.") from None
-    lines = LINE_BREAK.split(text.removeprefix("\ufeff"))
+    lines = LINE_BREAK.split(bodyText(body, "The descriptor"))
     if len(lines) > MAX_LINES:
         raise BadRequest(f"The descriptor has more than {MAX_LINES} lines.")
     builder = _DocumentBuilder()

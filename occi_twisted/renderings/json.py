@@ -48,6 +48,7 @@ from .values import (
     Refusals,
     Refused,
     Unfit,
+    bodyText,
     show,
     strictDecoder,
     unfit,
@@ -97,11 +98,7 @@ _EMPTY = object()
 
 def _load(body: bytes) -> object:
     """The JSON value of ``body``, or BadRequest saying why there is none."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("The JSON body is not valid UTF-8.") from None
-    text = text.removeprefix("\ufeff")
+    text = bodyText(body, "The JSON body")
     if not text.strip():
         return _EMPTY
     try:

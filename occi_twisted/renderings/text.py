@@ -76,6 +76,7 @@ from .values import (
     URI,
     ByCategories,
     bareValue,
+    bodyText,
     fail,
     short,
     show,
@@ -424,11 +425,7 @@ def _isOK(body: bytes) -> bool:
 
 
 def _bodyFields(body: bytes, builder: _DocumentBuilder, mediaType: str) -> None:
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest(f"The {mediaType} body is not valid UTF-8.") from None
-    lines = LINE_BREAK.split(text.removeprefix("\ufeff"))
+    lines = LINE_BREAK.split(bodyText(body, f"The {mediaType} body"))
     if len(lines) > MAX_LINES:
         raise BadRequest(f"The {mediaType} body has more than {MAX_LINES} lines.")
     pending: tuple[str, str, str] | None = None  # field, value so far, where

@@ -1,7 +1,7 @@
 """What the renderings spell alike, written once.
 
 * Names and values quoted in error messages (:func:`show`, :func:`short`), and the sentence
-  that names where a problem is (:func:`fail`).
+  that names where a problem is (:func:`fail`); a body read as text (:func:`bodyText`).
 * Words typed by their spelling (:func:`numberValue`, :func:`bareValue`): ``2`` an integer,
   ``2.0`` or ``1e3`` a float, ``true`` a boolean, anything else the string it spells.
 * JSON read strictly (:func:`strictDecoder`, :func:`unfit`, :func:`jsonValue`) and written on
@@ -80,6 +80,16 @@ def short(text: str, width: int = 60) -> str:
 def fail(problem: str, where: str) -> NoReturn:
     """Refuse the request with ``problem``, saying ``where`` it is (a line, a header)."""
     raise BadRequest(f"{problem} ({where}).")
+
+
+def bodyText(body: bytes, what: str) -> str:
+    """A body as text: UTF-8 (the one encoding every rendering here is read in), without
+    the byte order mark some editors put first; ``what`` names the body in the refusal."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest(f"{what} is not valid UTF-8.") from None
+    return text.removeprefix("\ufeff")
 
 
 # -- words typed by their spelling ----------------------------------------------------------

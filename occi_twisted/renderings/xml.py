@@ -63,6 +63,7 @@ from .values import (
     NOT_XML,
     TERM,
     URI,
+    bodyText,
     jsonText,
     jsonValue,
     numberValue,
@@ -161,11 +162,7 @@ def safeRoot(body: bytes, maxDepth: int = MAX_DEPTH) -> ET.Element | None:
     """The root element of ``body``, parsed safely (see the module's docstring); ``None`` for
     an empty body.  Atom entries and OVF envelopes are read with it too (an envelope nests
     deeper than our format: ``maxDepth``)."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("The XML body is not valid UTF-8.") from None
-    text = text.removeprefix("\ufeff")
+    text = bodyText(body, "The XML body")
     if not text.strip():
         return None
     if _DTD.search(text):

@@ -41,7 +41,7 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         (["--xmpp-component", "tcp:localhost:5347", "--xmpp-jid", "not a jid",
           "--xmpp-secret", "s"], "--xmpp-jid must be a domain name"),
         (["--xmpp-component", "nonsense:1", "--xmpp-jid", "pubsub.localhost",
-          "--xmpp-secret", "s"], "--xmpp-component"),
+          "--xmpp-secret", "s"], "--xmpp-component 'nonsense:1' is not a usable endpoint"),
         (["--metrics-listen", "tcp:9464"], "--metrics-listen 'tcp:9464' answers without"),
         (["--metrics-listen", "nonsense:1"], "--metrics-listen 'nonsense:1' is not a"),
         (["--peer", "ftp://peer.example"], "a peer must be an absolute http(s) URL"),
