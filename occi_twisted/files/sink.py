@@ -7,7 +7,8 @@ chunks are queued here and written by a thread, and the connection is paused whi
 disk's.  :meth:`UploadSink.finished` syncs the file; :meth:`UploadSink.abort` removes it (a
 client that hung up, a body refused): the image it was meant to replace is never touched
 here -- replacing it is the caller's, after ``finished``.  The rest of a body may also come
-straight from the socket (:meth:`UploadSink.receiveFrom`, see :mod:`.splice`).
+straight from the socket (:meth:`UploadSink.receiveFrom`): past the page cache
+(:mod:`.direct`) where the file system allows it, else spliced (:mod:`.splice`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from ..drivers.storage.files import ensureDirectory
+from .direct import DirectUnavailable, openDirect, receiveDirect
 from .splice import BodyCut, BodyStalled, inOwnThread, spliceInto
 from .writeback import WriteBehind
 
@@ -158,7 +160,8 @@ class UploadSink:
         outcome: Deferred[None] = Deferred()
 
         def splice(_: object) -> Deferred[None]:
-            return inOwnThread(self._reactor, self._splice, socket, start, count, stall, stopped)
+            return inOwnThread(self._reactor, self._receive, socket, start, count, stall,
+                               stopped)
 
         def spliced(result: object) -> None:
             self._splicing = None
@@ -176,10 +179,21 @@ class UploadSink:
         self._splicing = self._written().addCallback(splice).addBoth(spliced)
         return outcome
 
-    def _splice(self, socket: int, start: int, count: int, stall: float,
-                stopped: threading.Event) -> None:
+    def _receive(self, socket: int, start: int, count: int, stall: float,
+                 stopped: threading.Event) -> None:
+        """Past the page cache where the file system allows it, else spliced."""
         try:
-            spliceInto(socket, self._opened(), start, count, stall=stall, stopped=stopped)
+            target = self._opened()
+            try:
+                direct = openDirect(self.path)
+            except DirectUnavailable:
+                spliceInto(socket, target, start, count, stall=stall, stopped=stopped)
+                return
+            try:
+                receiveDirect(socket, target, direct, start, count, stall=stall,
+                              stopped=stopped)
+            finally:
+                os.close(direct)
         finally:
             os.close(socket)
 

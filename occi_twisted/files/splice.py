@@ -9,6 +9,8 @@ checked, and the rest of the body goes socket -> pipe -> file here, in a thread 
 a megabyte or more per system call, without the bytes ever reaching Python; the channel then
 resumes, the application answers, and the connection stays open for the next request.  TLS
 (the bytes must be decrypted by Python) and chunked bodies (framed) keep the reactor's path.
+Where the file system takes ``O_DIRECT``, :mod:`.direct` receives the body instead, past the
+page cache; this is its way on the others.
 
 A client must not hold the thread forever: the socket is polled in short slices, and a body
 that sends nothing for ``stall`` seconds is :class:`BodyStalled`; one that ends early is
@@ -103,20 +105,36 @@ def spliceInto(source: int, target: int, offset: int, count: int, *, stall: floa
 def _fromSocket(source: int, pipe: int, count: int, poller: select.poll, *, stall: float,
                 stopped: threading.Event) -> int:
     """Bytes of the body moved from the socket into the (empty) pipe: at least one."""
+    return _moved(lambda: os.splice(source, pipe, min(count, CHUNK),
+                                    flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK),
+                  count, poller, stall=stall, stopped=stopped)
+
+
+def receiveSome(source: int, into: memoryview, left: int, poller: select.poll, *,
+                stall: float, stopped: threading.Event) -> int:
+    """Bytes of the body (``left`` still to come) received from the socket into ``into``:
+    at least one."""
+    return _moved(lambda: os.readv(source, [into]), left, poller, stall=stall,
+                  stopped=stopped)
+
+
+def _moved(move: Callable[[], int], count: int, poller: select.poll, *, stall: float,
+           stopped: threading.Event) -> int:
+    """What ``move`` (a non-blocking read of the socket ``poller`` watches) moved once the
+    socket had something: at least one byte.  The client's faults raised as theirs."""
     deadline = time.monotonic() + stall
     while True:
         if stopped.is_set():
             raise BodyCut("The connection was closed while its body was being received.")
         try:
-            moved = os.splice(source, pipe, min(count, CHUNK),
-                              flags=os.SPLICE_F_MOVE | os.SPLICE_F_NONBLOCK)
+            moved = move()
         except BlockingIOError:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise BodyStalled(f"Nothing of the body came for {stall:g} seconds.") from None
             poller.poll(min(left, SLICE) * 1000)
             continue
-        except OSError as error:  # ECONNRESET, ETIMEDOUT: the pipe is empty, not at fault
+        except OSError as error:  # ECONNRESET, ETIMEDOUT: the file is not at fault
             raise BodyCut(f"The client's connection failed: {error.strerror}.") from None
         if not moved:
             raise BodyCut(f"The client closed its connection with {count} bytes of its "

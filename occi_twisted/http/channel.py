@@ -265,8 +265,9 @@ class GuardedChannel(http.HTTPChannel):
     # -- bodies spliced --------------------------------------------------------------------------
 
     def _splices(self, sink: UploadSink) -> bool:
-        """Whether the rest of the body goes to ``sink`` by splice: a length to count down
-        and a socket whose bytes are the body's (TLS wraps its transport in a protocol)."""
+        """Whether the rest of the body goes to ``sink`` straight from the socket (written
+        past the page cache, or spliced): a length to count down and a socket whose bytes
+        are the body's (TLS wraps its transport in a protocol)."""
         return sink.takesSplice and bool(self.length) and splice.available() \
             and isinstance(self.transport, Connection)
 
