@@ -74,10 +74,14 @@ def receiveDirect(source: int, buffered: int, direct: int, offset: int, count: i
         except OSError as error:
             failures.append(error)
         offset, count = offset + head, count - head
+    if not count:  # all of it came before the first boundary
+        if failures:
+            raise failures[0]
+        return
     end = offset + count
     free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
     full: queue.SimpleQueue[tuple[mmap.mmap, int, int] | None] = queue.SimpleQueue()
-    buffers = [mmap.mmap(-1, BUFFER) for _ in range(min(BUFFERS, count // BUFFER + 1))]
+    buffers = [mmap.mmap(-1, BUFFER) for _ in range(min(BUFFERS, -(-count // BUFFER)))]
     for buffer in buffers:
         free.put(buffer)
     writer = threading.Thread(target=_write, args=(direct, full, free, failures),

@@ -132,17 +132,18 @@ def test_a_client_that_stops_sending_stalls(
         _received(server, disk / "upload", b"", 2 * BLOCK, stall=0.2)
 
 
+@pytest.mark.parametrize("prefix", [b"", b"ab"], ids=["aligned", "head-first"])
 def test_a_file_that_cannot_be_written_still_has_the_body_read(
-        pair: tuple[socket.socket, socket.socket], disk: Path) -> None:
+        pair: tuple[socket.socket, socket.socket], disk: Path, prefix: bytes) -> None:
     client, server = pair
     sender = _send(client, b"y" * (BUFFER + 5) + b"after")
     path = disk / "upload"
-    path.write_bytes(b"")
+    path.write_bytes(prefix)
     readOnly = os.open(path, os.O_RDONLY)
     try:
         with pytest.raises(OSError) as raised:
-            receiveDirect(server.fileno(), readOnly, readOnly, 0, BUFFER + 5, stall=10,
-                          stopped=threading.Event())
+            receiveDirect(server.fileno(), readOnly, readOnly, len(prefix), BUFFER + 5,
+                          stall=10, stopped=threading.Event())
     finally:
         os.close(readOnly)
     assert not isinstance(raised.value, (BodyCut, BodyStalled))
