@@ -1,13 +1,18 @@
-"""What the tests of file representations share: images with a little data in holes, and
-a body read as a file (for ``tarfile``) or whole."""
+"""What the tests of file representations share: images with a little data in holes, a
+body read as a file (for ``tarfile``) or whole, and a client sending an upload's body from a
+thread to a sink on the reactor's threads."""
 
 from __future__ import annotations
 
 import io
 import os
+import socket
+import threading
 from pathlib import Path
 
 from occi_twisted.files.body import Body, FilePart
+from occi_twisted.files.sink import UploadSink
+from occi_twisted.files.splice import BodyCut, BodyStalled
 
 MIB = 1 << 20
 #: What the OVA tests pack as a descriptor (its content is not read here).
@@ -93,3 +98,40 @@ def materialize(body: Body, path: Path) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def send(client: socket.socket, data: bytes, *, close: bool = False) -> threading.Thread:
+    """Send ``data`` from a thread (a socket pair's buffers hold far less than a body), then
+    shut the sending side if ``close``."""
+
+    def run() -> None:
+        client.sendall(data)
+        if close:
+            client.shutdown(socket.SHUT_WR)
+
+    sender = threading.Thread(target=run, daemon=True)
+    sender.start()
+    return sender
+
+
+def sinkAt(path: Path) -> UploadSink:
+    """A sink writing with the reactor's own threads."""
+    from twisted.internet import reactor
+
+    return UploadSink(path, reactor.getThreadPool(), reactor, pause=lambda: None,
+                      resume=lambda: None)
+
+
+def assertReadOut(failure: BaseException, sender: threading.Thread, server: socket.socket,
+                  after: bytes) -> None:
+    """``failure`` is the file's, not the client's, and the body is gone from the socket
+    all the same: ``after`` is what comes next, so the connection can carry the answer."""
+    assert not isinstance(failure, (BodyCut, BodyStalled))
+    sender.join()
+    assert leftInSocket(server) == after
+
+
+def leftInSocket(server: socket.socket) -> bytes:
+    """What the client sent after the body (the next request's first bytes)."""
+    server.setblocking(True)
+    return server.recv(100)

@@ -26,8 +26,9 @@ from occi_twisted.files.direct import (
     openDirect,
     receiveDirect,
 )
-from occi_twisted.files.sink import UploadSink
 from occi_twisted.files.splice import BodyCut, BodyStalled
+
+from .support import assertReadOut, leftInSocket, send, sinkAt
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -62,25 +63,8 @@ def disk(tmp_path: Path) -> Iterator[Path]:
         folder.rmdir()
 
 
-@pytest.fixture
-def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    """(client, server), the server's end non-blocking as the reactor keeps it."""
-    client, server = socket.socketpair()
-    server.setblocking(False)
-    yield client, server
-    client.close()
-    server.close()
 
 
-def _send(client: socket.socket, data: bytes, *, close: bool = False) -> threading.Thread:
-    def run() -> None:
-        client.sendall(data)
-        if close:
-            client.shutdown(socket.SHUT_WR)
-
-    sender = threading.Thread(target=run, daemon=True)
-    sender.start()
-    return sender
 
 
 def _received(server: socket.socket, path: Path, prefix: bytes, count: int, *,
@@ -108,18 +92,17 @@ def test_the_bytes_asked_for_land_at_the_offset_and_the_rest_stays(
         size: int) -> None:
     client, server = pair
     body = os.urandom(size)
-    sender = _send(client, body + b"GET /next HTTP/1.1\r\n")
+    sender = send(client, body + b"GET /next HTTP/1.1\r\n")
     _received(server, disk / "upload", prefix, size)
     sender.join()
     assert (disk / "upload").read_bytes() == prefix + body
-    server.setblocking(True)
-    assert server.recv(100) == b"GET /next HTTP/1.1\r\n"
+    assert leftInSocket(server) == b"GET /next HTTP/1.1\r\n"
 
 
 def test_a_client_that_hangs_up_early_cuts_the_body(
         pair: tuple[socket.socket, socket.socket], disk: Path) -> None:
     client, server = pair
-    _send(client, b"x" * BUFFER, close=True)
+    send(client, b"x" * BUFFER, close=True)
     with pytest.raises(BodyCut, match="bytes of its body still to send"):
         _received(server, disk / "upload", b"", 2 * BUFFER)
 
@@ -127,7 +110,7 @@ def test_a_client_that_hangs_up_early_cuts_the_body(
 def test_a_client_that_stops_sending_stalls(
         pair: tuple[socket.socket, socket.socket], disk: Path) -> None:
     client, server = pair
-    _send(client, b"x" * 1000)
+    send(client, b"x" * 1000)
     with pytest.raises(BodyStalled, match=r"for 0\.2 seconds"):
         _received(server, disk / "upload", b"", 2 * BLOCK, stall=0.2)
 
@@ -136,7 +119,7 @@ def test_a_client_that_stops_sending_stalls(
 def test_a_file_that_cannot_be_written_still_has_the_body_read(
         pair: tuple[socket.socket, socket.socket], disk: Path, prefix: bytes) -> None:
     client, server = pair
-    sender = _send(client, b"y" * (BUFFER + 5) + b"after")
+    sender = send(client, b"y" * (BUFFER + 5) + b"after")
     path = disk / "upload"
     path.write_bytes(prefix)
     readOnly = os.open(path, os.O_RDONLY)
@@ -146,17 +129,25 @@ def test_a_file_that_cannot_be_written_still_has_the_body_read(
                           stall=10, stopped=threading.Event())
     finally:
         os.close(readOnly)
-    assert not isinstance(raised.value, (BodyCut, BodyStalled))
+    assertReadOut(raised.value, sender, server, b"after")
+
+
+
+
+async def _receivedBySink(pair: tuple[socket.socket, socket.socket], path: Path) -> int:
+    """How many bytes the sink at ``path`` took from the socket, after bytes written to it
+    first (the part of a body that came with its head), once it holds them all."""
+    client, server = pair
+    sink = sinkAt(path)
+    first, rest = os.urandom(70_001), os.urandom(5 * BUFFER // 2 + 7)
+    sink.write(first)
+    sender = send(client, rest)
+    await sink.receiveFrom(os.dup(server.fileno()), len(rest), stall=10,
+                           stopped=threading.Event())
+    assert await sink.finished() == len(first) + len(rest)
     sender.join()
-    server.setblocking(True)
-    assert server.recv(100) == b"after"
-
-
-def _sink(path: Path) -> UploadSink:
-    from twisted.internet import reactor
-
-    return UploadSink(path, reactor.getThreadPool(), reactor, pause=lambda: None,
-                      resume=lambda: None)
+    assert path.read_bytes() == first + rest
+    return len(rest)
 
 
 @pt.ensureDeferred
@@ -171,17 +162,7 @@ async def test_a_sink_writes_the_rest_past_the_page_cache(
         real(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr("occi_twisted.files.sink.receiveDirect", counted)
-    client, server = pair
-    sink = _sink(disk / "upload")
-    first, rest = os.urandom(70_001), os.urandom(5 * BUFFER // 2 + 7)
-    sink.write(first)
-    sender = _send(client, rest)
-    await sink.receiveFrom(os.dup(server.fileno()), len(rest), stall=10,
-                           stopped=threading.Event())
-    assert await sink.finished() == len(first) + len(rest)
-    sender.join()
-    assert moved == [len(rest)]
-    assert (disk / "upload").read_bytes() == first + rest
+    assert moved == [await _receivedBySink(pair, disk / "upload")]
 
 
 @pt.ensureDeferred
@@ -204,13 +185,4 @@ async def test_a_sink_on_a_file_system_without_direct_writes_splices(
     monkeypatch.setattr("occi_twisted.files.sink.spliceInto", counted)
     with pytest.raises(DirectUnavailable):
         openDirect(tmp_path)
-    client, server = pair
-    sink = _sink(tmp_path / "upload")
-    body = os.urandom(3 * BUFFER // 2)
-    sender = _send(client, body)
-    await sink.receiveFrom(os.dup(server.fileno()), len(body), stall=10,
-                           stopped=threading.Event())
-    assert await sink.finished() == len(body)
-    sender.join()
-    assert spliced == [len(body)]
-    assert (tmp_path / "upload").read_bytes() == body
+    assert spliced == [await _receivedBySink(pair, tmp_path / "upload")]

@@ -9,43 +9,24 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import pytest_twisted as pt
 
 from occi_twisted.files import splice
-from occi_twisted.files.sink import UploadSink
 from occi_twisted.files.splice import BodyCut, BodyStalled, spliceInto
 from occi_twisted.files.writeback import STRETCH, WriteBehind
+
+from .support import assertReadOut, leftInSocket, send, sinkAt
 
 pytestmark = pytest.mark.skipif(not splice.available(), reason="no splice(2) here")
 
 MIB = 1 << 20
 
 
-@pytest.fixture
-def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
-    """(client, server), the server's end non-blocking as the reactor keeps it."""
-    client, server = socket.socketpair()
-    server.setblocking(False)
-    yield client, server
-    client.close()
-    server.close()
 
 
-def _send(client: socket.socket, data: bytes, *, close: bool = False) -> threading.Thread:
-    """Send ``data`` from a thread (a socket pair's buffers hold far less than a body)."""
-
-    def run() -> None:
-        client.sendall(data)
-        if close:
-            client.shutdown(socket.SHUT_WR)
-
-    sender = threading.Thread(target=run, daemon=True)
-    sender.start()
-    return sender
 
 
 def _file(path: Path, prefix: bytes = b"") -> int:
@@ -58,7 +39,7 @@ def _spliced(pair: tuple[socket.socket, socket.socket], path: Path, body: bytes,
     """The file at ``path`` holding ``prefix``, once ``body`` (sent with ``after``) is
     spliced into it after the prefix."""
     client, server = pair
-    sender = _send(client, body + after)
+    sender = send(client, body + after)
     fd = _file(path, prefix)
     try:
         spliceInto(server.fileno(), fd, len(prefix), len(body), stall=10,
@@ -75,14 +56,13 @@ def test_the_bytes_asked_for_land_at_the_offset_and_the_rest_stays(
     assert _spliced(pair, tmp_path / "upload", body, b"head",
                     b"GET /next HTTP/1.1\r\n") == b"head" + body
     server = pair[1]
-    server.setblocking(True)
-    assert server.recv(100) == b"GET /next HTTP/1.1\r\n"
+    assert leftInSocket(server) == b"GET /next HTTP/1.1\r\n"
 
 
 def test_a_client_that_hangs_up_early_cuts_the_body(
         pair: tuple[socket.socket, socket.socket], tmp_path: Path) -> None:
     client, server = pair
-    _send(client, b"x" * MIB, close=True)
+    send(client, b"x" * MIB, close=True)
     fd = _file(tmp_path / "upload")
     try:
         with pytest.raises(BodyCut, match="bytes of its body still to send"):
@@ -94,7 +74,7 @@ def test_a_client_that_hangs_up_early_cuts_the_body(
 def test_a_client_that_stops_sending_stalls(
         pair: tuple[socket.socket, socket.socket], tmp_path: Path) -> None:
     client, server = pair
-    _send(client, b"x" * 1000)
+    send(client, b"x" * 1000)
     fd = _file(tmp_path / "upload")
     try:
         with pytest.raises(BodyStalled, match=r"for 0\.2 seconds"):
@@ -120,7 +100,7 @@ def test_a_stopped_move_ends_while_the_client_is_silent(
 def test_a_file_that_cannot_be_written_still_has_the_body_read(
         pair: tuple[socket.socket, socket.socket], tmp_path: Path) -> None:
     client, server = pair
-    sender = _send(client, b"y" * (3 * MIB) + b"after")
+    sender = send(client, b"y" * (3 * MIB) + b"after")
     (tmp_path / "upload").write_bytes(b"")
     readOnly = os.open(tmp_path / "upload", os.O_RDONLY)
     try:
@@ -129,41 +109,17 @@ def test_a_file_that_cannot_be_written_still_has_the_body_read(
                        stopped=threading.Event())
     finally:
         os.close(readOnly)
-    assert not isinstance(raised.value, (BodyCut, BodyStalled))
-    sender.join()
-    server.setblocking(True)
-    assert server.recv(100) == b"after"  # the body is gone from the socket: the answer can go
+    assertReadOut(raised.value, sender, server, b"after")
 
 
-def _sink(path: Path) -> UploadSink:
-    """A sink writing with the reactor's own threads."""
-    from twisted.internet import reactor
-
-    return UploadSink(path, reactor.getThreadPool(), reactor, pause=lambda: None,
-                      resume=lambda: None)
-
-
-@pt.ensureDeferred
-async def test_a_sink_takes_the_rest_of_a_body_after_what_was_written(
-        pair: tuple[socket.socket, socket.socket], tmp_path: Path) -> None:
-    client, server = pair
-    sink = _sink(tmp_path / "upload")
-    first, rest = os.urandom(70_000), os.urandom(5 * MIB + 1)
-    sink.write(first)
-    sender = _send(client, rest)
-    await sink.receiveFrom(os.dup(server.fileno()), len(rest), stall=10,
-                           stopped=threading.Event())
-    assert await sink.finished() == len(first) + len(rest)
-    sender.join()
-    assert (tmp_path / "upload").read_bytes() == first + rest
 
 
 @pt.ensureDeferred
 async def test_a_sink_whose_client_hangs_up_is_removed(
         pair: tuple[socket.socket, socket.socket], tmp_path: Path) -> None:
     client, server = pair
-    sink = _sink(tmp_path / "upload")
-    _send(client, b"z" * MIB, close=True)
+    sink = sinkAt(tmp_path / "upload")
+    send(client, b"z" * MIB, close=True)
     with pytest.raises(BodyCut):
         await sink.receiveFrom(os.dup(server.fileno()), 2 * MIB, stall=10,
                                stopped=threading.Event())
@@ -177,8 +133,8 @@ async def test_a_sink_whose_file_fails_says_so_when_finished(
     client, server = pair
     # A directory where the file should be: it cannot be opened for writing.
     (tmp_path / "upload").mkdir()
-    sink = _sink(tmp_path / "upload")
-    _send(client, b"w" * 1000)
+    sink = sinkAt(tmp_path / "upload")
+    send(client, b"w" * 1000)
     await sink.receiveFrom(os.dup(server.fileno()), 1000, stall=10,
                            stopped=threading.Event())
     with pytest.raises(OSError):
