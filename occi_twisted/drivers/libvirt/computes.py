@@ -168,6 +168,8 @@ class Computes:
         #: The revision of each compute the last action on its domain began from: until the
         #: action's outcome is stored, the store's copy is that one, or older.
         self._actedOn: dict[str, int] = {}
+        #: The turn each domain's last action ended on, and the state its outcome says.
+        self._ended: dict[str, tuple[int, str]] = {}
 
     # -- definitions --------------------------------------------------------------------------
 
@@ -263,6 +265,7 @@ class Computes:
             self._acting[entity.id] -= 1
             if not self._acting[entity.id]:
                 del self._acting[entity.id]
+        self._ended[entity.id] = (self._turns[entity.id], state)
         return ActionOutcome({STATE: state, MESSAGE: message}, message, {"percent": 100})
 
     async def domain(self, compute: Entity) -> Any:
@@ -371,7 +374,11 @@ class Computes:
         that action stored."""
         self.host.heard(name)
         change = eventChange(event, detail)
-        if change is None or self.host.report is None or name in self._acting:
+        if (change is None or self.host.report is None or name in self._acting
+                or self._ended.get(name) == (self._turns[name], change[STATE])):
+            # (The last action's own doing, heard after it ended: its outcome, perhaps not
+            # stored yet, says so.  Reported first, it would have that outcome refused as
+            # written on an older revision, and a suspend run again, and refused.)
             return succeed(None)
         reported = Deferred.fromCoroutine(self._reportIfSo(name, change, self._turns[name]))
         reported.addErrback(lambda failure: _log.failure(
