@@ -231,6 +231,29 @@ async def test_a_definition_read_across_an_action_reports_nothing(
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_link_of_a_domain_removed_meanwhile_detaches_from_nothing(
+        driver: tuple[LibvirtDriver, list[Any]]) -> None:
+    """A compute deleted with its links: its domain may be gone between the link's look-up
+    and its reading; the link then has nothing to be taken from, which is no failure."""
+    made, _ = driver
+    entity = compute(**{"occi.compute.memory": 0.125})
+    made.provision(entity)
+    await made.realize(None, entity)
+
+    def lookUpThenRemove(connection: Any) -> None:
+        domain = connection.lookupByName(entity.id)
+        connection.lookupByName(entity.id).undefine()
+
+        class Stale:
+            def lookupByName(self, name: str) -> Any:
+                return domain
+
+        made.devices._detach(Stale(), entity.id, "ua-gone")
+
+    await made.host.call("race", lookUpThenRemove)
+
+
+@pytest_twisted.ensureDeferred
 async def test_domains_of_others_are_never_touched(
         driver: tuple[LibvirtDriver, list[Any]]) -> None:
     made, _ = driver

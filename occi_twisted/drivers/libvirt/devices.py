@@ -77,22 +77,29 @@ class Devices:
         else:  # only its id is known (deleted before a crash): look in every domain of ours
             domains = connection.listAllDomains(0)
         for domain in domains:
-            if theirs(self.host, domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)):
+            try:
+                self._detachFrom(domain, name)
+            except libvirt.libvirtError as error:
+                # Removed meanwhile (its compute deleted with its links): nothing to take.
+                if error.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
+
+    def _detachFrom(self, domain: Any, name: str) -> None:
+        if theirs(self.host, domain.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)):
+            return
+        for flags, live in ((libvirt.VIR_DOMAIN_AFFECT_LIVE, 0),
+                            (libvirt.VIR_DOMAIN_AFFECT_CONFIG, libvirt.VIR_DOMAIN_XML_INACTIVE)):
+            if flags == libvirt.VIR_DOMAIN_AFFECT_LIVE and not domain.isActive():
                 continue
-            for flags, live in ((libvirt.VIR_DOMAIN_AFFECT_LIVE, 0),
-                                (libvirt.VIR_DOMAIN_AFFECT_CONFIG,
-                                 libvirt.VIR_DOMAIN_XML_INACTIVE)):
-                if flags == libvirt.VIR_DOMAIN_AFFECT_LIVE and not domain.isActive():
-                    continue
-                device = _device(domain.XMLDesc(live), name)
-                if device is None:
-                    continue
-                try:
-                    domain.detachDeviceFlags(device, flags)
-                except libvirt.libvirtError as error:
-                    # Stopped between the look and the detach: the guest has no devices.
-                    if error.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
-                        raise
+            device = _device(domain.XMLDesc(live), name)
+            if device is None:
+                continue
+            try:
+                domain.detachDeviceFlags(device, flags)
+            except libvirt.libvirtError as error:
+                # Stopped between the look and the detach: the guest has no devices.
+                if error.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                    raise
 
 
 def _named(xml: str, name: str) -> bool:
