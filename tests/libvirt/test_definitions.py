@@ -254,6 +254,45 @@ async def test_a_link_of_a_domain_removed_meanwhile_detaches_from_nothing(
 
 
 @pytest_twisted.ensureDeferred
+async def test_a_device_taken_meanwhile_is_detached_already(
+        driver: tuple[LibvirtDriver, list[Any]]) -> None:
+    """A link's change followed twice (by the answer to its request and by the realizer):
+    the second detach finds the device in the domain's XML, and libvirt no longer has it."""
+    made, _ = driver
+    entity = compute(**{"occi.compute.memory": 0.125})
+    made.provision(entity)
+    await made.realize(None, entity)
+    xml = await made.host.call("read", lambda connection: connection.lookupByName(
+        entity.id).XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    withDisk = xml.replace("</devices>", "<disk type='file' device='disk'><source file='/x'/>"
+                           "<target dev='vdb' bus='virtio'/><alias name='ua-taken'/></disk>"
+                           "</devices>")
+    missing = libvirt.libvirtError("Device not found: disk vdb not found")
+    missing.err = (libvirt.VIR_ERR_DEVICE_MISSING, libvirt.VIR_FROM_DOMAIN,
+                   "Device not found: disk vdb not found", 2, None, None, None, 0, 0)
+    tried: list[int] = []
+
+    class Taken:
+        def XMLDesc(self, flags: int) -> str:
+            return withDisk
+
+        def isActive(self) -> bool:
+            return True
+
+        def detachDeviceFlags(self, device: str, flags: int) -> None:
+            tried.append(flags)
+            raise missing
+
+    class Connection:
+        def lookupByName(self, name: str) -> Any:
+            return Taken()
+
+    made.devices._detach(Connection(), entity.id, "ua-taken")
+    assert tried == [libvirt.VIR_DOMAIN_AFFECT_LIVE, libvirt.VIR_DOMAIN_AFFECT_CONFIG]
+    await made.realize(entity, None)
+
+
+@pytest_twisted.ensureDeferred
 async def test_domains_of_others_are_never_touched(
         driver: tuple[LibvirtDriver, list[Any]]) -> None:
     made, _ = driver

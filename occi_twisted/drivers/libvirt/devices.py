@@ -97,8 +97,11 @@ class Devices:
             try:
                 domain.detachDeviceFlags(device, flags)
             except libvirt.libvirtError as error:
-                # Stopped between the look and the detach: the guest has no devices.
-                if error.get_error_code() != libvirt.VIR_ERR_OPERATION_INVALID:
+                # Stopped between the look and the detach (the guest has no devices), or
+                # the device taken meanwhile (the change is followed by the answer to its
+                # request and by the realizer, and either may come first).
+                if error.get_error_code() not in (libvirt.VIR_ERR_OPERATION_INVALID,
+                                                  libvirt.VIR_ERR_DEVICE_MISSING):
                     raise
 
 
