@@ -29,6 +29,7 @@ import os
 import queue
 import select
 import threading
+from collections.abc import Callable
 
 from .splice import receiveSome
 
@@ -62,49 +63,57 @@ def receiveDirect(source: int, buffered: int, direct: int, offset: int, count: i
     ends at ``offset + count``."""
     poller = select.poll()
     poller.register(source, select.POLLIN)
+
+    def receive(into: memoryview, left: int) -> None:
+        """Fill ``into`` from the socket (``left`` bytes of the body still to come)."""
+        got = 0
+        while got < len(into):
+            got += receiveSome(source, into[got:], left - got, poller, stall=stall,
+                               stopped=stopped)
+
     failures: list[OSError] = []
     head = min(count, -offset % BLOCK)
     if head:
-        view, got = memoryview(bytearray(head)), 0
-        while got < head:
-            got += receiveSome(source, view[got:], count - got, poller, stall=stall,
-                               stopped=stopped)
+        view = memoryview(bytearray(head))
+        receive(view, count)
         try:
             _pwriteAll(buffered, view, offset)
         except OSError as error:
             failures.append(error)
         offset, count = offset + head, count - head
-    if not count:  # all of it came before the first boundary
-        if failures:
-            raise failures[0]
-        return
+    if count:
+        _receiveAligned(receive, direct, offset, count, failures)
+    if failures:
+        raise failures[0]
+
+
+def _receiveAligned(receive: Callable[[memoryview, int], None], direct: int, offset: int,
+                    count: int, failures: list[OSError]) -> None:
+    """The body from the block boundary ``offset`` on: each buffer received while the ones
+    before it are written; the file then cut to the body's end.  The disk's failures are
+    kept in ``failures``, and the rest of the body read out all the same."""
     end = offset + count
     free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
     full: queue.SimpleQueue[tuple[mmap.mmap, int, int] | None] = queue.SimpleQueue()
-    buffers = [mmap.mmap(-1, BUFFER) for _ in range(min(BUFFERS, -(-count // BUFFER)))]
-    for buffer in buffers:
-        free.put(buffer)
+    for _ in range(min(BUFFERS, -(-count // BUFFER))):
+        free.put(mmap.mmap(-1, BUFFER))
     writer = threading.Thread(target=_write, args=(direct, full, free, failures),
                               name="occi-direct-write", daemon=True)
     writer.start()
     try:
         while count:
             buffer = free.get()
-            view, got = memoryview(buffer), 0
-            wanted = min(BUFFER, count)
-            while got < wanted:
-                got += receiveSome(source, view[got:wanted], count - got, poller,
-                                   stall=stall, stopped=stopped)
-            full.put((buffer, offset, got))
-            offset, count = offset + got, count - got
+            length = min(BUFFER, count)
+            receive(memoryview(buffer)[:length], count)
+            full.put((buffer, offset, length))
+            offset, count = offset + length, count - length
     finally:
         # (The buffers are unmapped once unreferenced: a view of one may live on in the
         # traceback of a client's fault.)
         full.put(None)
         writer.join()
-    if failures:
-        raise failures[0]
-    os.ftruncate(direct, end)
+    if not failures:
+        os.ftruncate(direct, end)
 
 
 def _write(direct: int, full: queue.SimpleQueue[tuple[mmap.mmap, int, int] | None],
